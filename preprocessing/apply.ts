@@ -1,0 +1,127 @@
+import sharp from 'sharp';
+import type { PreprocessSpec, ResizeSpec } from './spec.js';
+import type { Transform } from './transform.js';
+
+/** Decoded pixels: interleaved RGB, 8 bits per channel, row-major. */
+export interface RgbImage {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+export interface ResizePlan {
+  /** Size the image content is resized to. */
+  readonly contentWidth: number;
+  readonly contentHeight: number;
+  readonly transform: Transform;
+  /** Padding added around the content (letterbox only). */
+  readonly pad: { top: number; bottom: number; left: number; right: number; value: number };
+}
+
+export interface ModelInput {
+  readonly data: Float32Array | Uint8Array;
+  /** Tensor dims with batch 1, in the spec's layout. */
+  readonly dims: readonly number[];
+  readonly dtype: 'float32' | 'uint8';
+  readonly transform: Transform;
+}
+
+/** Pure resize math: output size, padding and the transform back to source pixels. */
+export function planResize(resize: ResizeSpec, sourceWidth: number, sourceHeight: number): ResizePlan {
+  const noPad = { top: 0, bottom: 0, left: 0, right: 0, value: 0 };
+  const plan = (cw: number, ch: number, iw: number, ih: number, padX: number, padY: number, pad = noPad) => ({
+    contentWidth: cw,
+    contentHeight: ch,
+    pad,
+    transform: {
+      sourceWidth,
+      sourceHeight,
+      inputWidth: iw,
+      inputHeight: ih,
+      scaleX: cw / sourceWidth,
+      scaleY: ch / sourceHeight,
+      padX,
+      padY,
+    },
+  });
+  switch (resize.mode) {
+    case 'stretch':
+      return plan(resize.width, resize.height, resize.width, resize.height, 0, 0);
+    case 'letterbox': {
+      const ratio = Math.min(resize.width / sourceWidth, resize.height / sourceHeight);
+      const cw = Math.max(1, Math.round(sourceWidth * ratio));
+      const ch = Math.max(1, Math.round(sourceHeight * ratio));
+      // Ultralytics' rounding: the odd pixel of padding goes to the right and bottom.
+      const left = Math.max(0, Math.round((resize.width - cw) / 2 - 0.1));
+      const top = Math.max(0, Math.round((resize.height - ch) / 2 - 0.1));
+      const pad = { top, bottom: resize.height - ch - top, left, right: resize.width - cw - left, value: resize.padValue };
+      return plan(cw, ch, resize.width, resize.height, left, top, pad);
+    }
+    case 'limit-side': {
+      // PaddleOCR's DetResizeForTest with limit_type 'max'.
+      const longest = Math.max(sourceWidth, sourceHeight);
+      const ratio = longest > resize.maxSide ? resize.maxSide / longest : 1;
+      const m = resize.multipleOf;
+      const roundTo = (v: number) => Math.max(m, Math.round(Math.trunc(v * ratio) / m) * m);
+      const cw = roundTo(sourceWidth);
+      const ch = roundTo(sourceHeight);
+      return plan(cw, ch, cw, ch, 0, 0);
+    }
+  }
+}
+
+/** Resizes (and pads) RGB pixels with sharp according to the plan. */
+export async function resizePixels(image: RgbImage, plan: ResizePlan, interpolation: PreprocessSpec['interpolation']): Promise<RgbImage> {
+  const { contentWidth: cw, contentHeight: ch, pad } = plan;
+  const { inputWidth: iw, inputHeight: ih } = plan.transform;
+  if (cw === image.width && ch === image.height && iw === cw && ih === ch) return image;
+  let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
+  if (cw !== image.width || ch !== image.height) {
+    pipeline = pipeline.resize(cw, ch, { fit: 'fill', kernel: interpolation });
+  }
+  if (iw !== cw || ih !== ch) {
+    const v = pad.value;
+    pipeline = pipeline.extend({ top: pad.top, bottom: pad.bottom, left: pad.left, right: pad.right, background: { r: v, g: v, b: v } });
+  }
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 || info.width !== iw || info.height !== ih) {
+    throw new Error(`resize produced ${info.width}x${info.height}x${info.channels}, expected ${iw}x${ih}x3`);
+  }
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: iw, height: ih };
+}
+
+/**
+ * Pure normalization: channel order, (pixel * scale - mean) / std, layout and dtype.
+ * `out` may be passed in to reuse a buffer of the right size.
+ */
+export function toTensor(image: RgbImage, spec: PreprocessSpec, out?: Float32Array | Uint8Array): Float32Array | Uint8Array {
+  const { width: w, height: h, data: src } = image;
+  const plane = w * h;
+  const size = plane * 3;
+  const dst = out ?? (spec.dtype === 'uint8' ? new Uint8Array(size) : new Float32Array(size));
+  if (dst.length !== size) throw new RangeError(`'out' has length ${dst.length}, expected ${size}`);
+  const gain = [0, 1, 2].map((c) => (spec.dtype === 'uint8' ? 1 : spec.scale / spec.std[c]));
+  const bias = [0, 1, 2].map((c) => (spec.dtype === 'uint8' ? 0 : -spec.mean[c] / spec.std[c]));
+  for (let c = 0; c < 3; c++) {
+    const from = spec.channelOrder === 'bgr' ? 2 - c : c;
+    const g = gain[c];
+    const b = bias[c];
+    if (spec.layout === 'nchw') {
+      const base = c * plane;
+      for (let i = 0, s = from; i < plane; i++, s += 3) dst[base + i] = src[s] * g + b;
+    } else {
+      for (let i = c, s = from; i < size; i += 3, s += 3) dst[i] = src[s] * g + b;
+    }
+  }
+  return dst;
+}
+
+/** Applies the whole spec: resize/pad with sharp, then normalize. Returns tensor data and transform. */
+export async function applyPreprocessing(image: RgbImage, spec: PreprocessSpec): Promise<ModelInput> {
+  const plan = planResize(spec.resize, image.width, image.height);
+  const resized = await resizePixels(image, plan, spec.interpolation);
+  const data = toTensor(resized, spec);
+  const { inputWidth: w, inputHeight: h } = plan.transform;
+  const dims = spec.layout === 'nchw' ? [1, 3, h, w] : [1, h, w, 3];
+  return { data, dims, dtype: spec.dtype, transform: plan.transform };
+}

@@ -1,0 +1,3 @@
+export * from './spec.js';
+export * from './transform.js';
+export * from './apply.js';

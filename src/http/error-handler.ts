@@ -1,0 +1,31 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ERROR_CATALOGUE, FramewatchError, formatError, isFramewatchError } from '../errors/index.js';
+import type { Logger } from '../logging/logger.js';
+
+/** The one place that turns an error code into an HTTP status. */
+export const statusFor = (err: FramewatchError): number => ERROR_CATALOGUE[err.code].status;
+
+/** Maps any thrown error to the wire format; 4xx log at info, 5xx at error, no stack leaks out. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const known = toFramewatchError(err);
+    const status = statusFor(known);
+    const log = (res.locals.logger as Logger | undefined) ?? logger;
+    if (status >= 500) log.error('request failed', { code: known.code, error: (err as Error)?.stack ?? String(err) });
+    else log.info('request rejected', { code: known.code, reason: known.message });
+    if (res.headersSent) return void req.socket.destroy();
+    res.status(status).json(formatError(known));
+  };
+}
+
+function toFramewatchError(err: unknown): FramewatchError {
+  if (isFramewatchError(err)) return err;
+  const e = err as { type?: string; status?: number; message?: string };
+  // Errors from express' own JSON body parser.
+  if (e?.type === 'entity.too.large') return new FramewatchError('PAYLOAD_TOO_LARGE', 'the request body is too large');
+  if (e?.type === 'entity.parse.failed') return new FramewatchError('INVALID_INPUT', 'the JSON body is malformed');
+  return new FramewatchError('INTERNAL', 'internal error');
+}
+
+export const notFound: RequestHandler = (req, _res, next) =>
+  next(new FramewatchError('NOT_FOUND', `no route for ${req.method} ${req.path}`));

@@ -1,0 +1,88 @@
+import { Router } from 'express';
+import type { Config } from '../config/index.js';
+import { predictImage } from '../pipeline/index.js';
+import type { ModelRepository, VersionEntry } from '../registry/index.js';
+import { parseInput, predictQuerySchema, versionParamSchema } from './params.js';
+import { receiveUpload } from './upload.js';
+
+export interface RouteDeps {
+  config: Config;
+  repository: ModelRepository;
+}
+
+function describeVersion(e: VersionEntry) {
+  const m = e.manifest;
+  return {
+    version: e.version,
+    status: e.state,
+    ...(e.reason ? { reason: e.reason } : {}),
+    task: m?.task ?? null,
+    project: m?.project ?? null,
+    createdAt: m?.createdAt ?? null,
+    provider: e.provider ?? null,
+    inputShape: m?.inputs[0]?.shape ?? null,
+    labelCount: m?.labels.length ?? 0,
+  };
+}
+
+function describeModels(entries: readonly VersionEntry[]) {
+  const byName = new Map<string, VersionEntry[]>();
+  for (const e of entries) byName.set(e.name, [...(byName.get(e.name) ?? []), e]);
+  return [...byName].map(([name, versions]) => {
+    const ready = versions.filter((v) => v.state === 'READY').map((v) => v.version);
+    return {
+      name,
+      defaultVersion: ready.length ? Math.max(...ready) : null,
+      versions: versions.map(describeVersion),
+    };
+  });
+}
+
+/** The /healthz, /readyz and /v1 routes. */
+export function createRoutes({ config, repository }: RouteDeps): Router {
+  const router = Router();
+
+  router.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+
+  router.get('/readyz', (_req, res) => {
+    const models = describeModels(repository.list());
+    const notReady = models.filter((m) => m.defaultVersion === null);
+    const ready = models.length > 0 && notReady.length === 0;
+    res.status(ready ? 200 : 503).json({
+      ready,
+      ...(ready
+        ? {}
+        : {
+            reasons: models.length === 0
+              ? ['no models are configured']
+              : notReady.map((m) => `${m.name}: ${m.versions.map((v) => `v${v.version} ${v.status}${v.reason ? ` (${v.reason})` : ''}`).join(', ')}`),
+          }),
+    });
+  });
+
+  router.get('/v1/models', (_req, res) => void res.json({ models: describeModels(repository.list()) }));
+
+  router.get('/v1/models/:name', (req, res) => {
+    const model = describeModels(repository.list()).find((m) => m.name === req.params.name);
+    if (!model) repository.resolve(req.params.name); // throws MODEL_NOT_FOUND
+    res.json(model);
+  });
+
+  const predict = async (req: import('express').Request, res: import('express').Response, version?: number) => {
+    const query = parseInput(predictQuerySchema, req.query);
+    const model = repository.resolve(String(req.params.name), version);
+    const upload = await receiveUpload(req, { maxImageBytes: config.maxImageBytes });
+    const fieldOptions = parseInput(predictQuerySchema, upload.fields);
+    const result = await predictImage(model, upload.bytes, {
+      maxPixels: config.maxImagePixels,
+      threshold: query.threshold ?? fieldOptions.threshold,
+    });
+    res.json(result);
+  };
+
+  router.post('/v1/models/:name/predict', (req, res) => predict(req, res));
+  router.post('/v1/models/:name/versions/:version/predict', (req, res) =>
+    predict(req, res, parseInput(versionParamSchema, req.params.version)),
+  );
+  return router;
+}

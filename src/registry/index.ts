@@ -1,0 +1,5 @@
+export * from './manifest.js';
+export * from './scan.js';
+export * from './hash.js';
+export * from './repository.js';
+export * from './atomic.js';

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { preprocessSpecSchema } from '../../preprocessing/index.js';
+
+export const MODEL_NAME_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+export const VERSION_RE = /^[1-9][0-9]{0,8}$/;
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256');
+
+const tensorSpec = z.object({
+  name: z.string().min(1),
+  dtype: z.string().min(1),
+  /** -1 marks a dynamic dimension. */
+  shape: z.array(z.number().int().min(-1)),
+});
+
+/** The committed description of one model version: naming, provenance, I/O and processing. */
+export const manifestSchema = z.object({
+  project: z.string().min(1),
+  name: z.string().regex(MODEL_NAME_RE, 'must be lowercase kebab-case'),
+  version: z.number().int().positive(),
+  createdAt: z.iso.datetime(),
+  task: z.string().min(1),
+  description: z.string().optional(),
+  source: z.object({
+    /** ONNX file, or a TF.js graph model converted by the exporter. */
+    format: z.enum(['onnx', 'tfjs']).default('onnx'),
+    package: z.string().optional(),
+    path: z.string().min(1),
+    sha256,
+    license: z.string().optional(),
+  }),
+  file: z.object({ name: z.string().min(1), sha256 }),
+  inputs: z.array(tensorSpec).min(1),
+  outputs: z.array(tensorSpec).min(1),
+  preprocessing: preprocessSpecSchema,
+  postprocessing: z.record(z.string(), z.unknown()).default({}),
+  labels: z.array(z.string()).min(1),
+  golden: z.array(z.object({ input: z.string().min(1), sha256 })).default([]),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+export type TensorSpec = z.infer<typeof tensorSpec>;

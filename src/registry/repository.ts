@@ -1,0 +1,139 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { applyPreprocessing } from '../../preprocessing/index.js';
+import { FramewatchError } from '../errors/index.js';
+import type { Logger } from '../logging/logger.js';
+import { createSession, runSingle, type Device, type ModelSession, type Provider } from '../runtime/index.js';
+import { getTask, type Task } from '../tasks/index.js';
+import { sha256File } from './hash.js';
+import type { Manifest } from './manifest.js';
+import { scanRepository } from './scan.js';
+
+export type VersionState = 'LOADING' | 'READY' | 'FAILED';
+
+/** A version that serves: its manifest, session, task and resolved parameters. */
+export interface ReadyModel {
+  readonly name: string;
+  readonly version: number;
+  readonly manifest: Manifest;
+  readonly session: ModelSession;
+  readonly task: Task<{ scoreThreshold: number }>;
+  readonly params: { scoreThreshold: number };
+}
+
+export interface VersionEntry {
+  name: string;
+  version: number;
+  dir: string;
+  state: VersionState;
+  reason?: string;
+  provider?: Provider;
+  manifest?: Manifest;
+  ready?: ReadyModel;
+}
+
+export interface RepositoryOptions {
+  root: string;
+  device: Device;
+  threads: number;
+  logger: Logger;
+}
+
+export interface ModelRepository {
+  /** Scans the repository and loads every version; failures are recorded, never thrown. */
+  loadAll(): Promise<void>;
+  list(): readonly VersionEntry[];
+  /** The ready version asked for, or the newest ready one. Throws the matching error code. */
+  resolve(name: string, version?: number): ReadyModel;
+  close(): Promise<void>;
+}
+
+async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Promise<ReadyModel> {
+  const manifest = entry.manifest!;
+  const task = getTask(manifest.task);
+  const params = task.paramsSchema.parse(manifest.postprocessing);
+  const modelPath = join(entry.dir, manifest.file.name);
+  if (!existsSync(modelPath)) throw new Error(`model file ${manifest.file.name} is missing`);
+  const actual = await sha256File(modelPath);
+  if (actual !== manifest.file.sha256) {
+    throw new Error(`sha256 mismatch for ${manifest.file.name}: manifest ${manifest.file.sha256}, file ${actual}`);
+  }
+  const session = await createSession(modelPath, { device: options.device, threads: options.threads, logger: options.logger });
+  try {
+    // Warm-up: a blank image through the whole serving path must succeed before READY.
+    const blank = { data: new Uint8Array(64 * 64 * 3).fill(128), width: 64, height: 64 };
+    const input = await applyPreprocessing(blank, manifest.preprocessing);
+    const outputs = await runSingle(session, input);
+    task.postprocess({ outputs, outputNames: session.outputs.map((o) => o.name), transform: input.transform, params, labels: manifest.labels });
+  } catch (err) {
+    await session.release();
+    throw new Error(`warm-up failed: ${(err as Error).message}`);
+  }
+  return { name: entry.name, version: entry.version, manifest, session, task, params };
+}
+
+export function createRepository(options: RepositoryOptions): ModelRepository {
+  let entries: VersionEntry[] = [];
+  const log = options.logger;
+
+  return {
+    async loadAll() {
+      const scanned = await scanRepository(options.root);
+      entries = scanned.map((s) => ({
+        name: s.name,
+        version: s.version,
+        dir: s.dir,
+        manifest: s.manifest,
+        state: s.manifest ? 'LOADING' : 'FAILED',
+        reason: s.problem,
+      }));
+      for (const entry of entries) {
+        if (entry.state !== 'LOADING') {
+          log.error('model version failed', { model: entry.name, version: entry.version, reason: entry.reason });
+          continue;
+        }
+        try {
+          entry.ready = await loadVersion(entry, options);
+          entry.provider = entry.ready.session.provider;
+          entry.state = 'READY';
+          log.info('model version ready', { model: entry.name, version: entry.version, provider: entry.provider });
+        } catch (err) {
+          entry.state = 'FAILED';
+          entry.reason = (err as Error).message;
+          log.error('model version failed', { model: entry.name, version: entry.version, reason: entry.reason });
+        }
+      }
+    },
+    list: () => entries,
+    resolve(name, version) {
+      const versions = entries.filter((e) => e.name === name);
+      if (versions.length === 0) throw new FramewatchError('MODEL_NOT_FOUND', `model '${name}' is not in the repository`);
+      if (version !== undefined) {
+        const entry = versions.find((e) => e.version === version);
+        if (!entry) {
+          throw new FramewatchError('VERSION_NOT_FOUND', `model '${name}' has no version ${version}`, {
+            versions: versions.map((e) => e.version),
+          });
+        }
+        if (!entry.ready) {
+          throw new FramewatchError('MODEL_NOT_READY', `model '${name}' version ${version} is ${entry.state}`, {
+            state: entry.state,
+            reason: entry.reason,
+          });
+        }
+        return entry.ready;
+      }
+      const newest = versions.filter((e) => e.ready).sort((a, b) => b.version - a.version)[0];
+      if (!newest) {
+        throw new FramewatchError('MODEL_NOT_READY', `model '${name}' has no ready version`, {
+          versions: versions.map((e) => ({ version: e.version, state: e.state, reason: e.reason })),
+        });
+      }
+      return newest.ready!;
+    },
+    async close() {
+      await Promise.all(entries.map((e) => e.ready?.session.release()));
+      entries = [];
+    },
+  };
+}

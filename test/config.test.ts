@@ -1,0 +1,50 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config/index.js';
+
+const run = promisify(execFile);
+
+describe('config', () => {
+  it('has the documented defaults', () => {
+    expect(loadConfig({})).toMatchObject({ port: 8080, modelsDir: './models', dataDir: './data', device: 'auto', maxImageBytes: 25 * 1024 * 1024, maxImagePixels: 40_000_000 });
+  });
+
+  it('reads FRAMEWATCH_* variables', () => {
+    const c = loadConfig({ FRAMEWATCH_PORT: '9000', FRAMEWATCH_DEVICE: 'cpu', FRAMEWATCH_THREADS: '2' });
+    expect(c).toMatchObject({ port: 9000, device: 'cpu', threads: 2 });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('lists every bad field by its variable name', () => {
+    try {
+      loadConfig({ FRAMEWATCH_PORT: 'eighty', FRAMEWATCH_DEVICE: 'tpu' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).problems.join('\n')).toMatch(/FRAMEWATCH_PORT/);
+      expect((err as ConfigError).problems.join('\n')).toMatch(/FRAMEWATCH_DEVICE/);
+    }
+  });
+});
+
+describe('CLI', () => {
+  const cli = (args: string[], env: Record<string, string> = {}) =>
+    run(process.execPath, ['dist/src/cli/main.js', ...args], { env: { ...process.env, ...env } }).then(
+      (r) => ({ code: 0, ...r }),
+      (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
+    );
+
+  it.each([['--help'], ['serve', '--help'], ['export', '--help'], ['models', '--help']])('framewatch %s %s prints usage', async (...args) => {
+    const { code, stdout } = await cli(args.filter(Boolean));
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/Usage: framewatch/);
+  });
+
+  it('exits non-zero with a readable list on invalid config', async () => {
+    const { code, stderr } = await cli(['serve'], { FRAMEWATCH_PORT: '-1', FRAMEWATCH_LOG_LEVEL: 'loud' });
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/FRAMEWATCH_PORT/);
+    expect(stderr).toMatch(/FRAMEWATCH_LOG_LEVEL/);
+  });
+});
