@@ -7,15 +7,19 @@ import { decodeImage } from '../media/image.js';
 import { taskNames } from '../tasks/index.js';
 import { parseCommandArgs, UsageError } from './args.js';
 
-export const EXPORT_HELP = `Usage: framewatch export --source <model.onnx> --name <name> --task <task> --preprocessing <json|file>
+export const EXPORT_HELP = `Usage: framewatch export [--from onnx|tfjs] <source> --name <name> --task <task> --preprocessing <json|file>
                         [--version N] [--project P] [--postprocessing <json|file>]
                         [--labels <a,b,c|file.json>] [--golden <image>]... [--package <npm package>]
-                        [--models-dir DIR]
+                        [--outputs <tf node,...>] [--models-dir DIR]
 
-Builds models/<name>/<version>/ from a source ONNX model: copies it, records sha256s, reads its
-inputs and outputs, runs the golden images through the shared preprocessing and ONNX Runtime,
+Builds models/<name>/<version>/ from a source model: an ONNX file, or (--from tfjs) a TF.js
+graph model's model.json, converted to ONNX opset 13. Records sha256s, reads inputs and outputs
+from ONNX Runtime, runs the golden images through the shared preprocessing and ONNX Runtime,
 and writes manifest.json. Never overwrites an existing version.
-  --task  one of: ${taskNames().join(', ')}`;
+  <source>   also accepted as --source
+  --task     one of: ${taskNames().join(', ')}
+  --labels   default: the ONNX metadata property 'names' (Ultralytics exports)
+  --outputs  tfjs only: TF node names to cut the graph at (default: the signature's outputs)`;
 
 export const MODELS_HELP = `Usage: framewatch models prepare [--models-dir DIR]
 
@@ -42,7 +46,9 @@ function pathInsidePackage(source: string, pkg: string): string {
 }
 
 export async function exportCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs(argv, {
+  const { values, positionals } = parseCommandArgs(argv, {
+    from: { type: 'string', default: 'onnx' },
+    outputs: { type: 'string' },
     source: { type: 'string' },
     name: { type: 'string' },
     version: { type: 'string' },
@@ -59,15 +65,19 @@ export async function exportCommand(argv: string[]): Promise<number> {
     console.log(EXPORT_HELP);
     return 0;
   }
+  values.source ??= positionals[0];
+  if (values.from !== 'onnx' && values.from !== 'tfjs') throw new UsageError(`--from must be onnx or tfjs, got '${values.from}'`);
   for (const flag of ['source', 'name', 'task', 'preprocessing'] as const) {
     if (!values[flag]) throw new UsageError(`--${flag} is required`);
   }
   const config = loadConfig(process.env, { modelsDir: values['models-dir'] });
-  const labelsArg = values.labels ?? 'object';
-  const labels = labelsArg.endsWith('.json') ? (jsonArg(labelsArg, '--labels') as string[]) : labelsArg.split(',');
+  const labelsArg = values.labels;
+  const labels = labelsArg === undefined ? undefined : labelsArg.endsWith('.json') ? (jsonArg(labelsArg, '--labels') as string[]) : labelsArg.split(',');
   const { dir, manifest } = await exportModel({
     modelsDir: config.modelsDir,
     sourcePath: values.source!,
+    sourceFormat: values.from,
+    sourceOutputs: values.outputs?.split(','),
     sourcePackage: values.package,
     sourceLabel: values.package ? pathInsidePackage(values.source!, values.package) : undefined,
     name: values.name!,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { preprocessSpecSchema, type PreprocessSpecInput } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
@@ -7,11 +7,16 @@ import { manifestSchema, MODEL_NAME_RE, sha256File, writeFileAtomic, type Manife
 import { createSession } from '../runtime/index.js';
 import { getTask } from '../tasks/index.js';
 import { writeGoldenOutputs, type ImageDecoder } from './golden.js';
+import { parseNamesProperty, readOnnxMetadata } from './onnx/metadata.js';
+import { convertTfjsGraph, readTfjsGraphModel } from './tfjs/index.js';
 
 export interface ExportOptions {
   modelsDir: string;
-  /** Path of the source ONNX model on disk. */
+  /** Path of the source model on disk: an .onnx file, or a TF.js graph model's model.json. */
   sourcePath: string;
+  sourceFormat?: 'onnx' | 'tfjs';
+  /** tfjs only: TF node names to cut the graph at (default: the model's signature outputs). */
+  sourceOutputs?: string[];
   /** Provenance recorded in the manifest: npm package and path inside it. */
   sourcePackage?: string;
   sourceLabel?: string;
@@ -24,7 +29,8 @@ export interface ExportOptions {
   description?: string;
   preprocessing: PreprocessSpecInput;
   postprocessing?: Record<string, unknown>;
-  labels: string[];
+  /** Default: the ONNX metadata property `names` (Ultralytics exports carry it). */
+  labels?: string[];
   /** Golden sample images (paths on disk); copied into golden/. */
   golden: string[];
   decode: ImageDecoder;
@@ -63,7 +69,21 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
   const staging = join(modelDir, `.staging-${randomBytes(4).toString('hex')}`);
   await mkdir(join(staging, 'golden'), { recursive: true });
   try {
-    await copyFile(options.sourcePath, join(staging, 'model.onnx'));
+    const format = options.sourceFormat ?? 'onnx';
+    let sourceSha256: string;
+    let sourceOutputs: string[] | undefined;
+    if (format === 'tfjs') {
+      const graph = await readTfjsGraphModel(options.sourcePath);
+      const converted = convertTfjsGraph(graph, { outputs: options.sourceOutputs, dynamicBatch: true });
+      await writeFile(join(staging, 'model.onnx'), converted.onnx);
+      sourceSha256 = graph.sha256;
+      sourceOutputs = converted.outputs;
+    } else {
+      await copyFile(options.sourcePath, join(staging, 'model.onnx'));
+      sourceSha256 = await sha256File(options.sourcePath);
+    }
+    const labels = options.labels ?? parseNamesProperty((await readOnnxMetadata(join(staging, 'model.onnx'))).names);
+    if (!labels?.length) throw new FramewatchError('EXPORT_FAILED', 'no labels: pass --labels, or export a model whose metadata has `names`');
     const golden = [];
     for (const [i, image] of options.golden.entries()) {
       const input = `golden/${i}${extname(image).toLowerCase() || '.img'}`;
@@ -81,18 +101,19 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
         task: task.name,
         ...(options.description ? { description: options.description } : {}),
         source: {
-          format: 'onnx',
+          format,
           ...(options.sourcePackage ? { package: options.sourcePackage } : {}),
           path: options.sourceLabel ?? basename(options.sourcePath),
-          sha256: await sha256File(options.sourcePath),
+          sha256: sourceSha256,
           ...(options.sourceLicense ? { license: options.sourceLicense } : {}),
+          ...(sourceOutputs ? { outputs: sourceOutputs } : {}),
         },
         file: { name: 'model.onnx', sha256: await sha256File(join(staging, 'model.onnx')) },
         inputs: session.inputs,
         outputs: session.outputs,
         preprocessing,
         postprocessing,
-        labels: options.labels,
+        labels,
         golden,
       });
       await writeFileAtomic(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);

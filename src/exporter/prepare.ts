@@ -47,6 +47,8 @@ export async function prepareBundledModels(modelsDir: string, decode: ImageDecod
       const { dir, manifest } = await exportModel({
         modelsDir: scratch,
         sourcePath,
+        sourceFormat: committed.source.format,
+        sourceOutputs: committed.source.outputs,
         sourcePackage: committed.source.package,
         sourceLabel: committed.source.path,
         sourceLicense: committed.source.license,

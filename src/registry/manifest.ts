@@ -26,8 +26,11 @@ export const manifestSchema = z.object({
     format: z.enum(['onnx', 'tfjs']).default('onnx'),
     package: z.string().optional(),
     path: z.string().min(1),
+    /** For tfjs: over model.json followed by its weight shards. */
     sha256,
     license: z.string().optional(),
+    /** For tfjs: the TF node names the graph was cut at, which become the ONNX outputs. */
+    outputs: z.array(z.string()).optional(),
   }),
   file: z.object({ name: z.string().min(1), sha256 }),
   inputs: z.array(tensorSpec).min(1),

@@ -1,0 +1,5 @@
+export * from './context.js';
+export * from './convert.js';
+export * from './model-json.js';
+export * from './weights.js';
+export * from './ops-conv.js';
