@@ -10,5 +10,6 @@ export default defineConfig({
     // Two cores: two files at a time, each with real ONNX Runtime sessions.
     maxWorkers: 2,
     minWorkers: 1,
+    benchmark: { include: ['bench/**/*.bench.ts'] },
   },
 });
