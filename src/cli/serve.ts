@@ -1,7 +1,11 @@
+import { mkdir, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { loadConfig, type Config } from '../config/index.js';
 import { createApp } from '../http/index.js';
 import { createLogger, type Logger } from '../logging/logger.js';
+import { ffmpegVersion } from '../media/ffmpeg.js';
+import { createDiskJobStore, createJobManager, type JobManager } from '../pipeline/index.js';
 import { createRepository, type ModelRepository } from '../registry/index.js';
 import { parseCommandArgs } from './args.js';
 
@@ -17,6 +21,7 @@ export interface RunningServer {
   server: Server;
   url: string;
   repository: ModelRepository;
+  jobs: JobManager;
   ready: Promise<void>;
   close(): Promise<void>;
 }
@@ -24,7 +29,17 @@ export interface RunningServer {
 /** Wires config, repository and HTTP app together and listens. Models load in the background. */
 export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
   const repository = createRepository({ root: config.modelsDir, device: config.device, threads: config.threads, logger });
-  const app = createApp({ config, repository, logger });
+  // Uploads left by a previous process cannot belong to any live job.
+  await rm(join(config.dataDir, 'tmp'), { recursive: true, force: true });
+  await mkdir(join(config.dataDir, 'tmp'), { recursive: true });
+  const jobs = createJobManager({ store: createDiskJobStore(config.dataDir), maxConcurrent: config.maxVideoJobs, logger });
+  const interrupted = await jobs.recoverInterrupted();
+  if (interrupted > 0) logger.warn('jobs interrupted by the last shutdown were marked failed', { count: interrupted });
+  ffmpegVersion().then(
+    (version) => logger.info('ffmpeg', { version, path: process.env.FFMPEG_PATH ?? 'npm @ffmpeg-installer/ffmpeg' }),
+    (err) => logger.error('ffmpeg is not runnable: video requests will fail', { error: String(err) }),
+  );
+  const app = createApp({ config, repository, jobs, logger });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
@@ -37,9 +52,13 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     server,
     url,
     repository,
+    jobs,
     ready,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await jobs.stopAll();
+      server.closeAllConnections();
+      await closed;
       await ready.catch(() => undefined);
       await repository.close();
     },

@@ -17,6 +17,11 @@ export const configSchema = z.object({
   maxImageBytes: intFromEnv(1).default(25 * MB),
   maxVideoBytes: intFromEnv(1).default(2048 * MB),
   maxImagePixels: intFromEnv(1).default(40_000_000),
+  /** Frames per inference batch for video; 0 = by provider (1 on CPU, 8 on CUDA; measured). */
+  videoBatchSize: intFromEnv(0).max(256).default(0),
+  maxVideoJobs: intFromEnv(1).max(64).default(1),
+  /** Videos up to this long answer synchronously unless ?mode= says otherwise. */
+  syncMaxSeconds: z.coerce.number().nonnegative().default(60),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -33,6 +38,9 @@ export const ENV_NAMES: Record<keyof z.infer<typeof configSchema>, string> = {
   maxImageBytes: 'FRAMEWATCH_MAX_IMAGE_BYTES',
   maxVideoBytes: 'FRAMEWATCH_MAX_VIDEO_BYTES',
   maxImagePixels: 'FRAMEWATCH_MAX_IMAGE_PIXELS',
+  videoBatchSize: 'FRAMEWATCH_VIDEO_BATCH_SIZE',
+  maxVideoJobs: 'FRAMEWATCH_MAX_VIDEO_JOBS',
+  syncMaxSeconds: 'FRAMEWATCH_SYNC_MAX_SECONDS',
 };
 
 export const CONFIG_FILE_ENV = 'FRAMEWATCH_CONFIG';

@@ -1,6 +1,7 @@
 import express from 'express';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../logging/logger.js';
+import type { JobManager } from '../pipeline/index.js';
 import type { ModelRepository } from '../registry/index.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { requestLog } from './request-log.js';
@@ -9,6 +10,7 @@ import { createRoutes } from './routes.js';
 export interface AppDeps {
   config: Config;
   repository: ModelRepository;
+  jobs: JobManager;
   logger: Logger;
 }
 

@@ -17,3 +17,22 @@ export const predictQuerySchema = z.object({
 });
 
 export const versionParamSchema = z.coerce.number().int().positive().max(999_999_999);
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
+
+/** Video options, from the query string or multipart fields (fields win). */
+export const videoQuerySchema = z
+  .object({
+    threshold: z.coerce.number().min(0).max(1).optional(),
+    fps: z.coerce.number().gt(0).max(60).default(2),
+    maxFrames: z.coerce.number().int().positive().max(1_000_000).optional(),
+    start: z.coerce.number().min(0).default(0),
+    end: z.coerce.number().positive().optional(),
+    labels: z.string().max(2000).transform((s) => s.split(',').map((l) => l.trim()).filter(Boolean)).optional(),
+    pad: z.coerce.number().min(0).max(60).default(1),
+    mergeGap: z.coerce.number().min(0).max(600).default(2),
+    mode: z.enum(['sync', 'async']).optional(),
+    frames: bool.default(true),
+  })
+  .refine((v) => v.end === undefined || v.end > v.start, { message: "'end' must be after 'start'", path: ['end'] });
+export type VideoQuery = z.infer<typeof videoQuerySchema>;

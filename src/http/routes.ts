@@ -1,13 +1,14 @@
 import { Router } from 'express';
 import type { Config } from '../config/index.js';
-import { predictImage } from '../pipeline/index.js';
+import type { JobManager } from '../pipeline/index.js';
 import type { ModelRepository, VersionEntry } from '../registry/index.js';
-import { parseInput, predictQuerySchema, versionParamSchema } from './params.js';
-import { receiveUpload } from './upload.js';
+import { createJobRoutes } from './routes-jobs.js';
+import { createPredictRoutes } from './routes-predict.js';
 
 export interface RouteDeps {
   config: Config;
   repository: ModelRepository;
+  jobs: JobManager;
 }
 
 function describeVersion(e: VersionEntry) {
@@ -38,8 +39,9 @@ function describeModels(entries: readonly VersionEntry[]) {
   });
 }
 
-/** The /healthz, /readyz and /v1 routes. */
-export function createRoutes({ config, repository }: RouteDeps): Router {
+/** Health, model listing, predict and job routes. */
+export function createRoutes(deps: RouteDeps): Router {
+  const { repository } = deps;
   const router = Router();
 
   router.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
@@ -68,21 +70,7 @@ export function createRoutes({ config, repository }: RouteDeps): Router {
     res.json(model);
   });
 
-  const predict = async (req: import('express').Request, res: import('express').Response, version?: number) => {
-    const query = parseInput(predictQuerySchema, req.query);
-    const model = repository.resolve(String(req.params.name), version);
-    const upload = await receiveUpload(req, { maxImageBytes: config.maxImageBytes });
-    const fieldOptions = parseInput(predictQuerySchema, upload.fields);
-    const result = await predictImage(model, upload.bytes, {
-      maxPixels: config.maxImagePixels,
-      threshold: query.threshold ?? fieldOptions.threshold,
-    });
-    res.json(result);
-  };
-
-  router.post('/v1/models/:name/predict', (req, res) => predict(req, res));
-  router.post('/v1/models/:name/versions/:version/predict', (req, res) =>
-    predict(req, res, parseInput(versionParamSchema, req.params.version)),
-  );
+  router.use(createPredictRoutes(deps));
+  router.use(createJobRoutes(deps));
   return router;
 }

@@ -1,88 +1,132 @@
-import type { Request } from 'express';
 import busboy from 'busboy';
+import type { Request } from 'express';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FramewatchError } from '../errors/index.js';
 import { SNIFF_BYTES, sniffMedia, type SniffResult } from '../media/sniff.js';
 
 export interface UploadLimits {
   maxImageBytes: number;
+  maxVideoBytes: number;
+  /** Where video uploads are streamed to. */
+  tmpDir: string;
 }
 
-export interface ReceivedUpload {
-  bytes: Uint8Array;
-  media: SniffResult;
+/** An image stays in memory; a video (or audio) streams to a temp file that the caller must remove. */
+export type ReceivedMedia =
+  | { kind: 'image'; bytes: Uint8Array; media: SniffResult }
+  | { kind: 'video'; path: string; size: number; media: SniffResult; cleanup: () => Promise<void> };
+
+export type ReceivedUpload = ReceivedMedia & {
   /** Declared type (header or multipart part); informative only, content decides. */
   declaredType: string;
-  /** Other multipart text fields, for options such as threshold. */
+  /** Multipart text fields, for options such as threshold. */
   fields: Record<string, string>;
-}
+};
 
-const RAW_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/tiff', 'image/avif']);
-
-/**
- * Reads the file part of a request into memory, sniffing its first bytes to decide what
- * it is and which byte limit applies. Rejects early on unknown content or size.
- */
-function collectFile(stream: Readable, declaredType: string, limits: UploadLimits): Promise<{ bytes: Uint8Array; media: SniffResult }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let media: SniffResult | undefined;
-    let failed = false;
-    const fail = (err: FramewatchError) => {
-      if (failed) return;
-      failed = true;
-      stream.resume(); // drain the rest so the client can read our answer
-      reject(err);
-    };
-    stream.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      chunks.push(chunk);
-      size += chunk.length;
-      if (!media && size >= SNIFF_BYTES) {
-        media = sniffMedia(Buffer.concat(chunks));
-        if (!media) return fail(unsupported(declaredType));
-        if (media.kind === 'video') {
-          return fail(new FramewatchError('UNSUPPORTED_MEDIA_TYPE', `${media.format} video is not accepted on this route yet`, { detected: media.format }));
-        }
-      }
-      if (size > limits.maxImageBytes) {
-        fail(new FramewatchError('PAYLOAD_TOO_LARGE', `the upload exceeds ${limits.maxImageBytes} bytes`, { maxBytes: limits.maxImageBytes }));
-      }
-    });
-    stream.on('error', (err) => fail(new FramewatchError('INVALID_INPUT', `upload failed: ${err.message}`)));
-    stream.on('end', () => {
-      if (failed) return;
-      const bytes = Buffer.concat(chunks);
-      if (bytes.length === 0) return fail(new FramewatchError('INVALID_INPUT', 'the uploaded file is empty'));
-      media ??= sniffMedia(bytes);
-      if (!media) return fail(unsupported(declaredType));
-      resolve({ bytes, media });
-    });
-  });
-}
+const RAW_TYPE = /^(image\/(jpeg|png|webp|gif|tiff|avif)|video\/[\w.+-]+|application\/octet-stream)$/;
 
 const unsupported = (declared: string) =>
-  new FramewatchError('UNSUPPORTED_MEDIA_TYPE', 'the content is not a supported image format (jpeg, png, webp, gif, tiff, avif)', {
+  new FramewatchError('UNSUPPORTED_MEDIA_TYPE', 'the content is not a supported image (jpeg, png, webp, gif, tiff, avif) or video (mp4, mov, mkv, webm, avi)', {
     declared: declared || undefined,
   });
 
-/** Accepts a multipart body (field `file`) or a raw image body. */
+/**
+ * Reads one uploaded file. Its first bytes decide what it is and which byte limit applies;
+ * images are collected in memory, videos stream to a temp file (never whole in memory).
+ * On any failure, including a client abort, the temp file is removed before rejecting.
+ */
+function collectFile(stream: Readable, declaredType: string, limits: UploadLimits): Promise<ReceivedMedia> {
+  return new Promise((resolve, reject) => {
+    const head: Buffer[] = [];
+    let size = 0;
+    let media: SniffResult | undefined;
+    let file: { path: string; out: WriteStream } | undefined;
+    let done = false;
+    const fail = (err: FramewatchError) => {
+      if (done) return;
+      done = true;
+      stream.resume(); // drain so the client can read our answer
+      const removal = file ? new Promise<void>((r) => file!.out.destroy() && file!.out.once('close', () => r())).then(() => rm(file!.path, { force: true })) : Promise.resolve();
+      removal.then(() => reject(err), () => reject(err));
+    };
+    const decide = (bytes: Buffer): boolean => {
+      media = sniffMedia(bytes);
+      if (!media) {
+        fail(unsupported(declaredType));
+        return false;
+      }
+      if (media.kind !== 'image') {
+        const path = join(limits.tmpDir, `${randomUUID()}.upload`);
+        file = { path, out: createWriteStream(path, { flags: 'wx' }) };
+        file.out.on('error', (err) => fail(new FramewatchError('INTERNAL', `cannot write the upload: ${err.message}`)));
+        file.out.write(bytes);
+        head.length = 0;
+      }
+      return true;
+    };
+    stream.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      const limit = media && media.kind !== 'image' ? limits.maxVideoBytes : media ? limits.maxImageBytes : Math.max(limits.maxImageBytes, limits.maxVideoBytes);
+      if (size > limit) {
+        return fail(new FramewatchError('PAYLOAD_TOO_LARGE', `the upload exceeds ${limit} bytes`, { maxBytes: limit, kind: media?.kind }));
+      }
+      if (file) {
+        // Backpressure: stop reading the socket while the disk catches up.
+        if (!file.out.write(chunk)) {
+          stream.pause();
+          file.out.once('drain', () => stream.resume());
+        }
+        return;
+      }
+      head.push(chunk);
+      if (!media && size >= SNIFF_BYTES && !decide(Buffer.concat(head))) return;
+      if (media?.kind === 'image' && size > limits.maxImageBytes) {
+        fail(new FramewatchError('PAYLOAD_TOO_LARGE', `the upload exceeds ${limits.maxImageBytes} bytes`, { maxBytes: limits.maxImageBytes, kind: 'image' }));
+      }
+    });
+    stream.on('error', (err) => fail(new FramewatchError('INVALID_INPUT', `upload failed: ${err.message}`)));
+    stream.on('close', () => {
+      if (!stream.readableEnded) fail(new FramewatchError('INVALID_INPUT', 'the upload was interrupted'));
+    });
+    stream.on('end', () => {
+      if (done) return;
+      if (size === 0) return fail(new FramewatchError('INVALID_INPUT', 'the uploaded file is empty'));
+      if (!media && !decide(Buffer.concat(head))) return;
+      if (media!.kind === 'image') {
+        done = true;
+        return resolve({ kind: 'image', bytes: Buffer.concat(head), media: media! });
+      }
+      const { path, out } = file!;
+      out.end(() => {
+        if (done) return;
+        done = true;
+        resolve({ kind: 'video', path, size, media: media!, cleanup: () => rm(path, { force: true }) });
+      });
+    });
+  });
+}
+
+/** Accepts a multipart body (field `file`) or a raw image/video body. */
 export async function receiveUpload(req: Request, limits: UploadLimits): Promise<ReceivedUpload> {
+  await mkdir(limits.tmpDir, { recursive: true });
   const contentType = (req.headers['content-type'] ?? '').toLowerCase();
-  const declaredLength = Number(req.headers['content-length'] ?? NaN);
   if (contentType.startsWith('multipart/form-data')) return receiveMultipart(req, limits);
   const mime = contentType.split(';')[0].trim();
-  if (!RAW_TYPES.has(mime)) {
+  if (!RAW_TYPE.test(mime)) {
     req.resume();
     throw new FramewatchError(
       'UNSUPPORTED_MEDIA_TYPE',
-      `Content-Type '${mime || '(none)'}' is not accepted; send multipart/form-data with a 'file' field or one of ${[...RAW_TYPES].join(', ')}`,
+      `Content-Type '${mime || '(none)'}' is not accepted; send multipart/form-data with a 'file' field, image/*, or video/*`,
     );
   }
-  if (declaredLength === 0) throw new FramewatchError('INVALID_INPUT', 'the request body is empty');
-  const { bytes, media } = await collectFile(req, mime, limits);
-  return { bytes, media, declaredType: mime, fields: {} };
+  if (Number(req.headers['content-length']) === 0) throw new FramewatchError('INVALID_INPUT', 'the request body is empty');
+  const received = await collectFile(req, mime, limits);
+  return { ...received, declaredType: mime, fields: {} };
 }
 
 function receiveMultipart(req: Request, limits: UploadLimits): Promise<ReceivedUpload> {
@@ -95,14 +139,19 @@ function receiveMultipart(req: Request, limits: UploadLimits): Promise<ReceivedU
       return reject(new FramewatchError('INVALID_INPUT', `malformed multipart request: ${(err as Error).message}`));
     }
     const fields: Record<string, string> = {};
-    let file: Promise<{ bytes: Uint8Array; media: SniffResult; declaredType: string }> | undefined;
+    let file: Promise<ReceivedMedia & { declaredType: string }> | undefined;
     let settled = false;
     const finish = (err: unknown, value?: ReceivedUpload) => {
-      if (settled) return;
+      if (settled) {
+        if (value?.kind === 'video') void value.cleanup();
+        return;
+      }
       settled = true;
       if (err) {
         req.unpipe(parser);
         req.resume();
+        // A file already on disk must not outlive a failed request.
+        file?.then((f) => void (f.kind === 'video' && f.cleanup()), () => undefined);
         reject(err);
       } else resolve(value!);
     };
@@ -120,7 +169,12 @@ function receiveMultipart(req: Request, limits: UploadLimits): Promise<ReceivedU
       if (!file) return finish(new FramewatchError('INVALID_INPUT', "multipart body has no 'file' field"));
       file.then((f) => finish(undefined, { ...f, fields }), finish);
     });
-    req.on('aborted', () => finish(new FramewatchError('INVALID_INPUT', 'the client aborted the upload')));
+    req.on('close', () => {
+      if (!req.complete) {
+        parser.destroy(new Error('the client aborted the upload'));
+        finish(new FramewatchError('INVALID_INPUT', 'the client aborted the upload'));
+      }
+    });
     req.pipe(parser);
   });
 }

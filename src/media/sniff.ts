@@ -1,6 +1,7 @@
 /** What the first bytes of an upload say it is. Names and labels are never trusted. */
 export interface SniffResult {
-  kind: 'image' | 'video';
+  /** 'audio' files take the video path, where ffprobe answers NO_VIDEO_STREAM. */
+  kind: 'image' | 'video' | 'audio';
   format: string;
 }
 
@@ -20,11 +21,16 @@ export function sniffMedia(b: Uint8Array): SniffResult | undefined {
     const sub = ascii(b, 8, 12);
     if (sub === 'WEBP') return { kind: 'image', format: 'webp' };
     if (sub === 'AVI ') return { kind: 'video', format: 'avi' };
+    if (sub === 'WAVE') return { kind: 'audio', format: 'wav' };
   }
+  if (ascii(b, 0, 3) === 'ID3' || (b[0] === 0xff && (b[1] & 0xe0) === 0xe0)) return { kind: 'audio', format: 'mp3' };
+  if (ascii(b, 0, 4) === 'OggS') return { kind: 'video', format: 'ogg' };
+  if (ascii(b, 0, 4) === 'fLaC') return { kind: 'audio', format: 'flac' };
   if (ascii(b, 4, 8) === 'ftyp') {
     const brand = ascii(b, 8, 12);
     if (brand === 'avif' || brand === 'avis') return { kind: 'image', format: 'avif' };
     if (brand === 'qt  ') return { kind: 'video', format: 'mov' };
+    if (brand.startsWith('M4A') || brand.startsWith('M4B')) return { kind: 'audio', format: 'm4a' };
     return { kind: 'video', format: 'mp4' };
   }
   if (startsWith(b, [0x1a, 0x45, 0xdf, 0xa3])) return { kind: 'video', format: 'matroska' };

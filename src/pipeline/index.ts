@@ -1,1 +1,5 @@
 export * from './predict-image.js';
+export * from './predict-video.js';
+export * from './tracker.js';
+export * from './segments.js';
+export * from './jobs/index.js';

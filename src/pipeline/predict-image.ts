@@ -5,6 +5,7 @@ import { decodeImage } from '../media/image.js';
 import type { ReadyModel } from '../registry/index.js';
 import { runSingle } from '../runtime/index.js';
 import type { Detection } from '../tasks/index.js';
+import { postprocessOutputs } from './postprocess.js';
 
 export interface ImagePredictOptions {
   maxPixels: number;
@@ -35,14 +36,7 @@ export async function predictImage(model: ReadyModel, bytes: Uint8Array, options
     throw new FramewatchError('INFERENCE_FAILED', `inference failed: ${(err as Error).message}`, undefined, { cause: err });
   }
   const t3 = performance.now();
-  const params = options.threshold === undefined ? model.params : { ...model.params, scoreThreshold: options.threshold };
-  const detections = model.task.postprocess({
-    outputs,
-    outputNames: model.session.outputs.map((o) => o.name),
-    transform: input.transform,
-    params,
-    labels: model.manifest.labels,
-  });
+  const detections = postprocessOutputs(model, outputs, input.transform, options.threshold);
   const t4 = performance.now();
   return {
     model: { name: model.name, version: model.version },

@@ -13,3 +13,38 @@ export async function runSingle(session: ModelSession, input: ModelInput): Promi
   const tensor = new ort.Tensor(input.dtype, input.data, [...input.dims]);
   return (await session.run({ [session.inputs[0].name]: tensor })) as unknown as Record<string, NumericTensor>;
 }
+
+/** Whether the session's first input takes a batch dimension larger than one. */
+export const acceptsBatches = (session: ModelSession): boolean => session.inputs[0].shape[0] === -1;
+
+/**
+ * Runs inputs of one shape as a single batch [N, ...] and splits every output along its
+ * first dimension. Sessions with a fixed batch of 1 run the inputs one by one.
+ */
+export async function runBatch(session: ModelSession, inputs: readonly ModelInput[]): Promise<Array<Record<string, NumericTensor>>> {
+  if (inputs.length === 1 || !acceptsBatches(session)) {
+    const results = [];
+    for (const input of inputs) results.push(await runSingle(session, input));
+    return results;
+  }
+  const [first] = inputs;
+  const itemDims = first.dims.slice(1);
+  const itemSize = first.data.length;
+  for (const input of inputs) {
+    if (input.dtype !== first.dtype || input.dims.join('x') !== first.dims.join('x')) {
+      throw new RangeError(`batched inputs must share one shape: [${first.dims}] vs [${input.dims}]`);
+    }
+  }
+  const batch = first.dtype === 'uint8' ? new Uint8Array(itemSize * inputs.length) : new Float32Array(itemSize * inputs.length);
+  inputs.forEach((input, i) => batch.set(input.data, i * itemSize));
+  const tensor = new ort.Tensor(first.dtype, batch, [inputs.length, ...itemDims]);
+  const outputs = (await session.run({ [session.inputs[0].name]: tensor })) as unknown as Record<string, NumericTensor & { data: Float32Array }>;
+  return inputs.map((_, i) =>
+    Object.fromEntries(
+      Object.entries(outputs).map(([name, out]) => {
+        const per = out.data.length / out.dims[0];
+        return [name, { data: out.data.subarray(i * per, (i + 1) * per), dims: [1, ...out.dims.slice(1)], type: out.type }];
+      }),
+    ),
+  );
+}

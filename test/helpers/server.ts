@@ -23,13 +23,13 @@ export async function scratchRepository(models: string[]): Promise<{ dir: string
 /** POSTs a file as multipart (field `file`) and returns status and JSON body. */
 export async function postFile(url: string, bytes: Uint8Array, filename = 'upload.bin', type = 'application/octet-stream') {
   const form = new FormData();
-  form.append('file', new Blob([bytes], { type }), filename);
+  form.append('file', new Blob([bytes as Uint8Array<ArrayBuffer>], { type }), filename);
   const res = await fetch(url, { method: 'POST', body: form });
   return { status: res.status, headers: res.headers, body: (await res.json()) as any };
 }
 
 /** POSTs a raw body with the given Content-Type. */
 export async function postRaw(url: string, bytes: Uint8Array | string, type: string) {
-  const res = await fetch(url, { method: 'POST', body: bytes, headers: { 'content-type': type } });
+  const res = await fetch(url, { method: 'POST', body: bytes as BodyInit, headers: { 'content-type': type } });
   return { status: res.status, headers: res.headers, body: (await res.json()) as any };
 }

@@ -1,0 +1,53 @@
+import { Router } from 'express';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { FramewatchError } from '../errors/index.js';
+import type { JobManager } from '../pipeline/index.js';
+import type { RouteDeps } from './routes.js';
+
+export const jobLinks = (jobId: string) => ({ self: `/v1/jobs/${jobId}` });
+
+/** Adds each segment's thumbnail URL to a stored result. */
+export function withThumbnailLinks(jobId: string, result: unknown): unknown {
+  const r = result as { segments?: Array<Record<string, unknown>> } | undefined;
+  if (!r?.segments) return result;
+  return { ...r, segments: r.segments.map((s, n) => ({ ...s, thumbnail: `/v1/jobs/${jobId}/segments/${n}/thumbnail.jpg` })) };
+}
+
+async function requireJob(jobs: JobManager, jobId: string) {
+  const record = await jobs.get(jobId).catch(() => undefined);
+  if (!record) throw new FramewatchError('JOB_NOT_FOUND', `no job '${jobId}'`);
+  return record;
+}
+
+export function createJobRoutes({ jobs }: RouteDeps): Router {
+  const router = Router();
+
+  router.get('/v1/jobs', async (_req, res) => {
+    res.json({ jobs: (await jobs.list()).map((r) => ({ ...r, links: jobLinks(r.jobId) })) });
+  });
+
+  router.get('/v1/jobs/:id', async (req, res) => {
+    const record = await requireJob(jobs, req.params.id);
+    const result = record.status === 'succeeded' ? withThumbnailLinks(record.jobId, await jobs.readResult(record.jobId)) : undefined;
+    res.json({ ...record, links: jobLinks(record.jobId), ...(result ? { result } : {}) });
+  });
+
+  router.delete('/v1/jobs/:id', async (req, res) => {
+    await requireJob(jobs, req.params.id);
+    const record = await jobs.cancel(req.params.id);
+    res.json({ ...record, links: jobLinks(record.jobId) });
+  });
+
+  router.get('/v1/jobs/:id/segments/:n/thumbnail.jpg', async (req, res) => {
+    const record = await requireJob(jobs, req.params.id);
+    const n = Number(req.params.n);
+    const dir = resolve(jobs.filesDir(record.jobId));
+    const file = join(dir, `${n}.jpg`);
+    if (!Number.isInteger(n) || n < 0 || !existsSync(file)) {
+      throw new FramewatchError('SEGMENT_NOT_FOUND', `job '${record.jobId}' has no thumbnail for segment ${req.params.n}`);
+    }
+    res.type('image/jpeg').sendFile(file);
+  });
+  return router;
+}

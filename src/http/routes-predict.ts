@@ -1,0 +1,99 @@
+import { Router, type Request, type Response } from 'express';
+import { join } from 'node:path';
+import { ERROR_CATALOGUE, FramewatchError } from '../errors/index.js';
+import { probeVideo } from '../media/ffmpeg.js';
+import { predictImage, type JobManager } from '../pipeline/index.js';
+import type { ReadyModel } from '../registry/index.js';
+import { parseInput, predictQuerySchema, versionParamSchema, videoQuerySchema } from './params.js';
+import type { RouteDeps } from './routes.js';
+import { receiveUpload, type ReceivedUpload } from './upload.js';
+import { jobLinks, withThumbnailLinks } from './routes-jobs.js';
+
+/** Batch size for video frames: configured, or measured per provider (batching loses on a 2-core CPU). */
+const batchSizeFor = (configured: number, model: ReadyModel) => configured || (model.session.provider === 'cuda' ? 8 : 1);
+
+async function predictVideoUpload(
+  req: Request,
+  res: Response,
+  deps: RouteDeps,
+  model: ReadyModel,
+  upload: Extract<ReceivedUpload, { kind: 'video' }>,
+): Promise<void> {
+  let submitted = false;
+  try {
+    const options = parseInput(videoQuerySchema, { ...req.query, ...upload.fields });
+    const info = await probeVideo(upload.path);
+    if (options.start >= info.durationS) {
+      throw new FramewatchError('INVALID_INPUT', `'start' ${options.start} is past the end of the video (${info.durationS.toFixed(2)} s)`);
+    }
+    const mode = options.mode ?? (info.durationS <= deps.config.syncMaxSeconds ? 'sync' : 'async');
+    const record = await deps.jobs.submit({
+      model,
+      path: upload.path,
+      cleanup: upload.cleanup,
+      bytes: upload.size,
+      info,
+      options: {
+        fps: options.fps,
+        startS: options.start,
+        endS: options.end,
+        maxFrames: options.maxFrames,
+        labels: options.labels,
+        pad: options.pad,
+        mergeGap: options.mergeGap,
+        threshold: options.threshold,
+        includeFrames: options.frames,
+        batchSize: batchSizeFor(deps.config.videoBatchSize, model),
+      },
+    });
+    submitted = true;
+    if (mode === 'async') {
+      res.status(202).location(jobLinks(record.jobId).self).json({ jobId: record.jobId, status: record.status, links: jobLinks(record.jobId) });
+      return;
+    }
+    await answerWhenDone(res, deps.jobs, record.jobId);
+  } finally {
+    if (!submitted) await upload.cleanup();
+  }
+}
+
+/** Sync mode: waits for the job; a client that goes away cancels it. */
+async function answerWhenDone(res: Response, jobs: JobManager, jobId: string): Promise<void> {
+  const onClose = () => {
+    if (!res.writableFinished) void jobs.cancel(jobId);
+  };
+  res.on('close', onClose);
+  try {
+    const final = await jobs.wait(jobId);
+    if (final.status !== 'succeeded') {
+      const error = final.error ?? { code: 'INTERNAL' as const, message: 'the job failed' };
+      res.status(ERROR_CATALOGUE[error.code].status).json({ error: { ...error, details: { ...(error.details as object), jobId } } });
+      return;
+    }
+    res.json(withThumbnailLinks(jobId, await jobs.readResult(jobId)));
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
+export function createPredictRoutes(deps: RouteDeps): Router {
+  const router = Router();
+  const { config, repository } = deps;
+
+  const predict = async (req: Request, res: Response, version?: number) => {
+    const query = parseInput(predictQuerySchema, { threshold: req.query.threshold });
+    const model = repository.resolve(String(req.params.name), version);
+    const upload = await receiveUpload(req, {
+      maxImageBytes: config.maxImageBytes,
+      maxVideoBytes: config.maxVideoBytes,
+      tmpDir: join(config.dataDir, 'tmp'),
+    });
+    if (upload.kind === 'video') return predictVideoUpload(req, res, deps, model, upload);
+    const fieldOptions = parseInput(predictQuerySchema, { threshold: upload.fields.threshold });
+    res.json(await predictImage(model, upload.bytes, { maxPixels: config.maxImagePixels, threshold: query.threshold ?? fieldOptions.threshold }));
+  };
+
+  router.post('/v1/models/:name/predict', (req, res) => predict(req, res));
+  router.post('/v1/models/:name/versions/:version/predict', (req, res) => predict(req, res, parseInput(versionParamSchema, req.params.version)));
+  return router;
+}

@@ -1,0 +1,173 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import sharp from 'sharp';
+import { applyPreprocessing, type ModelInput } from '../../preprocessing/index.js';
+import { FramewatchError } from '../errors/index.js';
+import { sampleFrames, type SampledFrame, type VideoInfo } from '../media/ffmpeg.js';
+import { renderThumbnail } from '../media/thumbnail.js';
+import type { ReadyModel } from '../registry/index.js';
+import { runBatch } from '../runtime/index.js';
+import type { Detection } from '../tasks/index.js';
+import { createBoundedQueue } from './frame-queue.js';
+import { postprocessOutputs } from './postprocess.js';
+import { buildSegments, summarizeReview, type ReviewSummary, type SegmentLabel } from './segments.js';
+import { createTracker, DEFAULT_TRACKER, type FrameDetections } from './tracker.js';
+
+export interface VideoOptions {
+  fps: number;
+  startS: number;
+  endS?: number;
+  maxFrames?: number;
+  labels?: string[];
+  pad: number;
+  mergeGap: number;
+  threshold?: number;
+  includeFrames: boolean;
+  batchSize: number;
+  /** Where segment thumbnails are written as <n>.jpg. */
+  thumbnailDir: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: { framesDone: number; framesTotal: number }) => void;
+}
+
+export interface VideoSegment {
+  index: number;
+  startS: number;
+  endS: number;
+  labels: SegmentLabel[];
+  bestFrame: { timeS: number; detections: Detection[] };
+}
+
+export interface VideoPrediction {
+  model: { name: string; version: number };
+  video: { durationS: number; fps: number; width: number; height: number; codec: string; framesSampled: number };
+  frames?: FrameDetections[];
+  tracks: Array<{ id: number; label: string; startS: number; endS: number; maxScore: number; hits: number }>;
+  segments: VideoSegment[];
+  review: ReviewSummary;
+  timings: { decodeMs: number; preprocessMs: number; inferenceMs: number; postprocessMs: number; totalMs: number; framesPerSecond: number };
+}
+
+/** Frames the sampler will deliver for these options (for progress). */
+export function expectedFrames(info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'endS' | 'maxFrames'>): number {
+  const end = Math.min(o.endS ?? info.durationS, info.durationS);
+  const n = Math.max(0, Math.ceil((end - o.startS) * o.fps - 1e-9));
+  return o.maxFrames === undefined ? n : Math.min(n, o.maxFrames);
+}
+
+const round = (v: number) => Math.round(v * 100) / 100;
+
+/**
+ * The video pipeline: ffmpeg samples frames on a pipe, a producer preprocesses them into a
+ * bounded queue while the consumer runs batches through ONNX Runtime (decode overlaps
+ * inference), then postprocessing, tracking, segments, thumbnails and the review summary.
+ */
+export async function predictVideo(model: ReadyModel, path: string, info: VideoInfo, o: VideoOptions): Promise<VideoPrediction> {
+  const t0 = performance.now();
+  const timings = { decodeMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 };
+  const framesTotal = expectedFrames(info, o);
+  const queue = createBoundedQueue<{ frame: SampledFrame; input: ModelInput }>(Math.max(2, o.batchSize * 2));
+  const spec = model.manifest.preprocessing;
+  // Stops ffmpeg when the caller cancels or when inference fails first.
+  const stop = new AbortController();
+  const onCancel = () => stop.abort();
+  o.signal?.addEventListener('abort', onCancel, { once: true });
+
+  const producer = (async () => {
+    const frames = sampleFrames(path, info, { fps: o.fps, startS: o.startS, endS: o.endS, maxFrames: o.maxFrames, signal: stop.signal });
+    try {
+      for (let t = performance.now(), next = await frames.next(); !next.done; t = performance.now(), next = await frames.next()) {
+        const t1 = performance.now();
+        timings.decodeMs += t1 - t;
+        const input = await applyPreprocessing(next.value.image, spec);
+        timings.preprocessMs += performance.now() - t1;
+        await queue.push({ frame: next.value, input });
+      }
+      queue.close();
+    } catch (err) {
+      queue.close(err);
+    }
+  })();
+
+  const tracker = createTracker(DEFAULT_TRACKER);
+  const frames: FrameDetections[] = [];
+  // Best frames of open tracks, JPEG-encoded, with a count of the tracks that point at them.
+  const keptFrames = new Map<number, { jpeg: Buffer; timeS: number; detections: Detection[]; refs: number }>();
+  const bestOf = new Map<number, number>(); // track id -> frame index
+  let framesDone = 0;
+  try {
+    for (let batch = await queue.take(o.batchSize); batch.length > 0; batch = await queue.take(o.batchSize)) {
+      if (o.signal?.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
+      const t2 = performance.now();
+      let outputs;
+      try {
+        outputs = await runBatch(model.session, batch.map((b) => b.input));
+      } catch (err) {
+        throw new FramewatchError('INFERENCE_FAILED', `inference failed: ${(err as Error).message}`, undefined, { cause: err });
+      }
+      const t3 = performance.now();
+      timings.inferenceMs += t3 - t2;
+      for (const [i, { frame, input }] of batch.entries()) {
+        const detections = postprocessOutputs(model, outputs[i], input.transform, o.threshold);
+        const record = { index: frame.index, timeS: Math.round(frame.timeS * 1000) / 1000, detections };
+        if (o.includeFrames) frames.push(record);
+        const improved = tracker.update(record);
+        if (improved.length > 0) {
+          const jpeg = await sharp(frame.image.data, { raw: { width: frame.image.width, height: frame.image.height, channels: 3 } }).jpeg({ quality: 92 }).toBuffer();
+          keptFrames.set(frame.index, { jpeg, timeS: record.timeS, detections, refs: 0 });
+          for (const { track } of improved) {
+            const previous = bestOf.get(track.id);
+            if (previous !== undefined) release(previous);
+            bestOf.set(track.id, frame.index);
+            keptFrames.get(frame.index)!.refs++;
+          }
+          if (keptFrames.get(frame.index)!.refs === 0) keptFrames.delete(frame.index);
+        }
+      }
+      timings.postprocessMs += performance.now() - t3;
+      framesDone += batch.length;
+      o.onProgress?.({ framesDone, framesTotal: Math.max(framesTotal, framesDone) });
+    }
+  } finally {
+    o.signal?.removeEventListener('abort', onCancel);
+    stop.abort();
+    queue.close();
+    await producer;
+  }
+  function release(frameIndex: number) {
+    const kept = keptFrames.get(frameIndex);
+    if (kept && --kept.refs <= 0) keptFrames.delete(frameIndex);
+  }
+
+  const tracks = tracker.finish();
+  const segments = buildSegments(tracks, info.durationS, { pad: o.pad, mergeGap: o.mergeGap, labels: o.labels });
+  const wanted = o.labels ? new Set(o.labels) : undefined;
+  await mkdir(o.thumbnailDir, { recursive: true });
+  const videoSegments: VideoSegment[] = [];
+  for (const [index, segment] of segments.entries()) {
+    const best = tracks.filter((t) => segment.trackIds.includes(t.id)).sort((a, b) => b.maxScore - a.maxScore)[0];
+    const kept = keptFrames.get(bestOf.get(best.id)!)!;
+    const detections = kept.detections.filter((d) => !wanted || wanted.has(d.label));
+    const { data, info: raw } = await sharp(kept.jpeg).raw().toBuffer({ resolveWithObject: true });
+    await writeFile(join(o.thumbnailDir, `${index}.jpg`), await renderThumbnail({ data, width: raw.width, height: raw.height }, detections));
+    videoSegments.push({ index, startS: segment.startS, endS: segment.endS, labels: segment.labels, bestFrame: { timeS: kept.timeS, detections } });
+  }
+  const totalMs = performance.now() - t0;
+  return {
+    model: { name: model.name, version: model.version },
+    video: { durationS: info.durationS, fps: round(info.fps), width: info.width, height: info.height, codec: info.codec, framesSampled: framesDone },
+    ...(o.includeFrames ? { frames } : {}),
+    tracks: tracks.map(({ id, label, startS, endS, maxScore, hits }) => ({ id, label, startS, endS, maxScore, hits })),
+    segments: videoSegments,
+    review: summarizeReview(videoSegments, info.durationS),
+    timings: {
+      decodeMs: round(timings.decodeMs),
+      preprocessMs: round(timings.preprocessMs),
+      inferenceMs: round(timings.inferenceMs),
+      postprocessMs: round(timings.postprocessMs),
+      totalMs: round(totalMs),
+      framesPerSecond: round(framesDone / (totalMs / 1000)),
+    },
+  };
+}

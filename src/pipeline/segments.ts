@@ -1,0 +1,79 @@
+import type { Track } from './tracker.js';
+
+export interface SegmentOptions {
+  /** Seconds added before and after each track. */
+  pad: number;
+  /** Segments closer than this are merged. */
+  mergeGap: number;
+  /** Only tracks of these labels make segments (all when undefined). */
+  labels?: readonly string[];
+}
+
+export interface SegmentLabel {
+  label: string;
+  maxScore: number;
+  trackCount: number;
+}
+
+export interface Segment {
+  startS: number;
+  endS: number;
+  labels: SegmentLabel[];
+  /** Ids of the tracks inside; used to pick the best frame. */
+  trackIds: number[];
+}
+
+export interface ReviewSummary {
+  totalS: number;
+  flaggedS: number;
+  flaggedRatio: number;
+  segmentCount: number;
+}
+
+const round3 = (v: number) => Math.round(v * 1000) / 1000;
+
+/**
+ * Each track's first-to-last-seen span, padded and clipped to the video, then merged when
+ * overlapping or closer than mergeGap. The result never overlaps and is sorted by time.
+ */
+export function buildSegments(tracks: readonly Track[], durationS: number, options: SegmentOptions): Segment[] {
+  const wanted = options.labels ? new Set(options.labels) : undefined;
+  const spans = tracks
+    .filter((t) => !wanted || wanted.has(t.label))
+    .map((t) => ({ startS: Math.max(0, t.startS - options.pad), endS: Math.min(durationS, t.endS + options.pad), tracks: [t] }))
+    .sort((a, b) => a.startS - b.startS);
+  const merged: typeof spans = [];
+  for (const span of spans) {
+    const last = merged[merged.length - 1];
+    if (last && span.startS - last.endS < options.mergeGap) {
+      last.endS = Math.max(last.endS, span.endS);
+      last.tracks.push(...span.tracks);
+    } else merged.push({ ...span, tracks: [...span.tracks] });
+  }
+  return merged.map((m) => {
+    const byLabel = new Map<string, SegmentLabel>();
+    for (const t of m.tracks) {
+      const entry = byLabel.get(t.label) ?? { label: t.label, maxScore: 0, trackCount: 0 };
+      entry.maxScore = Math.max(entry.maxScore, t.maxScore);
+      entry.trackCount++;
+      byLabel.set(t.label, entry);
+    }
+    return {
+      startS: round3(m.startS),
+      endS: round3(m.endS),
+      labels: [...byLabel.values()].sort((a, b) => b.maxScore - a.maxScore),
+      trackIds: m.tracks.map((t) => t.id),
+    };
+  });
+}
+
+/** What a reviewer must watch: flagged seconds over video seconds. */
+export function summarizeReview(segments: readonly Pick<Segment, 'startS' | 'endS'>[], totalS: number): ReviewSummary {
+  const flaggedS = segments.reduce((sum, s) => sum + (s.endS - s.startS), 0);
+  return {
+    totalS: round3(totalS),
+    flaggedS: round3(flaggedS),
+    flaggedRatio: totalS > 0 ? round3(flaggedS / totalS) : 0,
+    segmentCount: segments.length,
+  };
+}

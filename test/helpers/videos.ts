@@ -1,0 +1,35 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ffmpegPath } from '../../src/media/ffmpeg.js';
+
+const run = promisify(execFile);
+const ffmpeg = (args: string[]) => run(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
+const FIT = 'scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=10';
+
+/** 12 s, 640x480: fruits.jpg 0-4 s, messi5.jpg 4-8 s (the only person), home.jpg 8-12 s. */
+export async function knownTruthVideo(out: string): Promise<void> {
+  const inputs = ['fruits.jpg', 'messi5.jpg', 'home.jpg'].flatMap((f) => ['-loop', '1', '-t', '4', '-i', `test/fixtures/${f}`]);
+  await ffmpeg([...inputs, '-filter_complex', `[0]${FIT}[a];[1]${FIT}[b];[2]${FIT}[c];[a][b][c]concat=n=3:v=1:a=0`, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', out]);
+}
+
+/** White 640x360 video of `seconds`, with black text drawn (ffmpeg drawtext) only from `from` to `to`. */
+export async function textVideo(out: string, seconds: number, from: number, to: number): Promise<void> {
+  const text = `drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:text='REVIEW THIS PART':fontsize=48:fontcolor=black:x=60:y=150:enable='between(t,${from},${to})'`;
+  await ffmpeg(['-f', 'lavfi', '-i', `color=c=white:s=640x360:r=10:d=${seconds}`, '-vf', text, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', out]);
+}
+
+/** A synthetic test pattern of `seconds` at 320x240 (long inputs for async jobs). */
+export async function patternVideo(out: string, seconds: number): Promise<void> {
+  await ffmpeg(['-f', 'lavfi', '-i', `testsrc=size=320x240:rate=10:duration=${seconds}`, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', out]);
+}
+
+/** Two seconds of a sine tone in an MP4 (m4a) container: audio only. */
+export async function audioOnly(out: string): Promise<void> {
+  await ffmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-c:a', 'aac', out]);
+}
+
+/** The same video in another container (mkv, webm, mov, avi), re-encoded when the container needs it. */
+export async function remux(input: string, out: string): Promise<void> {
+  const codec = out.endsWith('.webm') ? ['-c:v', 'libvpx', '-b:v', '500k', '-deadline', 'realtime', '-cpu-used', '8'] : out.endsWith('.avi') ? ['-c:v', 'mpeg4', '-q:v', '4'] : ['-c:v', 'copy'];
+  await ffmpeg(['-i', input, ...codec, out]);
+}

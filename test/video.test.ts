@@ -1,0 +1,197 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyPreprocessing, preprocessSpecSchema } from '../preprocessing/index.js';
+import type { RunningServer } from '../src/cli/serve.js';
+import { sampleFrames, probeVideo } from '../src/media/ffmpeg.js';
+import { decodeImage } from '../src/media/image.js';
+import { postFile, postRaw, startTestServer } from './helpers/server.js';
+import { audioOnly, knownTruthVideo, remux, textVideo } from './helpers/videos.js';
+
+let dir: string;
+let dataDir: string;
+let server: RunningServer;
+const video = (name: string) => join(dir, name);
+
+/** Temporal IoU of two [start, end] ranges. */
+const tiou = (a: [number, number], b: [number, number]) =>
+  Math.max(0, Math.min(a[1], b[1]) - Math.max(a[0], b[0])) / (Math.max(a[1], b[1]) - Math.min(a[0], b[0]));
+
+const tmpFiles = () => readdir(join(dataDir, 'tmp')).catch(() => [] as string[]);
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'framewatch-video-'));
+  dataDir = join(dir, 'data');
+  await Promise.all([knownTruthVideo(video('truth.mp4')), textVideo(video('text.mp4'), 9, 3, 6), audioOnly(video('tone.m4a'))]);
+  server = await startTestServer({ modelsDir: 'models', dataDir });
+});
+afterAll(async () => {
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const predictVideo = async (model: string, file: string, query: string, type = 'video/mp4') => {
+  const res = await postFile(`${server.url}/v1/models/${model}/predict${query}`, await readFile(video(file)), file, type);
+  return res;
+};
+
+describe('video review: known-truth video (fruits 0-4 s, messi 4-8 s, home 8-12 s)', () => {
+  it('object-detector with labels=person flags one segment over 4-8 s, and a reviewer watches under 60%', async () => {
+    const { status, body } = await predictVideo('object-detector', 'truth.mp4', '?labels=person');
+    expect(status).toBe(200);
+    expect(body.video).toMatchObject({ width: 640, height: 480, framesSampled: 24 });
+    expect(body.video.durationS).toBeCloseTo(12, 1);
+    expect(body.segments).toHaveLength(1);
+    const [segment] = body.segments;
+    expect(tiou([segment.startS, segment.endS], [4, 8])).toBeGreaterThanOrEqual(0.6);
+    expect(segment.labels.map((l: any) => l.label)).toEqual(['person']);
+    expect(segment.bestFrame.timeS).toBeGreaterThanOrEqual(4);
+    expect(segment.bestFrame.timeS).toBeLessThan(8);
+    expect(body.review.flaggedRatio).toBeLessThanOrEqual(0.6);
+    expect(body.review).toMatchObject({ segmentCount: 1, totalS: expect.closeTo(12, 1) });
+    expect(body.frames).toHaveLength(24);
+    expect(body.tracks.some((t: any) => t.label === 'person' && t.hits >= 2)).toBe(true);
+
+    const thumb = await fetch(`${server.url}${segment.thumbnail}`);
+    expect(thumb.status).toBe(200);
+    expect(thumb.headers.get('content-type')).toBe('image/jpeg');
+    const meta = await sharp(Buffer.from(await thumb.arrayBuffer())).metadata();
+    expect(meta).toMatchObject({ format: 'jpeg', width: 640, height: 480 });
+    expect(await tmpFiles()).toEqual([]);
+  });
+
+  it.each(['mkv', 'webm', 'mov', 'avi'])('reads the same video from a .%s container', async (ext) => {
+    await remux(video('truth.mp4'), video(`truth.${ext}`));
+    const { status, body } = await predictVideo('object-detector', `truth.${ext}`, '?labels=person&frames=false', 'application/octet-stream');
+    expect(status).toBe(200);
+    expect(body.frames).toBeUndefined();
+    expect(body.segments).toHaveLength(1);
+    expect(tiou([body.segments[0].startS, body.segments[0].endS], [4, 8])).toBeGreaterThanOrEqual(0.6);
+  });
+
+  it('honours fps, start, end and maxFrames', async () => {
+    const { body } = await predictVideo('object-detector', 'truth.mp4', '?fps=1&start=2&end=10&maxFrames=5');
+    expect(body.video.framesSampled).toBe(5);
+    expect(body.frames.map((f: any) => f.timeS)).toEqual([2, 3, 4, 5, 6]);
+  });
+});
+
+describe('video review: text on screen', () => {
+  it('text-detector flags a segment over the window where drawtext shows text (3-6 s, within the 1 s pad)', async () => {
+    const { status, body } = await predictVideo('text-detector', 'text.mp4', '');
+    expect(status).toBe(200);
+    expect(body.segments).toHaveLength(1);
+    const [s] = body.segments;
+    expect(s.startS).toBeGreaterThanOrEqual(2 - 0.01);
+    expect(s.startS).toBeLessThanOrEqual(3);
+    expect(s.endS).toBeGreaterThanOrEqual(6);
+    expect(s.endS).toBeLessThanOrEqual(7 + 0.01);
+    // The text is drawn at (60, 150), 48 px high.
+    const box = s.bestFrame.detections[0].box;
+    expect(box.x).toBeGreaterThan(40);
+    expect(box.x).toBeLessThan(90);
+    expect(box.y + box.height / 2).toBeGreaterThan(150);
+    expect(box.y + box.height / 2).toBeLessThan(210);
+  });
+});
+
+describe('Megamind.avi (real film clip with audio)', () => {
+  it('runs end to end with person segments', async () => {
+    const bytes = await readFile('test/fixtures/Megamind.avi');
+    const { status, body } = await postFile(`${server.url}/v1/models/object-detector/predict?labels=person&frames=false`, bytes, 'Megamind.avi');
+    expect(status).toBe(200);
+    expect(body.video).toMatchObject({ width: 720, height: 528, codec: 'mpeg4' });
+    expect(body.segments.length).toBeGreaterThanOrEqual(1);
+    expect(body.segments.every((s: any) => s.labels.every((l: any) => l.label === 'person'))).toBe(true);
+    expect(body.timings.framesPerSecond).toBeGreaterThan(0);
+  });
+});
+
+describe('no skew between the video and image paths', () => {
+  it('a frame from the video path and the same frame as PNG through the image path give the identical tensor', async () => {
+    const spec = preprocessSpecSchema.parse(JSON.parse(await readFile('models/object-detector/1/manifest.json', 'utf8')).preprocessing);
+    const path = video('truth.mp4');
+    const info = await probeVideo(path);
+    const frames = sampleFrames(path, info, { fps: 1, startS: 5, maxFrames: 1 });
+    const { value: frame } = await frames.next();
+    await frames.return(undefined);
+    const png = await sharp(frame!.image.data, { raw: { width: frame!.image.width, height: frame!.image.height, channels: 3 } }).png().toBuffer();
+    const fromImagePath = await applyPreprocessing(await decodeImage(png, { maxPixels: 40e6 }), spec);
+    const fromVideoPath = await applyPreprocessing(frame!.image, spec);
+    expect(fromImagePath.dims).toEqual(fromVideoPath.dims);
+    expect(Buffer.from(fromImagePath.data.buffer).equals(Buffer.from(fromVideoPath.data.buffer))).toBe(true);
+  });
+});
+
+describe('bad video input: the right code, and the temp dir is empty afterwards', () => {
+  it('a truncated mp4 is INVALID_MEDIA with ffmpeg\'s reason', async () => {
+    const full = await readFile(video('truth.mp4'));
+    const res = await postRaw(`${server.url}/v1/models/object-detector/predict`, full.subarray(0, Math.floor(full.length / 3)), 'video/mp4');
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INVALID_MEDIA');
+    expect(res.body.error.details.reason).toMatch(/moov atom not found|Invalid data/);
+    expect(JSON.stringify(res.body)).not.toContain(dataDir);
+    expect(await tmpFiles()).toEqual([]);
+  });
+
+  it('an audio-only file is NO_VIDEO_STREAM', async () => {
+    const res = await predictVideo('object-detector', 'tone.m4a', '', 'audio/mp4');
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('NO_VIDEO_STREAM');
+    expect(await tmpFiles()).toEqual([]);
+  });
+
+  it('a text file named .mp4 is UNSUPPORTED_MEDIA_TYPE', async () => {
+    const res = await postFile(`${server.url}/v1/models/object-detector/predict`, Buffer.from('this is not a video, just words in a file'.repeat(10)), 'clip.mp4', 'video/mp4');
+    expect(res.status).toBe(415);
+    expect(res.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(await tmpFiles()).toEqual([]);
+  });
+
+  it('zero bytes as video/mp4 is INVALID_INPUT', async () => {
+    const res = await postRaw(`${server.url}/v1/models/object-detector/predict`, new Uint8Array(0), 'video/mp4');
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('INVALID_INPUT');
+  });
+
+  it('bad options are INVALID_INPUT and remove the upload', async () => {
+    const res = await predictVideo('object-detector', 'truth.mp4', '?fps=0');
+    expect(res.status).toBe(400);
+    const late = await predictVideo('object-detector', 'truth.mp4', '?start=30');
+    expect(late.status).toBe(400);
+    expect(await tmpFiles()).toEqual([]);
+  });
+
+  it.each(['raw', 'multipart'])('a client that disconnects mid-upload (%s) leaves no temp file', async (kind) => {
+    const full = await readFile(video('truth.mp4'));
+    const boundary = 'fwboundary';
+    const head = kind === 'multipart' ? Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\nContent-Type: video/mp4\r\n\r\n`) : Buffer.alloc(0);
+    const type = kind === 'multipart' ? `multipart/form-data; boundary=${boundary}` : 'video/mp4';
+    await new Promise<void>((resolve) => {
+      const req = request(`${server.url}/v1/models/object-detector/predict`, { method: 'POST', headers: { 'content-type': type, 'content-length': String(full.length + head.length + 100) } });
+      req.on('error', () => resolve());
+      req.write(Buffer.concat([head, full.subarray(0, 100_000)]));
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, 300);
+    });
+    await expect.poll(tmpFiles, { timeout: 5000 }).toEqual([]);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  it('an upload over the video limit is PAYLOAD_TOO_LARGE', async () => {
+    const small = await startTestServer({ modelsDir: 'models', dataDir: join(dir, 'small'), maxVideoBytes: 50_000 });
+    try {
+      const res = await postRaw(`${small.url}/v1/models/object-detector/predict`, await readFile(video('truth.mp4')), 'video/mp4');
+      expect(res.status).toBe(413);
+      expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(await readdir(join(dir, 'small', 'tmp'))).toEqual([]);
+    } finally {
+      await small.close();
+    }
+  });
+});
