@@ -163,8 +163,8 @@ describe('error codes over real HTTP', () => {
   });
 
   it('reached every image-path error code in the catalogue', () => {
-    // Server-side codes, and the video and job codes that test/video.test.ts and test/jobs.test.ts reach.
-    const serverSide = ['INTERNAL', 'EXPORT_FAILED', 'INVALID_MEDIA', 'NO_VIDEO_STREAM', 'JOB_NOT_FOUND', 'SEGMENT_NOT_FOUND', 'CANCELLED', 'INTERRUPTED'];
+    // Server-side codes, and the codes that test/video.test.ts, test/jobs.test.ts and test/load.test.ts reach.
+    const serverSide = ['INTERNAL', 'EXPORT_FAILED', 'INVALID_MEDIA', 'NO_VIDEO_STREAM', 'JOB_NOT_FOUND', 'SEGMENT_NOT_FOUND', 'CANCELLED', 'INTERRUPTED', 'QUEUE_FULL', 'TIMEOUT'];
     expect([...seen].sort()).toEqual(Object.keys(ERROR_CATALOGUE).filter((c) => !serverSide.includes(c)).sort());
   });
 });

@@ -28,7 +28,7 @@ export interface RunningServer {
 
 /** Wires config, repository and HTTP app together and listens. Models load in the background. */
 export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
-  const repository = createRepository({ root: config.modelsDir, device: config.device, threads: config.threads, logger });
+  const repository = createRepository({ root: config.modelsDir, device: config.device, threads: config.threads, logger, batching: config });
   // Uploads left by a previous process cannot belong to any live job.
   await rm(join(config.dataDir, 'tmp'), { recursive: true, force: true });
   await mkdir(join(config.dataDir, 'tmp'), { recursive: true });

@@ -22,6 +22,12 @@ export const configSchema = z.object({
   maxVideoJobs: intFromEnv(1).max(64).default(1),
   /** Videos up to this long answer synchronously unless ?mode= says otherwise. */
   syncMaxSeconds: z.coerce.number().nonnegative().default(60),
+  /** Batcher defaults for every model; 0 = the measured default for the provider (see README). */
+  maxBatchSize: intFromEnv(0).max(256).default(0),
+  maxQueueDelayMs: z.coerce.number().min(-1).max(10_000).default(-1),
+  maxQueueSize: intFromEnv(0).max(100_000).default(0),
+  requestTimeoutMs: intFromEnv(0).max(3_600_000).default(30_000),
+  instances: intFromEnv(0).max(64).default(0),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -41,6 +47,11 @@ export const ENV_NAMES: Record<keyof z.infer<typeof configSchema>, string> = {
   videoBatchSize: 'FRAMEWATCH_VIDEO_BATCH_SIZE',
   maxVideoJobs: 'FRAMEWATCH_MAX_VIDEO_JOBS',
   syncMaxSeconds: 'FRAMEWATCH_SYNC_MAX_SECONDS',
+  maxBatchSize: 'FRAMEWATCH_MAX_BATCH_SIZE',
+  maxQueueDelayMs: 'FRAMEWATCH_MAX_QUEUE_DELAY_MS',
+  maxQueueSize: 'FRAMEWATCH_MAX_QUEUE_SIZE',
+  requestTimeoutMs: 'FRAMEWATCH_REQUEST_TIMEOUT_MS',
+  instances: 'FRAMEWATCH_INSTANCES',
 };
 
 export const CONFIG_FILE_ENV = 'FRAMEWATCH_CONFIG';

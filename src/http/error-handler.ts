@@ -14,6 +14,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (status >= 500) log.error('request failed', { code: known.code, error: (err as Error)?.stack ?? String(err) });
     else log.info('request rejected', { code: known.code, reason: known.message });
     if (res.headersSent) return void req.socket.destroy();
+    const retryAfter = (known.details as { retryAfterS?: number } | undefined)?.retryAfterS;
+    if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
     res.status(status).json(formatError(known));
   };
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Logger } from '../logging/logger.js';
+import { metrics } from '../metrics/index.js';
 
 /** Gives each request an id (X-Request-Id, honoured when sent) and logs one JSON line when it ends. */
 export function requestLog(logger: Logger): RequestHandler {
@@ -13,11 +14,16 @@ export function requestLog(logger: Logger): RequestHandler {
     res.locals.logger = logger.child({ requestId: id });
     res.on('close', () => {
       const durationMs = Number(process.hrtime.bigint() - start) / 1e6;
+      // The route pattern, never the raw URL, keeps label cardinality bounded.
+      const route = (req.route?.path as string | undefined) ?? 'unmatched';
+      const labels = { route, method: req.method, status: String(res.statusCode) };
+      metrics.httpRequests.inc(labels);
+      metrics.httpDuration.observe(labels, durationMs / 1000);
       logger.info('request', {
         requestId: id,
         method: req.method,
         path: req.originalUrl.split('?')[0],
-        route: (req.route?.path as string | undefined) ?? null,
+        route,
         status: res.statusCode,
         durationMs: Math.round(durationMs * 100) / 100,
         aborted: !res.writableFinished,

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { Config } from '../config/index.js';
+import { registry } from '../metrics/index.js';
 import type { JobManager } from '../pipeline/index.js';
 import type { ModelRepository, VersionEntry } from '../registry/index.js';
 import { createJobRoutes } from './routes-jobs.js';
@@ -45,6 +46,10 @@ export function createRoutes(deps: RouteDeps): Router {
   const router = Router();
 
   router.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+
+  router.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
 
   router.get('/readyz', (_req, res) => {
     const models = describeModels(repository.list());

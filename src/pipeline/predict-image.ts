@@ -1,9 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { applyPreprocessing } from '../../preprocessing/index.js';
-import { FramewatchError } from '../errors/index.js';
+import { metrics, recordPredictions } from '../metrics/index.js';
 import { decodeImage } from '../media/image.js';
 import type { ReadyModel } from '../registry/index.js';
-import { runSingle } from '../runtime/index.js';
 import type { Detection } from '../tasks/index.js';
 import { postprocessOutputs } from './postprocess.js';
 
@@ -29,15 +28,14 @@ export async function predictImage(model: ReadyModel, bytes: Uint8Array, options
   const t1 = performance.now();
   const input = await applyPreprocessing(image, model.manifest.preprocessing);
   const t2 = performance.now();
-  let outputs;
-  try {
-    outputs = await runSingle(model.session, input);
-  } catch (err) {
-    throw new FramewatchError('INFERENCE_FAILED', `inference failed: ${(err as Error).message}`, undefined, { cause: err });
-  }
+  const outputs = await model.batcher.run(input, 'interactive');
   const t3 = performance.now();
   const detections = postprocessOutputs(model, outputs, input.transform, options.threshold);
   const t4 = performance.now();
+  const labels = { model: model.name, version: String(model.version) };
+  metrics.decodeDuration.observe({ kind: 'image' }, (t1 - t0) / 1000);
+  metrics.preprocessDuration.observe(labels, (t2 - t1) / 1000);
+  recordPredictions(model, detections);
   return {
     model: { name: model.name, version: model.version },
     image: { width: image.width, height: image.height },

@@ -7,7 +7,7 @@ import { FramewatchError } from '../errors/index.js';
 import { sampleFrames, type SampledFrame, type VideoInfo } from '../media/ffmpeg.js';
 import { renderThumbnail } from '../media/thumbnail.js';
 import type { ReadyModel } from '../registry/index.js';
-import { runBatch } from '../runtime/index.js';
+import { metrics, recordPredictions } from '../metrics/index.js';
 import type { Detection } from '../tasks/index.js';
 import { createBoundedQueue } from './frame-queue.js';
 import { postprocessOutputs } from './postprocess.js';
@@ -69,6 +69,7 @@ export async function predictVideo(model: ReadyModel, path: string, info: VideoI
   const framesTotal = expectedFrames(info, o);
   const queue = createBoundedQueue<{ frame: SampledFrame; input: ModelInput }>(Math.max(2, o.batchSize * 2));
   const spec = model.manifest.preprocessing;
+  const metricLabels = { model: model.name, version: String(model.version) };
   // Stops ffmpeg when the caller cancels or when inference fails first.
   const stop = new AbortController();
   const onCancel = () => stop.abort();
@@ -81,7 +82,9 @@ export async function predictVideo(model: ReadyModel, path: string, info: VideoI
         const t1 = performance.now();
         timings.decodeMs += t1 - t;
         const input = await applyPreprocessing(next.value.image, spec);
-        timings.preprocessMs += performance.now() - t1;
+        const t2 = performance.now();
+        timings.preprocessMs += t2 - t1;
+        metrics.preprocessDuration.observe(metricLabels, (t2 - t1) / 1000);
         await queue.push({ frame: next.value, input });
       }
       queue.close();
@@ -100,16 +103,13 @@ export async function predictVideo(model: ReadyModel, path: string, info: VideoI
     for (let batch = await queue.take(o.batchSize); batch.length > 0; batch = await queue.take(o.batchSize)) {
       if (o.signal?.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
       const t2 = performance.now();
-      let outputs;
-      try {
-        outputs = await runBatch(model.session, batch.map((b) => b.input));
-      } catch (err) {
-        throw new FramewatchError('INFERENCE_FAILED', `inference failed: ${(err as Error).message}`, undefined, { cause: err });
-      }
+      // Bulk priority: the batcher forms batches from these and lets image requests go first.
+      const outputs = await Promise.all(batch.map((b) => model.batcher.run(b.input, 'bulk')));
       const t3 = performance.now();
       timings.inferenceMs += t3 - t2;
       for (const [i, { frame, input }] of batch.entries()) {
         const detections = postprocessOutputs(model, outputs[i], input.transform, o.threshold);
+        recordPredictions(model, detections);
         const record = { index: frame.index, timeS: Math.round(frame.timeS * 1000) / 1000, detections };
         if (o.includeFrames) frames.push(record);
         const improved = tracker.update(record);
@@ -127,6 +127,7 @@ export async function predictVideo(model: ReadyModel, path: string, info: VideoI
       }
       timings.postprocessMs += performance.now() - t3;
       framesDone += batch.length;
+      metrics.videoFrames.inc(metricLabels, batch.length);
       o.onProgress?.({ framesDone, framesTotal: Math.max(framesTotal, framesDone) });
     }
   } finally {
@@ -154,13 +155,16 @@ export async function predictVideo(model: ReadyModel, path: string, info: VideoI
     videoSegments.push({ index, startS: segment.startS, endS: segment.endS, labels: segment.labels, bestFrame: { timeS: kept.timeS, detections } });
   }
   const totalMs = performance.now() - t0;
+  const review = summarizeReview(videoSegments, info.durationS);
+  metrics.decodeDuration.observe({ kind: 'video' }, timings.decodeMs / 1000);
+  metrics.reviewFlaggedRatio.observe({ model: model.name }, review.flaggedRatio);
   return {
     model: { name: model.name, version: model.version },
     video: { durationS: info.durationS, fps: round(info.fps), width: info.width, height: info.height, codec: info.codec, framesSampled: framesDone },
     ...(o.includeFrames ? { frames } : {}),
     tracks: tracks.map(({ id, label, startS, endS, maxScore, hits }) => ({ id, label, startS, endS, maxScore, hits })),
     segments: videoSegments,
-    review: summarizeReview(videoSegments, info.durationS),
+    review,
     timings: {
       decodeMs: round(timings.decodeMs),
       preprocessMs: round(timings.preprocessMs),

@@ -39,6 +39,16 @@ export const manifestSchema = z.object({
   postprocessing: z.record(z.string(), z.unknown()).default({}),
   labels: z.array(z.string()).min(1),
   golden: z.array(z.object({ input: z.string().min(1), sha256 })).default([]),
+  /** Per-model batcher overrides; unset fields take the server's defaults. */
+  serving: z
+    .object({
+      maxBatchSize: z.number().int().positive().optional(),
+      maxQueueDelayMs: z.number().nonnegative().optional(),
+      maxQueueSize: z.number().int().positive().optional(),
+      timeoutMs: z.number().int().nonnegative().optional(),
+      instances: z.number().int().positive().optional(),
+    })
+    .optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;

@@ -3,7 +3,21 @@ import { join } from 'node:path';
 import { applyPreprocessing } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
-import { createSession, runSingle, type Device, type ModelSession, type Provider } from '../runtime/index.js';
+import { availableParallelism } from 'node:os';
+import { metrics } from '../metrics/index.js';
+import {
+  createBatcher,
+  createSession,
+  PROVIDER_DEFAULTS,
+  resolveBatcherOptions,
+  runSingle,
+  type Batcher,
+  type BatcherOptions,
+  type BatcherSettings,
+  type Device,
+  type ModelSession,
+  type Provider,
+} from '../runtime/index.js';
 import { getTask, type Task } from '../tasks/index.js';
 import { sha256File } from './hash.js';
 import type { Manifest } from './manifest.js';
@@ -19,6 +33,9 @@ export interface ReadyModel {
   readonly session: ModelSession;
   readonly task: Task<{ scoreThreshold: number }>;
   readonly params: { scoreThreshold: number };
+  /** Every inference goes through the version's dynamic batcher. */
+  readonly batcher: Batcher;
+  readonly batching: BatcherOptions;
 }
 
 export interface VersionEntry {
@@ -35,9 +52,13 @@ export interface VersionEntry {
 export interface RepositoryOptions {
   root: string;
   device: Device;
+  /** Intra-op threads; 0 = the cores divided among the batcher's instances. */
   threads: number;
   logger: Logger;
+  batching?: BatcherSettings;
 }
+
+const DEFAULT_BATCHING: BatcherSettings = { maxBatchSize: 0, maxQueueDelayMs: -1, maxQueueSize: 0, requestTimeoutMs: 30_000, instances: 0 };
 
 export interface ModelRepository {
   /** Scans the repository and loads every version; failures are recorded, never thrown. */
@@ -58,7 +79,11 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
   if (actual !== manifest.file.sha256) {
     throw new Error(`sha256 mismatch for ${manifest.file.name}: manifest ${manifest.file.sha256}, file ${actual}`);
   }
-  const session = await createSession(modelPath, { device: options.device, threads: options.threads, logger: options.logger });
+  const settings = options.batching ?? DEFAULT_BATCHING;
+  // Instances share the cores: each session gets its part, so they never oversubscribe.
+  const plannedInstances = manifest.serving?.instances ?? (settings.instances || PROVIDER_DEFAULTS.cpu.instances);
+  const threads = options.threads || Math.max(1, Math.floor(availableParallelism() / plannedInstances));
+  const session = await createSession(modelPath, { device: options.device, threads, logger: options.logger });
   try {
     // Warm-up: a blank image through the whole serving path must succeed before READY.
     const blank = { data: new Uint8Array(64 * 64 * 3).fill(128), width: 64, height: 64 };
@@ -69,7 +94,18 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
     await session.release();
     throw new Error(`warm-up failed: ${(err as Error).message}`);
   }
-  return { name: entry.name, version: entry.version, manifest, session, task, params };
+  const batching = resolveBatcherOptions(session.provider, settings, manifest.serving);
+  const labels = { model: entry.name, version: String(entry.version) };
+  const batcher = createBatcher(session, batching, {
+    onBatch: (size, seconds) => {
+      metrics.batchSize.observe(labels, size);
+      metrics.inferenceDuration.observe({ ...labels, provider: session.provider }, seconds);
+    },
+    onQueued: (seconds) => metrics.queueDuration.observe(labels, seconds),
+    onDepth: (depth) => metrics.queueDepth.set(labels, depth),
+    onReject: (reason) => metrics.rejected.inc({ ...labels, reason }),
+  });
+  return { name: entry.name, version: entry.version, manifest, session, task, params, batcher, batching };
 }
 
 export function createRepository(options: RepositoryOptions): ModelRepository {
@@ -96,10 +132,12 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
           entry.ready = await loadVersion(entry, options);
           entry.provider = entry.ready.session.provider;
           entry.state = 'READY';
-          log.info('model version ready', { model: entry.name, version: entry.version, provider: entry.provider });
+          metrics.modelReady.set({ model: entry.name, version: String(entry.version), provider: entry.provider }, 1);
+          log.info('model version ready', { model: entry.name, version: entry.version, provider: entry.provider, batching: entry.ready.batching });
         } catch (err) {
           entry.state = 'FAILED';
           entry.reason = (err as Error).message;
+          metrics.modelReady.set({ model: entry.name, version: String(entry.version), provider: 'none' }, 0);
           log.error('model version failed', { model: entry.name, version: entry.version, reason: entry.reason });
         }
       }
@@ -132,6 +170,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       return newest.ready!;
     },
     async close() {
+      entries.forEach((e) => e.ready?.batcher.close());
       await Promise.all(entries.map((e) => e.ready?.session.release()));
       entries = [];
     },

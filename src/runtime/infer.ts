@@ -1,5 +1,5 @@
 import type { ModelInput } from '../../preprocessing/index.js';
-import { ort, type ModelSession } from './session.js';
+import type { ModelSession, PlainTensor } from './session.js';
 
 /** An output tensor with numeric data, as tasks/ consume it. */
 export interface NumericTensor {
@@ -8,10 +8,11 @@ export interface NumericTensor {
   readonly type: string;
 }
 
+const feed = (data: Float32Array | Uint8Array, dtype: string, dims: readonly number[]): PlainTensor => ({ type: dtype, data, dims: [...dims] });
+
 /** Runs one preprocessed input through a session; returns the outputs by name. */
 export async function runSingle(session: ModelSession, input: ModelInput): Promise<Record<string, NumericTensor>> {
-  const tensor = new ort.Tensor(input.dtype, input.data, [...input.dims]);
-  return (await session.run({ [session.inputs[0].name]: tensor })) as unknown as Record<string, NumericTensor>;
+  return (await session.run({ [session.inputs[0].name]: feed(input.data, input.dtype, input.dims) })) as Record<string, NumericTensor>;
 }
 
 /** Whether the session's first input takes a batch dimension larger than one. */
@@ -28,7 +29,6 @@ export async function runBatch(session: ModelSession, inputs: readonly ModelInpu
     return results;
   }
   const [first] = inputs;
-  const itemDims = first.dims.slice(1);
   const itemSize = first.data.length;
   for (const input of inputs) {
     if (input.dtype !== first.dtype || input.dims.join('x') !== first.dims.join('x')) {
@@ -37,13 +37,13 @@ export async function runBatch(session: ModelSession, inputs: readonly ModelInpu
   }
   const batch = first.dtype === 'uint8' ? new Uint8Array(itemSize * inputs.length) : new Float32Array(itemSize * inputs.length);
   inputs.forEach((input, i) => batch.set(input.data, i * itemSize));
-  const tensor = new ort.Tensor(first.dtype, batch, [inputs.length, ...itemDims]);
-  const outputs = (await session.run({ [session.inputs[0].name]: tensor })) as unknown as Record<string, NumericTensor & { data: Float32Array }>;
+  const outputs = await session.run({ [session.inputs[0].name]: feed(batch, first.dtype, [inputs.length, ...first.dims.slice(1)]) });
   return inputs.map((_, i) =>
     Object.fromEntries(
       Object.entries(outputs).map(([name, out]) => {
-        const per = out.data.length / out.dims[0];
-        return [name, { data: out.data.subarray(i * per, (i + 1) * per), dims: [1, ...out.dims.slice(1)], type: out.type }];
+        const data = out.data as Float32Array;
+        const per = data.length / out.dims[0];
+        return [name, { data: data.subarray(i * per, (i + 1) * per), dims: [1, ...out.dims.slice(1)], type: out.type }];
       }),
     ),
   );

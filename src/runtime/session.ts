@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging/logger.js';
+import { SESSION_WORKER_SOURCE } from './session-worker-source.js';
 
 export type Device = 'auto' | 'cpu' | 'cuda';
 export type Provider = 'cuda' | 'cpu';
@@ -14,6 +15,13 @@ export interface TensorInfo {
   shape: number[];
 }
 
+/** A tensor crossing to or from the inference worker. */
+export interface PlainTensor {
+  readonly type: string;
+  readonly data: Float32Array | Uint8Array | Int32Array | BigInt64Array;
+  readonly dims: readonly number[];
+}
+
 export interface SessionOptions {
   device: Device;
   /** Intra-op threads; 0 lets ONNX Runtime choose. */
@@ -21,28 +29,21 @@ export interface SessionOptions {
   logger?: Logger;
 }
 
-/** One ONNX Runtime session and the execution provider it actually runs on. */
+/** One ONNX Runtime session, in its own worker thread, and the provider it actually runs on. */
 export interface ModelSession {
   readonly provider: Provider;
   readonly inputs: TensorInfo[];
   readonly outputs: TensorInfo[];
-  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
+  run(feeds: Record<string, PlainTensor>): Promise<Record<string, PlainTensor>>;
   release(): Promise<void>;
 }
 
-function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] {
-  return meta.map((m) =>
-    m.isTensor
-      ? { name: m.name, dtype: m.type, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) }
-      : { name: m.name, dtype: 'non-tensor', shape: [] },
-  );
-}
+const require = createRequire(import.meta.url);
 
 /** True when onnxruntime-node was installed with its CUDA provider libraries (the GPU image). */
 export function cudaProviderInstalled(): boolean {
   try {
-    const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
-    const bin = join(dirname(pkg), 'bin', 'napi-v6', process.platform, process.arch);
+    const bin = join(dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
     return existsSync(join(bin, 'libonnxruntime_providers_cuda.so'));
   } catch {
     return false;
@@ -50,40 +51,83 @@ export function cudaProviderInstalled(): boolean {
 }
 
 /**
- * Opens a session. With device 'auto' or 'cuda' it tries the CUDA provider first and
- * falls back to CPU with a logged warning when CUDA is not available.
+ * Opens a session in a worker thread. With device 'auto' or 'cuda' it tries the CUDA provider
+ * first and falls back to CPU with a logged warning when CUDA is not available.
  */
 export async function createSession(modelPath: string, options: SessionOptions): Promise<ModelSession> {
-  const base: ort.InferenceSession.SessionOptions = {
-    graphOptimizationLevel: 'all',
-    interOpNumThreads: 1,
-    ...(options.threads > 0 ? { intraOpNumThreads: options.threads } : {}),
-  };
-  let session: ort.InferenceSession | undefined;
-  let provider: Provider = 'cpu';
-  if (options.device !== 'cpu' && !cudaProviderInstalled()) {
+  const wantsCuda = options.device !== 'cpu';
+  const cudaPresent = wantsCuda && cudaProviderInstalled();
+  if (wantsCuda && !cudaPresent) {
     options.logger?.warn('CUDA execution provider not installed, using CPU', { model: modelPath, device: options.device });
-  } else if (options.device !== 'cpu') {
-    try {
-      session = await ort.InferenceSession.create(modelPath, { ...base, executionProviders: ['cuda'] });
-      provider = 'cuda';
-    } catch (err) {
-      options.logger?.warn('CUDA execution provider unavailable, falling back to CPU', {
-        model: modelPath,
-        device: options.device,
-        reason: (err as Error).message,
-      });
-    }
   }
-  session ??= await ort.InferenceSession.create(modelPath, { ...base, executionProviders: ['cpu'] });
-  const handle = session;
+  const worker = new Worker(SESSION_WORKER_SOURCE, {
+    eval: true,
+    workerData: {
+      ortPath: require.resolve('onnxruntime-node'),
+      modelPath,
+      providers: cudaPresent ? ['cuda', 'cpu'] : ['cpu'],
+      sessionOptions: {
+        graphOptimizationLevel: 'all',
+        interOpNumThreads: 1,
+        ...(options.threads > 0 ? { intraOpNumThreads: options.threads } : {}),
+      },
+    },
+  });
+  const pending = new Map<number, { resolve(v: Record<string, PlainTensor>): void; reject(e: Error): void }>();
+  let nextId = 0;
+  let dead: Error | undefined;
+  const failAll = (err: Error) => {
+    dead = err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+
+  const ready = await new Promise<{ provider: Provider; failures: string[]; inputs: TensorInfo[]; outputs: TensorInfo[] }>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('message', (msg) => {
+      worker.off('error', reject);
+      if (msg.type === 'ready') resolve(msg);
+      else reject(new Error(msg.message));
+    });
+  }).catch(async (err) => {
+    await worker.terminate();
+    throw err;
+  });
+  if (wantsCuda && cudaPresent && ready.provider !== 'cuda') {
+    options.logger?.warn('CUDA execution provider unavailable, falling back to CPU', { model: modelPath, reason: ready.failures.join('; ') });
+  }
+
+  worker.on('message', (msg) => {
+    const p = pending.get(msg.id);
+    if (!p) return;
+    pending.delete(msg.id);
+    if (msg.type === 'result') p.resolve(msg.outputs);
+    else p.reject(new Error(msg.message));
+  });
+  worker.on('error', (err) => failAll(err));
+  worker.on('exit', (code) => failAll(new Error(`inference worker exited (code ${code})`)));
+
   return {
-    provider,
-    inputs: describe(handle.inputMetadata),
-    outputs: describe(handle.outputMetadata),
-    run: (feeds) => handle.run(feeds) as Promise<Record<string, ort.Tensor>>,
-    release: () => handle.release(),
+    provider: ready.provider,
+    inputs: ready.inputs,
+    outputs: ready.outputs,
+    run(feeds) {
+      if (dead) return Promise.reject(dead);
+      return new Promise((resolve, reject) => {
+        const id = nextId++;
+        pending.set(id, { resolve, reject });
+        worker.postMessage({ type: 'run', id, feeds });
+      });
+    },
+    async release() {
+      if (dead) return;
+      await new Promise<void>((resolve) => {
+        const done = () => resolve();
+        worker.once('message', (msg) => msg.type === 'released' && done());
+        worker.once('exit', done);
+        worker.postMessage({ type: 'release' });
+      });
+      await worker.terminate();
+    },
   };
 }
-
-export { ort };

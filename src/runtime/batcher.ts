@@ -1,0 +1,144 @@
+import type { ModelInput } from '../../preprocessing/index.js';
+import { FramewatchError } from '../errors/index.js';
+import { runBatch, type NumericTensor } from './infer.js';
+import type { ModelSession } from './session.js';
+
+export type Priority = 'interactive' | 'bulk';
+
+export interface BatcherOptions {
+  /** Largest batch sent to one session.run. */
+  maxBatchSize: number;
+  /** How long a partial batch waits for company (Triton's max_queue_delay). */
+  maxQueueDelayMs: number;
+  /** Queued interactive items above this are rejected at once with QUEUE_FULL. */
+  maxQueueSize: number;
+  /** Deadline for interactive items; an item not started by then is dropped with TIMEOUT. 0 = none. */
+  timeoutMs: number;
+  /** Concurrent session.run calls. */
+  instances: number;
+}
+
+/** Observations the batcher reports; metrics/ records them. */
+export interface BatcherEvents {
+  onBatch?(size: number, seconds: number): void;
+  onQueued?(seconds: number): void;
+  onDepth?(depth: number): void;
+  onReject?(reason: 'queue_full' | 'timeout'): void;
+}
+
+interface Item {
+  input: ModelInput;
+  key: string;
+  priority: Priority;
+  enqueuedAt: number;
+  resolve(out: Record<string, NumericTensor>): void;
+  reject(err: unknown): void;
+  timer?: NodeJS.Timeout;
+}
+
+const shapeKey = (i: ModelInput) => `${i.dtype}:${i.dims.join('x')}`;
+
+/**
+ * Dynamic batcher with Triton's semantics: items of one input shape are grouped (PP-OCR's
+ * dynamic sizes are grouped by shape, never padded), interactive items go before bulk (video)
+ * ones, a full queue rejects at once, and an item past its deadline is dropped unrun.
+ */
+export function createBatcher(session: ModelSession, options: BatcherOptions, events: BatcherEvents = {}) {
+  const queue: Item[] = [];
+  let busy = 0;
+  let delayTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  const depth = () => events.onDepth?.(queue.length);
+
+  const remove = (item: Item) => {
+    const at = queue.indexOf(item);
+    if (at >= 0) queue.splice(at, 1);
+    if (item.timer) clearTimeout(item.timer);
+    depth();
+  };
+
+  /** The next batch: the first item by priority then age, plus up to max-1 of its shape. */
+  const nextBatch = (): Item[] => {
+    const head = queue.find((i) => i.priority === 'interactive') ?? queue[0];
+    if (!head) return [];
+    const sameShape = queue.filter((i) => i.key === head.key);
+    sameShape.sort((a, b) => (a.priority === b.priority ? a.enqueuedAt - b.enqueuedAt : a.priority === 'interactive' ? -1 : 1));
+    return sameShape.slice(0, options.maxBatchSize);
+  };
+
+  const schedule = () => {
+    while (!closed && busy < options.instances && queue.length > 0) {
+      let batch = nextBatch();
+      const waitedMs = Date.now() - Math.min(...batch.map((i) => i.enqueuedAt));
+      if (batch.length < options.maxBatchSize && waitedMs < options.maxQueueDelayMs) {
+        // Wait for company, but no longer than the oldest item's remaining delay.
+        if (!delayTimer) {
+          delayTimer = setTimeout(() => {
+            delayTimer = undefined;
+            schedule();
+          }, options.maxQueueDelayMs - waitedMs);
+        }
+        return;
+      }
+      batch = batch.filter((i) => queue.includes(i));
+      batch.forEach(remove);
+      void execute(batch);
+    }
+  };
+
+  async function execute(batch: Item[]) {
+    busy++;
+    const started = Date.now();
+    for (const item of batch) events.onQueued?.((started - item.enqueuedAt) / 1000);
+    try {
+      const outputs = await runBatch(session, batch.map((i) => i.input));
+      events.onBatch?.(batch.length, (Date.now() - started) / 1000);
+      batch.forEach((item, i) => item.resolve(outputs[i]));
+    } catch (err) {
+      const wrapped = new FramewatchError('INFERENCE_FAILED', `inference failed: ${(err as Error).message}`, undefined, { cause: err });
+      batch.forEach((item) => item.reject(wrapped));
+    } finally {
+      busy--;
+      schedule();
+    }
+  }
+
+  return {
+    /** Queues one input; resolves with its outputs. */
+    run(input: ModelInput, priority: Priority = 'interactive'): Promise<Record<string, NumericTensor>> {
+      if (closed) return Promise.reject(new FramewatchError('MODEL_NOT_READY', 'the model is unloading'));
+      if (priority === 'interactive' && queue.filter((i) => i.priority === 'interactive').length >= options.maxQueueSize) {
+        events.onReject?.('queue_full');
+        return Promise.reject(new FramewatchError('QUEUE_FULL', `the queue holds ${options.maxQueueSize} requests; retry shortly`, { retryAfterS: 1 }));
+      }
+      return new Promise((resolve, reject) => {
+        const item: Item = { input, key: shapeKey(input), priority, enqueuedAt: Date.now(), resolve, reject };
+        if (priority === 'interactive' && options.timeoutMs > 0) {
+          item.timer = setTimeout(() => {
+            if (!queue.includes(item)) return; // already running: let it finish
+            remove(item);
+            events.onReject?.('timeout');
+            reject(new FramewatchError('TIMEOUT', `not started within ${options.timeoutMs} ms`, { timeoutMs: options.timeoutMs }));
+          }, options.timeoutMs);
+          item.timer.unref();
+        }
+        queue.push(item);
+        depth();
+        schedule();
+      });
+    },
+    depth: () => queue.length,
+    /** Rejects everything queued; running batches finish. */
+    close(): void {
+      closed = true;
+      if (delayTimer) clearTimeout(delayTimer);
+      for (const item of [...queue]) {
+        remove(item);
+        item.reject(new FramewatchError('MODEL_NOT_READY', 'the model is unloading'));
+      }
+    },
+  };
+}
+
+export type Batcher = ReturnType<typeof createBatcher>;
