@@ -60,6 +60,17 @@ describe('dynamic batcher (real ONNX Runtime session)', () => {
     expect(rejected).toEqual(['queue_full']);
   });
 
+  it('admits interactive requests up to queue + running capacity, before any work is done', () => {
+    const batcher = createBatcher(model.session, options({ maxQueueSize: 2, instances: 1, maxBatchSize: 1 }));
+    const tickets = [batcher.admit(), batcher.admit(), batcher.admit()];
+    expect(() => batcher.admit()).toThrow(expect.objectContaining({ code: 'QUEUE_FULL' }));
+    tickets[0]();
+    tickets[0](); // releasing twice frees one slot only
+    const again = batcher.admit();
+    expect(() => batcher.admit()).toThrow(expect.objectContaining({ code: 'QUEUE_FULL' }));
+    again();
+  });
+
   it('drops items past their deadline with TIMEOUT, without running them', async () => {
     const sizes: number[] = [];
     const batcher = createBatcher(model.session, options({ timeoutMs: 20 }), { onBatch: (n) => sizes.push(n) });

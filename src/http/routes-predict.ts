@@ -83,12 +83,18 @@ export function createPredictRoutes(deps: RouteDeps): Router {
   const predict = async (req: Request, res: Response, version?: number) => {
     const query = parseInput(predictQuerySchema, { threshold: req.query.threshold });
     const model = repository.resolve(String(req.params.name), version);
+    // Shed load before reading the body: a rejected request costs no decode or preprocessing.
+    const release = model.batcher.admit();
+    res.once('close', release);
     const upload = await receiveUpload(req, {
       maxImageBytes: config.maxImageBytes,
       maxVideoBytes: config.maxVideoBytes,
       tmpDir: join(config.dataDir, 'tmp'),
     });
-    if (upload.kind === 'video') return predictVideoUpload(req, res, deps, model, upload);
+    if (upload.kind === 'video') {
+      release(); // video frames queue as bulk work under the job limit instead
+      return predictVideoUpload(req, res, deps, model, upload);
+    }
     const fieldOptions = parseInput(predictQuerySchema, { threshold: upload.fields.threshold });
     res.json(await predictImage(model, upload.bytes, { maxPixels: config.maxImagePixels, threshold: query.threshold ?? fieldOptions.threshold }));
   };

@@ -3,3 +3,4 @@ export * from './scan.js';
 export * from './hash.js';
 export * from './repository.js';
 export * from './atomic.js';
+export * from './skew.js';

@@ -46,6 +46,7 @@ const shapeKey = (i: ModelInput) => `${i.dtype}:${i.dims.join('x')}`;
 export function createBatcher(session: ModelSession, options: BatcherOptions, events: BatcherEvents = {}) {
   const queue: Item[] = [];
   let busy = 0;
+  let admitted = 0;
   let delayTimer: NodeJS.Timeout | undefined;
   let closed = false;
 
@@ -104,13 +105,32 @@ export function createBatcher(session: ModelSession, options: BatcherOptions, ev
     }
   }
 
+  const queueFull = () => {
+    events.onReject?.('queue_full');
+    return new FramewatchError('QUEUE_FULL', `the queue holds ${options.maxQueueSize} requests; retry shortly`, { retryAfterS: 1 });
+  };
+
   return {
+    /**
+     * Admission control for interactive requests, taken before any upload, decode or
+     * preprocessing work: a request beyond what the queue and the running instances can hold
+     * is rejected at once, so shedding load costs almost nothing. Release when done.
+     */
+    admit(): () => void {
+      if (closed) throw new FramewatchError('MODEL_NOT_READY', 'the model is unloading');
+      if (admitted >= options.maxQueueSize + options.instances * options.maxBatchSize) throw queueFull();
+      admitted++;
+      let released = false;
+      return () => {
+        if (!released) admitted--;
+        released = true;
+      };
+    },
     /** Queues one input; resolves with its outputs. */
     run(input: ModelInput, priority: Priority = 'interactive'): Promise<Record<string, NumericTensor>> {
       if (closed) return Promise.reject(new FramewatchError('MODEL_NOT_READY', 'the model is unloading'));
       if (priority === 'interactive' && queue.filter((i) => i.priority === 'interactive').length >= options.maxQueueSize) {
-        events.onReject?.('queue_full');
-        return Promise.reject(new FramewatchError('QUEUE_FULL', `the queue holds ${options.maxQueueSize} requests; retry shortly`, { retryAfterS: 1 }));
+        return Promise.reject(queueFull());
       }
       return new Promise((resolve, reject) => {
         const item: Item = { input, key: shapeKey(input), priority, enqueuedAt: Date.now(), resolve, reject };

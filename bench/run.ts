@@ -1,0 +1,208 @@
+// `npm run bench`: autocannon against a real server process on loopback, next to the raw
+// in-process pipeline, all in one run on one machine. Writes bench/results/<date>-<host>.json
+// and bench/RESULTS.md. Every row states its ratio to the raw pipeline.
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { applyPreprocessing, type ModelInput } from '../preprocessing/index.js';
+import { decodeImage } from '../src/media/image.js';
+import { ffmpegPath, probeVideo, sampleFrames } from '../src/media/ffmpeg.js';
+import { readManifest } from '../src/registry/index.js';
+import { getTask } from '../src/tasks/index.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const CONCURRENCY = [1, 4, 16, 64];
+const MODEL = 'object-detector';
+const threads = availableParallelism();
+
+interface Row { name: string; concurrency: number | null; reqPerS: number; p50: number; p90: number; p99: number; errors: number; rejected503: number; cpuMsPerReq?: number }
+
+async function rawPipeline(jpeg: Buffer): Promise<{ row: Row; ratios: Record<string, number> }> {
+  const { manifest } = await readManifest(`models/${MODEL}/1`, MODEL, 1);
+  const session = await ort.InferenceSession.create(`models/${MODEL}/1/model.onnx`, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const task = getTask(manifest!.task);
+  const params = task.paramsSchema.parse(manifest!.postprocessing);
+  const latencies: number[] = [];
+  let decodeMs = 0, preMs = 0, inferMs = 0;
+  const end = Date.now() + SECONDS * 1000;
+  while (Date.now() < end) {
+    const t0 = performance.now();
+    const image = await decodeImage(jpeg, { maxPixels: 40e6 });
+    const t1 = performance.now();
+    const input = await applyPreprocessing(image, manifest!.preprocessing);
+    const t2 = performance.now();
+    const out = await session.run({ [session.inputNames[0]]: new ort.Tensor(input.dtype, input.data, [...input.dims]) });
+    const t3 = performance.now();
+    task.postprocess({ outputs: out as never, outputNames: session.outputNames, transform: input.transform, params, labels: manifest!.labels });
+    latencies.push(performance.now() - t0);
+    decodeMs += t1 - t0; preMs += t2 - t1; inferMs += t3 - t2;
+  }
+  await session.release();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]);
+  return {
+    row: { name: 'raw in-process pipeline (decode, preprocess, ORT, postprocess)', concurrency: null, reqPerS: latencies.length / SECONDS, p50: q(0.5), p90: q(0.9), p99: q(0.99), errors: 0, rejected503: 0 },
+    ratios: { decodeToInference: decodeMs / inferMs, preprocessToInference: preMs / inferMs },
+  };
+}
+
+/** A free loopback port, found by listening on 0. */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'serve'], {
+    env: { ...process.env, FRAMEWATCH_PORT: String(port), FRAMEWATCH_HOST: '127.0.0.1', FRAMEWATCH_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let tries = 0; ; tries++) {
+    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (tries > 300 || child.exitCode !== null) throw new Error('the server did not become ready');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { child, url };
+}
+
+const metric = async (url: string, name: string) => {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+};
+
+async function load(url: string, jpeg: Buffer, connections: number, name: string, seconds = SECONDS): Promise<Row> {
+  const cpu0 = await metric(url, 'framewatch_process_cpu_seconds_total');
+  const r = await autocannon({ url: `${url}/v1/models/${MODEL}/predict`, method: 'POST', body: jpeg, headers: { 'content-type': 'image/jpeg' }, connections, duration: seconds, timeout: 60 });
+  const cpu1 = await metric(url, 'framewatch_process_cpu_seconds_total');
+  const ok = r.statusCodeStats['200']?.count ?? 0;
+  return {
+    name, concurrency: connections, reqPerS: ok / seconds, p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99,
+    errors: r.errors + r.timeouts, rejected503: r.statusCodeStats['503']?.count ?? 0,
+    cpuMsPerReq: ok ? Math.round(((cpu1 - cpu0) * 1000) / ok) : undefined,
+  };
+}
+
+async function videoBench(dir: string) {
+  const path = join(dir, 'sixty.mp4');
+  const fit = 'scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2,setsar=1';
+  const images = ['fruits.jpg', 'messi5.jpg', 'home.jpg', 'basketball1.png'];
+  const inputs = images.flatMap((f) => ['-loop', '1', '-t', '15', '-i', `test/fixtures/${f}`]);
+  const graph = images.map((_, i) => `[${i}]${fit},fps=25[v${i}]`).join(';') + `;${images.map((_, i) => `[v${i}]`).join('')}concat=n=4:v=1:a=0`;
+  await promisify(execFile)(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', ...inputs, '-filter_complex', graph, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', path]);
+  const { manifest } = await readManifest(`models/${MODEL}/1`, MODEL, 1);
+  const info = await probeVideo(path);
+  const frames: ModelInput[] = [];
+  for await (const f of sampleFrames(path, info, { fps: 2, startS: 0 })) frames.push(await applyPreprocessing(f.image, manifest!.preprocessing));
+  const session = await ort.InferenceSession.create(`models/${MODEL}/1/model.onnx`, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+  const t0 = performance.now();
+  for (const f of frames) await session.run({ [session.inputNames[0]]: new ort.Tensor(f.dtype, f.data, [...f.dims]) });
+  const ortFps = frames.length / ((performance.now() - t0) / 1000);
+  await session.release();
+  const server = await startServer({ FRAMEWATCH_DATA_DIR: join(dir, 'data') });
+  try {
+    const t1 = performance.now();
+    const form = new FormData();
+    form.append('file', new Blob([await readFile(path)]), 'sixty.mp4');
+    const res = await fetch(`${server.url}/v1/models/${MODEL}/predict?frames=false&mode=sync`, { method: 'POST', body: form });
+    const body = (await res.json()) as { timings: { framesPerSecond: number }; video: { framesSampled: number } };
+    const wall = (performance.now() - t1) / 1000;
+    return { frames: frames.length, ortAloneFps: ortFps, serverFps: body.video.framesSampled / wall, pipelineFps: body.timings.framesPerSecond };
+  } finally {
+    server.child.kill('SIGTERM');
+  }
+}
+
+const fmt = (v: number | undefined, d = 1) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(d));
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), 'framewatch-bench-'));
+  const jpeg = await sharp('test/fixtures/basketball1.png').jpeg({ quality: 90 }).toBuffer(); // a real 640x480 photo
+  console.log(`raw pipeline, ${SECONDS} s ...`);
+  const raw = await rawPipeline(jpeg);
+  const rows: Row[] = [raw.row];
+
+  const server = await startServer({ FRAMEWATCH_DATA_DIR: join(dir, 'data1') });
+  let memory;
+  try {
+    await load(server.url, jpeg, 4, 'warm-up', 5);
+    const rssWarm = await metric(server.url, 'framewatch_process_resident_memory_bytes');
+    for (const c of CONCURRENCY) {
+      console.log(`server, concurrency ${c}, ${SECONDS} s ...`);
+      rows.push(await load(server.url, jpeg, c, 'server (CPU defaults: batching off)', SECONDS));
+    }
+    console.log('5,000 more requests for the memory check ...');
+    const r = await autocannon({ url: `${server.url}/v1/models/${MODEL}/predict`, method: 'POST', body: jpeg, headers: { 'content-type': 'image/jpeg' }, connections: 4, amount: 5000, timeout: 60 });
+    const rssAfter = await metric(server.url, 'framewatch_process_resident_memory_bytes');
+    memory = { rssWarmMiB: rssWarm / 2 ** 20, rssAfterMiB: rssAfter / 2 ** 20, requests: r.requests.total, growth: rssAfter / rssWarm - 1 };
+  } finally {
+    server.child.kill('SIGTERM');
+  }
+
+  const batched = await startServer({ FRAMEWATCH_DATA_DIR: join(dir, 'data2'), FRAMEWATCH_MAX_BATCH_SIZE: '4', FRAMEWATCH_MAX_QUEUE_DELAY_MS: '5', FRAMEWATCH_MAX_QUEUE_SIZE: '64' });
+  try {
+    console.log(`server with batching on (max 4, 5 ms delay), concurrency 16, ${SECONDS} s ...`);
+    await load(batched.url, jpeg, 4, 'warm-up', 5);
+    rows.push(await load(batched.url, jpeg, 16, 'server, batching on (max batch 4, delay 5 ms)', SECONDS));
+  } finally {
+    batched.child.kill('SIGTERM');
+  }
+
+  console.log('video, 60 s generated clip at 2 fps ...');
+  const video = await videoBench(dir);
+  await rm(dir, { recursive: true, force: true });
+
+  const base = raw.row.reqPerS;
+  const serverRows = rows.filter((r) => r.name.startsWith('server (CPU'));
+  const best = serverRows.reduce((a, b) => (b.reqPerS > a.reqPerS ? b : a));
+  const at4 = serverRows.find((r) => r.concurrency === 4)!;
+  const at64 = serverRows.find((r) => r.concurrency === 64)!;
+  const targets = [
+    { target: 'server throughput >= 0.85x raw pipeline (best concurrency)', value: best.reqPerS / base, pass: best.reqPerS / base >= 0.85 },
+    { target: 'c=64: p99 <= 5x p99 at c=4 (sheds with 503)', value: at64.p99 / at4.p99, pass: at64.p99 / at4.p99 <= 5 },
+    { target: 'RSS after 5,000 requests within 10% of warm-up', value: 1 + memory.growth, pass: Math.abs(memory.growth) <= 0.1 },
+    { target: 'video end to end >= 0.8x ORT alone', value: video.serverFps / video.ortAloneFps, pass: video.serverFps / video.ortAloneFps >= 0.8 },
+    { target: 'preprocess <= 15% of inference (object-detector)', value: raw.ratios.preprocessToInference, pass: raw.ratios.preprocessToInference <= 0.15 },
+  ];
+  const date = new Date().toISOString().slice(0, 10);
+  const result = { date, host: hostname(), cpus: availableParallelism(), seconds: SECONDS, model: MODEL, rows, memory, video, raw: raw.ratios, targets };
+  await mkdir('bench/results', { recursive: true });
+  await writeFile(`bench/results/${date}-${hostname()}.json`, `${JSON.stringify(result, null, 2)}\n`);
+
+  const md = [
+    `# Benchmark results`,
+    ``,
+    `\`npm run bench\` on ${hostname()} (${availableParallelism()} cores), ${date}: ${MODEL}, a 640x480 JPEG posted raw, ${SECONDS} s per point, autocannon on loopback.`,
+    ``,
+    `| what | concurrency | req/s | x raw | p50 ms | p90 ms | p99 ms | 503 | errors | server CPU ms/req |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+    ...rows.map((r) => `| ${r.name} | ${r.concurrency ?? '1 (loop)'} | ${fmt(r.reqPerS)} | ${fmt(r.reqPerS / base, 2)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.rejected503} | ${r.errors} | ${r.cpuMsPerReq ?? '-'} |`),
+    ``,
+    `Raw pipeline: decode ${fmt(raw.ratios.decodeToInference * 100, 0)}% and preprocessing ${fmt(raw.ratios.preprocessToInference * 100, 0)}% of inference time.`,
+    ``,
+    `Memory: RSS ${fmt(memory.rssWarmMiB, 0)} MiB after warm-up, ${fmt(memory.rssAfterMiB, 0)} MiB after ${memory.requests} more requests (${fmt(memory.growth * 100, 1)}%).`,
+    ``,
+    `Video: a 60 s 640x480 clip at 2 fps (${video.frames} frames): ORT alone ${fmt(video.ortAloneFps)} fps, server end to end ${fmt(video.serverFps)} fps (${fmt(video.serverFps / video.ortAloneFps, 2)}x), pipeline-reported ${fmt(video.pipelineFps)} fps.`,
+    ``,
+    `| target | measured | met |`,
+    `| --- | --- | --- |`,
+    ...targets.map((t) => `| ${t.target} | ${fmt(t.value, 2)} | ${t.pass ? 'yes' : 'no'} |`),
+    ``,
+  ].join('\n');
+  await writeFile('bench/RESULTS.md', md);
+  console.log(md);
+}
+
+await main();

@@ -1,0 +1,70 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { applyPreprocessing, type RgbImage } from '../../preprocessing/index.js';
+import { runSingle, type ModelSession, type Provider } from '../runtime/index.js';
+import type { Manifest } from './manifest.js';
+
+/** Decoder injected by the caller: the serving path's own image decode. */
+export type ImageDecoder = (bytes: Uint8Array) => Promise<RgbImage>;
+
+/** Default tolerance per provider: CPU replays the exporter's ORT exactly; CUDA kernels differ. */
+export const SKEW_TOLERANCE: Record<Provider, number> = { cpu: 1e-4, cuda: 1e-2 };
+
+export interface SkewReport {
+  ok: boolean;
+  tolerance: number;
+  samples: Array<{ input: string; outputs: Array<{ name: string; maxAbsDiff: number; elements: number }> }>;
+  maxAbsDiff: number;
+  reason?: string;
+}
+
+interface GoldenIndexEntry {
+  input: string;
+  outputs: Array<{ name: string; dims: number[]; dtype: string; file: string }>;
+}
+
+/**
+ * Replays the exporter's golden samples through the serving path (decode, shared
+ * preprocessing, this session and provider) and compares with the stored outputs.
+ * |served - golden| <= tolerance * max(1, |golden|) for every element.
+ */
+export async function checkSkew(dir: string, manifest: Manifest, session: ModelSession, decode: ImageDecoder, tolerance: number): Promise<SkewReport> {
+  let index: GoldenIndexEntry[];
+  try {
+    index = JSON.parse(await readFile(join(dir, 'golden', 'outputs', 'index.json'), 'utf8'));
+  } catch {
+    return { ok: false, tolerance, samples: [], maxAbsDiff: Infinity, reason: 'golden outputs are missing (golden/outputs/index.json)' };
+  }
+  const report: SkewReport = { ok: true, tolerance, samples: [], maxAbsDiff: 0 };
+  for (const entry of index) {
+    const image = await decode(await readFile(join(dir, entry.input)));
+    const served = await runSingle(session, await applyPreprocessing(image, manifest.preprocessing));
+    const sample: SkewReport['samples'][number] = { input: entry.input, outputs: [] };
+    for (const out of entry.outputs) {
+      const raw = await readFile(join(dir, out.file));
+      const golden = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+      const got = served[out.name]?.data;
+      if (!got || got.length !== golden.length) {
+        report.ok = false;
+        report.reason = `output '${out.name}' of ${entry.input}: ${got?.length ?? 0} values served, ${golden.length} golden`;
+        report.maxAbsDiff = Infinity;
+        continue;
+      }
+      let worst = 0, worstExcess = 0;
+      for (let i = 0; i < golden.length; i++) {
+        const diff = Math.abs(got[i] - golden[i]);
+        if (diff > worst) worst = diff;
+        const excess = diff - tolerance * Math.max(1, Math.abs(golden[i]));
+        if (excess > worstExcess) worstExcess = excess;
+      }
+      sample.outputs.push({ name: out.name, maxAbsDiff: worst, elements: golden.length });
+      report.maxAbsDiff = Math.max(report.maxAbsDiff, worst);
+      if (worstExcess > 0) {
+        report.ok = false;
+        report.reason ??= `SKEW_DETECTED: output '${out.name}' of ${entry.input} differs by up to ${worst.toExponential(3)} (tolerance ${tolerance})`;
+      }
+    }
+    report.samples.push(sample);
+  }
+  return report;
+}
