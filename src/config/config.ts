@@ -28,6 +28,10 @@ export const configSchema = z.object({
   maxQueueSize: intFromEnv(0).max(100_000).default(0),
   requestTimeoutMs: intFromEnv(0).max(3_600_000).default(30_000),
   instances: intFromEnv(0).max(64).default(0),
+  /** Golden replay tolerance at load; 0 = per provider (CPU 1e-4, CUDA 1e-2). */
+  skewTolerance: z.coerce.number().min(0).max(1).default(0),
+  /** Recent inputs and predictions kept per model version for drift. */
+  driftWindow: intFromEnv(10).max(100_000).default(500),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -52,6 +56,8 @@ export const ENV_NAMES: Record<keyof z.infer<typeof configSchema>, string> = {
   maxQueueSize: 'FRAMEWATCH_MAX_QUEUE_SIZE',
   requestTimeoutMs: 'FRAMEWATCH_REQUEST_TIMEOUT_MS',
   instances: 'FRAMEWATCH_INSTANCES',
+  skewTolerance: 'FRAMEWATCH_SKEW_TOLERANCE',
+  driftWindow: 'FRAMEWATCH_DRIFT_WINDOW',
 };
 
 export const CONFIG_FILE_ENV = 'FRAMEWATCH_CONFIG';

@@ -8,6 +8,7 @@ export const ERROR_CATALOGUE = {
   VERSION_NOT_FOUND: { status: 404, description: 'The model has no version of that number.' },
   MODEL_NOT_READY: { status: 503, description: 'The model or version exists but is not ready to serve.' },
   INFERENCE_FAILED: { status: 500, description: 'ONNX Runtime or postprocessing failed.' },
+  SKEW_DETECTED: { status: 503, description: 'The version failed its golden replay at load (train/serve skew); it does not serve.' },
   QUEUE_FULL: { status: 503, description: 'The model\'s queue is full; retry after the Retry-After header.' },
   TIMEOUT: { status: 504, description: 'The request was not started before its deadline and was dropped.' },
   INVALID_MEDIA: { status: 422, description: 'The media cannot be read (truncated or corrupt); details carry ffmpeg\'s reason.' },

@@ -7,6 +7,7 @@ import { manifestSchema, MODEL_NAME_RE, sha256File, writeFileAtomic, type Manife
 import { createSession } from '../runtime/index.js';
 import { getTask } from '../tasks/index.js';
 import { writeGoldenOutputs, type ImageDecoder } from './golden.js';
+import { referenceImages, writeReferenceProfile } from './reference.js';
 import { parseNamesProperty, readOnnxMetadata } from './onnx/metadata.js';
 import { convertTfjsGraph, readTfjsGraphModel } from './tfjs/index.js';
 
@@ -35,6 +36,8 @@ export interface ExportOptions {
   golden: string[];
   decode: ImageDecoder;
   createdAt?: Date;
+  /** Folder of images for the drift reference profile; default: the golden images. */
+  referenceDir?: string;
 }
 
 export interface ExportResult {
@@ -93,6 +96,10 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
     const session = await createSession(join(staging, 'model.onnx'), { device: 'cpu', threads: 0 });
     try {
       await writeGoldenOutputs(staging, golden.map((g) => g.input), session, preprocessing, options.decode);
+      const referenceImagesList = options.referenceDir ? await referenceImages(options.referenceDir) : golden.map((g) => join(staging, g.input));
+      await writeReferenceProfile(staging, referenceImagesList, options.referenceDir ? 'reference-dir' : 'golden', {
+        session, spec: preprocessing, task, params: postprocessing as { scoreThreshold: number }, labels, decode: options.decode,
+      });
       const manifest = manifestSchema.parse({
         project: options.project,
         name: options.name,

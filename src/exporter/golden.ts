@@ -1,10 +1,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { applyPreprocessing, type PreprocessSpec, type RgbImage } from '../../preprocessing/index.js';
+import { applyPreprocessing, type PreprocessSpec } from '../../preprocessing/index.js';
+import type { ImageDecoder } from '../registry/index.js';
 import { runSingle, type ModelSession } from '../runtime/index.js';
 
-/** Decoder injected by the caller (the CLI passes media's sharp decoder). */
-export type ImageDecoder = (bytes: Uint8Array) => Promise<RgbImage>;
+export type { ImageDecoder };
 
 export interface GoldenOutput {
   name: string;

@@ -2,3 +2,4 @@ export * from './export.js';
 export * from './golden.js';
 export * from './prepare.js';
 export * from './package-file.js';
+export * from './reference.js';

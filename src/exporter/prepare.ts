@@ -8,6 +8,7 @@ import { scanRepository, sha256File, type Manifest } from '../registry/index.js'
 import { exportModel } from './export.js';
 import { GOLDEN_INDEX, type ImageDecoder } from './golden.js';
 import { resolvePackageFile } from './package-file.js';
+import { REFERENCE_FILE } from './reference.js';
 
 export interface PrepareResult {
   name: string;
@@ -20,7 +21,7 @@ const comparable = (m: Manifest) => JSON.stringify({ ...m, createdAt: undefined 
 
 async function isPrepared(dir: string, manifest: Manifest): Promise<boolean> {
   try {
-    return existsSync(join(dir, GOLDEN_INDEX)) && (await sha256File(join(dir, manifest.file.name))) === manifest.file.sha256;
+    return existsSync(join(dir, GOLDEN_INDEX)) && existsSync(join(dir, REFERENCE_FILE)) && (await sha256File(join(dir, manifest.file.name))) === manifest.file.sha256;
   } catch {
     return false;
   }
@@ -76,6 +77,7 @@ export async function prepareBundledModels(modelsDir: string, decode: ImageDecod
       // Golden outputs first, model last via rename: a crash leaves no file that passes isPrepared.
       await rm(join(entry.dir, 'golden', 'outputs'), { recursive: true, force: true });
       await cp(join(dir, 'golden', 'outputs'), join(entry.dir, 'golden', 'outputs'), { recursive: true });
+      await cp(join(dir, REFERENCE_FILE), join(entry.dir, REFERENCE_FILE));
       const partial = join(entry.dir, `${manifest.file.name}.partial`);
       await cp(join(dir, manifest.file.name), partial);
       await rename(partial, join(entry.dir, manifest.file.name));

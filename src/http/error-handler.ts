@@ -11,7 +11,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const known = toFramewatchError(err);
     const status = statusFor(known);
     const log = (res.locals.logger as Logger | undefined) ?? logger;
-    if (status >= 500) log.error('request failed', { code: known.code, error: (err as Error)?.stack ?? String(err) });
+    // Stacks only for real faults; load shedding and readiness answers are expected traffic.
+    if (known.code === 'INTERNAL' || known.code === 'INFERENCE_FAILED') log.error('request failed', { code: known.code, error: (err as Error)?.stack ?? String(err) });
+    else if (status >= 500) log.warn('request refused', { code: known.code, reason: known.message });
     else log.info('request rejected', { code: known.code, reason: known.message });
     if (res.headersSent) return void req.socket.destroy();
     const retryAfter = (known.details as { retryAfterS?: number } | undefined)?.retryAfterS;

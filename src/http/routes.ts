@@ -1,6 +1,8 @@
 import { Router } from 'express';
 import type { Config } from '../config/index.js';
+import { FramewatchError } from '../errors/index.js';
 import { registry } from '../metrics/index.js';
+import { parseInput, versionParamSchema } from './params.js';
 import type { JobManager } from '../pipeline/index.js';
 import type { ModelRepository, VersionEntry } from '../registry/index.js';
 import { createJobRoutes } from './routes-jobs.js';
@@ -24,6 +26,7 @@ function describeVersion(e: VersionEntry) {
     provider: e.provider ?? null,
     inputShape: m?.inputs[0]?.shape ?? null,
     labelCount: m?.labels.length ?? 0,
+    ...(e.skew ? { skew: { ok: e.skew.ok, maxAbsDiff: e.skew.maxAbsDiff, tolerance: e.skew.tolerance } } : {}),
   };
 }
 
@@ -73,6 +76,12 @@ export function createRoutes(deps: RouteDeps): Router {
     const model = describeModels(repository.list()).find((m) => m.name === req.params.name);
     if (!model) repository.resolve(req.params.name); // throws MODEL_NOT_FOUND
     res.json(model);
+  });
+
+  router.get('/v1/models/:name/versions/:version/drift', (req, res) => {
+    const model = repository.resolve(req.params.name, parseInput(versionParamSchema, req.params.version));
+    if (!model.drift) throw new FramewatchError('NOT_FOUND', `${model.name}@${model.version} has no drift reference (reference.json)`);
+    res.json(model.drift.report());
   });
 
   router.use(createPredictRoutes(deps));

@@ -3,3 +3,4 @@ export * from './predict-video.js';
 export * from './tracker.js';
 export * from './segments.js';
 export * from './jobs/index.js';
+export * from './score-file.js';

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { applyPreprocessing } from '../../preprocessing/index.js';
-import { metrics, recordPredictions } from '../metrics/index.js';
+import { driftSample, metrics, recordPredictions } from '../metrics/index.js';
 import { decodeImage } from '../media/image.js';
 import type { ReadyModel } from '../registry/index.js';
 import type { Detection } from '../tasks/index.js';
@@ -36,6 +36,7 @@ export async function predictImage(model: ReadyModel, bytes: Uint8Array, options
   metrics.decodeDuration.observe({ kind: 'image' }, (t1 - t0) / 1000);
   metrics.preprocessDuration.observe(labels, (t2 - t1) / 1000);
   recordPredictions(model, detections);
+  model.drift?.observe(driftSample(image, detections));
   return {
     model: { name: model.name, version: model.version },
     image: { width: image.width, height: image.height },

@@ -7,7 +7,7 @@ import { FramewatchError } from '../errors/index.js';
 import { sampleFrames, type SampledFrame, type VideoInfo } from '../media/ffmpeg.js';
 import { renderThumbnail } from '../media/thumbnail.js';
 import type { ReadyModel } from '../registry/index.js';
-import { metrics, recordPredictions } from '../metrics/index.js';
+import { driftSample, metrics, recordPredictions } from '../metrics/index.js';
 import type { Detection } from '../tasks/index.js';
 import { createBoundedQueue } from './frame-queue.js';
 import { postprocessOutputs } from './postprocess.js';
@@ -110,6 +110,7 @@ export async function predictVideo(model: ReadyModel, path: string, info: VideoI
       for (const [i, { frame, input }] of batch.entries()) {
         const detections = postprocessOutputs(model, outputs[i], input.transform, o.threshold);
         recordPredictions(model, detections);
+        model.drift?.observe(driftSample(frame.image, detections));
         const record = { index: frame.index, timeS: Math.round(frame.timeS * 1000) / 1000, detections };
         if (o.includeFrames) frames.push(record);
         const improved = tracker.update(record);

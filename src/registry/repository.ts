@@ -4,7 +4,8 @@ import { applyPreprocessing } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
 import { availableParallelism } from 'node:os';
-import { metrics } from '../metrics/index.js';
+import { readFile } from 'node:fs/promises';
+import { createDriftMonitor, metrics, type DriftMonitor, type DriftProfile } from '../metrics/index.js';
 import {
   createBatcher,
   createSession,
@@ -22,6 +23,7 @@ import { getTask, type Task } from '../tasks/index.js';
 import { sha256File } from './hash.js';
 import type { Manifest } from './manifest.js';
 import { scanRepository } from './scan.js';
+import { checkSkew, SKEW_TOLERANCE, type ImageDecoder, type SkewReport } from './skew.js';
 
 export type VersionState = 'LOADING' | 'READY' | 'FAILED';
 
@@ -36,6 +38,8 @@ export interface ReadyModel {
   /** Every inference goes through the version's dynamic batcher. */
   readonly batcher: Batcher;
   readonly batching: BatcherOptions;
+  /** Present when the export wrote a reference profile. */
+  readonly drift?: DriftMonitor;
 }
 
 export interface VersionEntry {
@@ -47,6 +51,8 @@ export interface VersionEntry {
   provider?: Provider;
   manifest?: Manifest;
   ready?: ReadyModel;
+  /** The golden replay at load, when the version has golden samples. */
+  skew?: SkewReport;
 }
 
 export interface RepositoryOptions {
@@ -56,6 +62,14 @@ export interface RepositoryOptions {
   threads: number;
   logger: Logger;
   batching?: BatcherSettings;
+  /** The serving path's image decoder; enables the golden skew check at load. */
+  decode?: ImageDecoder;
+  /** 0 = SKEW_TOLERANCE for the provider. */
+  skewTolerance?: number;
+  /** Samples per version in the drift window. */
+  driftWindow?: number;
+  /** Only load models whose name passes (the CLI loads just the one it scores with). */
+  only?: (name: string) => boolean;
 }
 
 const DEFAULT_BATCHING: BatcherSettings = { maxBatchSize: 0, maxQueueDelayMs: -1, maxQueueSize: 0, requestTimeoutMs: 30_000, instances: 0 };
@@ -94,6 +108,20 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
     await session.release();
     throw new Error(`warm-up failed: ${(err as Error).message}`);
   }
+  if (options.decode && manifest.golden.length > 0) {
+    const tolerance = options.skewTolerance || SKEW_TOLERANCE[session.provider];
+    let report: SkewReport;
+    try {
+      report = await checkSkew(entry.dir, manifest, session, options.decode, tolerance);
+    } catch (err) {
+      report = { ok: false, tolerance, samples: [], maxAbsDiff: Infinity, reason: `SKEW_DETECTED: golden replay failed: ${(err as Error).message}` };
+    }
+    entry.skew = report;
+    if (!report.ok) {
+      await session.release();
+      throw new Error(report.reason!.startsWith('SKEW_DETECTED') ? report.reason : `SKEW_DETECTED: ${report.reason}`);
+    }
+  }
   const batching = resolveBatcherOptions(session.provider, settings, manifest.serving);
   const labels = { model: entry.name, version: String(entry.version) };
   const batcher = createBatcher(session, batching, {
@@ -105,7 +133,9 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
     onDepth: (depth) => metrics.queueDepth.set(labels, depth),
     onReject: (reason) => metrics.rejected.inc({ ...labels, reason }),
   });
-  return { name: entry.name, version: entry.version, manifest, session, task, params, batcher, batching };
+  const reference = await readFile(join(entry.dir, 'reference.json'), 'utf8').then((t) => JSON.parse(t) as { profile: DriftProfile }, () => undefined);
+  const drift = reference ? createDriftMonitor(entry.name, entry.version, reference.profile, options.driftWindow ?? 500) : undefined;
+  return { name: entry.name, version: entry.version, manifest, session, task, params, batcher, batching, drift };
 }
 
 export function createRepository(options: RepositoryOptions): ModelRepository {
@@ -114,7 +144,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
 
   return {
     async loadAll() {
-      const scanned = await scanRepository(options.root);
+      const scanned = (await scanRepository(options.root)).filter((s) => !options.only || options.only(s.name));
       entries = scanned.map((s) => ({
         name: s.name,
         version: s.version,

@@ -1,0 +1,44 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { applyPreprocessing, type PreprocessSpec } from '../../preprocessing/index.js';
+import { buildProfile, driftSample, type DriftProfile, type DriftSample } from '../metrics/index.js';
+import { runSingle, type ModelSession } from '../runtime/index.js';
+import type { Task } from '../tasks/index.js';
+import type { ImageDecoder } from './golden.js';
+
+export const REFERENCE_FILE = 'reference.json';
+const IMAGE_EXT = /\.(jpe?g|png|webp|gif|tiff?|avif)$/i;
+
+export interface ReferenceProfile {
+  source: 'golden' | 'reference-dir';
+  samples: number;
+  profile: DriftProfile;
+}
+
+/** Images directly inside a reference folder, sorted for a deterministic profile. */
+export async function referenceImages(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((f) => IMAGE_EXT.test(f)).sort().map((f) => join(dir, f));
+}
+
+/**
+ * The drift reference: input statistics and predictions of the golden set (or a reference
+ * folder), through the same decode, preprocessing, session and task as serving.
+ */
+export async function writeReferenceProfile(
+  versionDir: string,
+  images: readonly string[],
+  source: ReferenceProfile['source'],
+  run: { session: ModelSession; spec: PreprocessSpec; task: Task<{ scoreThreshold: number }>; params: { scoreThreshold: number }; labels: string[]; decode: ImageDecoder },
+): Promise<ReferenceProfile> {
+  const samples: DriftSample[] = [];
+  for (const path of images) {
+    const image = await run.decode(await readFile(path));
+    const input = await applyPreprocessing(image, run.spec);
+    const outputs = await runSingle(run.session, input);
+    const detections = run.task.postprocess({ outputs, outputNames: run.session.outputs.map((o) => o.name), transform: input.transform, params: run.params, labels: run.labels });
+    samples.push(driftSample(image, detections));
+  }
+  const reference = { source, samples: samples.length, profile: buildProfile(samples) };
+  await writeFile(join(versionDir, REFERENCE_FILE), `${JSON.stringify(reference, null, 2)}\n`);
+  return reference;
+}

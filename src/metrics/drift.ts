@@ -1,0 +1,135 @@
+import { Gauge } from 'prom-client';
+import { registry } from './metrics.js';
+
+/** What one image or frame contributes to drift: input statistics and its predictions. */
+export interface DriftSample {
+  brightnessMean: number;
+  brightnessStd: number;
+  aspectRatio: number;
+  megapixels: number;
+  scores: number[];
+  labels: string[];
+}
+
+type Feature = { kind: 'numeric'; edges: number[] } | { kind: 'categorical' };
+
+/** Binned features. Numeric bins are [edges[i-1], edges[i]) with open ends. */
+export const DRIFT_FEATURES: Record<string, Feature> = {
+  brightness_mean: { kind: 'numeric', edges: [32, 64, 96, 128, 160, 192, 224] },
+  brightness_std: { kind: 'numeric', edges: [16, 32, 48, 64, 80, 96] },
+  aspect_ratio: { kind: 'numeric', edges: [0.75, 1, 1.25, 1.5, 2] },
+  resolution_mp: { kind: 'numeric', edges: [0.1, 0.3, 1, 2, 5] },
+  score: { kind: 'numeric', edges: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] },
+  detections: { kind: 'numeric', edges: [1, 2, 3, 6, 11] },
+  label: { kind: 'categorical' },
+};
+
+/** Counts per bin; categorical features key by label. */
+export type Histogram = Record<string, number>;
+export type DriftProfile = Record<string, Histogram>;
+
+const binOf = (edges: number[], v: number) => {
+  const i = edges.findIndex((e) => v < e);
+  return String(i < 0 ? edges.length : i);
+};
+
+/** The (feature, bin) pairs one sample adds: one per numeric input value, one per detection. */
+export function sampleBins(s: DriftSample): Array<[string, string]> {
+  const edges = (f: string) => (DRIFT_FEATURES[f] as { edges: number[] }).edges;
+  return [
+    ['brightness_mean', binOf(edges('brightness_mean'), s.brightnessMean)],
+    ['brightness_std', binOf(edges('brightness_std'), s.brightnessStd)],
+    ['aspect_ratio', binOf(edges('aspect_ratio'), s.aspectRatio)],
+    ['resolution_mp', binOf(edges('resolution_mp'), s.megapixels)],
+    ['detections', binOf(edges('detections'), s.scores.length)],
+    ...s.scores.map((v): [string, string] => ['score', binOf(edges('score'), v)]),
+    ...s.labels.map((l): [string, string] => ['label', l]),
+  ];
+}
+
+/** A profile (histograms) from samples: the exporter's reference. */
+export function buildProfile(samples: readonly DriftSample[]): DriftProfile {
+  const profile: DriftProfile = Object.fromEntries(Object.keys(DRIFT_FEATURES).map((f) => [f, {}]));
+  for (const s of samples) for (const [f, bin] of sampleBins(s)) profile[f][bin] = (profile[f][bin] ?? 0) + 1;
+  return profile;
+}
+
+/**
+ * Population stability index between two histograms: sum over bins of
+ * (cur - ref) * ln(cur / ref), proportions smoothed by 1e-4 so empty bins stay finite.
+ */
+export function psi(reference: Histogram, current: Histogram): number {
+  const bins = new Set([...Object.keys(reference), ...Object.keys(current)]);
+  const total = (h: Histogram) => Object.values(h).reduce((a, b) => a + b, 0);
+  const rt = total(reference), ct = total(current);
+  if (rt === 0 || ct === 0) return 0;
+  let sum = 0;
+  for (const b of bins) {
+    const r = Math.max((reference[b] ?? 0) / rt, 1e-4);
+    const c = Math.max((current[b] ?? 0) / ct, 1e-4);
+    sum += (c - r) * Math.log(c / r);
+  }
+  return sum;
+}
+
+export const driftStatus = (value: number): 'ok' | 'watch' | 'drift' => (value < 0.1 ? 'ok' : value <= 0.25 ? 'watch' : 'drift');
+
+/** Luma mean and spread of RGB pixels, sampling at most ~64k of them. */
+export function brightness(data: Uint8Array, width: number, height: number): { mean: number; std: number } {
+  const pixels = width * height;
+  const step = Math.max(1, Math.floor(pixels / 65536));
+  let n = 0, sum = 0, sq = 0;
+  for (let p = 0; p < pixels; p += step) {
+    const i = p * 3;
+    const y = 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
+    sum += y;
+    sq += y * y;
+    n++;
+  }
+  const mean = sum / n;
+  return { mean, std: Math.sqrt(Math.max(0, sq / n - mean * mean)) };
+}
+
+export function driftSample(image: { data: Uint8Array; width: number; height: number }, detections: readonly { label: string; score: number }[]): DriftSample {
+  const { mean, std } = brightness(image.data, image.width, image.height);
+  return {
+    brightnessMean: mean,
+    brightnessStd: std,
+    aspectRatio: image.width / image.height,
+    megapixels: (image.width * image.height) / 1e6,
+    scores: detections.map((d) => d.score),
+    labels: detections.map((d) => d.label),
+  };
+}
+
+const psiGauge = new Gauge({ name: 'framewatch_drift_psi', help: 'Population stability index per feature against the export reference', labelNames: ['model', 'version', 'feature'], registers: [registry] });
+
+/** A rolling window of the last `window` samples for one model version, compared with its reference. */
+export function createDriftMonitor(model: string, version: number, reference: DriftProfile, window: number) {
+  const ring: Array<Array<[string, string]>> = [];
+  const current: DriftProfile = Object.fromEntries(Object.keys(DRIFT_FEATURES).map((f) => [f, {}]));
+  const labels = { model, version: String(version) };
+  const report = () =>
+    Object.keys(DRIFT_FEATURES).map((feature) => {
+      const value = psi(reference[feature] ?? {}, current[feature]);
+      return { feature, psi: Math.round(value * 10000) / 10000, status: driftStatus(value), reference: reference[feature] ?? {}, current: { ...current[feature] } };
+    });
+  return {
+    observe(sample: DriftSample): void {
+      const bins = sampleBins(sample);
+      ring.push(bins);
+      for (const [f, b] of bins) current[f][b] = (current[f][b] ?? 0) + 1;
+      if (ring.length > window) {
+        for (const [f, b] of ring.shift()!) if (--current[f][b] <= 0) delete current[f][b];
+      }
+      for (const r of report()) psiGauge.set({ ...labels, feature: r.feature }, r.psi);
+    },
+    report() {
+      const features = report();
+      const worst = features.reduce((a, b) => Math.max(a, b.psi), 0);
+      return { model, version, window, samples: ring.length, status: ring.length === 0 ? 'ok' : driftStatus(worst), features };
+    },
+  };
+}
+
+export type DriftMonitor = ReturnType<typeof createDriftMonitor>;

@@ -1,0 +1,68 @@
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FramewatchError, isFramewatchError, type ErrorCode } from '../errors/index.js';
+import { probeVideo } from '../media/ffmpeg.js';
+import { SNIFF_BYTES, sniffMedia } from '../media/sniff.js';
+import { sha256File, type ReadyModel } from '../registry/index.js';
+import type { Detection } from '../tasks/index.js';
+import { predictImage } from './predict-image.js';
+import { predictVideo, type VideoOptions, type VideoSegment } from './predict-video.js';
+import type { ReviewSummary } from './segments.js';
+
+export interface ScoreRecord {
+  path: string;
+  sha256: string;
+  model: { name: string; version: number };
+  kind: 'image' | 'video' | 'unknown';
+  detections?: Detection[];
+  frames?: number;
+  segments?: VideoSegment[];
+  review?: ReviewSummary;
+  timings?: Record<string, number>;
+  error?: { code: ErrorCode; message: string };
+}
+
+export type ScoreVideoOptions = Omit<VideoOptions, 'thumbnailDir' | 'signal' | 'onProgress' | 'includeFrames'>;
+
+async function sniffFile(path: string) {
+  const handle = await open(path, 'r');
+  try {
+    const head = new Uint8Array(SNIFF_BYTES);
+    const { bytesRead } = await handle.read(head, 0, SNIFF_BYTES, 0);
+    if (bytesRead === 0) throw new FramewatchError('INVALID_INPUT', 'the file is empty');
+    return sniffMedia(head.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Scores one file with the same pipeline as the server: images through predictImage,
+ * videos through predictVideo (thumbnails to a scratch dir that is removed). A failure
+ * becomes the record's error; it never throws for bad input.
+ */
+export async function scoreFile(model: ReadyModel, path: string, options: { maxPixels: number; threshold?: number; video: ScoreVideoOptions }): Promise<ScoreRecord> {
+  const base = { path, sha256: await sha256File(path), model: { name: model.name, version: model.version } };
+  let kind: ScoreRecord['kind'] = 'unknown';
+  try {
+    const media = await sniffFile(path);
+    if (media) kind = media.kind === 'image' ? 'image' : 'video';
+    if (!media) throw new FramewatchError('UNSUPPORTED_MEDIA_TYPE', 'not a supported image or video format');
+    if (media.kind === 'image') {
+      const result = await predictImage(model, await readFile(path), { maxPixels: options.maxPixels, threshold: options.threshold });
+      return { ...base, kind: 'image', detections: result.detections, frames: 1, timings: result.timings };
+    }
+    const info = await probeVideo(path);
+    const scratch = await mkdtemp(join(tmpdir(), 'framewatch-score-'));
+    try {
+      const result = await predictVideo(model, path, info, { ...options.video, threshold: options.threshold, includeFrames: false, thumbnailDir: scratch });
+      return { ...base, kind: 'video', frames: result.video.framesSampled, segments: result.segments, review: result.review, timings: result.timings };
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  } catch (err) {
+    const error = isFramewatchError(err) ? { code: err.code, message: err.message } : { code: 'INTERNAL' as const, message: (err as Error).message };
+    return { ...base, kind, error };
+  }
+}

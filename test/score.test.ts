@@ -1,0 +1,92 @@
+import { execFile, spawn } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { textVideo } from './helpers/videos.js';
+
+const run = promisify(execFile);
+const cli = (args: string[]) =>
+  run(process.execPath, ['dist/src/cli/main.js', 'score', ...args], { env: { ...process.env, FRAMEWATCH_LOG_LEVEL: 'warn' } }).then(
+    (r) => ({ code: 0, ...r }),
+    (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
+  );
+const readJsonl = async (path: string) => (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+
+let dir: string;
+let mixed: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'framewatch-score-'));
+  mixed = join(dir, 'mixed');
+  await mkdir(join(mixed, 'nested'), { recursive: true });
+  await copyFile('test/fixtures/messi5.jpg', join(mixed, 'messi5.jpg'));
+  await copyFile('test/fixtures/fruits.jpg', join(mixed, 'nested', 'fruits.jpg'));
+  await textVideo(join(mixed, 'clip.mp4'), 4, 1, 3);
+  await writeFile(join(mixed, 'broken.jpg'), (await readFile('test/fixtures/home.jpg')).subarray(0, 3000));
+  await writeFile(join(mixed, 'notes.txt'), 'a text file that is not an image\n'.repeat(5));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('framewatch score', () => {
+  it('scores a folder of images, a video, a corrupt file and a text file into JSONL', async () => {
+    const out = join(dir, 'r.jsonl');
+    const first = await cli([mixed, '--model', 'object-detector', '--out', out]);
+    expect(first.code).toBe(1); // two files failed
+    const records = await readJsonl(out);
+    const byName = Object.fromEntries(records.map((r) => [r.path.split('/').pop(), r]));
+    expect(Object.keys(byName).sort()).toEqual(['broken.jpg', 'clip.mp4', 'fruits.jpg', 'messi5.jpg', 'notes.txt']);
+    expect(byName['messi5.jpg'].detections.map((d: any) => d.label)).toContain('person');
+    expect(byName['messi5.jpg'].model).toEqual({ name: 'object-detector', version: 1 });
+    expect(byName['messi5.jpg'].sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(byName['clip.mp4']).toMatchObject({ kind: 'video', frames: 8, review: { totalS: expect.closeTo(4, 1) } });
+    expect(byName['broken.jpg'].error.code).toBe('INVALID_INPUT');
+    expect(byName['notes.txt'].error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(first.stderr).toMatch(/5 files scored, 0 already in r\.jsonl, \d+ frames, \d+ detections or segments, 2 failed/);
+
+    const again = await cli([mixed, '--model', 'object-detector@1', '--out', out, '--allow-failures']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/0 files scored, 5 already in r\.jsonl/);
+    expect(await readJsonl(out)).toHaveLength(5);
+  });
+
+  it('writes valid CSV, one row per detection or segment', async () => {
+    const out = join(dir, 'r.csv');
+    const { code } = await cli([join(mixed, '*.jpg'), join(mixed, 'clip.mp4'), '--model', 'text-detector', '--out', out, '--allow-failures']);
+    expect(code).toBe(0);
+    const lines = (await readFile(out, 'utf8')).trim().split('\n');
+    expect(lines[0]).toBe('path,sha256,model,version,kind,label,score,x,y,width,height,startS,endS,error');
+    for (const line of lines.slice(1)) expect(line.split(',')).toHaveLength(14);
+    expect(lines.some((l) => l.includes('clip.mp4') && /,text,[\d.]+,,,,,[\d.]+,[\d.]+,$/.test(l))).toBe(true);
+    expect(lines.some((l) => l.includes('broken.jpg') && l.endsWith(',INVALID_INPUT'))).toBe(true);
+  });
+
+  it('an interrupted run over a folder, resumed, gives each file exactly once', async () => {
+    const many = join(dir, 'many');
+    await mkdir(many);
+    for (let i = 0; i < 12; i++) {
+      await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: i * 20, g: 100, b: 200 - i * 10 } } }).png().toFile(join(many, `img-${i}.png`));
+    }
+    const out = join(dir, 'many.jsonl');
+    const child = spawn(process.execPath, ['dist/src/cli/main.js', 'score', many, '--model', 'object-detector', '--out', out, '--concurrency', '1'], { stdio: 'ignore' });
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(async () => {
+        const text = await readFile(out, 'utf8').catch(() => '');
+        if (text.split('\n').filter(Boolean).length >= 3) {
+          clearInterval(poll);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      }, 20);
+    });
+    await new Promise((r) => child.once('exit', r));
+    const partial = (await readFile(out, 'utf8')).split('\n').filter(Boolean).length;
+    expect(partial).toBeLessThan(12);
+    const resumed = await cli([many, '--model', 'object-detector', '--out', out]);
+    expect(resumed.code).toBe(0);
+    const paths = (await readJsonl(out)).map((r) => r.path.split('/').pop()).sort();
+    expect(paths).toEqual(Array.from({ length: 12 }, (_, i) => `img-${i}.png`).sort());
+  });
+});
