@@ -9,6 +9,7 @@ import { decodeImage } from '../media/image.js';
 import { createDiskJobStore, createJobManager, type JobManager } from '../pipeline/index.js';
 import { createRepository, type ModelRepository } from '../registry/index.js';
 import { parseCommandArgs } from './args.js';
+import { FRAMEWATCH_VERSION } from './version.js';
 
 export const SERVE_HELP = `Usage: framewatch serve [--port N] [--host H] [--models-dir DIR]
 
@@ -49,7 +50,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     (version) => logger.info('ffmpeg', { version, path: process.env.FFMPEG_PATH ?? 'npm @ffmpeg-installer/ffmpeg' }),
     (err) => logger.error('ffmpeg is not runnable: video requests will fail', { error: String(err) }),
   );
-  const app = createApp({ config, repository, jobs, logger });
+  const app = createApp({ config, repository, jobs, logger, version: FRAMEWATCH_VERSION });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });

@@ -12,6 +12,8 @@ export interface AppDeps {
   repository: ModelRepository;
   jobs: JobManager;
   logger: Logger;
+  /** framewatch's own version, reported by GET /v2. */
+  version: string;
 }
 
 /** Builds the Express app; src/cli/serve wires it to a port. */

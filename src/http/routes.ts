@@ -7,11 +7,15 @@ import type { JobManager } from '../pipeline/index.js';
 import type { ModelRepository, VersionEntry } from '../registry/index.js';
 import { createJobRoutes } from './routes-jobs.js';
 import { createPredictRoutes } from './routes-predict.js';
+import { createV2Routes } from './routes-v2.js';
+import type { Logger } from '../logging/logger.js';
 
 export interface RouteDeps {
   config: Config;
   repository: ModelRepository;
   jobs: JobManager;
+  logger: Logger;
+  version: string;
 }
 
 function describeVersion(e: VersionEntry) {
@@ -84,6 +88,7 @@ export function createRoutes(deps: RouteDeps): Router {
     res.json(model.drift.report());
   });
 
+  router.use(createV2Routes(repository, deps.logger, deps.version));
   router.use(createPredictRoutes(deps));
   router.use(createJobRoutes(deps));
   return router;

@@ -17,6 +17,7 @@ import {
   type BatcherSettings,
   type Device,
   type ModelSession,
+  type PlainTensor,
   type Provider,
 } from '../runtime/index.js';
 import { getTask, type Task } from '../tasks/index.js';
@@ -83,6 +84,12 @@ export interface ModelRepository {
   close(): Promise<void>;
 }
 
+function zeros(dtype: string, dims: number[]): PlainTensor {
+  const n = dims.reduce((a, b) => a * b, 1);
+  const data = dtype === 'float32' ? new Float32Array(n) : dtype === 'int64' ? new BigInt64Array(n) : dtype === 'int32' ? new Int32Array(n) : dtype === 'float16' ? new Uint16Array(n) : new Uint8Array(n);
+  return { type: dtype, data, dims };
+}
+
 async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Promise<ReadyModel> {
   const manifest = entry.manifest!;
   const task = getTask(manifest.task);
@@ -99,11 +106,16 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
   const threads = options.threads || Math.max(1, Math.floor(availableParallelism() / plannedInstances));
   const session = await createSession(modelPath, { device: options.device, threads, logger: options.logger });
   try {
-    // Warm-up: a blank image through the whole serving path must succeed before READY.
-    const blank = { data: new Uint8Array(64 * 64 * 3).fill(128), width: 64, height: 64 };
-    const input = await applyPreprocessing(blank, manifest.preprocessing);
-    const outputs = await runSingle(session, input);
-    task.postprocess({ outputs, outputNames: session.outputs.map((o) => o.name), transform: input.transform, params, labels: manifest.labels });
+    if (task.inputKind === 'tensor') {
+      // Warm-up: zeros of each input's shape (dynamic dimensions as 1).
+      await session.run(Object.fromEntries(session.inputs.map((i) => [i.name, zeros(i.dtype, i.shape.map((d) => (d < 0 ? 1 : d)))])));
+    } else {
+      // Warm-up: a blank image through the whole serving path must succeed before READY.
+      const blank = { data: new Uint8Array(64 * 64 * 3).fill(128), width: 64, height: 64 };
+      const input = await applyPreprocessing(blank, manifest.preprocessing);
+      const outputs = await runSingle(session, input);
+      task.postprocess({ outputs, outputNames: session.outputs.map((o) => o.name), transform: input.transform, params, labels: manifest.labels });
+    }
   } catch (err) {
     await session.release();
     throw new Error(`warm-up failed: ${(err as Error).message}`);

@@ -1,7 +1,7 @@
 import type { ModelInput } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
 import { runBatch, type NumericTensor } from './infer.js';
-import type { ModelSession } from './session.js';
+import type { ModelSession, PlainTensor } from './session.js';
 
 export type Priority = 'interactive' | 'bulk';
 
@@ -27,11 +27,14 @@ export interface BatcherEvents {
 }
 
 interface Item {
-  input: ModelInput;
+  /** A preprocessed image or frame, batched with others of its shape ... */
+  input?: ModelInput;
+  /** ... or raw feeds (KServe v2), which carry their own batch dimension and run alone. */
+  feeds?: Record<string, PlainTensor>;
   key: string;
   priority: Priority;
   enqueuedAt: number;
-  resolve(out: Record<string, NumericTensor>): void;
+  resolve(out: Record<string, NumericTensor> & Record<string, PlainTensor>): void;
   reject(err: unknown): void;
   timer?: NodeJS.Timeout;
 }
@@ -49,6 +52,7 @@ export function createBatcher(session: ModelSession, options: BatcherOptions, ev
   let admitted = 0;
   let delayTimer: NodeJS.Timeout | undefined;
   let closed = false;
+  let nextFeedsKey = 0;
 
   const depth = () => events.onDepth?.(queue.length);
 
@@ -93,9 +97,9 @@ export function createBatcher(session: ModelSession, options: BatcherOptions, ev
     const started = Date.now();
     for (const item of batch) events.onQueued?.((started - item.enqueuedAt) / 1000);
     try {
-      const outputs = await runBatch(session, batch.map((i) => i.input));
+      const outputs = batch[0].feeds ? [await session.run(batch[0].feeds)] : await runBatch(session, batch.map((i) => i.input!));
       events.onBatch?.(batch.length, (Date.now() - started) / 1000);
-      batch.forEach((item, i) => item.resolve(outputs[i]));
+      batch.forEach((item, i) => item.resolve(outputs[i] as never));
     } catch (err) {
       const wrapped = new FramewatchError('INFERENCE_FAILED', `inference failed: ${(err as Error).message}`, undefined, { cause: err });
       batch.forEach((item) => item.reject(wrapped));
@@ -128,37 +132,47 @@ export function createBatcher(session: ModelSession, options: BatcherOptions, ev
     },
     /** Queues one input; resolves with its outputs. */
     run(input: ModelInput, priority: Priority = 'interactive'): Promise<Record<string, NumericTensor>> {
-      if (closed) return Promise.reject(new FramewatchError('MODEL_NOT_READY', 'the model is unloading'));
-      if (priority === 'interactive' && queue.filter((i) => i.priority === 'interactive').length >= options.maxQueueSize) {
-        return Promise.reject(queueFull());
-      }
-      return new Promise((resolve, reject) => {
-        const item: Item = { input, key: shapeKey(input), priority, enqueuedAt: Date.now(), resolve, reject };
-        if (priority === 'interactive' && options.timeoutMs > 0) {
-          item.timer = setTimeout(() => {
-            if (!queue.includes(item)) return; // already running: let it finish
-            remove(item);
-            events.onReject?.('timeout');
-            reject(new FramewatchError('TIMEOUT', `not started within ${options.timeoutMs} ms`, { timeoutMs: options.timeoutMs }));
-          }, options.timeoutMs);
-          item.timer.unref();
-        }
-        queue.push(item);
-        depth();
-        schedule();
-      });
+      return enqueue({ input, key: shapeKey(input) }, priority);
+    },
+    /** Queues raw feeds (their own batch); they share the queue, limits and priorities. */
+    runFeeds(feeds: Record<string, PlainTensor>, priority: Priority = 'interactive'): Promise<Record<string, PlainTensor>> {
+      return enqueue({ feeds, key: `feeds:${nextFeedsKey++}` }, priority);
     },
     depth: () => queue.length,
-    /** Rejects everything queued; running batches finish. */
-    close(): void {
-      closed = true;
-      if (delayTimer) clearTimeout(delayTimer);
-      for (const item of [...queue]) {
-        remove(item);
-        item.reject(new FramewatchError('MODEL_NOT_READY', 'the model is unloading'));
-      }
-    },
+    close,
   };
+
+  function enqueue<T>(what: Pick<Item, 'input' | 'feeds' | 'key'>, priority: Priority): Promise<T> {
+    if (closed) return Promise.reject(new FramewatchError('MODEL_NOT_READY', 'the model is unloading'));
+    if (priority === 'interactive' && queue.filter((i) => i.priority === 'interactive').length >= options.maxQueueSize) {
+      return Promise.reject(queueFull());
+    }
+    return new Promise((resolve, reject) => {
+      const item: Item = { ...what, priority, enqueuedAt: Date.now(), resolve: resolve as Item['resolve'], reject };
+      if (priority === 'interactive' && options.timeoutMs > 0) {
+        item.timer = setTimeout(() => {
+          if (!queue.includes(item)) return; // already running: let it finish
+          remove(item);
+          events.onReject?.('timeout');
+          reject(new FramewatchError('TIMEOUT', `not started within ${options.timeoutMs} ms`, { timeoutMs: options.timeoutMs }));
+        }, options.timeoutMs);
+        item.timer.unref();
+      }
+      queue.push(item);
+      depth();
+      schedule();
+    });
+  }
+
+  /** Rejects everything queued; running batches finish. */
+  function close(): void {
+    closed = true;
+    if (delayTimer) clearTimeout(delayTimer);
+    for (const item of [...queue]) {
+      remove(item);
+      item.reject(new FramewatchError('MODEL_NOT_READY', 'the model is unloading'));
+    }
+  }
 }
 
 export type Batcher = ReturnType<typeof createBatcher>;

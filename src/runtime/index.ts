@@ -2,3 +2,4 @@ export * from './session.js';
 export * from './infer.js';
 export * from './batcher.js';
 export * from './batching-defaults.js';
+export * from './half.js';

@@ -18,7 +18,7 @@ export interface TensorInfo {
 /** A tensor crossing to or from the inference worker. */
 export interface PlainTensor {
   readonly type: string;
-  readonly data: Float32Array | Uint8Array | Int32Array | BigInt64Array;
+  readonly data: Float32Array | Uint8Array | Uint16Array | Int32Array | BigInt64Array;
   readonly dims: readonly number[];
 }
 

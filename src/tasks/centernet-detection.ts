@@ -23,6 +23,7 @@ export type CenternetParams = z.infer<typeof centernetParamsSchema>;
  */
 export const centernetDetection: Task<CenternetParams> = {
   name: 'centernet-detection',
+  inputKind: 'image',
   paramsSchema: centernetParamsSchema,
   postprocess({ outputs, transform, params, labels }) {
     const heat = outputs[params.heatmapOutput];

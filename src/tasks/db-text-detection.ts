@@ -93,6 +93,7 @@ export function unclipRect(rect: RotatedRect, ratio: number): RotatedRect {
 /** PP-OCR's DB detector: probability map [1, 1, H, W] to rotated text boxes in source pixels. */
 export const dbTextDetection: Task<DbParams> = {
   name: 'db-text-detection',
+  inputKind: 'image',
   paramsSchema: dbParamsSchema,
   postprocess({ outputs, outputNames, transform, params, labels }) {
     const map = outputs[outputNames[0]];

@@ -16,6 +16,7 @@ export type YoloParams = z.infer<typeof yoloParamsSchema>;
  */
 export const yoloDetection: Task<YoloParams> = {
   name: 'yolo-detection',
+  inputKind: 'image',
   paramsSchema: yoloParamsSchema,
   postprocess({ outputs, outputNames, transform, params, labels }) {
     const out = outputs[outputNames[0]];

@@ -1,3 +1,6 @@
+import { halfToFloat } from '../../runtime/half.js';
+
+export { halfToFloat };
 /** One entry of a TF.js weights manifest. */
 export interface WeightSpec {
   name: string;
@@ -15,16 +18,6 @@ export interface DecodedWeight {
   dtype: 'float32' | 'int32' | 'bool';
   shape: number[];
   data: Float32Array | Int32Array | Uint8Array;
-}
-
-/** IEEE 754 half to single precision. */
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
 const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, float16: 2, uint8: 1, uint16: 2 };
