@@ -1,8 +1,9 @@
 import { mkdir, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import express from 'express';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../config/index.js';
-import { createApp } from '../http/index.js';
+import { createApp, metricsHandler } from '../http/index.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { ffmpegVersion } from '../media/ffmpeg.js';
 import { decodeImage } from '../media/image.js';
@@ -25,8 +26,18 @@ export interface RunningServer {
   repository: ModelRepository;
   jobs: JobManager;
   ready: Promise<void>;
+  /** Graceful shutdown: readiness 503, stop accepting, drain, interrupt jobs, release sessions. */
   close(): Promise<void>;
 }
+
+const listen = (server: Server, port: number, host: string) =>
+  new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 
 /** Wires config, repository and HTTP app together and listens. Models load in the background. */
 export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
@@ -50,28 +61,52 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     (version) => logger.info('ffmpeg', { version, path: process.env.FFMPEG_PATH ?? 'npm @ffmpeg-installer/ffmpeg' }),
     (err) => logger.error('ffmpeg is not runnable: video requests will fail', { error: String(err) }),
   );
-  const app = createApp({ config, repository, jobs, logger, version: FRAMEWATCH_VERSION });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  let draining = false;
+  const app = createApp({ config, repository, jobs, logger, version: FRAMEWATCH_VERSION, draining: () => draining });
+  const server = createServer(app);
+  server.requestTimeout = config.httpTimeoutMs;
+  server.headersTimeout = Math.min(60_000, config.httpTimeoutMs);
+  let inflight = 0;
+  server.on('request', (_req, res) => {
+    inflight++;
+    res.once('close', () => inflight--);
   });
+  await listen(server, config.port, config.host);
+  let metricsServer: Server | undefined;
+  if (config.metricsPort) {
+    metricsServer = createServer(express().get('/metrics', metricsHandler));
+    await listen(metricsServer, config.metricsPort, config.host);
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  logger.info('listening', { url, modelsDir: config.modelsDir, device: config.device });
+  logger.info('listening', { url, modelsDir: config.modelsDir, device: config.device, version: FRAMEWATCH_VERSION });
   const ready = repository.loadAll();
+  let closing: Promise<void> | undefined;
   return {
     server,
     url,
     repository,
     jobs,
     ready,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await jobs.stopAll();
-      server.closeAllConnections();
-      await closed;
-      await ready.catch(() => undefined);
-      await repository.close();
+    close() {
+      closing ??= (async () => {
+        draining = true;
+        logger.info('shutting down: draining', { inflight, drainTimeoutMs: config.drainTimeoutMs });
+        // Connections stay open while in-flight requests finish: probes see 503, new work is refused.
+        const deadline = Date.now() + config.drainTimeoutMs;
+        while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Jobs still running are marked INTERRUPTED, never lost; their temp files go.
+        await jobs.interruptAll();
+        server.closeAllConnections();
+        await closed;
+        await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
+        await ready.catch(() => undefined);
+        await repository.close();
+        logger.info('stopped', { unfinished: inflight });
+      })();
+      return closing;
     },
   };
 }
@@ -88,7 +123,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const config = loadConfig(process.env, { port: values.port, host: values.host, modelsDir: values['models-dir'] });
   const running = await startServer(config);
-  const stop = () => void running.close().then(() => process.exit(0));
+  const stop = () => void running.close().then(() => process.exit(0), () => process.exit(1));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   return new Promise<number>(() => undefined); // runs until a signal

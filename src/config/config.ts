@@ -32,6 +32,16 @@ export const configSchema = z.object({
   skewTolerance: z.coerce.number().min(0).max(1).default(0),
   /** Recent inputs and predictions kept per model version for drift. */
   driftWindow: intFromEnv(10).max(100_000).default(500),
+  /** Bearer token for predict, infer and job routes; unset = open. */
+  apiToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Separate bearer token for management routes; unset = management closed. */
+  adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Serve /metrics on this port instead (0 = on the main port). */
+  metricsPort: intFromEnv(0).max(65535).default(0),
+  /** On SIGTERM, in-flight requests get this long to finish. */
+  drainTimeoutMs: intFromEnv(0).max(600_000).default(25_000),
+  /** Whole-request limit (uploads included). */
+  httpTimeoutMs: intFromEnv(1000).max(86_400_000).default(600_000),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -58,6 +68,11 @@ export const ENV_NAMES: Record<keyof z.infer<typeof configSchema>, string> = {
   instances: 'FRAMEWATCH_INSTANCES',
   skewTolerance: 'FRAMEWATCH_SKEW_TOLERANCE',
   driftWindow: 'FRAMEWATCH_DRIFT_WINDOW',
+  apiToken: 'FRAMEWATCH_API_TOKEN',
+  adminToken: 'FRAMEWATCH_ADMIN_TOKEN',
+  metricsPort: 'FRAMEWATCH_METRICS_PORT',
+  drainTimeoutMs: 'FRAMEWATCH_DRAIN_TIMEOUT_MS',
+  httpTimeoutMs: 'FRAMEWATCH_HTTP_TIMEOUT_MS',
 };
 
 export const CONFIG_FILE_ENV = 'FRAMEWATCH_CONFIG';

@@ -1,6 +1,7 @@
 /** Every stable error code framewatch returns, with its HTTP status and a one-line meaning. */
 export const ERROR_CATALOGUE = {
   INVALID_INPUT: { status: 400, description: 'The request is malformed or a parameter is out of range.' },
+  UNAUTHORIZED: { status: 401, description: 'A bearer token is required and was missing or wrong.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The body is not an image or video format framewatch reads.' },
   PAYLOAD_TOO_LARGE: { status: 413, description: 'The upload exceeds the configured byte limit.' },
   IMAGE_TOO_LARGE: { status: 413, description: 'The image exceeds the configured pixel limit.' },

@@ -1,10 +1,12 @@
 import express from 'express';
 import type { Config } from '../config/index.js';
+import { FramewatchError } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { JobManager } from '../pipeline/index.js';
 import type { ModelRepository } from '../registry/index.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { requestLog } from './request-log.js';
+import { securityHeaders } from './security.js';
 import { createRoutes } from './routes.js';
 
 export interface AppDeps {
@@ -14,6 +16,7 @@ export interface AppDeps {
   logger: Logger;
   /** framewatch's own version, reported by GET /v2. */
   version: string;
+  draining: () => boolean;
 }
 
 /** Builds the Express app; src/cli/serve wires it to a port. */
@@ -22,6 +25,12 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestLog(deps.logger));
+  app.use(securityHeaders);
+  // While draining, probes answer 503 and new work is refused; in-flight requests finish.
+  app.use((req, _res, next) => {
+    if (!deps.draining() || /^\/(healthz|readyz|metrics|v2\/health\/)/.test(req.path)) return next();
+    next(new FramewatchError('MODEL_NOT_READY', 'the server is shutting down'));
+  });
   app.use(createRoutes(deps));
   app.use(notFound);
   app.use(errorHandler(deps.logger));

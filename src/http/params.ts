@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import type { RequestParamHandler } from 'express';
 import { FramewatchError } from '../errors/index.js';
+import { MODEL_NAME_RE } from '../registry/manifest.js';
 
 /** Parses request input with a zod schema; issues become INVALID_INPUT with details. */
 export function parseInput<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -36,3 +38,12 @@ export const videoQuerySchema = z
   })
   .refine((v) => v.end === undefined || v.end > v.start, { message: "'end' must be after 'start'", path: ['end'] });
 export type VideoQuery = z.infer<typeof videoQuerySchema>;
+
+/**
+ * Validates :name before anything uses it, so '../' and its encoded forms never reach a
+ * lookup (the repository only reads in-memory entries, but the edge refuses them anyway).
+ */
+export const validateModelName: RequestParamHandler = (_req, _res, next, value) => {
+  if (typeof value === 'string' && value.length <= 128 && MODEL_NAME_RE.test(value)) return next();
+  next(new FramewatchError('INVALID_INPUT', "'name' must be a lowercase kebab-case model name"));
+};

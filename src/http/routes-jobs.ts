@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { FramewatchError } from '../errors/index.js';
 import type { JobManager } from '../pipeline/index.js';
 import type { RouteDeps } from './routes.js';
+import { requireToken } from './security.js';
 
 export const jobLinks = (jobId: string) => ({ self: `/v1/jobs/${jobId}` });
 
@@ -20,8 +21,10 @@ async function requireJob(jobs: JobManager, jobId: string) {
   return record;
 }
 
-export function createJobRoutes({ jobs }: RouteDeps): Router {
+export function createJobRoutes({ jobs, config }: RouteDeps): Router {
   const router = Router();
+  // Job results are predictions: the same token as predict guards them.
+  router.use('/v1/jobs', requireToken(config.apiToken, 'predict'));
 
   router.get('/v1/jobs', async (_req, res) => {
     res.json({ jobs: (await jobs.list()).map((r) => ({ ...r, links: jobLinks(r.jobId) })) });

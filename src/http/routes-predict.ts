@@ -4,7 +4,8 @@ import { ERROR_CATALOGUE, FramewatchError } from '../errors/index.js';
 import { probeVideo } from '../media/ffmpeg.js';
 import { predictImage, type JobManager } from '../pipeline/index.js';
 import type { ReadyModel } from '../registry/index.js';
-import { parseInput, predictQuerySchema, versionParamSchema, videoQuerySchema } from './params.js';
+import { parseInput, predictQuerySchema, validateModelName, versionParamSchema, videoQuerySchema } from './params.js';
+import { requireToken } from './security.js';
 import type { RouteDeps } from './routes.js';
 import { receiveUpload, type ReceivedUpload } from './upload.js';
 import { jobLinks, withThumbnailLinks } from './routes-jobs.js';
@@ -99,7 +100,9 @@ export function createPredictRoutes(deps: RouteDeps): Router {
     res.json(await predictImage(model, upload.bytes, { maxPixels: config.maxImagePixels, threshold: query.threshold ?? fieldOptions.threshold }));
   };
 
-  router.post('/v1/models/:name/predict', (req, res) => predict(req, res));
-  router.post('/v1/models/:name/versions/:version/predict', (req, res) => predict(req, res, parseInput(versionParamSchema, req.params.version)));
+  const auth = requireToken(config.apiToken, 'predict');
+  router.param('name', validateModelName);
+  router.post('/v1/models/:name/predict', auth, (req, res) => predict(req, res));
+  router.post('/v1/models/:name/versions/:version/predict', auth, (req, res) => predict(req, res, parseInput(versionParamSchema, req.params.version)));
   return router;
 }

@@ -3,7 +3,8 @@ import { ERROR_CATALOGUE, FramewatchError, isFramewatchError } from '../errors/i
 import type { Logger } from '../logging/logger.js';
 import type { ModelRepository, ReadyModel, VersionEntry } from '../registry/index.js';
 import { decodeV2Inputs, encodeV2Outputs, v2TypeOf, type V2Request } from './v2-codec.js';
-import { versionParamSchema } from './params.js';
+import { validateModelName, versionParamSchema } from './params.js';
+import { requireToken } from './security.js';
 
 const HEADER_LENGTH = 'inference-header-content-length';
 export const V2_BODY_LIMIT = 64 * 1024 * 1024;
@@ -40,8 +41,10 @@ function splitBody(req: Request): { request: V2Request; binary: Uint8Array } {
  * raw-tensor inference (JSON and the binary tensor extension) through the same batcher.
  * Errors use the protocol's shape: {"error": "..."}.
  */
-export function createV2Routes(repository: ModelRepository, logger: Logger, version: string): Router {
+export function createV2Routes(repository: ModelRepository, logger: Logger, version: string, opts: { apiToken?: string; draining: () => boolean }): Router {
   const router = Router();
+  router.param('name', validateModelName);
+  const auth = requireToken(opts.apiToken, 'infer');
   const resolve = (req: Request) =>
     repository.resolve(String(req.params.name), req.params.version === undefined ? undefined : versionParamSchema.parse(req.params.version));
 
@@ -49,7 +52,7 @@ export function createV2Routes(repository: ModelRepository, logger: Logger, vers
   router.get('/v2/health/live', (_req, res) => void res.json({ live: true }));
   router.get('/v2/health/ready', (_req, res) => {
     const names = new Set(repository.list().map((e: VersionEntry) => e.name));
-    const ready = names.size > 0 && [...names].every((n) => repository.list().some((e) => e.name === n && e.state === 'READY'));
+    const ready = !opts.draining() && names.size > 0 && [...names].every((n) => repository.list().some((e) => e.name === n && e.state === 'READY'));
     res.status(ready ? 200 : 503).json({ ready });
   });
 
@@ -64,7 +67,7 @@ export function createV2Routes(repository: ModelRepository, logger: Logger, vers
         throw err;
       }
     });
-    router.post(`${base}/infer`, express.raw({ type: () => true, limit: V2_BODY_LIMIT }), async (req: Request, res: Response) => {
+    router.post(`${base}/infer`, auth, express.raw({ type: () => true, limit: V2_BODY_LIMIT }), async (req: Request, res: Response) => {
       const model = resolve(req);
       const { request, binary } = splitBody(req);
       const feeds = decodeV2Inputs(request, binary, model.session.inputs);

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Config } from '../config/index.js';
 import { FramewatchError } from '../errors/index.js';
 import { registry } from '../metrics/index.js';
-import { parseInput, versionParamSchema } from './params.js';
+import { parseInput, validateModelName, versionParamSchema } from './params.js';
 import type { JobManager } from '../pipeline/index.js';
 import type { ModelRepository, VersionEntry } from '../registry/index.js';
 import { createJobRoutes } from './routes-jobs.js';
@@ -16,6 +16,8 @@ export interface RouteDeps {
   jobs: JobManager;
   logger: Logger;
   version: string;
+  /** True once SIGTERM arrived: readiness answers 503 while requests drain. */
+  draining: () => boolean;
 }
 
 function describeVersion(e: VersionEntry) {
@@ -47,6 +49,11 @@ function describeModels(entries: readonly VersionEntry[]) {
   });
 }
 
+/** Prometheus exposition of the one registry. */
+export const metricsHandler = async (_req: import('express').Request, res: import('express').Response) => {
+  res.type(registry.contentType).send(await registry.metrics());
+};
+
 /** Health, model listing, predict and job routes. */
 export function createRoutes(deps: RouteDeps): Router {
   const { repository } = deps;
@@ -54,20 +61,21 @@ export function createRoutes(deps: RouteDeps): Router {
 
   router.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
 
-  router.get('/metrics', async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
-  });
+  if (!deps.config.metricsPort) router.get('/metrics', metricsHandler);
+  router.param('name', validateModelName);
 
   router.get('/readyz', (_req, res) => {
     const models = describeModels(repository.list());
     const notReady = models.filter((m) => m.defaultVersion === null);
-    const ready = models.length > 0 && notReady.length === 0;
+    const ready = !deps.draining() && models.length > 0 && notReady.length === 0;
     res.status(ready ? 200 : 503).json({
       ready,
       ...(ready
         ? {}
         : {
-            reasons: models.length === 0
+            reasons: deps.draining()
+              ? ['shutting down: draining in-flight requests']
+              : models.length === 0
               ? ['no models are configured']
               : notReady.map((m) => `${m.name}: ${m.versions.map((v) => `v${v.version} ${v.status}${v.reason ? ` (${v.reason})` : ''}`).join(', ')}`),
           }),
@@ -88,7 +96,7 @@ export function createRoutes(deps: RouteDeps): Router {
     res.json(model.drift.report());
   });
 
-  router.use(createV2Routes(repository, deps.logger, deps.version));
+  router.use(createV2Routes(repository, deps.logger, deps.version, { apiToken: deps.config.apiToken, draining: deps.draining }));
   router.use(createPredictRoutes(deps));
   router.use(createJobRoutes(deps));
   return router;

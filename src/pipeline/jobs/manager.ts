@@ -31,7 +31,11 @@ interface ActiveJob {
   finished: Promise<JobRecord>;
   resolve: (r: JobRecord) => void;
   lastSaved: number;
+  /** Stopped by a shutdown rather than by a user. */
+  interrupted?: boolean;
 }
+
+const INTERRUPTED_ERROR = { code: 'INTERRUPTED' as const, message: 'the server stopped while this job was running; submit it again' };
 
 const isFinal = (s: JobRecord['status']) => s === 'succeeded' || s === 'failed' || s === 'cancelled';
 
@@ -93,6 +97,7 @@ export function createJobManager({ store, maxConcurrent, logger }: JobManagerOpt
       log.info('video job succeeded', { frames: done, segments: result.segments.length, fps: result.timings.framesPerSecond });
     } catch (err) {
       const cancelled = job.controller.signal.aborted;
+      if (job.interrupted) return void (await finish(job, { status: 'failed', error: INTERRUPTED_ERROR }));
       const error = cancelled ? { code: 'CANCELLED' as const, message: 'the job was cancelled' } : toJobError(err);
       if (!cancelled) log.error('video job failed', { code: error.code, error: (err as Error)?.stack ?? String(err) });
       await finish(job, { status: cancelled ? 'cancelled' : 'failed', error });
@@ -172,15 +177,26 @@ export function createJobManager({ store, maxConcurrent, logger }: JobManagerOpt
           ...record,
           status: 'failed',
           updatedAt: new Date().toISOString(),
-          error: { code: 'INTERRUPTED', message: 'the server stopped while this job was running; submit it again' },
+          error: INTERRUPTED_ERROR,
         });
         count++;
       }
       return count;
     },
-    /** Stops every job (shutdown); each ends as cancelled and its temp file is removed. */
-    async stopAll(): Promise<void> {
-      await Promise.all([...active.keys()].map((id) => this.cancel(id)));
+    /** Shutdown: every queued or running job ends failed with INTERRUPTED; temp files go. */
+    async interruptAll(): Promise<void> {
+      await Promise.all(
+        [...active.values()].map(async (job) => {
+          job.interrupted = true;
+          job.controller.abort();
+          const queuedAt = waiting.indexOf(job);
+          if (queuedAt >= 0) {
+            waiting.splice(queuedAt, 1);
+            await finish(job, { status: 'failed', error: INTERRUPTED_ERROR });
+          }
+          await job.finished;
+        }),
+      );
     },
   };
 }
