@@ -68,6 +68,8 @@ async function startServer(env: Record<string, string>): Promise<{ child: ChildP
     env: { ...process.env, FRAMEWATCH_PORT: String(port), FRAMEWATCH_HOST: '127.0.0.1', FRAMEWATCH_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  // Never leave a server behind, whatever ends this process.
+  process.once('exit', () => child.kill('SIGKILL'));
   const url = `http://127.0.0.1:${port}`;
   for (let tries = 0; ; tries++) {
     const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
