@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 const predict = (headers: Record<string, string> = {}) =>
-  fetch(`${server.url}/v1/models/text-detector/predict`, { method: 'POST', body: png, headers: { 'content-type': 'image/png', ...headers } });
+  fetch(`${server.url}/v1/models/text-detector/predict`, { method: 'POST', body: png as BodyInit, headers: { 'content-type': 'image/png', ...headers } });
 
 describe('bearer-token auth', () => {
   it('predict needs the token: none or a wrong one is 401 UNAUTHORIZED, the right one works', async () => {
@@ -67,7 +67,7 @@ describe('hardening', () => {
     '/v2/models/..%2Ftext-detector',
   ])('refuses the traversal %s with a 4xx and no file access', async (path) => {
     const method = path.endsWith('predict') || path.endsWith('infer') ? 'POST' : 'GET';
-    const res = await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'image/png' }, body: method === 'POST' ? png : undefined });
+    const res = await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'image/png' }, body: method === 'POST' ? (png as BodyInit) : undefined });
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     expect(await res.text()).not.toMatch(/root:|passwd|\bat .*\.js:\d+/);

@@ -7,6 +7,7 @@ import type { ModelRepository } from '../registry/index.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { requestLog } from './request-log.js';
 import { securityHeaders } from './security.js';
+import { createWebRoutes } from './web.js';
 import { createRoutes } from './routes.js';
 
 export interface AppDeps {
@@ -31,6 +32,7 @@ export function createApp(deps: AppDeps): express.Express {
     if (!deps.draining() || /^\/(healthz|readyz|metrics|v2\/health\/)/.test(req.path)) return next();
     next(new FramewatchError('MODEL_NOT_READY', 'the server is shutting down'));
   });
+  app.use(createWebRoutes());
   app.use(createRoutes(deps));
   app.use(notFound);
   app.use(errorHandler(deps.logger));
