@@ -164,8 +164,8 @@ describe('error codes over real HTTP', () => {
   });
 
   it('reached every image-path error code in the catalogue', () => {
-    // Server-side codes, and the codes that test/video.test.ts, test/jobs.test.ts, test/load.test.ts and test/skew-drift.test.ts reach.
-    const serverSide = ['INTERNAL', 'EXPORT_FAILED', 'INVALID_MEDIA', 'NO_VIDEO_STREAM', 'JOB_NOT_FOUND', 'SEGMENT_NOT_FOUND', 'CANCELLED', 'INTERRUPTED', 'QUEUE_FULL', 'TIMEOUT', 'SKEW_DETECTED'];
+    // Server-side codes, and the codes that test/video.test.ts, test/jobs.test.ts, test/load.test.ts, test/skew-drift.test.ts and test/security-shutdown.test.ts reach.
+    const serverSide = ['INTERNAL', 'EXPORT_FAILED', 'INVALID_MEDIA', 'NO_VIDEO_STREAM', 'JOB_NOT_FOUND', 'SEGMENT_NOT_FOUND', 'CANCELLED', 'INTERRUPTED', 'QUEUE_FULL', 'TIMEOUT', 'SKEW_DETECTED', 'UNAUTHORIZED'];
     expect([...seen].sort()).toEqual(Object.keys(ERROR_CATALOGUE).filter((c) => !serverSide.includes(c)).sort());
   });
 });
