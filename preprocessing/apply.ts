@@ -100,6 +100,12 @@ export function toTensor(image: RgbImage, spec: PreprocessSpec, out?: Float32Arr
   const size = plane * 3;
   const dst = out ?? (spec.dtype === 'uint8' ? new Uint8Array(size) : new Float32Array(size));
   if (dst.length !== size) throw new RangeError(`'out' has length ${dst.length}, expected ${size}`);
+  const identity = spec.channelOrder === 'rgb' && spec.layout === 'nhwc' && (spec.dtype === 'uint8' || (spec.scale === 1 && spec.mean.every((m) => m === 0) && spec.std.every((v) => v === 1)));
+  if (identity) {
+    // Same values in the same order: one native typed-array copy instead of a per-pixel loop.
+    dst.set(src.subarray(0, size));
+    return dst;
+  }
   const gain = [0, 1, 2].map((c) => (spec.dtype === 'uint8' ? 1 : spec.scale / spec.std[c]));
   const bias = [0, 1, 2].map((c) => (spec.dtype === 'uint8' ? 0 : -spec.mean[c] / spec.std[c]));
   for (let c = 0; c < 3; c++) {

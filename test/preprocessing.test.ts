@@ -61,6 +61,12 @@ describe('toTensor', () => {
     expect([...t]).toEqual([-1, 1, 0, 0, 1, 0]);
   });
 
+  it('takes the copy fast path for identity specs (RGB, NHWC, no scaling) with the same values', () => {
+    const t = toTensor(image, spec({ layout: 'nhwc', scale: 1 }));
+    expect(t).toBeInstanceOf(Float32Array);
+    expect([...t]).toEqual([255, 0, 0, 0, 0, 255]);
+  });
+
   it('keeps raw bytes for uint8 models', () => {
     const t = toTensor(image, spec({ dtype: 'uint8' }));
     expect(t).toBeInstanceOf(Uint8Array);

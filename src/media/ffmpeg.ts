@@ -113,16 +113,23 @@ export async function* sampleFrames(path: string, info: Pick<VideoInfo, 'width' 
   const abort = () => command.kill('SIGKILL');
   options.signal?.addEventListener('abort', abort, { once: true });
   let index = 0;
-  let pending: Buffer = Buffer.alloc(0);
+  // Each frame is assembled once, straight from the pipe's chunks (no re-concatenation).
+  let frame = new Uint8Array(frameBytes);
+  let filled = 0;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      while (pending.length >= frameBytes) {
-        const data = new Uint8Array(frameBytes);
-        data.set(pending.subarray(0, frameBytes));
-        pending = pending.subarray(frameBytes);
-        yield { index, timeS: options.startS + index / options.fps, image: { data, width: info.width, height: info.height } };
-        index++;
+      let offset = 0;
+      while (offset < chunk.length) {
+        const take = Math.min(frameBytes - filled, chunk.length - offset);
+        frame.set(chunk.subarray(offset, offset + take), filled);
+        filled += take;
+        offset += take;
+        if (filled === frameBytes) {
+          yield { index, timeS: options.startS + index / options.fps, image: { data: frame, width: info.width, height: info.height } };
+          index++;
+          frame = new Uint8Array(frameBytes);
+          filled = 0;
+        }
       }
     }
     // fluent-ffmpeg reports the exit after the stream ends; give it a tick to arrive.
