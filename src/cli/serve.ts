@@ -82,6 +82,20 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   logger.info('listening', { url, modelsDir: config.modelsDir, device: config.device, version: FRAMEWATCH_VERSION });
   const ready = repository.loadAll();
+  let poller: NodeJS.Timeout | undefined;
+  if (config.pollIntervalMs > 0) {
+    let polling = false;
+    poller = setInterval(() => {
+      if (polling) return;
+      polling = true;
+      ready
+        .then(() => repository.poll())
+        .then((found) => found.length && logger.info('new model versions picked up', { versions: found.map((e) => `${e.name}/${e.version} ${e.state}`) }))
+        .catch((err) => logger.error('model repository poll failed', { error: String(err) }))
+        .finally(() => (polling = false));
+    }, config.pollIntervalMs);
+    poller.unref();
+  }
   let closing: Promise<void> | undefined;
   return {
     server,
@@ -92,6 +106,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     close() {
       closing ??= (async () => {
         draining = true;
+        if (poller) clearInterval(poller);
         logger.info('shutting down: draining', { inflight, drainTimeoutMs: config.drainTimeoutMs });
         // Connections stay open while in-flight requests finish: probes see 503, new work is refused.
         const deadline = Date.now() + config.drainTimeoutMs;

@@ -42,6 +42,8 @@ export const configSchema = z.object({
   drainTimeoutMs: intFromEnv(0).max(600_000).default(25_000),
   /** Whole-request limit (uploads included). */
   httpTimeoutMs: intFromEnv(1000).max(86_400_000).default(600_000),
+  /** Poll models/ for new complete versions this often; 0 = off. */
+  pollIntervalMs: intFromEnv(0).max(86_400_000).default(0),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -73,6 +75,7 @@ export const ENV_NAMES: Record<keyof z.infer<typeof configSchema>, string> = {
   metricsPort: 'FRAMEWATCH_METRICS_PORT',
   drainTimeoutMs: 'FRAMEWATCH_DRAIN_TIMEOUT_MS',
   httpTimeoutMs: 'FRAMEWATCH_HTTP_TIMEOUT_MS',
+  pollIntervalMs: 'FRAMEWATCH_POLL_INTERVAL_MS',
 };
 
 export const CONFIG_FILE_ENV = 'FRAMEWATCH_CONFIG';

@@ -81,9 +81,10 @@ export function createPredictRoutes(deps: RouteDeps): Router {
   const router = Router();
   const { config, repository } = deps;
 
-  const predict = async (req: Request, res: Response, version?: number) => {
+  const predict = async (req: Request, res: Response, pick: { version?: number; label?: string } = {}) => {
     const query = parseInput(predictQuerySchema, { threshold: req.query.threshold });
-    const model = repository.resolve(String(req.params.name), version);
+    const name = String(req.params.name);
+    const model = pick.label ? repository.resolveLabel(name, pick.label) : repository.resolve(name, pick.version);
     // Shed load before reading the body: a rejected request costs no decode or preprocessing.
     const release = model.batcher.admit();
     res.once('close', release);
@@ -103,6 +104,7 @@ export function createPredictRoutes(deps: RouteDeps): Router {
   const auth = requireToken(config.apiToken, 'predict');
   router.param('name', validateModelName);
   router.post('/v1/models/:name/predict', auth, (req, res) => predict(req, res));
-  router.post('/v1/models/:name/versions/:version/predict', auth, (req, res) => predict(req, res, parseInput(versionParamSchema, req.params.version)));
+  router.post('/v1/models/:name/versions/:version/predict', auth, (req, res) => predict(req, res, { version: parseInput(versionParamSchema, req.params.version) }));
+  router.post('/v1/models/:name/labels/:label/predict', auth, (req, res) => predict(req, res, { label: String(req.params.label) }));
   return router;
 }

@@ -6,6 +6,7 @@ import { parseInput, validateModelName, versionParamSchema } from './params.js';
 import type { JobManager } from '../pipeline/index.js';
 import type { ModelRepository, VersionEntry } from '../registry/index.js';
 import { createJobRoutes } from './routes-jobs.js';
+import { createManagementRoutes } from './routes-manage.js';
 import { createPredictRoutes } from './routes-predict.js';
 import { createV2Routes } from './routes-v2.js';
 import type { Logger } from '../logging/logger.js';
@@ -97,6 +98,7 @@ export function createRoutes(deps: RouteDeps): Router {
   });
 
   router.use(createV2Routes(repository, deps.logger, deps.version, { apiToken: deps.config.apiToken, draining: deps.draining }));
+  router.use(createManagementRoutes(deps));
   router.use(createPredictRoutes(deps));
   router.use(createJobRoutes(deps));
   return router;

@@ -4,3 +4,4 @@ export * from './hash.js';
 export * from './repository.js';
 export * from './atomic.js';
 export * from './skew.js';
+export * from './labels.js';

@@ -23,10 +23,11 @@ import {
 import { getTask, type Task } from '../tasks/index.js';
 import { sha256File } from './hash.js';
 import type { Manifest } from './manifest.js';
-import { scanRepository } from './scan.js';
+import { readLabels, writeLabels } from './labels.js';
+import { readManifest, scanRepository, type ScannedVersion } from './scan.js';
 import { checkSkew, SKEW_TOLERANCE, type ImageDecoder, type SkewReport } from './skew.js';
 
-export type VersionState = 'LOADING' | 'READY' | 'FAILED';
+export type VersionState = 'LOADING' | 'READY' | 'FAILED' | 'UNLOADED';
 
 /** A version that serves: its manifest, session, task and resolved parameters. */
 export interface ReadyModel {
@@ -81,6 +82,16 @@ export interface ModelRepository {
   list(): readonly VersionEntry[];
   /** The ready version asked for, or the newest ready one. Throws the matching error code. */
   resolve(name: string, version?: number): ReadyModel;
+  /** The version a label (stable, canary, ...) points at, from models/<name>/labels.json. */
+  resolveLabel(name: string, label: string): ReadyModel;
+  labels(name: string): Record<string, number>;
+  setLabel(name: string, label: string, version: number): Promise<Record<string, number>>;
+  /** (Re)loads a version in the background; a failed reload keeps the loaded copy serving. */
+  load(name: string, version: number): Promise<VersionEntry>;
+  /** Stops serving a version, drains its queue and releases its ONNX Runtime session. */
+  unload(name: string, version: number): Promise<VersionEntry>;
+  /** Picks up complete new version directories; returns those it loaded. */
+  poll(): Promise<VersionEntry[]>;
   close(): Promise<void>;
 }
 
@@ -152,36 +163,55 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
 
 export function createRepository(options: RepositoryOptions): ModelRepository {
   let entries: VersionEntry[] = [];
+  const labels = new Map<string, Record<string, number>>();
   const log = options.logger;
+  const gauge = (e: VersionEntry, up: boolean) =>
+    metrics.modelReady.set({ model: e.name, version: String(e.version), provider: up ? e.provider! : 'none' }, up ? 1 : 0);
+
+  /** Loads one entry's session; on failure keeps whatever served before (a failed reload). */
+  async function activate(entry: VersionEntry): Promise<void> {
+    const previous = entry.ready;
+    entry.state = previous ? 'READY' : 'LOADING';
+    try {
+      const ready = await loadVersion(entry, options);
+      entry.ready = ready;
+      entry.provider = ready.session.provider;
+      entry.state = 'READY';
+      entry.reason = undefined;
+      gauge(entry, true);
+      log.info('model version ready', { model: entry.name, version: entry.version, provider: entry.provider, batching: ready.batching });
+      if (previous) await retire(previous); // after the swap: in-flight work on the old one finishes
+    } catch (err) {
+      const reason = (err as Error).message;
+      if (previous) {
+        entry.reason = `reload failed, still serving the loaded copy: ${reason}`;
+        log.error('model version reload failed; the old session keeps serving', { model: entry.name, version: entry.version, reason });
+        return;
+      }
+      entry.state = 'FAILED';
+      entry.reason = reason;
+      gauge(entry, false);
+      log.error('model version failed', { model: entry.name, version: entry.version, reason });
+    }
+  }
+
+  async function retire(ready: ReadyModel): Promise<void> {
+    await ready.batcher.drain();
+    await ready.session.release();
+  }
+
+  const entryFrom = (s: ScannedVersion): VersionEntry => ({
+    name: s.name, version: s.version, dir: s.dir, manifest: s.manifest, state: s.manifest ? 'LOADING' : 'FAILED', reason: s.problem,
+  });
 
   return {
     async loadAll() {
       const scanned = (await scanRepository(options.root)).filter((s) => !options.only || options.only(s.name));
-      entries = scanned.map((s) => ({
-        name: s.name,
-        version: s.version,
-        dir: s.dir,
-        manifest: s.manifest,
-        state: s.manifest ? 'LOADING' : 'FAILED',
-        reason: s.problem,
-      }));
+      entries = scanned.map(entryFrom);
+      for (const name of new Set(entries.map((e) => e.name))) labels.set(name, await readLabels(options.root, name));
       for (const entry of entries) {
-        if (entry.state !== 'LOADING') {
-          log.error('model version failed', { model: entry.name, version: entry.version, reason: entry.reason });
-          continue;
-        }
-        try {
-          entry.ready = await loadVersion(entry, options);
-          entry.provider = entry.ready.session.provider;
-          entry.state = 'READY';
-          metrics.modelReady.set({ model: entry.name, version: String(entry.version), provider: entry.provider }, 1);
-          log.info('model version ready', { model: entry.name, version: entry.version, provider: entry.provider, batching: entry.ready.batching });
-        } catch (err) {
-          entry.state = 'FAILED';
-          entry.reason = (err as Error).message;
-          metrics.modelReady.set({ model: entry.name, version: String(entry.version), provider: 'none' }, 0);
-          log.error('model version failed', { model: entry.name, version: entry.version, reason: entry.reason });
-        }
+        if (entry.state === 'LOADING') await activate(entry);
+        else log.error('model version failed', { model: entry.name, version: entry.version, reason: entry.reason });
       }
     },
     list: () => entries,
@@ -195,7 +225,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
             versions: versions.map((e) => e.version),
           });
         }
-        if (!entry.ready) {
+        if (!entry.ready || entry.state !== 'READY') {
           throw new FramewatchError('MODEL_NOT_READY', `model '${name}' version ${version} is ${entry.state}`, {
             state: entry.state,
             reason: entry.reason,
@@ -203,7 +233,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
         }
         return entry.ready;
       }
-      const newest = versions.filter((e) => e.ready).sort((a, b) => b.version - a.version)[0];
+      const newest = versions.filter((e) => e.ready && e.state === 'READY').sort((a, b) => b.version - a.version)[0];
       if (!newest) {
         throw new FramewatchError('MODEL_NOT_READY', `model '${name}' has no ready version`, {
           versions: versions.map((e) => ({ version: e.version, state: e.state, reason: e.reason })),
@@ -211,10 +241,74 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       }
       return newest.ready!;
     },
+    resolveLabel(name, label) {
+      const version = labels.get(name)?.[label];
+      if (version === undefined) throw new FramewatchError('VERSION_NOT_FOUND', `model '${name}' has no label '${label}'`, { labels: labels.get(name) ?? {} });
+      return this.resolve(name, version);
+    },
+    labels: (name) => ({ ...(labels.get(name) ?? {}) }),
+    async setLabel(name, label, version) {
+      if (!entries.some((e) => e.name === name && e.version === version)) throw new FramewatchError('VERSION_NOT_FOUND', `model '${name}' has no version ${version}`);
+      const next = { ...(labels.get(name) ?? {}), [label]: version };
+      await writeLabels(options.root, name, next);
+      labels.set(name, next);
+      return next;
+    },
+    async load(name, version) {
+      const { manifest, problem } = await readManifest(join(options.root, name, String(version)), name, version);
+      let entry = entries.find((e) => e.name === name && e.version === version);
+      if (!entry) {
+        if (!manifest) throw new FramewatchError('VERSION_NOT_FOUND', `models/${name}/${version} has no usable manifest: ${problem}`);
+        entry = entryFrom({ name, version, dir: join(options.root, name, String(version)), manifest });
+        entries.push(entry);
+        entries.sort((a, b) => a.name.localeCompare(b.name) || a.version - b.version);
+        if (!labels.has(name)) labels.set(name, await readLabels(options.root, name));
+      } else if (manifest) entry.manifest = manifest;
+      else if (!entry.ready) {
+        entry.state = 'FAILED';
+        entry.reason = problem;
+        return entry;
+      }
+      const target = entry;
+      void activate(target); // in the background; the caller polls the state
+      return target;
+    },
+    async unload(name, version) {
+      const entry = entries.find((e) => e.name === name && e.version === version);
+      if (!entry) throw new FramewatchError('VERSION_NOT_FOUND', `model '${name}' has no version ${version}`);
+      const ready = entry.ready;
+      entry.ready = undefined;
+      entry.state = 'UNLOADED';
+      entry.reason = undefined;
+      gauge(entry, false);
+      if (ready) await retire(ready);
+      log.info('model version unloaded', { model: name, version });
+      return entry;
+    },
+    async poll() {
+      const known = new Set(entries.map((e) => `${e.name}/${e.version}`));
+      const found: VersionEntry[] = [];
+      for (const s of await scanRepository(options.root)) {
+        if (known.has(`${s.name}/${s.version}`) || (options.only && !options.only(s.name))) continue;
+        // A version is picked up only once complete: valid manifest, model file, matching sha256.
+        if (!s.manifest || !(await fileMatches(join(s.dir, s.manifest.file.name), s.manifest.file.sha256))) continue;
+        const entry = entryFrom(s);
+        entries.push(entry);
+        if (!labels.has(s.name)) labels.set(s.name, await readLabels(options.root, s.name));
+        await activate(entry);
+        found.push(entry);
+      }
+      entries.sort((a, b) => a.name.localeCompare(b.name) || a.version - b.version);
+      return found;
+    },
     async close() {
       entries.forEach((e) => e.ready?.batcher.close());
       await Promise.all(entries.map((e) => e.ready?.session.release()));
       entries = [];
     },
   };
+}
+
+async function fileMatches(path: string, sha256: string): Promise<boolean> {
+  return existsSync(path) && (await sha256File(path)) === sha256;
 }

@@ -52,6 +52,7 @@ export function createBatcher(session: ModelSession, options: BatcherOptions, ev
   let admitted = 0;
   let delayTimer: NodeJS.Timeout | undefined;
   let closed = false;
+  let draining = false;
   let nextFeedsKey = 0;
 
   const depth = () => events.onDepth?.(queue.length);
@@ -121,7 +122,7 @@ export function createBatcher(session: ModelSession, options: BatcherOptions, ev
      * is rejected at once, so shedding load costs almost nothing. Release when done.
      */
     admit(): () => void {
-      if (closed) throw new FramewatchError('MODEL_NOT_READY', 'the model is unloading');
+      if (closed || draining) throw new FramewatchError('MODEL_NOT_READY', 'the model is unloading');
       if (admitted >= options.maxQueueSize + options.instances * options.maxBatchSize) throw queueFull();
       admitted++;
       let released = false;
@@ -139,11 +140,16 @@ export function createBatcher(session: ModelSession, options: BatcherOptions, ev
       return enqueue({ feeds, key: `feeds:${nextFeedsKey++}` }, priority);
     },
     depth: () => queue.length,
+    /** Stops taking work and resolves once everything queued or running has finished. */
+    async drain(): Promise<void> {
+      draining = true;
+      while (queue.length > 0 || busy > 0) await new Promise((r) => setTimeout(r, 10));
+    },
     close,
   };
 
   function enqueue<T>(what: Pick<Item, 'input' | 'feeds' | 'key'>, priority: Priority): Promise<T> {
-    if (closed) return Promise.reject(new FramewatchError('MODEL_NOT_READY', 'the model is unloading'));
+    if (closed || draining) return Promise.reject(new FramewatchError('MODEL_NOT_READY', 'the model is unloading'));
     if (priority === 'interactive' && queue.filter((i) => i.priority === 'interactive').length >= options.maxQueueSize) {
       return Promise.reject(queueFull());
     }
