@@ -151,7 +151,7 @@ async function main() {
     const rssWarm = await metric(server.url, 'framewatch_process_resident_memory_bytes');
     for (const c of CONCURRENCY) {
       console.log(`server, concurrency ${c}, ${SECONDS} s ...`);
-      rows.push(await load(server.url, jpeg, c, 'server (CPU defaults: batching off)', SECONDS));
+      rows.push(await load(server.url, jpeg, c, 'server (CPU defaults: batch <= 4, 2 ms delay)', SECONDS));
     }
     console.log('5,000 more requests for the memory check ...');
     const r = await autocannon({ url: `${server.url}/v1/models/${MODEL}/predict`, method: 'POST', body: jpeg, headers: { 'content-type': 'image/jpeg' }, connections: 4, amount: 5000, timeout: 60 });
@@ -161,13 +161,15 @@ async function main() {
     server.child.kill('SIGTERM');
   }
 
-  const batched = await startServer({ FRAMEWATCH_DATA_DIR: join(dir, 'data2'), FRAMEWATCH_MAX_BATCH_SIZE: '4', FRAMEWATCH_MAX_QUEUE_DELAY_MS: '5', FRAMEWATCH_MAX_QUEUE_SIZE: '64' });
+  const unbatched = await startServer({ FRAMEWATCH_DATA_DIR: join(dir, 'data2'), FRAMEWATCH_MAX_BATCH_SIZE: '1', FRAMEWATCH_MAX_QUEUE_DELAY_MS: '0' });
   try {
-    console.log(`server with batching on (max 4, 5 ms delay), concurrency 16, ${SECONDS} s ...`);
-    await load(batched.url, jpeg, 4, 'warm-up', 5);
-    rows.push(await load(batched.url, jpeg, 16, 'server, batching on (max batch 4, delay 5 ms)', SECONDS));
+    for (const c of [4, 16]) {
+      console.log(`server with batching off, concurrency ${c}, ${SECONDS} s ...`);
+      if (c === 4) await load(unbatched.url, jpeg, 4, 'warm-up', 5);
+      rows.push(await load(unbatched.url, jpeg, c, 'server, batching off (batch 1)', SECONDS));
+    }
   } finally {
-    batched.child.kill('SIGTERM');
+    unbatched.child.kill('SIGTERM');
   }
 
   console.log('video, 60 s generated clip at 2 fps ...');

@@ -17,7 +17,7 @@ export const configSchema = z.object({
   maxImageBytes: intFromEnv(1).default(25 * MB),
   maxVideoBytes: intFromEnv(1).default(2048 * MB),
   maxImagePixels: intFromEnv(1).default(40_000_000),
-  /** Frames per inference batch for video; 0 = by provider (1 on CPU, 8 on CUDA; measured). */
+  /** Video frames in flight per job; 0 = the model's max batch size, so frames can share batches. */
   videoBatchSize: intFromEnv(0).max(256).default(0),
   maxVideoJobs: intFromEnv(1).max(64).default(1),
   /** Videos up to this long answer synchronously unless ?mode= says otherwise. */

@@ -10,8 +10,8 @@ import type { RouteDeps } from './routes.js';
 import { receiveUpload, type ReceivedUpload } from './upload.js';
 import { jobLinks, withThumbnailLinks } from './routes-jobs.js';
 
-/** Batch size for video frames: configured, or measured per provider (batching loses on a 2-core CPU). */
-const batchSizeFor = (configured: number, model: ReadyModel) => configured || (model.session.provider === 'cuda' ? 8 : 1);
+/** Frames in flight per video: configured, or the model's batcher size so frames can share a batch. */
+const batchSizeFor = (configured: number, model: ReadyModel) => configured || model.batching.maxBatchSize;
 
 async function predictVideoUpload(
   req: Request,
