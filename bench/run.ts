@@ -163,7 +163,7 @@ async function main() {
 
   // Comparison rows at concurrency 16: batching off, and batching with a queue deep enough
   // that nothing is shed (rejections cost CPU on 2 cores, so shedding lowers throughput).
-  const variants = [
+  const variants: Array<{ name: string; env: Record<string, string> }> = [
     { name: 'server, batching off (batch 1)', env: { FRAMEWATCH_MAX_BATCH_SIZE: '1', FRAMEWATCH_MAX_QUEUE_DELAY_MS: '0' } },
     { name: 'server, batch <= 4, deep queue (64, no shedding)', env: { FRAMEWATCH_MAX_QUEUE_SIZE: '64' } },
   ];
