@@ -147,7 +147,9 @@ async function main() {
   const server = await startServer({ FRAMEWATCH_DATA_DIR: join(dir, 'data1') });
   let memory;
   try {
-    await load(server.url, jpeg, 4, 'warm-up', 5);
+    // Warm-up reaches steady state: concurrency 16 makes the batcher form every batch size up
+    // to its maximum, so ORT's arena and the heaps have seen the largest tensors.
+    await load(server.url, jpeg, 16, 'warm-up', 15);
     const rssWarm = await metric(server.url, 'framewatch_process_resident_memory_bytes');
     for (const c of CONCURRENCY) {
       console.log(`server, concurrency ${c}, ${SECONDS} s ...`);
