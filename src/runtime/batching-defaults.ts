@@ -4,7 +4,7 @@ import type { Provider } from './session.js';
 /**
  * Measured defaults per provider. On the 2-core CPU a bare session.run is slower per frame
  * at batch 4 (object-detector 70 ms vs 49), but through the server batches of up to 4 served
- * more at concurrency 16 (0.96x the raw pipeline vs 0.63x unbatched, bench/RESULTS.md) at the
+ * more at concurrency 16 (1.04x the raw pipeline vs 0.59x unbatched, bench/RESULTS.md) at the
  * lowest CPU per request: the per-call cost of the worker hop and of session.run is shared.
  * One instance uses every core. CUDA gains from larger batches (not measured here).
  */
