@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/index.js';
+import { runCli } from './helpers/cli.js';
 
-const run = promisify(execFile);
 
 describe('config', () => {
   it('has the documented defaults', () => {
@@ -29,11 +27,7 @@ describe('config', () => {
 });
 
 describe('CLI', () => {
-  const cli = (args: string[], env: Record<string, string> = {}) =>
-    run(process.execPath, ['dist/src/cli/main.js', ...args], { env: { ...process.env, ...env } }).then(
-      (r) => ({ code: 0, ...r }),
-      (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
-    );
+  const cli = runCli;
 
   it.each([['--help'], ['serve', '--help'], ['export', '--help'], ['models', '--help']])('framewatch %s %s prints usage', async (...args) => {
     const { code, stdout } = await cli(args.filter(Boolean));

@@ -1,18 +1,13 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.js';
 import { textVideo } from './helpers/videos.js';
 
-const run = promisify(execFile);
-const cli = (args: string[]) =>
-  run(process.execPath, ['dist/src/cli/main.js', 'score', ...args], { env: { ...process.env, FRAMEWATCH_LOG_LEVEL: 'warn' } }).then(
-    (r) => ({ code: 0, ...r }),
-    (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
-  );
+const cli = (args: string[]) => runCli(['score', ...args], { FRAMEWATCH_LOG_LEVEL: 'warn' });
 const readJsonl = async (path: string) => (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
 
 let dir: string;

@@ -1,16 +1,13 @@
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
 import { psi } from '../src/metrics/drift.js';
+import { runCli } from './helpers/cli.js';
 import { postRaw, scratchRepository, startTestServer } from './helpers/server.js';
 
-const run = promisify(execFile);
-const cli = (args: string[]) =>
-  run(process.execPath, ['dist/src/cli/main.js', ...args]).then((r) => ({ code: 0, ...r }), (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }));
+const cli = (args: string[]) => runCli(args);
 
 describe('train/serve skew guard at load', () => {
   let repo: Awaited<ReturnType<typeof scratchRepository>>;

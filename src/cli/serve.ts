@@ -2,7 +2,6 @@ import { mkdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import express from 'express';
 import { join } from 'node:path';
-import { loadConfig, type Config } from '../config/index.js';
 import { createApp, metricsHandler } from '../http/index.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { ffmpegVersion } from '../media/ffmpeg.js';
@@ -10,7 +9,7 @@ import { decodeImage } from '../media/image.js';
 import { createDiskJobStore, createJobManager, type JobManager } from '../pipeline/index.js';
 import { createRepository, type ModelRepository } from '../registry/index.js';
 import { parseCommandArgs } from './args.js';
-import { FRAMEWATCH_VERSION } from './version.js';
+import { FRAMEWATCH_VERSION, loadConfig, type Config } from '../config/index.js';
 
 export const SERVE_HELP = `Usage: framewatch serve [--port N] [--host H] [--models-dir DIR]
 

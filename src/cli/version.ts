@@ -1,1 +1,0 @@
-export { FRAMEWATCH_VERSION } from '../config/index.js';

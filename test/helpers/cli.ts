@@ -1,0 +1,11 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Runs the built CLI (dist/, built by pretest); resolves with exit code, stdout and stderr. */
+export const runCli = (args: string[], env: Record<string, string> = {}) =>
+  run(process.execPath, ['dist/src/cli/main.js', ...args], { env: { ...process.env, ...env } }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
+  );
