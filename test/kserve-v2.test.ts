@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
 import { exportModel } from '../src/exporter/index.js';
 import { createOnnxBuilder, type ElemType } from '../src/exporter/onnx/builder.js';
-import { decodeImage } from '../src/media/image.js';
+import { loadImage } from '../src/media/image.js';
 import { startTestServer } from './helpers/server.js';
 
 // Requests below are written from the Open Inference Protocol (KServe v2) REST document:
@@ -30,7 +30,7 @@ beforeAll(async () => {
   await exportModel({
     modelsDir: models, sourcePath: join(dir, 'echo.onnx'), name: 'dtype-echo', task: 'raw-tensor', project: 'tests',
     preprocessing: { resize: { mode: 'stretch', width: 1, height: 1 } }, labels: ['none'], golden: [],
-    decode: (bytes) => decodeImage(bytes, { maxPixels: 1e6 }),
+    decode: (bytes, spec) => loadImage(bytes, spec, { maxPixels: 1e6 }),
   });
   await cp('models/text-detector', join(models, 'text-detector'), { recursive: true });
   server = await startTestServer({ modelsDir: models });
@@ -51,7 +51,7 @@ describe('KServe v2: server and model metadata', () => {
     expect(meta).toMatchObject({ name: 'framewatch', version: expect.stringMatching(/^\d+\.\d+\.\d+/), extensions: expect.arrayContaining(['binary_tensor_data']) });
     expect((await fetch(`${server.url}/v2/health/live`)).status).toBe(200);
     expect((await fetch(`${server.url}/v2/health/ready`)).status).toBe(200);
-    const ready = await fetch(`${server.url}/v2/models/text-detector/versions/1/ready`);
+    const ready = await fetch(`${server.url}/v2/models/text-detector/versions/2/ready`);
     expect(ready.status).toBe(200);
     expect(((await ready.json()) as any).ready).toBe(true);
   });
@@ -59,8 +59,8 @@ describe('KServe v2: server and model metadata', () => {
   it('GET /v2/models/{name} describes inputs and outputs with -1 for dynamic dimensions', async () => {
     const meta = (await (await fetch(`${server.url}/v2/models/text-detector`)).json()) as any;
     expect(meta).toEqual({
-      name: 'text-detector', versions: ['1'], platform: 'onnxruntime_onnx',
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3, -1, -1] }],
+      name: 'text-detector', versions: ['2'], platform: 'onnxruntime_onnx',
+      inputs: [{ name: 'image', datatype: 'UINT8', shape: [-1, -1, -1, 3] }],
       outputs: [{ name: 'sigmoid_0.tmp_0', datatype: 'FP32', shape: [-1, 1, -1, -1] }],
     });
   });
@@ -70,10 +70,10 @@ describe('KServe v2: infer', () => {
   it('runs a real model on a JSON tensor', async () => {
     const { status, body } = await infer('/v2/models/text-detector/infer', {
       id: 'req-1',
-      inputs: [{ name: 'x', shape: [1, 3, 32, 32], datatype: 'FP32', data: new Array(3 * 32 * 32).fill(0.5) }],
+      inputs: [{ name: 'image', shape: [1, 32, 32, 3], datatype: 'UINT8', data: new Array(3 * 32 * 32).fill(128) }],
     });
     expect(status).toBe(200);
-    expect(body).toMatchObject({ model_name: 'text-detector', model_version: '1', id: 'req-1' });
+    expect(body).toMatchObject({ model_name: 'text-detector', model_version: '2', id: 'req-1' });
     expect(body.outputs[0]).toMatchObject({ name: 'sigmoid_0.tmp_0', datatype: 'FP32', shape: [1, 1, 32, 32] });
     expect(body.outputs[0].data).toHaveLength(1024);
     expect(body.outputs[0].data.every((v: number) => v >= 0 && v <= 1)).toBe(true);
@@ -95,9 +95,9 @@ describe('KServe v2: infer', () => {
   });
 
   it('supports the binary tensor extension in and out', async () => {
-    const x = new Float32Array(3 * 32 * 32).fill(0.25);
+    const x = new Uint8Array(3 * 32 * 32).map((_, i) => (i * 7) % 256);
     const header = Buffer.from(JSON.stringify({
-      inputs: [{ name: 'x', shape: [1, 3, 32, 32], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }],
+      inputs: [{ name: 'image', shape: [1, 32, 32, 3], datatype: 'UINT8', parameters: { binary_data_size: x.byteLength } }],
       outputs: [{ name: 'sigmoid_0.tmp_0', parameters: { binary_data: true } }],
     }));
     const res = await fetch(`${server.url}/v2/models/text-detector/infer`, {
@@ -113,7 +113,7 @@ describe('KServe v2: infer', () => {
     const values = new Float32Array(raw.subarray(length).buffer.slice(raw.byteOffset + length, raw.byteOffset + raw.length));
     expect(values).toHaveLength(1024);
     // The same tensor as JSON gives the same numbers.
-    const asJson = await infer('/v2/models/text-detector/infer', { inputs: [{ name: 'x', shape: [1, 3, 32, 32], datatype: 'FP32', data: Array.from(x) }] });
+    const asJson = await infer('/v2/models/text-detector/infer', { inputs: [{ name: 'image', shape: [1, 32, 32, 3], datatype: 'UINT8', data: Array.from(x) }] });
     expect(Array.from(values)).toEqual(asJson.body.outputs[0].data.map((v: number) => Math.fround(v)));
   });
 
@@ -132,11 +132,11 @@ describe('KServe v2: infer', () => {
   });
 
   it.each([
-    ['an unknown input name', { inputs: [{ name: 'nope', shape: [1, 3, 32, 32], datatype: 'FP32', data: [] }] }, 400, /unexpected input 'nope'/],
-    ['shape x datatype not matching the data', { inputs: [{ name: 'x', shape: [1, 3, 32, 32], datatype: 'FP32', data: [1, 2, 3] }] }, 400, /needs 3072 values, got 3/],
-    ['a datatype the model does not take', { inputs: [{ name: 'x', shape: [1, 3, 32, 32], datatype: 'INT32', data: new Array(3072).fill(0) }] }, 400, /does not match the model's FP32/],
-    ['an unsupported datatype', { inputs: [{ name: 'x', shape: [1, 3, 2, 2], datatype: 'BYTES', data: [] }] }, 400, /not one of/],
-    ['a shape of the wrong rank', { inputs: [{ name: 'x', shape: [3, 32, 32], datatype: 'FP32', data: new Array(3072).fill(0) }] }, 400, /does not fit/],
+    ['an unknown input name', { inputs: [{ name: 'nope', shape: [1, 32, 32, 3], datatype: 'UINT8', data: [] }] }, 400, /unexpected input 'nope'/],
+    ['shape x datatype not matching the data', { inputs: [{ name: 'image', shape: [1, 32, 32, 3], datatype: 'UINT8', data: [1, 2, 3] }] }, 400, /needs 3072 values, got 3/],
+    ['a datatype the model does not take', { inputs: [{ name: 'image', shape: [1, 32, 32, 3], datatype: 'FP32', data: new Array(3072).fill(0) }] }, 400, /does not match the model's UINT8/],
+    ['an unsupported datatype', { inputs: [{ name: 'image', shape: [1, 2, 2, 3], datatype: 'BYTES', data: [] }] }, 400, /not one of/],
+    ['a shape of the wrong rank', { inputs: [{ name: 'image', shape: [32, 32, 3], datatype: 'UINT8', data: new Array(3072).fill(0) }] }, 400, /does not fit/],
     ['no inputs', { inputs: [] }, 400, /non-empty/],
   ])('answers 400 {"error"} for %s', async (_what, body, status, message) => {
     const res = await infer('/v2/models/text-detector/infer', body);
@@ -146,7 +146,7 @@ describe('KServe v2: infer', () => {
   });
 
   it('answers 400 for binary sizes that do not add up, 404 for an unknown model, 400 for malformed JSON', async () => {
-    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [1, 3, 2, 2], datatype: 'FP32', parameters: { binary_data_size: 10 } }] }));
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'image', shape: [1, 4, 4, 3], datatype: 'UINT8', parameters: { binary_data_size: 10 } }] }));
     const bad = await fetch(`${server.url}/v2/models/text-detector/infer`, { method: 'POST', headers: { 'inference-header-content-length': String(header.length) }, body: Buffer.concat([header, Buffer.alloc(10)]) });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as any).error).toMatch(/binary_data_size 10 != shape x datatype size 48/);

@@ -92,7 +92,7 @@ describe('GET /metrics', () => {
     expect(moved('framewatch_prediction_score_count', 'model="object-detector"')).toBeGreaterThanOrEqual(2);
     expect(moved('framewatch_review_flagged_ratio_count', 'model="object-detector"')).toBe(1);
     expect(sample(after, 'framewatch_model_ready', 'model="object-detector"')).toBeGreaterThanOrEqual(1);
-    expect(after).toMatch(/^framewatch_queue_depth\{model="object-detector",version="1"\} 0$/m);
+    expect(after).toMatch(/^framewatch_queue_depth\{model="object-detector",version="2"\} 0$/m);
     expect(after).toMatch(/^framewatch_process_resident_memory_bytes \d+/m);
     // Raw URLs never become labels.
     expect(after).not.toMatch(/route="\/v1\/models\/object-detector/);

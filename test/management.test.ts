@@ -42,25 +42,25 @@ describe('model management', () => {
   });
 
   it('unloads and loads a version in the background while the server keeps serving', async () => {
-    expect((await admin('/v1/models/text-detector/versions/1/unload')).status).toBe(200);
-    expect((await stateOf(1)).state).toBe('UNLOADED');
+    expect((await admin('/v1/models/text-detector/versions/2/unload')).status).toBe(200);
+    expect((await stateOf(2)).state).toBe('UNLOADED');
     const down = await predict();
     expect(down.status).toBe(503);
     expect(down.body.error.code).toBe('MODEL_NOT_READY');
-    const load = await admin('/v1/models/text-detector/versions/1/load');
+    const load = await admin('/v1/models/text-detector/versions/2/load');
     expect(load.status).toBe(202);
-    await waitState(1, 'READY');
+    await waitState(2, 'READY');
     expect((await predict()).status).toBe(200);
   });
 
   it('a failed reload keeps the loaded version serving', async () => {
-    const model = join(repo.dir, 'text-detector/1/model.onnx');
+    const model = join(repo.dir, 'text-detector/2/model.onnx');
     const good = await readFile(model);
     await writeFile(model, good.subarray(0, 1000));
     try {
-      await admin('/v1/models/text-detector/versions/1/load');
-      for (let i = 0; i < 100 && !(await stateOf(1)).reason; i++) await new Promise((r) => setTimeout(r, 50));
-      const entry = await stateOf(1);
+      await admin('/v1/models/text-detector/versions/2/load');
+      for (let i = 0; i < 100 && !(await stateOf(2)).reason; i++) await new Promise((r) => setTimeout(r, 50));
+      const entry = await stateOf(2);
       expect(entry.state).toBe('READY');
       expect(entry.reason).toMatch(/reload failed/);
       expect((await predict()).status).toBe(200);
@@ -71,40 +71,40 @@ describe('model management', () => {
 
   it('routes by version label (stable, canary) from labels.json or the API', async () => {
     const put = await fetch(`${server.url}/v1/models/text-detector/labels/stable`, {
-      method: 'PUT', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ version: 1 }),
+      method: 'PUT', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ version: 2 }),
     });
     expect(put.status).toBe(200);
-    expect(await put.json()).toEqual({ stable: 1 });
-    expect(JSON.parse(await readFile(join(repo.dir, 'text-detector/labels.json'), 'utf8'))).toEqual({ stable: 1 });
+    expect(await put.json()).toEqual({ stable: 2 });
+    expect(JSON.parse(await readFile(join(repo.dir, 'text-detector/labels.json'), 'utf8'))).toEqual({ stable: 2 });
     const viaLabel = await predict('/v1/models/text-detector/labels/stable/predict');
     expect(viaLabel.status).toBe(200);
-    expect(viaLabel.body.model).toEqual({ name: 'text-detector', version: 1 });
+    expect(viaLabel.body.model).toEqual({ name: 'text-detector', version: 2 });
     const missing = await predict('/v1/models/text-detector/labels/canary/predict');
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('VERSION_NOT_FOUND');
   });
 
   it('polling picks up a new version only once it is complete (manifest, model file, sha256)', async () => {
-    const v2 = join(repo.dir, 'text-detector/2');
-    await cp(join(repo.dir, 'text-detector/1'), v2, { recursive: true, filter: (src) => !src.endsWith('model.onnx') });
-    const manifest = JSON.parse(await readFile(join(v2, 'manifest.json'), 'utf8'));
-    await writeFile(join(v2, 'manifest.json'), JSON.stringify({ ...manifest, version: 2 }));
-    const full = await readFile(join(repo.dir, 'text-detector/1/model.onnx'));
-    await writeFile(join(v2, 'model.onnx'), full.subarray(0, full.length / 2)); // half-copied
+    const v3 = join(repo.dir, 'text-detector/3');
+    await cp(join(repo.dir, 'text-detector/2'), v3, { recursive: true, filter: (src) => !src.endsWith('model.onnx') });
+    const manifest = JSON.parse(await readFile(join(v3, 'manifest.json'), 'utf8'));
+    await writeFile(join(v3, 'manifest.json'), JSON.stringify({ ...manifest, version: 3 }));
+    const full = await readFile(join(repo.dir, 'text-detector/2/model.onnx'));
+    await writeFile(join(v3, 'model.onnx'), full.subarray(0, full.length / 2)); // half-copied
     await new Promise((r) => setTimeout(r, 800));
-    expect(await stateOf(2)).toBeUndefined();
-    await writeFile(join(v2, 'model.onnx'), full);
-    await waitState(2, 'READY');
-    expect((await predict()).body.model).toEqual({ name: 'text-detector', version: 2 });
-    await rm(v2, { recursive: true, force: true });
-    await admin('/v1/models/text-detector/versions/2/unload');
+    expect(await stateOf(3)).toBeUndefined();
+    await writeFile(join(v3, 'model.onnx'), full);
+    await waitState(3, 'READY');
+    expect((await predict()).body.model).toEqual({ name: 'text-detector', version: 3 });
+    await rm(v3, { recursive: true, force: true });
+    await admin('/v1/models/text-detector/versions/3/unload');
   });
 
   it('unload releases the ONNX Runtime session: 50 load/unload cycles keep memory bounded', async () => {
     const cycle = async () => {
-      await admin('/v1/models/text-detector/versions/1/unload');
-      await admin('/v1/models/text-detector/versions/1/load');
-      await waitState(1, 'READY');
+      await admin('/v1/models/text-detector/versions/2/unload');
+      await admin('/v1/models/text-detector/versions/2/load');
+      await waitState(2, 'READY');
     };
     for (let i = 0; i < 10; i++) await cycle();
     global.gc?.();

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyPreprocessing, preprocessSpecSchema } from '../preprocessing/index.js';
+import { applyPreprocessing, preprocessSpecSchema, withoutFolding } from '../preprocessing/index.js';
 import type { RunningServer } from '../src/cli/serve.js';
 import { resolvePackageFile } from '../src/exporter/index.js';
 import { convertTfjsGraph, readTfjsGraphModel } from '../src/exporter/tfjs/index.js';
@@ -16,9 +16,10 @@ const OUTPUTS = ['tower_0/keypoints', 'tower_0/wh'];
 describe('CenterNet converted from TF.js: parity with @tensorflow/tfjs', () => {
   it('matches raw outputs (heatmap within 1e-5; sizes allclose atol 1e-3, rtol 1e-5) and detections (same labels, IoU >= 0.95) on messi5.jpg', async () => {
     const modelJson = resolvePackageFile('@vladmandic/human', 'models/centernet.json');
-    const manifest = JSON.parse(await readFile('models/object-detector/1/manifest.json', 'utf8'));
+    const manifest = JSON.parse(await readFile('models/object-detector/2/manifest.json', 'utf8'));
     const image = await decodeImage(await readFile('test/fixtures/messi5.jpg'), { maxPixels: 40e6 });
-    const input = await applyPreprocessing(image, preprocessSpecSchema.parse(manifest.preprocessing));
+    // The raw converted graph takes float32 0-255, as the TF.js model does.
+    const input = await applyPreprocessing(image, withoutFolding(preprocessSpecSchema.parse(manifest.preprocessing)));
 
     const converted = convertTfjsGraph(await readTfjsGraphModel(modelJson), { outputs: OUTPUTS, dynamicBatch: true });
     const session = await ort.InferenceSession.create(converted.onnx);
@@ -49,6 +50,42 @@ describe('CenterNet converted from TF.js: parity with @tensorflow/tfjs', () => {
     expect(mine.length).toBeGreaterThan(0);
     expect(mine.map((d) => d.label)).toEqual(theirs.map((d) => d.label));
     mine.forEach((d, i) => expect(iou(d.box, theirs[i].box)).toBeGreaterThanOrEqual(0.95));
+  });
+});
+
+describe('the bundled graph: uint8 input and the peak search in ONNX', () => {
+  it('gives the same detections as the raw converted graph decoded in JS, on six photos', async () => {
+    const manifest = JSON.parse(await readFile('models/object-detector/2/manifest.json', 'utf8'));
+    const spec = preprocessSpecSchema.parse(manifest.preprocessing);
+    expect(spec.normalizeInModel).toBe(true);
+    const raw = await ort.InferenceSession.create(convertTfjsGraph(await readTfjsGraphModel(resolvePackageFile('@vladmandic/human', 'models/centernet.json')), { outputs: OUTPUTS, dynamicBatch: true }).onnx);
+    const bundled = await ort.InferenceSession.create('models/object-detector/2/model.onnx');
+    expect(bundled.inputNames).toEqual(['image']);
+    expect(bundled.outputNames).toEqual(['peaks/scores', 'peaks/indices', 'tower_0/wh']);
+    const params = centernetParamsSchema.parse(manifest.postprocessing);
+    let total = 0;
+    for (const file of ['messi5.jpg', 'basketball1.png', 'fruits.jpg', 'home.jpg', 'licenseplate_motion.jpg', 'imageTextN.png']) {
+      const image = await decodeImage(await readFile(`test/fixtures/${file}`), { maxPixels: 40e6 });
+      const fed = await applyPreprocessing(image, spec);
+      expect(fed.dtype).toBe('uint8');
+      expect(fed.data).toBeInstanceOf(Uint8Array);
+      const float = await applyPreprocessing(image, withoutFolding(spec));
+      const decode = async (session: ort.InferenceSession, input: typeof fed) => {
+        const outputs = await session.run({ [session.inputNames[0]]: new ort.Tensor(input.dtype, input.data, [...input.dims]) });
+        return centernetDetection.postprocess({ outputs: outputs as never, outputNames: session.outputNames, transform: input.transform, params, labels: manifest.labels });
+      };
+      const inGraph = await decode(bundled, fed);
+      const inJs = await decode(raw, float);
+      expect(inGraph.map((d) => d.label), file).toEqual(inJs.map((d) => d.label));
+      inGraph.forEach((d, i) => {
+        expect(Math.abs(d.score - inJs[i].score)).toBeLessThan(1e-5);
+        expect(iou(d.box, inJs[i].box)).toBeGreaterThan(0.999);
+      });
+      total += inGraph.length;
+    }
+    expect(total).toBeGreaterThan(10);
+    await raw.release();
+    await bundled.release();
   });
 });
 

@@ -34,14 +34,17 @@ describe('framewatch score', () => {
     const byName = Object.fromEntries(records.map((r) => [r.path.split('/').pop(), r]));
     expect(Object.keys(byName).sort()).toEqual(['broken.jpg', 'clip.mp4', 'fruits.jpg', 'messi5.jpg', 'notes.txt']);
     expect(byName['messi5.jpg'].detections.map((d: any) => d.label)).toContain('person');
-    expect(byName['messi5.jpg'].model).toEqual({ name: 'object-detector', version: 1 });
+    expect(byName['messi5.jpg'].model).toEqual({ name: 'object-detector', version: 2 });
     expect(byName['messi5.jpg'].sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(byName['clip.mp4']).toMatchObject({ kind: 'video', frames: 8, review: { totalS: expect.closeTo(4, 1) } });
     expect(byName['broken.jpg'].error.code).toBe('INVALID_INPUT');
     expect(byName['notes.txt'].error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
     expect(first.stderr).toMatch(/5 files scored, 0 already in r\.jsonl, \d+ frames, \d+ detections or segments, 2 failed/);
 
-    const again = await cli([mixed, '--model', 'object-detector@1', '--out', out, '--allow-failures']);
+    const again = await cli([mixed, '--model', 'object-detector@2', '--out', out, '--allow-failures']);
+    const missing = await cli([mixed, '--model', 'object-detector@9', '--out', out]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/VERSION_NOT_FOUND/);
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/0 files scored, 5 already in r\.jsonl/);
     expect(await readJsonl(out)).toHaveLength(5);

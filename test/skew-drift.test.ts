@@ -18,24 +18,26 @@ describe('train/serve skew guard at load', () => {
     const { cp } = await import('node:fs/promises');
     // One golden value changed by 0.05: the replay no longer matches.
     await cp(join(repo.dir, 'text-detector'), join(repo.dir, 'tampered-golden'), { recursive: true });
-    const index = JSON.parse(await readFile(join(repo.dir, 'tampered-golden/1/golden/outputs/index.json'), 'utf8'));
-    const file = join(repo.dir, 'tampered-golden/1', index[0].outputs[0].file);
+    const index = JSON.parse(await readFile(join(repo.dir, 'tampered-golden/2/golden/outputs/index.json'), 'utf8'));
+    const file = join(repo.dir, 'tampered-golden/2', index[0].outputs[0].file);
     const raw = await readFile(file);
     const values = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
     values[1000] += 0.05;
     await writeFile(file, raw);
     await rename('tampered-golden');
-    // The manifest's preprocessing mean changed: serving no longer does what the export did.
-    await cp(join(repo.dir, 'text-detector'), join(repo.dir, 'tampered-mean'), { recursive: true });
-    const manifestPath = join(repo.dir, 'tampered-mean/1/manifest.json');
+    // The manifest's resize changed (nearest instead of linear): serving no longer does what
+    // the export did. (Mean and std live in the graph of these models, so the manifest's
+    // values there only describe it.)
+    await cp(join(repo.dir, 'object-detector'), join(repo.dir, 'tampered-resize'), { recursive: true });
+    const manifestPath = join(repo.dir, 'tampered-resize/2/manifest.json');
     const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
-    manifest.preprocessing.mean = [0.3, 0.456, 0.406];
+    manifest.preprocessing.interpolation = 'nearest';
     await writeFile(manifestPath, JSON.stringify(manifest));
-    await rename('tampered-mean');
+    await rename('tampered-resize');
     server = await startTestServer({ modelsDir: repo.dir });
 
     async function rename(name: string) {
-      const path = join(repo.dir, name, '1/manifest.json');
+      const path = join(repo.dir, name, '2/manifest.json');
       await writeFile(path, JSON.stringify({ ...JSON.parse(await readFile(path, 'utf8')), name }));
     }
   });
@@ -55,21 +57,21 @@ describe('train/serve skew guard at load', () => {
     }
   });
 
-  it.each(['tampered-golden', 'tampered-mean'])('%s is FAILED with SKEW_DETECTED and the max difference; the rest keep serving', async (name) => {
+  it.each(['tampered-golden', 'tampered-resize'])('%s is FAILED with SKEW_DETECTED and the max difference; the rest keep serving', async (name) => {
     const v = await versionOf(name);
     expect(v.status).toBe('FAILED');
     expect(v.reason).toMatch(/^SKEW_DETECTED: .*differs by up to \d/);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    expect(metrics).toMatch(new RegExp(`framewatch_model_ready\\{model="${name}",version="1",provider="none"\\} 0`));
+    expect(metrics).toMatch(new RegExp(`framewatch_model_ready\\{model="${name}",version="2",provider="none"\\} 0`));
     expect((await postRaw(`${server.url}/v1/models/text-detector/predict`, await readFile('test/fixtures/imageTextN.png'), 'image/png')).status).toBe(200);
   });
 
   it('framewatch verify prints the figures and fails on skew', async () => {
-    const ok = await cli(['verify', 'text-detector@1', '--models-dir', repo.dir]);
+    const ok = await cli(['verify', 'text-detector@2', '--models-dir', repo.dir]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/golden\/0\.png\s+sigmoid_0\.tmp_0: max \|diff\| \d\.\d+e[-+]\d+ over 139264 values/);
     expect(ok.stdout).toMatch(/OK: serving reproduces the exporter/);
-    const bad = await cli(['verify', 'tampered-mean', '--models-dir', repo.dir]);
+    const bad = await cli(['verify', 'tampered-resize', '--models-dir', repo.dir]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/SKEW_DETECTED/);
   });
@@ -82,7 +84,7 @@ describe('drift monitoring', () => {
   });
   afterAll(() => server?.close());
 
-  const drift = async () => ((await (await fetch(`${server.url}/v1/models/object-detector/versions/1/drift`)).json()) as any);
+  const drift = async () => ((await (await fetch(`${server.url}/v1/models/object-detector/versions/2/drift`)).json()) as any);
   const feature = (report: any, name: string) => report.features.find((f: any) => f.feature === name);
 
   it('computes PSI the standard way', () => {
@@ -91,7 +93,7 @@ describe('drift monitoring', () => {
   });
 
   it('images like the reference keep it ok; many very dark images move brightness PSI above 0.25 (drift)', async () => {
-    const golden = await readFile('models/object-detector/1/golden/0.jpg');
+    const golden = await readFile('models/object-detector/2/golden/0.jpg');
     for (let i = 0; i < 10; i++) await postRaw(`${server.url}/v1/models/object-detector/predict`, golden, 'image/jpeg');
     const calm = await drift();
     expect(calm.samples).toBe(10);
@@ -107,7 +109,7 @@ describe('drift monitoring', () => {
     expect(report.status).toBe('drift');
     expect(feature(report, 'brightness_mean').reference).toBeDefined();
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    const m = /framewatch_drift_psi\{model="object-detector",version="1",feature="brightness_mean"\} (\S+)/.exec(metrics);
+    const m = /framewatch_drift_psi\{model="object-detector",version="2",feature="brightness_mean"\} (\S+)/.exec(metrics);
     expect(Number(m?.[1])).toBeGreaterThan(0.25);
   });
 });

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PreprocessSpec } from '../preprocessing/index.js';
 import type { RunningServer } from '../src/cli/serve.js';
 import { exportModel } from '../src/exporter/index.js';
 import { parseNamesProperty } from '../src/exporter/onnx/metadata.js';
-import { decodeImage } from '../src/media/image.js';
+import { loadImage } from '../src/media/image.js';
 import { postRaw, startTestServer } from './helpers/server.js';
 import { rawYoloOutput, writeYoloFixture } from './helpers/yolo-fixtures.js';
 
@@ -38,7 +39,7 @@ beforeAll(async () => {
   e2e.set([10, 150, 20, 160, 0.1, 1], 12); // below threshold
   await writeYoloFixture(join(dir, 'e2e.onnx'), e2e, [1, 300, 6], "{0: 'person', 1: 'car', 2: 'dog'}");
 
-  const decode = (b: Uint8Array) => decodeImage(b, { maxPixels: 40e6 });
+  const decode = (b: Uint8Array, spec: PreprocessSpec) => loadImage(b, spec, { maxPixels: 40e6 });
   const common = { modelsDir: join(dir, 'models'), task: 'yolo-detection', project: 'yolo-users', preprocessing: LETTERBOX, golden: [join(dir, 'frame.png')], decode };
   await exportModel({ ...common, sourcePath: join(dir, 'raw.onnx'), name: 'yolo-raw' });
   await exportModel({ ...common, sourcePath: join(dir, 'e2e.onnx'), name: 'yolo-e2e' });

@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../logging/logger.js';
-import { decodeImage } from '../media/image.js';
+import { loadImage } from '../media/image.js';
 import { scoreFile, type ScoreRecord } from '../pipeline/index.js';
 import { createRepository, sha256File } from '../registry/index.js';
 import { parseCommandArgs, UsageError } from './args.js';
@@ -122,11 +122,18 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     score = (path) => scoreViaServer(values.server!, name, version, path, query);
   } else {
     const repository = createRepository({
-      root: config.modelsDir, device: config.device, threads: config.threads, logger: createLogger(config.logLevel), batching: config,
-      decode: (b) => decodeImage(b, { maxPixels: config.maxImagePixels }), only: (n) => n === name,
+      root: config.modelsDir, device: config.device, threads: config.threads, spinning: config.threadSpinning, logger: createLogger(config.logLevel), batching: config,
+      decode: (b, spec) => loadImage(b, spec, { maxPixels: config.maxImagePixels }), only: (n) => n === name,
     });
     await repository.loadAll();
-    const model = repository.resolve(name, version);
+    let model;
+    try {
+      model = repository.resolve(name, version);
+    } catch (err) {
+      // Loaded sessions hold worker threads: release them, or the process never exits.
+      await repository.close();
+      throw err;
+    }
     score = (path) => scoreFile(model, path, { maxPixels: config.maxImagePixels, threshold, video });
     close = () => repository.close();
   }

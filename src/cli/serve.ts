@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createApp, metricsHandler } from '../http/index.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { ffmpegVersion } from '../media/ffmpeg.js';
-import { decodeImage } from '../media/image.js';
+import { loadImage } from '../media/image.js';
 import { createDiskJobStore, createJobManager, type JobManager } from '../pipeline/index.js';
 import { createRepository, type ModelRepository } from '../registry/index.js';
 import { parseCommandArgs } from './args.js';
@@ -44,9 +44,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     root: config.modelsDir,
     device: config.device,
     threads: config.threads,
+    spinning: config.threadSpinning,
     logger,
     batching: config,
-    decode: (bytes) => decodeImage(bytes, { maxPixels: config.maxImagePixels }),
+    decode: (bytes, spec) => loadImage(bytes, spec, { maxPixels: config.maxImagePixels }),
     skewTolerance: config.skewTolerance,
     driftWindow: config.driftWindow,
   });

@@ -13,6 +13,11 @@ export const configSchema = z.object({
   dataDir: z.string().min(1).default('./data'),
   device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
   threads: intFromEnv(0).max(256).default(0),
+  /**
+   * Whether ONNX Runtime's idle intra-op threads spin before sleeping. Off by default: on a
+   * few cores, spinning threads take CPU from decode, preprocessing and the other session.
+   */
+  threadSpinning: z.union([z.boolean(), z.stringbool()]).default(false),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   maxImageBytes: intFromEnv(1).default(25 * MB),
   maxVideoBytes: intFromEnv(1).default(2048 * MB),
@@ -56,6 +61,7 @@ export const ENV_NAMES: Record<keyof z.infer<typeof configSchema>, string> = {
   dataDir: 'FRAMEWATCH_DATA_DIR',
   device: 'FRAMEWATCH_DEVICE',
   threads: 'FRAMEWATCH_THREADS',
+  threadSpinning: 'FRAMEWATCH_THREAD_SPINNING',
   logLevel: 'FRAMEWATCH_LOG_LEVEL',
   maxImageBytes: 'FRAMEWATCH_MAX_IMAGE_BYTES',
   maxVideoBytes: 'FRAMEWATCH_MAX_VIDEO_BYTES',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { preprocessSpecSchema, type PreprocessSpecInput } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
@@ -9,6 +9,7 @@ import { getTask } from '../tasks/index.js';
 import { writeGoldenOutputs, type ImageDecoder } from './golden.js';
 import { referenceImages, writeReferenceProfile } from './reference.js';
 import { parseNamesProperty, readOnnxMetadata } from './onnx/metadata.js';
+import { editGraph, verifyGraphEdits } from './verify-edits.js';
 import { convertTfjsGraph, readTfjsGraphModel } from './tfjs/index.js';
 
 export interface ExportOptions {
@@ -75,16 +76,19 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
     const format = options.sourceFormat ?? 'onnx';
     let sourceSha256: string;
     let sourceOutputs: string[] | undefined;
+    let sourceBytes: Uint8Array;
     if (format === 'tfjs') {
       const graph = await readTfjsGraphModel(options.sourcePath);
       const converted = convertTfjsGraph(graph, { outputs: options.sourceOutputs, dynamicBatch: true });
-      await writeFile(join(staging, 'model.onnx'), converted.onnx);
+      sourceBytes = converted.onnx;
       sourceSha256 = graph.sha256;
       sourceOutputs = converted.outputs;
     } else {
-      await copyFile(options.sourcePath, join(staging, 'model.onnx'));
+      sourceBytes = await readFile(options.sourcePath);
       sourceSha256 = await sha256File(options.sourcePath);
     }
+    const edited = editGraph(sourceBytes, task.name, preprocessing, postprocessing);
+    await writeFile(join(staging, 'model.onnx'), edited);
     const labels = options.labels ?? parseNamesProperty((await readOnnxMetadata(join(staging, 'model.onnx'))).names);
     if (!labels?.length) throw new FramewatchError('EXPORT_FAILED', 'no labels: pass --labels, or export a model whose metadata has `names`');
     const golden = [];
@@ -95,6 +99,12 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
     }
     const session = await createSession(join(staging, 'model.onnx'), { device: 'cpu', threads: 0 });
     try {
+      if (edited !== sourceBytes) {
+        // The golden images prove the edited graph computes what the source model computes.
+        await verifyGraphEdits({
+          staging, sourceBytes, edited: session, golden: golden.map((g) => g.input), spec: preprocessing, task, params: postprocessing, labels, decode: options.decode,
+        });
+      }
       await writeGoldenOutputs(staging, golden.map((g) => g.input), session, preprocessing, options.decode);
       const referenceImagesList = options.referenceDir ? await referenceImages(options.referenceDir) : golden.map((g) => join(staging, g.input));
       await writeReferenceProfile(staging, referenceImagesList, options.referenceDir ? 'reference-dir' : 'golden', {

@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { applyPreprocessing, type PreprocessSpec } from '../../preprocessing/index.js';
+import type { PreprocessSpec } from '../../preprocessing/index.js';
 import type { ImageDecoder } from '../registry/index.js';
 import { runSingle, type ModelSession } from '../runtime/index.js';
 
@@ -20,7 +20,7 @@ export interface GoldenRecord {
 
 export const GOLDEN_INDEX = 'golden/outputs/index.json';
 
-/** Runs each golden input through decode, the shared preprocessing and ORT; stores raw outputs. */
+/** Runs each golden input through the serving path's decode and preprocessing and ORT; stores raw outputs. */
 export async function writeGoldenOutputs(
   versionDir: string,
   inputs: readonly string[],
@@ -31,8 +31,7 @@ export async function writeGoldenOutputs(
   await mkdir(join(versionDir, 'golden', 'outputs'), { recursive: true });
   const records: GoldenRecord[] = [];
   for (const [i, input] of inputs.entries()) {
-    const image = await decode(await readFile(join(versionDir, input)));
-    const outputs = await runSingle(session, await applyPreprocessing(image, spec));
+    const outputs = await runSingle(session, (await decode(await readFile(join(versionDir, input)), spec)).input);
     const stored: GoldenOutput[] = [];
     for (const [name, tensor] of Object.entries(outputs)) {
       const file = `golden/outputs/${i}.${name.replace(/[^\w.-]/g, '_')}.bin`;

@@ -1,6 +1,6 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { applyPreprocessing, type PreprocessSpec } from '../../preprocessing/index.js';
+import type { PreprocessSpec } from '../../preprocessing/index.js';
 import { buildProfile, driftSample, type DriftProfile, type DriftSample } from '../metrics/index.js';
 import { runSingle, type ModelSession } from '../runtime/index.js';
 import type { Task } from '../tasks/index.js';
@@ -32,11 +32,10 @@ export async function writeReferenceProfile(
 ): Promise<ReferenceProfile> {
   const samples: DriftSample[] = [];
   for (const path of images) {
-    const image = await run.decode(await readFile(path));
-    const input = await applyPreprocessing(image, run.spec);
+    const { input, width, height } = await run.decode(await readFile(path), run.spec);
     const outputs = await runSingle(run.session, input);
     const detections = run.task.postprocess({ outputs, outputNames: run.session.outputs.map((o) => o.name), transform: input.transform, params: run.params, labels: run.labels });
-    samples.push(driftSample(image, detections));
+    samples.push(driftSample(input.pixels, detections, { width, height }));
   }
   const reference = { source, samples: samples.length, profile: buildProfile(samples) };
   await writeFile(join(versionDir, REFERENCE_FILE), `${JSON.stringify(reference, null, 2)}\n`);

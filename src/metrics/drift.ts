@@ -90,13 +90,21 @@ export function brightness(data: Uint8Array, width: number, height: number): { m
   return { mean, std: Math.sqrt(Math.max(0, sq / n - mean * mean)) };
 }
 
-export function driftSample(image: { data: Uint8Array; width: number; height: number }, detections: readonly { label: string; score: number }[]): DriftSample {
-  const { mean, std } = brightness(image.data, image.width, image.height);
+/**
+ * One drift observation: brightness from the model-input pixels (what the model saw, the
+ * same wherever an image comes from), aspect ratio and size from the source image.
+ */
+export function driftSample(
+  pixels: { data: Uint8Array; width: number; height: number },
+  detections: readonly { label: string; score: number }[],
+  source: { width: number; height: number } = pixels,
+): DriftSample {
+  const { mean, std } = brightness(pixels.data, pixels.width, pixels.height);
   return {
     brightnessMean: mean,
     brightnessStd: std,
-    aspectRatio: image.width / image.height,
-    megapixels: (image.width * image.height) / 1e6,
+    aspectRatio: source.width / source.height,
+    megapixels: (source.width * source.height) / 1e6,
     scores: detections.map((d) => d.score),
     labels: detections.map((d) => d.label),
   };

@@ -8,6 +8,7 @@ import { sampleFrames, type SampledFrame, type VideoInfo } from '../media/ffmpeg
 import { renderThumbnail } from '../media/thumbnail.js';
 import type { ReadyModel } from '../registry/index.js';
 import { driftSample, metrics, recordPredictions } from '../metrics/index.js';
+import type { NumericTensor } from '../runtime/index.js';
 import type { Detection } from '../tasks/index.js';
 import { createBoundedQueue } from './frame-queue.js';
 import { postprocessOutputs } from './postprocess.js';
@@ -93,6 +94,33 @@ export async function predictVideo(model: ReadyModel, path: string, info: VideoI
     }
   })();
 
+  // Frames go to the batcher as soon as they are preprocessed, up to a window of two batches
+  // in flight, so ONNX Runtime already has the next batch while this one is postprocessed.
+  type Submitted = { frame: SampledFrame; input: ModelInput; outputs: Promise<Record<string, NumericTensor>> };
+  const inFlight = createBoundedQueue<Submitted>(Math.max(2, o.batchSize * 2));
+  let pending = 0;
+  let busySince = 0;
+  const submitter = (async () => {
+    try {
+      for (let items = await queue.take(o.batchSize); items.length > 0; items = await queue.take(o.batchSize)) {
+        for (const item of items) {
+          // inferenceMs: wall time with at least one of this video's frames in the batcher.
+          if (pending++ === 0) busySince = performance.now();
+          // Bulk priority: the batcher forms batches from these and lets image requests go first.
+          const outputs = model.batcher.run(item.input, 'bulk');
+          const settled = () => {
+            if (--pending === 0) timings.inferenceMs += performance.now() - busySince;
+          };
+          outputs.then(settled, settled);
+          await inFlight.push({ ...item, outputs });
+        }
+      }
+      inFlight.close();
+    } catch (err) {
+      inFlight.close(err);
+    }
+  })();
+
   const tracker = createTracker(DEFAULT_TRACKER);
   const frames: FrameDetections[] = [];
   // Best frames of open tracks, JPEG-encoded, with a count of the tracks that point at them.
@@ -100,17 +128,14 @@ export async function predictVideo(model: ReadyModel, path: string, info: VideoI
   const bestOf = new Map<number, number>(); // track id -> frame index
   let framesDone = 0;
   try {
-    for (let batch = await queue.take(o.batchSize); batch.length > 0; batch = await queue.take(o.batchSize)) {
+    for (let batch = await inFlight.take(o.batchSize); batch.length > 0; batch = await inFlight.take(o.batchSize)) {
       if (o.signal?.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
-      const t2 = performance.now();
-      // Bulk priority: the batcher forms batches from these and lets image requests go first.
-      const outputs = await Promise.all(batch.map((b) => model.batcher.run(b.input, 'bulk')));
+      const outputs = await Promise.all(batch.map((b) => b.outputs));
       const t3 = performance.now();
-      timings.inferenceMs += t3 - t2;
       for (const [i, { frame, input }] of batch.entries()) {
         const detections = postprocessOutputs(model, outputs[i], input.transform, o.threshold);
         recordPredictions(model, detections);
-        model.drift?.observe(driftSample(frame.image, detections));
+        model.drift?.observe(driftSample(input.pixels, detections, frame.image));
         const record = { index: frame.index, timeS: Math.round(frame.timeS * 1000) / 1000, detections };
         if (o.includeFrames) frames.push(record);
         const improved = tracker.update(record);
@@ -135,7 +160,9 @@ export async function predictVideo(model: ReadyModel, path: string, info: VideoI
     o.signal?.removeEventListener('abort', onCancel);
     stop.abort();
     queue.close();
+    inFlight.close();
     await producer;
+    await submitter;
   }
   function release(frameIndex: number) {
     const kept = keptFrames.get(frameIndex);

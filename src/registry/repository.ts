@@ -62,6 +62,8 @@ export interface RepositoryOptions {
   device: Device;
   /** Intra-op threads; 0 = the cores divided among the batcher's instances. */
   threads: number;
+  /** ONNX Runtime thread spinning (see config threadSpinning). */
+  spinning?: boolean;
   logger: Logger;
   batching?: BatcherSettings;
   /** The serving path's image decoder; enables the golden skew check at load. */
@@ -115,7 +117,12 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
   // Instances share the cores: each session gets its part, so they never oversubscribe.
   const plannedInstances = manifest.serving?.instances ?? (settings.instances || PROVIDER_DEFAULTS.cpu.instances);
   const threads = options.threads || Math.max(1, Math.floor(availableParallelism() / plannedInstances));
-  const session = await createSession(modelPath, { device: options.device, threads, logger: options.logger });
+  const session = await createSession(modelPath, { device: options.device, threads, spinning: options.spinning, logger: options.logger });
+  const [input] = session.inputs;
+  if (manifest.preprocessing.normalizeInModel && (input?.dtype !== 'uint8' || input.shape.length !== 4 || input.shape[3] !== 3)) {
+    await session.release();
+    throw new Error(`preprocessing.normalizeInModel needs a uint8 [N, H, W, 3] input; '${input?.name}' is ${input?.dtype} [${input?.shape}]`);
+  }
   try {
     if (task.inputKind === 'tensor') {
       // Warm-up: zeros of each input's shape (dynamic dimensions as 1).

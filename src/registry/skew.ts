@@ -1,11 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { applyPreprocessing, type RgbImage } from '../../preprocessing/index.js';
+import type { ModelInput, PreprocessSpec } from '../../preprocessing/index.js';
 import { runSingle, type ModelSession, type Provider } from '../runtime/index.js';
 import type { Manifest } from './manifest.js';
 
-/** Decoder injected by the caller: the serving path's own image decode. */
-export type ImageDecoder = (bytes: Uint8Array) => Promise<RgbImage>;
+/**
+ * The serving path's image loading (decode and preprocess with `spec`), injected by the
+ * caller because decoding lives in media/: media/image.ts loadImage.
+ */
+export type ImageDecoder = (bytes: Uint8Array, spec: PreprocessSpec) => Promise<{ input: ModelInput; width: number; height: number }>;
 
 /** Default tolerance per provider: CPU replays the exporter's ORT exactly; CUDA kernels differ. */
 export const SKEW_TOLERANCE: Record<Provider, number> = { cpu: 1e-4, cuda: 1e-2 };
@@ -37,12 +40,13 @@ export async function checkSkew(dir: string, manifest: Manifest, session: ModelS
   }
   const report: SkewReport = { ok: true, tolerance, samples: [], maxAbsDiff: 0 };
   for (const entry of index) {
-    const image = await decode(await readFile(join(dir, entry.input)));
-    const served = await runSingle(session, await applyPreprocessing(image, manifest.preprocessing));
+    const { input } = await decode(await readFile(join(dir, entry.input)), manifest.preprocessing);
+    const served = await runSingle(session, input);
     const sample: SkewReport['samples'][number] = { input: entry.input, outputs: [] };
     for (const out of entry.outputs) {
       const raw = await readFile(join(dir, out.file));
-      const golden = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+      const bytes = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength);
+      const golden = out.dtype === 'int32' ? new Int32Array(bytes) : out.dtype === 'uint8' ? new Uint8Array(bytes) : new Float32Array(bytes);
       const got = served[out.name]?.data;
       if (!got || got.length !== golden.length) {
         report.ok = false;

@@ -26,6 +26,8 @@ export interface SessionOptions {
   device: Device;
   /** Intra-op threads; 0 lets ONNX Runtime choose. */
   threads: number;
+  /** Idle intra-op threads spin before sleeping (ONNX Runtime's default); default false. */
+  spinning?: boolean;
   logger?: Logger;
 }
 
@@ -70,6 +72,7 @@ export async function createSession(modelPath: string, options: SessionOptions):
         graphOptimizationLevel: 'all',
         interOpNumThreads: 1,
         ...(options.threads > 0 ? { intraOpNumThreads: options.threads } : {}),
+        ...(options.spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
       },
     },
   });
@@ -122,8 +125,13 @@ export async function createSession(modelPath: string, options: SessionOptions):
     async release() {
       if (dead) return;
       await new Promise<void>((resolve) => {
-        const done = () => resolve();
-        worker.once('message', (msg) => msg.type === 'released' && done());
+        // Results of runs still in flight may arrive first: wait for 'released' itself.
+        const onMessage = (msg: { type: string }) => msg.type === 'released' && done();
+        const done = () => {
+          worker.off('message', onMessage);
+          resolve();
+        };
+        worker.on('message', onMessage);
         worker.once('exit', done);
         worker.postMessage({ type: 'release' });
       });

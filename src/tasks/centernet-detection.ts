@@ -12,7 +12,16 @@ export const centernetParamsSchema = z.object({
   stride: z.number().positive().default(4),
   heatmapOutput: z.string().default('tower_0/keypoints'),
   sizeOutput: z.string().default('tower_0/wh'),
+  /**
+   * Export-time: the exporter appends the peak search (3x3 max-pool, TopK of maxCandidates)
+   * to the graph, which then outputs peaks/scores and peaks/indices instead of the heatmap.
+   */
+  decodeInModel: z.boolean().optional(),
 });
+
+/** Outputs of the in-graph peak search: the K best 3x3 peaks, and their index into the heatmap flattened as [C, H, W]. */
+export const PEAK_SCORES_OUTPUT = 'peaks/scores';
+export const PEAK_INDICES_OUTPUT = 'peaks/indices';
 export type CenternetParams = z.infer<typeof centernetParamsSchema>;
 
 /**
@@ -28,22 +37,39 @@ export const centernetDetection: Task<CenternetParams> = {
   postprocess({ outputs, transform, params, labels }) {
     const heat = outputs[params.heatmapOutput];
     const sizes = outputs[params.sizeOutput];
-    if (!heat || !sizes) throw new Error(`outputs '${params.heatmapOutput}' and '${params.sizeOutput}' are required`);
-    const [, H, W, C] = heat.dims;
-    const h = heat.data;
+    const peakScores = outputs[PEAK_SCORES_OUTPUT];
+    const peakIndices = outputs[PEAK_INDICES_OUTPUT];
+    if (!(heat || (peakScores && peakIndices)) || !sizes) {
+      throw new Error(`outputs '${params.sizeOutput}' and either '${params.heatmapOutput}' or '${PEAK_SCORES_OUTPUT}' with '${PEAK_INDICES_OUTPUT}' are required`);
+    }
+    const [, H, W] = sizes.dims;
     const wh = sizes.data;
     const found = emptyCandidates();
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < W; x++) {
-        const cell = (y * W + x) * C;
-        for (let c = 0; c < C; c++) {
-          const v = h[cell + c];
-          if (v < params.scoreThreshold || !isPeak(h, x, y, c, W, H, C, v)) continue;
-          const s = (y * W + x) * 4;
-          const cx = x * params.stride, cy = y * params.stride;
-          found.boxes.push(cornersToBox(cx - wh[s], cy - wh[s + 1], cx + wh[s + 2], cy + wh[s + 3]));
-          found.scores.push(v);
-          found.classIds.push(c);
+    const add = (x: number, y: number, c: number, score: number) => {
+      const s = (y * W + x) * 4;
+      const cx = x * params.stride, cy = y * params.stride;
+      found.boxes.push(cornersToBox(cx - wh[s], cy - wh[s + 1], cx + wh[s + 2], cy + wh[s + 3]));
+      found.scores.push(score);
+      found.classIds.push(c);
+    };
+    if (peakScores && peakIndices) {
+      // The graph found the peaks; they come sorted, best first.
+      for (let i = 0; i < peakScores.data.length && peakScores.data[i] >= params.scoreThreshold; i++) {
+        const index = peakIndices.data[i];
+        const c = Math.floor(index / (H * W));
+        const cell = index - c * H * W;
+        add(cell % W, Math.floor(cell / W), c, peakScores.data[i]);
+      }
+    } else {
+      const C = heat!.dims[3];
+      const h = heat!.data;
+      for (let y = 0; y < H; y++) {
+        for (let x = 0; x < W; x++) {
+          const cell = (y * W + x) * C;
+          for (let c = 0; c < C; c++) {
+            const v = h[cell + c];
+            if (v >= params.scoreThreshold && isPeak(h, x, y, c, W, H, C, v)) add(x, y, c, v);
+          }
         }
       }
     }

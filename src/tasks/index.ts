@@ -1,3 +1,4 @@
 export * from './types.js';
 export * from './geometry.js';
 export * from './registry.js';
+export { PEAK_INDICES_OUTPUT, PEAK_SCORES_OUTPUT } from './centernet-detection.js';

@@ -30,7 +30,7 @@ export const ints = (v: readonly number[]): Attr => ({ ints: v });
 export const float = (v: number): Attr => ({ float: v });
 export const str = (v: string): Attr => ({ string: v });
 
-function toAttribute(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
+export function toAttribute(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if ('int' in a) return { name, type: T.INT, i: a.int };
   if ('ints' in a) return { name, type: T.INTS, ints: [...a.ints] };
@@ -39,7 +39,7 @@ function toAttribute(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
   return { name, type: T.STRING, s: new TextEncoder().encode(a.string) };
 }
 
-function elemTypeOf(data: TensorData): ElemType {
+export function elemTypeOf(data: TensorData): ElemType {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Int32Array) return 'int32';
   if (data instanceof BigInt64Array) return 'int64';
