@@ -5,14 +5,14 @@ import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { applyPreprocessing, type ModelInput } from '../preprocessing/index.js';
-import { decodeImage } from '../src/media/image.js';
+import { applyPreprocessing, toModelInput, type ModelInput } from '../preprocessing/index.js';
+import { decodeImage, decodeResized } from '../src/media/image.js';
 import { ffmpegPath, probeVideo, sampleFrames } from '../src/media/ffmpeg.js';
 import { readManifest } from '../src/registry/index.js';
 import { getTask } from '../src/tasks/index.js';
@@ -24,32 +24,69 @@ const threads = availableParallelism();
 
 interface Row { name: string; concurrency: number | null; reqPerS: number; p50: number; p90: number; p99: number; errors: number; rejected503: number; cpuMsPerReq?: number }
 
-async function rawPipeline(jpeg: Buffer): Promise<{ row: Row; ratios: Record<string, number> }> {
-  const { manifest } = await readManifest(`models/${MODEL}/1`, MODEL, 1);
-  const session = await ort.InferenceSession.create(`models/${MODEL}/1/model.onnx`, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
-  const task = getTask(manifest!.task);
-  const params = task.paramsSchema.parse(manifest!.postprocessing);
+/** The newest bundled version of a model (the one the server serves). */
+async function latest(name: string) {
+  const version = Math.max(...(await readdir(`models/${name}`)).filter((d) => /^\d+$/.test(d)).map(Number));
+  const dir = `models/${name}/${version}`;
+  const { manifest } = await readManifest(dir, name, version);
+  return { dir, manifest: manifest!, modelPath: `${dir}/${manifest!.file.name}` };
+}
+
+/** ONNX Runtime alone: its own defaults with one intra-op thread per core, the strictest baseline. */
+const ortAlone = (modelPath: string) => ort.InferenceSession.create(modelPath, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+
+/** The raw pipeline as the server runs it in process: fused decode + resize, tensor step, ORT, postprocess. */
+async function rawPipeline(jpeg: Buffer): Promise<Row> {
+  const { manifest, modelPath } = await latest(MODEL);
+  const session = await ortAlone(modelPath);
+  const task = getTask(manifest.task);
+  const params = task.paramsSchema.parse(manifest.postprocessing);
   const latencies: number[] = [];
-  let decodeMs = 0, preMs = 0, inferMs = 0;
   const end = Date.now() + SECONDS * 1000;
   while (Date.now() < end) {
     const t0 = performance.now();
-    const image = await decodeImage(jpeg, { maxPixels: 40e6 });
-    const t1 = performance.now();
-    const input = await applyPreprocessing(image, manifest!.preprocessing);
-    const t2 = performance.now();
+    const { pixels, plan } = await decodeResized(jpeg, manifest.preprocessing, { maxPixels: 40e6 });
+    const input = toModelInput(pixels, plan, manifest.preprocessing);
     const out = await session.run({ [session.inputNames[0]]: new ort.Tensor(input.dtype, input.data, [...input.dims]) });
-    const t3 = performance.now();
-    task.postprocess({ outputs: out as never, outputNames: session.outputNames, transform: input.transform, params, labels: manifest!.labels });
+    task.postprocess({ outputs: out as never, outputNames: session.outputNames, transform: input.transform, params, labels: manifest.labels });
     latencies.push(performance.now() - t0);
-    decodeMs += t1 - t0; preMs += t2 - t1; inferMs += t3 - t2;
   }
   await session.release();
   latencies.sort((a, b) => a - b);
   const q = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]);
+  return { name: 'raw in-process pipeline (decode, preprocess, ORT, postprocess)', concurrency: null, reqPerS: latencies.length / SECONDS, p50: q(0.5), p90: q(0.9), p99: q(0.99), errors: 0, rejected503: 0 };
+}
+
+/**
+ * Preprocessing cost per bundled model, each step timed alone in one loop: decode (sharp to
+ * raw RGB), preprocessing (the shared resize and tensor step from raw pixels), decode +
+ * preprocessing as served (one fused libvips pass + tensor step), and ONNX Runtime.
+ */
+async function preprocessCost(name: string, jpeg: Buffer, seconds: number) {
+  const { manifest, modelPath } = await latest(name);
+  const session = await ortAlone(modelPath);
+  const spec = manifest.preprocessing;
+  const ms = { decode: 0, preprocess: 0, served: 0, inference: 0 };
+  let n = 0;
+  for (const end = Date.now() + seconds * 1000; Date.now() < end; n++) {
+    const t0 = performance.now();
+    const image = await decodeImage(jpeg, { maxPixels: 40e6 });
+    const t1 = performance.now();
+    const input = await applyPreprocessing(image, spec);
+    const t2 = performance.now();
+    const { pixels, plan } = await decodeResized(jpeg, spec, { maxPixels: 40e6 });
+    toModelInput(pixels, plan, spec);
+    const t3 = performance.now();
+    await session.run({ [session.inputNames[0]]: new ort.Tensor(input.dtype, input.data, [...input.dims]) });
+    const t4 = performance.now();
+    ms.decode += t1 - t0; ms.preprocess += t2 - t1; ms.served += t3 - t2; ms.inference += t4 - t3;
+  }
+  await session.release();
+  const mean = (v: number) => v / n;
   return {
-    row: { name: 'raw in-process pipeline (decode, preprocess, ORT, postprocess)', concurrency: null, reqPerS: latencies.length / SECONDS, p50: q(0.5), p90: q(0.9), p99: q(0.99), errors: 0, rejected503: 0 },
-    ratios: { decodeToInference: decodeMs / inferMs, preprocessToInference: preMs / inferMs },
+    model: name, input: `${spec.resize.mode}, ${manifest.inputs[0].dtype}`, iterations: n,
+    decodeMs: mean(ms.decode), preprocessMs: mean(ms.preprocess), servedMs: mean(ms.served), inferenceMs: mean(ms.inference),
+    preprocessToInference: ms.preprocess / ms.inference, decodeToInference: ms.decode / ms.inference, servedToInference: ms.served / ms.inference,
   };
 }
 
@@ -104,15 +141,16 @@ async function videoBench(dir: string) {
   const inputs = images.flatMap((f) => ['-loop', '1', '-t', '15', '-i', `test/fixtures/${f}`]);
   const graph = images.map((_, i) => `[${i}]${fit},fps=25[v${i}]`).join(';') + `;${images.map((_, i) => `[v${i}]`).join('')}concat=n=4:v=1:a=0`;
   await promisify(execFile)(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', ...inputs, '-filter_complex', graph, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', path]);
-  const { manifest } = await readManifest(`models/${MODEL}/1`, MODEL, 1);
+  const { manifest, modelPath } = await latest(MODEL);
   const info = await probeVideo(path);
   const frames: ModelInput[] = [];
-  for await (const f of sampleFrames(path, info, { fps: 2, startS: 0 })) frames.push(await applyPreprocessing(f.image, manifest!.preprocessing));
+  for await (const f of sampleFrames(path, info, { fps: 2, startS: 0 })) frames.push(await applyPreprocessing(f.image, manifest.preprocessing));
   const td = performance.now();
   let decoded = 0;
   for await (const f of sampleFrames(path, info, { fps: 2, startS: 0 })) decoded += f.index >= 0 ? 1 : 0;
   const decodeFps = decoded / ((performance.now() - td) / 1000);
-  const session = await ort.InferenceSession.create(`models/${MODEL}/1/model.onnx`, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+  const session = await ortAlone(modelPath);
+  for (const f of frames.slice(0, 3)) await session.run({ [session.inputNames[0]]: new ort.Tensor(f.dtype, f.data, [...f.dims]) });
   const t0 = performance.now();
   for (const f of frames) await session.run({ [session.inputNames[0]]: new ort.Tensor(f.dtype, f.data, [...f.dims]) });
   const ortFps = frames.length / ((performance.now() - t0) / 1000);
@@ -142,7 +180,10 @@ async function main() {
   const jpeg = await sharp('test/fixtures/basketball1.png').jpeg({ quality: 90 }).toBuffer(); // a real 640x480 photo
   console.log(`raw pipeline, ${SECONDS} s ...`);
   const raw = await rawPipeline(jpeg);
-  const rows: Row[] = [raw.row];
+  const rows: Row[] = [raw];
+  console.log('preprocessing cost per bundled model, 10 s each ...');
+  const costs = [];
+  for (const name of ['object-detector', 'text-detector']) costs.push(await preprocessCost(name, jpeg, 10));
 
   const server = await startServer({ FRAMEWATCH_DATA_DIR: join(dir, 'data1') });
   let memory;
@@ -165,16 +206,17 @@ async function main() {
 
   // Comparison rows at concurrency 16: batching off, and batching with a queue deep enough
   // that nothing is shed (rejections cost CPU on 2 cores, so shedding lowers throughput).
-  const variants: Array<{ name: string; env: Record<string, string> }> = [
+  const variants: Array<{ name: string; env: Record<string, string>; concurrency?: number }> = [
     { name: 'server, batching off (batch 1)', env: { FRAMEWATCH_MAX_BATCH_SIZE: '1', FRAMEWATCH_MAX_QUEUE_DELAY_MS: '0' } },
     { name: 'server, batch <= 4, deep queue (64, no shedding)', env: { FRAMEWATCH_MAX_QUEUE_SIZE: '64' } },
+    { name: 'server, ORT thread spinning on', env: { FRAMEWATCH_THREAD_SPINNING: 'true' }, concurrency: 4 },
   ];
   for (const [i, v] of variants.entries()) {
     const other = await startServer({ FRAMEWATCH_DATA_DIR: join(dir, `data-v${i}`), ...v.env });
     try {
-      console.log(`${v.name}, concurrency 16, ${SECONDS} s ...`);
+      console.log(`${v.name}, concurrency ${v.concurrency ?? 16}, ${SECONDS} s ...`);
       await load(other.url, jpeg, 4, 'warm-up', 5);
-      rows.push(await load(other.url, jpeg, 16, v.name, SECONDS));
+      rows.push(await load(other.url, jpeg, v.concurrency ?? 16, v.name, SECONDS));
     } finally {
       other.child.kill('SIGTERM');
     }
@@ -184,7 +226,7 @@ async function main() {
   const video = await videoBench(dir);
   await rm(dir, { recursive: true, force: true });
 
-  const base = raw.row.reqPerS;
+  const base = raw.reqPerS;
   const serverRows = rows.filter((r) => r.name.startsWith('server (CPU'));
   const best = serverRows.reduce((a, b) => (b.reqPerS > a.reqPerS ? b : a));
   const at4 = serverRows.find((r) => r.concurrency === 4)!;
@@ -194,10 +236,10 @@ async function main() {
     { target: 'c=64: p99 <= 5x p99 at c=4 (sheds with 503)', value: at64.p99 / at4.p99, pass: at64.p99 / at4.p99 <= 5 },
     { target: 'RSS after 5,000 requests within 10% of warm-up', value: 1 + memory.growth, pass: Math.abs(memory.growth) <= 0.1 },
     { target: 'video end to end >= 0.8x ORT alone', value: video.serverFps / video.ortAloneFps, pass: video.serverFps / video.ortAloneFps >= 0.8 },
-    { target: 'preprocess <= 15% of inference (object-detector)', value: raw.ratios.preprocessToInference, pass: raw.ratios.preprocessToInference <= 0.15 },
+    ...costs.map((c) => ({ target: `preprocess (resize + tensor) <= 15% of inference (${c.model})`, value: c.preprocessToInference, pass: c.preprocessToInference <= 0.15 })),
   ];
   const date = new Date().toISOString().slice(0, 10);
-  const result = { date, host: hostname(), cpus: availableParallelism(), seconds: SECONDS, model: MODEL, rows, memory, video, raw: raw.ratios, targets };
+  const result = { date, host: hostname(), cpus: availableParallelism(), seconds: SECONDS, model: MODEL, rows, memory, video, preprocessing: costs, targets };
   await mkdir('bench/results', { recursive: true });
   await writeFile(`bench/results/${date}-${hostname()}.json`, `${JSON.stringify(result, null, 2)}\n`);
 
@@ -210,7 +252,11 @@ async function main() {
     `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
     ...rows.map((r) => `| ${r.name} | ${r.concurrency ?? '1 (loop)'} | ${fmt(r.reqPerS)} | ${fmt(r.reqPerS / base, 2)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.rejected503} | ${r.errors} | ${r.cpuMsPerReq ?? '-'} |`),
     ``,
-    `Raw pipeline: decode ${fmt(raw.ratios.decodeToInference * 100, 0)}% and preprocessing ${fmt(raw.ratios.preprocessToInference * 100, 0)}% of inference time.`,
+    `Preprocessing cost, the same 640x480 JPEG, each step timed alone in one loop (ms, mean):`,
+    ``,
+    `| model | input | decode | preprocess (resize + tensor) | decode + preprocess as served (fused) | ORT | preprocess / ORT | decode / ORT | served / ORT |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+    ...costs.map((c) => `| ${c.model} | ${c.input} | ${fmt(c.decodeMs)} | ${fmt(c.preprocessMs)} | ${fmt(c.servedMs)} | ${fmt(c.inferenceMs)} | ${fmt(c.preprocessToInference * 100, 0)}% | ${fmt(c.decodeToInference * 100, 0)}% | ${fmt(c.servedToInference * 100, 0)}% |`),
     ``,
     `Memory: RSS ${fmt(memory.rssWarmMiB, 0)} MiB after warm-up, ${fmt(memory.rssAfterMiB, 0)} MiB after ${memory.requests} more requests (${fmt(memory.growth * 100, 1)}%).`,
     ``,
