@@ -144,7 +144,10 @@ export async function applyPreprocessing(image: RgbImage, spec: PreprocessSpec):
  * The resize step fused with decoding: `decoder` is a sharp pipeline reading an encoded
  * image (oriented, sRGB, 3 channels) of width x height. One pass through libvips, with JPEG
  * shrink-on-load when the plan downscales enough, and no full-size raw copy in between.
- * Gives the same pixels as decoding first and resizing the raw pixels. Finish with toModelInput.
+ * For PNG, and JPEGs not shrunk on load, the pixels equal decoding first and resizing the
+ * raw pixels; a JPEG shrunk on load differs slightly (up to 5 levels on a 4000x3000 photo
+ * to 512x512), so the exporter and the skew check load images this way too (loadImage).
+ * Finish with toModelInput.
  */
 export async function resizeEncoded(decoder: Sharp, width: number, height: number, spec: PreprocessSpec): Promise<{ pixels: RgbImage; plan: ResizePlan }> {
   const plan = planResize(spec.resize, width, height);
