@@ -1,10 +1,11 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
 import { ERROR_CATALOGUE } from '../src/errors/index.js';
+import { resolvePackageFile } from '../src/exporter/index.js';
 import { blankPng } from './helpers/images.js';
 import { postFile, postRaw, scratchRepository, startTestServer } from './helpers/server.js';
 
@@ -54,6 +55,9 @@ beforeAll(async () => {
   // A copy whose resize skips PP-OCR's multiple-of-32 rule: warm-up (64x64) passes, odd sizes fail in ORT.
   // Without golden samples, so the skew guard (which would catch it) lets it load.
   await scratchCopy('odd-detector', { ...broken, golden: [], preprocessing: { ...broken.preprocessing, resize: { mode: 'limit-side', maxSide: 960, multipleOf: 1 } } });
+  // The source float32 model under a manifest that says the graph normalizes (uint8 input).
+  await scratchCopy('float-detector', { ...broken, golden: [], file: { name: 'model.onnx', sha256: broken.source.sha256 } });
+  await copyFile(resolvePackageFile(broken.source.package, broken.source.path), join(repo.dir, 'float-detector/2/model.onnx'));
   server = await startTestServer({ modelsDir: repo.dir, maxImageBytes: 200_000 });
   predict = `${server.url}/v1/models/text-detector/predict`;
 
@@ -132,6 +136,9 @@ describe('error codes over real HTTP', () => {
     const broken = models.models.find((m: any) => m.name === 'broken-detector');
     expect(broken.versions[0].status).toBe('FAILED');
     expect(broken.versions[0].reason).toMatch(/sha256 mismatch/);
+    const float = models.models.find((m: any) => m.name === 'float-detector');
+    expect(float.versions[0].status).toBe('FAILED');
+    expect(float.versions[0].reason).toMatch(/normalizeInModel needs a uint8 \[N, H, W, 3\] input; 'x' is float32/);
     await expectError(await postRaw(`${server.url}/v1/models/broken-detector/predict`, await blankPng(32, 32), 'image/png'), 'MODEL_NOT_READY');
     const ok = await postRaw(predict, await blankPng(64, 64), 'image/png');
     expect(ok.status).toBe(200);
