@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPreprocessing, preprocessSpecSchema, withoutFolding } from '../preprocessing/index.js';
 import type { RunningServer } from '../src/cli/serve.js';
@@ -136,6 +137,17 @@ describe('object-detector on real photos over HTTP', () => {
     const { detections } = await detect(file);
     expect(detections.filter((d) => d.label === 'person')).toEqual([]);
     for (const d of detections) expect(d.score).toBeGreaterThanOrEqual(0.3);
+  });
+
+  it('an EXIF-rotated JPEG (pixels stored sideways, orientation 6) is read upright: same size, the player where he stands', async () => {
+    const upright = await detect('messi5.jpg');
+    const sideways = await sharp(await readFile('test/fixtures/messi5.jpg')).rotate(270).withMetadata({ orientation: 6 }).jpeg({ quality: 95 }).toBuffer();
+    expect((await sharp(sideways).metadata()).width).toBe(342); // stored 342 wide, shown 548 wide
+    const { status, body } = await postFile(`${server.url}/v1/models/object-detector/predict`, sideways, 'sideways.jpg');
+    expect(status).toBe(200);
+    expect(body.image).toEqual({ width: 548, height: 342 });
+    const biggest = (ds: typeof upright.detections) => ds.filter((d) => d.label === 'person').sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height)[0];
+    expect(iou(biggest(body.detections).box, biggest(upright.detections).box)).toBeGreaterThan(0.8);
   });
 
   it('boxes stay inside the image', async () => {
