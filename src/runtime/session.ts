@@ -52,6 +52,16 @@ export function cudaProviderInstalled(): boolean {
   }
 }
 
+/** The ONNX Runtime session options every framewatch session gets (the bench reuses them). */
+export function ortSessionOptions(threads: number, spinning = false) {
+  return {
+    graphOptimizationLevel: 'all' as const,
+    interOpNumThreads: 1,
+    ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
+    ...(spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
+  };
+}
+
 /**
  * Opens a session in a worker thread. With device 'auto' or 'cuda' it tries the CUDA provider
  * first and falls back to CPU with a logged warning when CUDA is not available.
@@ -68,12 +78,7 @@ export async function createSession(modelPath: string, options: SessionOptions):
       ortPath: require.resolve('onnxruntime-node'),
       modelPath,
       providers: cudaPresent ? ['cuda', 'cpu'] : ['cpu'],
-      sessionOptions: {
-        graphOptimizationLevel: 'all',
-        interOpNumThreads: 1,
-        ...(options.threads > 0 ? { intraOpNumThreads: options.threads } : {}),
-        ...(options.spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
-      },
+      sessionOptions: ortSessionOptions(options.threads, options.spinning),
     },
   });
   const pending = new Map<number, { resolve(v: Record<string, PlainTensor>): void; reject(e: Error): void }>();
