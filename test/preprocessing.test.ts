@@ -87,3 +87,33 @@ describe('applyPreprocessing', () => {
     expect(input.transform).toMatchObject({ padX: 0, padY: 1, scaleX: 1, scaleY: 1 });
   });
 });
+
+describe('served image loading (fused decode and resize) across formats', () => {
+  it('16-bit PNG, CMYK JPEG, grey PNG with alpha, WebP and GIF all give uint8 RGB pixels of the model size, close to the plain JPEG', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const sharp = (await import('sharp')).default;
+    const { loadImage } = await import('../src/media/image.js');
+    const manifest = JSON.parse(await readFile('models/object-detector/2/manifest.json', 'utf8'));
+    const spec = preprocessSpecSchema.parse(manifest.preprocessing);
+    const source = await readFile('test/fixtures/messi5.jpg');
+    const reference = (await loadImage(source, spec, { maxPixels: 40e6 })).input;
+    const variants = {
+      png16: await sharp(source).toColourspace('rgb16').png().toBuffer(),
+      cmykJpeg: await sharp(source).toColourspace('cmyk').jpeg({ quality: 95 }).toBuffer(),
+      greyAlphaPng: await sharp(source).greyscale().ensureAlpha(0.5).png().toBuffer(),
+      webp: await sharp(source).webp({ lossless: true }).toBuffer(),
+      gif: await sharp(source).gif().toBuffer(),
+    };
+    for (const [name, bytes] of Object.entries(variants)) {
+      const { input, width, height } = await loadImage(bytes, spec, { maxPixels: 40e6 });
+      expect({ name, width, height, dims: input.dims }).toEqual({ name, width: 548, height: 342, dims: [1, 512, 512, 3] });
+      expect(input.data).toBeInstanceOf(Uint8Array);
+      expect(input.data.length).toBe(512 * 512 * 3);
+      // Same picture: mean absolute difference to the plain JPEG's pixels stays small (grey and
+      // 256-colour GIF lose colour, so the bound is loose; a wrong channel layout would blow it).
+      let sum = 0;
+      for (let i = 0; i < input.data.length; i++) sum += Math.abs(input.data[i] - reference.data[i]);
+      expect(sum / input.data.length, name).toBeLessThan(25);
+    }
+  });
+});
