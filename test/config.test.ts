@@ -14,6 +14,13 @@ describe('config', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it('reads ORT thread spinning as a boolean word, off by default, and names a bad value', () => {
+    expect(loadConfig({}).threadSpinning).toBe(false);
+    expect(loadConfig({ FRAMEWATCH_THREAD_SPINNING: 'true' }).threadSpinning).toBe(true);
+    expect(loadConfig({ FRAMEWATCH_THREAD_SPINNING: 'false' }).threadSpinning).toBe(false);
+    expect(() => loadConfig({ FRAMEWATCH_THREAD_SPINNING: 'sometimes' })).toThrow(/FRAMEWATCH_THREAD_SPINNING/);
+  });
+
   it('lists every bad field by its variable name', () => {
     try {
       loadConfig({ FRAMEWATCH_PORT: 'eighty', FRAMEWATCH_DEVICE: 'tpu' });
