@@ -1,10 +1,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PreprocessSpec } from '../../preprocessing/index.js';
-import type { ImageDecoder } from '../registry/index.js';
+import { GOLDEN_INDEX, type ImageDecoder } from '../registry/index.js';
 import { runSingle, type ModelSession } from '../runtime/index.js';
 
-export type { ImageDecoder };
+export { GOLDEN_INDEX, type ImageDecoder };
 
 export interface GoldenOutput {
   name: string;
@@ -17,8 +17,6 @@ export interface GoldenRecord {
   input: string;
   outputs: GoldenOutput[];
 }
-
-export const GOLDEN_INDEX = 'golden/outputs/index.json';
 
 /** Runs each golden input through the serving path's decode and preprocessing and ORT; stores raw outputs. */
 export async function writeGoldenOutputs(

@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from './atomic.js';
 
-const labelsSchema = z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), z.number().int().positive());
+/** A version label: lowercase letters, digits and dashes, starting with a letter. */
+export const LABEL_RE = /^[a-z][a-z0-9-]{0,31}$/;
+
+const labelsSchema = z.record(z.string().regex(LABEL_RE), z.number().int().positive());
 
 /** TF Serving-style version labels: models/<name>/labels.json, e.g. {"stable": 1, "canary": 2}. */
 export async function readLabels(root: string, name: string): Promise<Record<string, number>> {
@@ -17,5 +20,3 @@ export async function readLabels(root: string, name: string): Promise<Record<str
 export async function writeLabels(root: string, name: string, labels: Record<string, number>): Promise<void> {
   await writeFileAtomic(join(root, name, 'labels.json'), `${JSON.stringify(labelsSchema.parse(labels), null, 2)}\n`);
 }
-
-export const LABEL_RE = /^[a-z][a-z0-9-]{0,31}$/;

@@ -10,6 +10,9 @@ import type { Manifest } from './manifest.js';
  */
 export type ImageDecoder = (bytes: Uint8Array, spec: PreprocessSpec) => Promise<{ input: ModelInput; width: number; height: number }>;
 
+/** Where a version's golden outputs are indexed (written by the exporter, replayed here). */
+export const GOLDEN_INDEX = 'golden/outputs/index.json';
+
 /** Default tolerance per provider: CPU replays the exporter's ORT exactly; CUDA kernels differ. */
 export const SKEW_TOLERANCE: Record<Provider, number> = { cpu: 1e-4, cuda: 1e-2 };
 
@@ -34,9 +37,9 @@ interface GoldenIndexEntry {
 export async function checkSkew(dir: string, manifest: Manifest, session: ModelSession, decode: ImageDecoder, tolerance: number): Promise<SkewReport> {
   let index: GoldenIndexEntry[];
   try {
-    index = JSON.parse(await readFile(join(dir, 'golden', 'outputs', 'index.json'), 'utf8'));
+    index = JSON.parse(await readFile(join(dir, GOLDEN_INDEX), 'utf8'));
   } catch {
-    return { ok: false, tolerance, samples: [], maxAbsDiff: Infinity, reason: 'golden outputs are missing (golden/outputs/index.json)' };
+    return { ok: false, tolerance, samples: [], maxAbsDiff: Infinity, reason: `golden outputs are missing (${GOLDEN_INDEX})` };
   }
   const report: SkewReport = { ok: true, tolerance, samples: [], maxAbsDiff: 0 };
   for (const entry of index) {
