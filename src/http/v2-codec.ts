@@ -1,5 +1,5 @@
 import { FramewatchError } from '../errors/index.js';
-import { floatToHalf, halfToFloat, type PlainTensor } from '../runtime/index.js';
+import { floatToHalf, halfToFloat, tensorArray, type PlainTensor } from '../runtime/index.js';
 
 /** KServe v2 datatypes framewatch accepts, with ORT's type name and bytes per element. */
 export const V2_TYPES = {
@@ -52,18 +52,8 @@ function fromJson(t: V2InputTensor, count: number): PlainTensor['data'] {
   throw bad(`input '${t.name}': datatype '${t.datatype}' is not supported`);
 }
 
-function fromBinary(t: V2InputTensor, bytes: Uint8Array): PlainTensor['data'] {
-  const copy = new Uint8Array(bytes); // a copy: aligned and owned (Buffer.slice would share the pool)
-  switch (t.datatype as V2Datatype) {
-    case 'FP32': return new Float32Array(copy.buffer);
-    case 'FP16': return new Uint16Array(copy.buffer);
-    case 'INT64': return new BigInt64Array(copy.buffer);
-    case 'INT32': return new Int32Array(copy.buffer);
-    case 'UINT8':
-    case 'BOOL': return copy;
-  }
-  throw bad(`input '${t.name}': datatype '${t.datatype}' is not supported`);
-}
+/** A copy (aligned and owned; Buffer.slice would share the pool) viewed as the ORT type's array. */
+const fromBinary = (ortType: string, bytes: Uint8Array): PlainTensor['data'] => tensorArray(ortType, new Uint8Array(bytes).buffer);
 
 /**
  * Turns a v2 request (JSON, plus the binary tensor extension's trailing bytes) into ORT
@@ -93,7 +83,7 @@ export function decodeV2Inputs(
     if (size !== undefined) {
       if (size !== count * type.bytes) throw bad(`input '${t.name}': binary_data_size ${size} != shape x datatype size ${count * type.bytes}`);
       if (offset + size > binary.length) throw bad(`input '${t.name}': the body holds ${binary.length - offset} binary bytes, ${size} declared`);
-      data = fromBinary(t, binary.subarray(offset, offset + size));
+      data = fromBinary(type.ort, binary.subarray(offset, offset + size));
       offset += size;
     } else {
       if (t.data === undefined) throw bad(`input '${t.name}' has neither 'data' nor binary_data_size`);

@@ -12,6 +12,7 @@ import {
   PROVIDER_DEFAULTS,
   resolveBatcherOptions,
   runSingle,
+  tensorArray,
   type Batcher,
   type BatcherOptions,
   type BatcherSettings,
@@ -97,11 +98,7 @@ export interface ModelRepository {
   close(): Promise<void>;
 }
 
-function zeros(dtype: string, dims: number[]): PlainTensor {
-  const n = dims.reduce((a, b) => a * b, 1);
-  const data = dtype === 'float32' ? new Float32Array(n) : dtype === 'int64' ? new BigInt64Array(n) : dtype === 'int32' ? new Int32Array(n) : dtype === 'float16' ? new Uint16Array(n) : new Uint8Array(n);
-  return { type: dtype, data, dims };
-}
+const zeros = (dtype: string, dims: number[]): PlainTensor => ({ type: dtype, data: tensorArray(dtype, dims.reduce((a, b) => a * b, 1)), dims });
 
 async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Promise<ReadyModel> {
   const manifest = entry.manifest!;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelInput, PreprocessSpec } from '../../preprocessing/index.js';
-import { runSingle, type ModelSession, type Provider } from '../runtime/index.js';
+import { runSingle, tensorArray, type ModelSession, type Provider } from '../runtime/index.js';
 import type { Manifest } from './manifest.js';
 
 /**
@@ -49,7 +49,7 @@ export async function checkSkew(dir: string, manifest: Manifest, session: ModelS
     for (const out of entry.outputs) {
       const raw = await readFile(join(dir, out.file));
       const bytes = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength);
-      const golden = out.dtype === 'int32' ? new Int32Array(bytes) : out.dtype === 'uint8' ? new Uint8Array(bytes) : new Float32Array(bytes);
+      const golden = tensorArray(out.dtype, bytes);
       const got = served[out.name]?.data;
       if (!got || got.length !== golden.length) {
         report.ok = false;
@@ -59,9 +59,10 @@ export async function checkSkew(dir: string, manifest: Manifest, session: ModelS
       }
       let worst = 0, worstExcess = 0;
       for (let i = 0; i < golden.length; i++) {
-        const diff = Math.abs(got[i] - golden[i]);
+        const expected = Number(golden[i]); // int64 outputs come as bigints
+        const diff = Math.abs(Number(got[i]) - expected);
         if (diff > worst) worst = diff;
-        const excess = diff - tolerance * Math.max(1, Math.abs(golden[i]));
+        const excess = diff - tolerance * Math.max(1, Math.abs(expected));
         if (excess > worstExcess) worstExcess = excess;
       }
       sample.outputs.push({ name: out.name, maxAbsDiff: worst, elements: golden.length });

@@ -8,6 +8,18 @@ export interface NumericTensor {
   readonly type: string;
 }
 
+const TENSOR_ARRAYS = { float32: Float32Array, float16: Uint16Array, int64: BigInt64Array, int32: Int32Array, uint8: Uint8Array, bool: Uint8Array } as const;
+
+/**
+ * The typed array ONNX Runtime uses for a tensor type (float16 as raw Uint16 bits, bool as
+ * Uint8): zero-filled with `source` elements, or a view of the `source` buffer.
+ */
+export function tensorArray(dtype: string, source: number | ArrayBuffer): PlainTensor['data'] {
+  const Ctor = TENSOR_ARRAYS[dtype as keyof typeof TENSOR_ARRAYS];
+  if (!Ctor) throw new RangeError(`unsupported tensor type '${dtype}'`);
+  return new Ctor(source as ArrayBuffer);
+}
+
 const feed = (data: Float32Array | Uint8Array, dtype: string, dims: readonly number[]): PlainTensor => ({ type: dtype, data, dims: [...dims] });
 
 /** Runs one preprocessed input through a session; returns the outputs by name. */
