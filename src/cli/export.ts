@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { exportModel, prepareBundledModels } from '../exporter/index.js';
 import { createLogger } from '../logging/logger.js';
-import { loadImage } from '../media/image.js';
 import { taskNames } from '../tasks/index.js';
+import { imageLoader } from './config-options.js';
 import { parseCommandArgs, UsageError } from './args.js';
 
 export const EXPORT_HELP = `Usage: framewatch export [--from onnx|tfjs] <source> --name <name> --task <task> --preprocessing <json|file>
@@ -90,7 +90,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
     postprocessing: jsonArg(values.postprocessing, '--postprocessing') as Record<string, unknown> | undefined,
     labels,
     golden: values.golden ?? [],
-    decode: (bytes, spec) => loadImage(bytes, spec, { maxPixels: config.maxImagePixels }),
+    decode: imageLoader(config),
     referenceDir: values.reference,
   });
   console.log(JSON.stringify({ exported: dir, name: manifest.name, version: manifest.version, sha256: manifest.file.sha256 }));
@@ -105,7 +105,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
   }
   const config = loadConfig(process.env, { modelsDir: values['models-dir'] });
   const logger = createLogger(config.logLevel);
-  const results = await prepareBundledModels(config.modelsDir, (b, spec) => loadImage(b, spec, { maxPixels: config.maxImagePixels }), logger);
+  const results = await prepareBundledModels(config.modelsDir, imageLoader(config), logger);
   for (const r of results) logger.info('bundled model', { ...r });
   return 0;
 }

@@ -4,9 +4,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../logging/logger.js';
-import { loadImage } from '../media/image.js';
 import { scoreFile, type ScoreRecord } from '../pipeline/index.js';
 import { createRepository, sha256File } from '../registry/index.js';
+import { imageLoader, sessionSettings } from './config-options.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { recordsToCsv, CSV_HEADER } from './score-format.js';
 
@@ -122,8 +122,8 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     score = (path) => scoreViaServer(values.server!, name, version, path, query);
   } else {
     const repository = createRepository({
-      root: config.modelsDir, device: config.device, threads: config.threads, spinning: config.threadSpinning, logger: createLogger(config.logLevel), batching: config,
-      decode: (b, spec) => loadImage(b, spec, { maxPixels: config.maxImagePixels }), only: (n) => n === name,
+      root: config.modelsDir, ...sessionSettings(config), logger: createLogger(config.logLevel), batching: config,
+      decode: imageLoader(config), only: (n) => n === name,
     });
     await repository.loadAll();
     let model;

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { createApp, metricsHandler } from '../http/index.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { ffmpegVersion } from '../media/ffmpeg.js';
-import { loadImage } from '../media/image.js';
 import { createDiskJobStore, createJobManager, type JobManager } from '../pipeline/index.js';
 import { createRepository, type ModelRepository } from '../registry/index.js';
+import { imageLoader, sessionSettings } from './config-options.js';
 import { parseCommandArgs } from './args.js';
 import { FRAMEWATCH_VERSION, loadConfig, type Config } from '../config/index.js';
 
@@ -42,12 +42,10 @@ const listen = (server: Server, port: number, host: string) =>
 export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
   const repository = createRepository({
     root: config.modelsDir,
-    device: config.device,
-    threads: config.threads,
-    spinning: config.threadSpinning,
+    ...sessionSettings(config),
     logger,
     batching: config,
-    decode: (bytes, spec) => loadImage(bytes, spec, { maxPixels: config.maxImagePixels }),
+    decode: imageLoader(config),
     skewTolerance: config.skewTolerance,
     driftWindow: config.driftWindow,
   });

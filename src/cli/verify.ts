@@ -1,10 +1,10 @@
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../logging/logger.js';
-import { loadImage } from '../media/image.js';
 import { checkSkew, readManifest, SKEW_TOLERANCE } from '../registry/index.js';
 import { createSession } from '../runtime/index.js';
 import { join } from 'node:path';
 import { readdir } from 'node:fs/promises';
+import { imageLoader, sessionSettings } from './config-options.js';
 import { parseCommandArgs, UsageError } from './args.js';
 
 export const VERIFY_HELP = `Usage: framewatch verify <name>[@<version>] [--tolerance T] [--models-dir DIR]
@@ -28,10 +28,10 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   const dir = join(config.modelsDir, name, String(version));
   const { manifest, problem } = await readManifest(dir, name, version);
   if (!manifest) throw new UsageError(problem ?? 'manifest unreadable');
-  const session = await createSession(join(dir, manifest.file.name), { device: config.device, threads: config.threads, spinning: config.threadSpinning, logger: createLogger('warn') });
+  const session = await createSession(join(dir, manifest.file.name), { ...sessionSettings(config), logger: createLogger('warn') });
   try {
     const tolerance = values.tolerance ? Number(values.tolerance) : config.skewTolerance || SKEW_TOLERANCE[session.provider];
-    const report = await checkSkew(dir, manifest, session, (b, spec) => loadImage(b, spec, { maxPixels: config.maxImagePixels }), tolerance);
+    const report = await checkSkew(dir, manifest, session, imageLoader(config), tolerance);
     console.log(`${name}@${version} on ${session.provider}, tolerance ${tolerance}`);
     for (const s of report.samples) for (const o of s.outputs) console.log(`  ${s.input}  ${o.name}: max |diff| ${o.maxAbsDiff.toExponential(3)} over ${o.elements} values`);
     console.log(report.ok ? 'OK: serving reproduces the exporter' : report.reason);
