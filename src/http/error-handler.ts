@@ -10,11 +10,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const known = toFramewatchError(err);
     const status = statusFor(known);
-    const log = (res.locals.logger as Logger | undefined) ?? logger;
-    // Stacks only for real faults; load shedding and readiness answers are expected traffic.
-    if (known.code === 'INTERNAL' || known.code === 'INFERENCE_FAILED') log.error('request failed', { code: known.code, error: (err as Error)?.stack ?? String(err) });
-    else if (status >= 500) log.warn('request refused', { code: known.code, reason: known.message });
-    else log.info('request rejected', { code: known.code, reason: known.message });
+    logRequestError((res.locals.logger as Logger | undefined) ?? logger, known, err);
     if (res.headersSent) return void req.socket.destroy();
     const retryAfter = (known.details as { retryAfterS?: number } | undefined)?.retryAfterS;
     if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
@@ -22,7 +18,14 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
-function toFramewatchError(err: unknown): FramewatchError {
+/** Stacks only for real faults; load shedding and readiness answers are expected traffic. */
+export function logRequestError(log: Logger, known: FramewatchError, err: unknown): void {
+  if (known.code === 'INTERNAL' || known.code === 'INFERENCE_FAILED') log.error('request failed', { code: known.code, error: (err as Error)?.stack ?? String(err) });
+  else if (statusFor(known) >= 500) log.warn('request refused', { code: known.code, reason: known.message });
+  else log.info('request rejected', { code: known.code, reason: known.message });
+}
+
+export function toFramewatchError(err: unknown): FramewatchError {
   if (isFramewatchError(err)) return err;
   const e = err as { type?: string; status?: number; message?: string };
   // Errors from express' own JSON body parser.

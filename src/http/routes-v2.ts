@@ -1,5 +1,6 @@
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
-import { ERROR_CATALOGUE, FramewatchError, isFramewatchError } from '../errors/index.js';
+import { FramewatchError, isFramewatchError } from '../errors/index.js';
+import { logRequestError, statusFor, toFramewatchError } from './error-handler.js';
 import type { Logger } from '../logging/logger.js';
 import type { ModelRepository, ReadyModel, VersionEntry } from '../registry/index.js';
 import { decodeV2Inputs, encodeV2Outputs, v2TypeOf, type V2Request } from './v2-codec.js';
@@ -81,17 +82,11 @@ export function createV2Routes(repository: ModelRepository, logger: Logger, vers
     });
   }
 
+  // The shared mapping and logging; only the body differs: the protocol's {"error": "..."}.
   const errors: ErrorRequestHandler = (err, _req, res, _next) => {
-    const known = isFramewatchError(err)
-      ? err
-      : (err as { type?: string })?.type === 'entity.too.large'
-        ? new FramewatchError('PAYLOAD_TOO_LARGE', 'the request body is too large')
-        : (err as { name?: string })?.name === 'ZodError'
-          ? new FramewatchError('INVALID_INPUT', 'the version must be a positive integer')
-          : new FramewatchError('INTERNAL', 'internal error');
-    const status = ERROR_CATALOGUE[known.code].status;
-    if (status >= 500 && known.code !== 'QUEUE_FULL' && known.code !== 'MODEL_NOT_READY') logger.error('v2 request failed', { code: known.code, error: String((err as Error)?.stack ?? err) });
-    res.status(status).json({ error: known.message });
+    const known = (err as { name?: string })?.name === 'ZodError' ? new FramewatchError('INVALID_INPUT', 'the version must be a positive integer') : toFramewatchError(err);
+    logRequestError(logger, known, err);
+    res.status(statusFor(known)).json({ error: known.message });
   };
   router.use('/v2', errors);
   return router;
