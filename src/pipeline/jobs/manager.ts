@@ -37,6 +37,12 @@ interface ActiveJob {
 
 const INTERRUPTED_ERROR = { code: 'INTERRUPTED' as const, message: 'the server stopped while this job was running; submit it again' };
 
+/** How a stopped job ends: failed INTERRUPTED by a shutdown, or cancelled by a user. */
+const stoppedOutcome = (job: ActiveJob) =>
+  job.interrupted
+    ? { status: 'failed' as const, error: INTERRUPTED_ERROR }
+    : { status: 'cancelled' as const, error: { code: 'CANCELLED' as const, message: 'the job was cancelled' } };
+
 const isFinal = (s: JobRecord['status']) => s === 'succeeded' || s === 'failed' || s === 'cancelled';
 
 function toJobError(err: unknown): NonNullable<JobRecord['error']> {
@@ -96,12 +102,22 @@ export function createJobManager({ store, maxConcurrent, logger }: JobManagerOpt
       await finish(job, { status: 'succeeded', progress: { framesDone: done, framesTotal: done, percent: 100 } });
       log.info('video job succeeded', { frames: done, segments: result.segments.length, fps: result.timings.framesPerSecond });
     } catch (err) {
-      const cancelled = job.controller.signal.aborted;
-      if (job.interrupted) return void (await finish(job, { status: 'failed', error: INTERRUPTED_ERROR }));
-      const error = cancelled ? { code: 'CANCELLED' as const, message: 'the job was cancelled' } : toJobError(err);
-      if (!cancelled) log.error('video job failed', { code: error.code, error: (err as Error)?.stack ?? String(err) });
-      await finish(job, { status: cancelled ? 'cancelled' : 'failed', error });
+      if (job.controller.signal.aborted) return void (await finish(job, stoppedOutcome(job)));
+      const error = toJobError(err);
+      log.error('video job failed', { code: error.code, error: (err as Error)?.stack ?? String(err) });
+      await finish(job, { status: 'failed', error });
     }
+  }
+
+  /** Stops a queued or running job: a queued one ends at once, a running one once its pipeline unwinds. */
+  async function stop(job: ActiveJob): Promise<JobRecord> {
+    job.controller.abort();
+    const queuedAt = waiting.indexOf(job);
+    if (queuedAt >= 0) {
+      waiting.splice(queuedAt, 1);
+      await finish(job, stoppedOutcome(job));
+    }
+    return job.finished;
   }
 
   return {
@@ -160,13 +176,7 @@ export function createJobManager({ store, maxConcurrent, logger }: JobManagerOpt
         if (!stored) throw new FramewatchError('JOB_NOT_FOUND', `no job '${jobId}'`);
         return stored; // already final
       }
-      job.controller.abort();
-      const queuedAt = waiting.indexOf(job);
-      if (queuedAt >= 0) {
-        waiting.splice(queuedAt, 1);
-        await finish(job, { status: 'cancelled', error: { code: 'CANCELLED', message: 'the job was cancelled' } });
-      }
-      return job.finished;
+      return stop(job);
     },
     /** After a restart: jobs that were queued or running are marked failed with INTERRUPTED. */
     async recoverInterrupted(): Promise<number> {
@@ -186,15 +196,9 @@ export function createJobManager({ store, maxConcurrent, logger }: JobManagerOpt
     /** Shutdown: every queued or running job ends failed with INTERRUPTED; temp files go. */
     async interruptAll(): Promise<void> {
       await Promise.all(
-        [...active.values()].map(async (job) => {
+        [...active.values()].map((job) => {
           job.interrupted = true;
-          job.controller.abort();
-          const queuedAt = waiting.indexOf(job);
-          if (queuedAt >= 0) {
-            waiting.splice(queuedAt, 1);
-            await finish(job, { status: 'failed', error: INTERRUPTED_ERROR });
-          }
-          await job.finished;
+          return stop(job);
         }),
       );
     },
