@@ -60,21 +60,29 @@ export function expectedFrames(info: VideoInfo, o: Pick<VideoOptions, 'fps' | 's
 const round = (v: number) => Math.round(v * 100) / 100;
 
 /**
- * The video pipeline: ffmpeg samples frames on a pipe, a producer preprocesses them into a
- * bounded queue while the consumer runs batches through ONNX Runtime (decode overlaps
- * inference), then postprocessing, tracking, segments, thumbnails and the review summary.
+ * The video pipeline: ffmpeg samples frames on a pipe; a producer preprocesses each frame and
+ * hands it to the batcher at once, into a bounded queue of frames in flight (two batches),
+ * so ONNX Runtime already has the next frames while the consumer postprocesses, tracks and
+ * builds segments, thumbnails and the review summary. A full queue pauses ffmpeg.
  */
 export async function predictVideo(model: ReadyModel, path: string, info: VideoInfo, o: VideoOptions): Promise<VideoPrediction> {
   const t0 = performance.now();
   const timings = { decodeMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 };
   const framesTotal = expectedFrames(info, o);
-  const queue = createBoundedQueue<{ frame: SampledFrame; input: ModelInput }>(Math.max(2, o.batchSize * 2));
+  type Submitted = { frame: SampledFrame; input: ModelInput; outputs: Promise<Record<string, NumericTensor>> };
+  const queue = createBoundedQueue<Submitted>(Math.max(2, o.batchSize * 2));
   const spec = model.manifest.preprocessing;
   const metricLabels = { model: model.name, version: String(model.version) };
   // Stops ffmpeg when the caller cancels or when inference fails first.
   const stop = new AbortController();
   const onCancel = () => stop.abort();
   o.signal?.addEventListener('abort', onCancel, { once: true });
+  // inferenceMs: wall time with at least one of this video's frames in the batcher.
+  let pending = 0;
+  let busySince = 0;
+  const settled = () => {
+    if (--pending === 0) timings.inferenceMs += performance.now() - busySince;
+  };
 
   const producer = (async () => {
     const frames = sampleFrames(path, info, { fps: o.fps, startS: o.startS, endS: o.endS, maxFrames: o.maxFrames, signal: stop.signal });
@@ -86,38 +94,15 @@ export async function predictVideo(model: ReadyModel, path: string, info: VideoI
         const t2 = performance.now();
         timings.preprocessMs += t2 - t1;
         metrics.preprocessDuration.observe(metricLabels, (t2 - t1) / 1000);
-        await queue.push({ frame: next.value, input });
+        if (pending++ === 0) busySince = t2;
+        // Bulk priority: the batcher forms batches from these and lets image requests go first.
+        const outputs = model.batcher.run(input, 'bulk');
+        outputs.then(settled, settled);
+        await queue.push({ frame: next.value, input, outputs });
       }
       queue.close();
     } catch (err) {
       queue.close(err);
-    }
-  })();
-
-  // Frames go to the batcher as soon as they are preprocessed, up to a window of two batches
-  // in flight, so ONNX Runtime already has the next batch while this one is postprocessed.
-  type Submitted = { frame: SampledFrame; input: ModelInput; outputs: Promise<Record<string, NumericTensor>> };
-  const inFlight = createBoundedQueue<Submitted>(Math.max(2, o.batchSize * 2));
-  let pending = 0;
-  let busySince = 0;
-  const submitter = (async () => {
-    try {
-      for (let items = await queue.take(o.batchSize); items.length > 0; items = await queue.take(o.batchSize)) {
-        for (const item of items) {
-          // inferenceMs: wall time with at least one of this video's frames in the batcher.
-          if (pending++ === 0) busySince = performance.now();
-          // Bulk priority: the batcher forms batches from these and lets image requests go first.
-          const outputs = model.batcher.run(item.input, 'bulk');
-          const settled = () => {
-            if (--pending === 0) timings.inferenceMs += performance.now() - busySince;
-          };
-          outputs.then(settled, settled);
-          await inFlight.push({ ...item, outputs });
-        }
-      }
-      inFlight.close();
-    } catch (err) {
-      inFlight.close(err);
     }
   })();
 
@@ -128,7 +113,7 @@ export async function predictVideo(model: ReadyModel, path: string, info: VideoI
   const bestOf = new Map<number, number>(); // track id -> frame index
   let framesDone = 0;
   try {
-    for (let batch = await inFlight.take(o.batchSize); batch.length > 0; batch = await inFlight.take(o.batchSize)) {
+    for (let batch = await queue.take(o.batchSize); batch.length > 0; batch = await queue.take(o.batchSize)) {
       if (o.signal?.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
       const outputs = await Promise.all(batch.map((b) => b.outputs));
       const t3 = performance.now();
@@ -160,9 +145,7 @@ export async function predictVideo(model: ReadyModel, path: string, info: VideoI
     o.signal?.removeEventListener('abort', onCancel);
     stop.abort();
     queue.close();
-    inFlight.close();
     await producer;
-    await submitter;
   }
   function release(frameIndex: number) {
     const kept = keptFrames.get(frameIndex);
