@@ -110,7 +110,18 @@ export function driftSample(
   };
 }
 
-const psiGauge = new Gauge({ name: 'framewatch_drift_psi', help: 'Population stability index per feature against the export reference', labelNames: ['model', 'version', 'feature'], registers: [registry] });
+/** Monitors of loaded versions: the gauge asks them for their PSI when /metrics is scraped. */
+const publishers = new Set<() => void>();
+const psiGauge = new Gauge({
+  name: 'framewatch_drift_psi',
+  help: 'Population stability index per feature against the export reference',
+  labelNames: ['model', 'version', 'feature'],
+  registers: [registry],
+  collect() {
+    for (const publish of publishers) publish();
+  },
+});
+const round4 = (v: number) => Math.round(v * 10000) / 10000;
 
 /** A rolling window of the last `window` samples for one model version, compared with its reference. */
 export function createDriftMonitor(model: string, version: number, reference: DriftProfile, window: number) {
@@ -120,17 +131,28 @@ export function createDriftMonitor(model: string, version: number, reference: Dr
   const report = () =>
     Object.keys(DRIFT_FEATURES).map((feature) => {
       const value = psi(reference[feature] ?? {}, current[feature]);
-      return { feature, psi: Math.round(value * 10000) / 10000, status: driftStatus(value), reference: reference[feature] ?? {}, current: { ...current[feature] } };
+      return { feature, psi: round4(value), status: driftStatus(value), reference: reference[feature] ?? {}, current: { ...current[feature] } };
     });
+  let observed = false; // no series before the first sample, as when the gauge was set per sample
+  const publish = () => {
+    if (!observed) return;
+    for (const feature of Object.keys(DRIFT_FEATURES)) psiGauge.set({ ...labels, feature }, round4(psi(reference[feature] ?? {}, current[feature])));
+  };
+  publishers.add(publish);
   return {
     observe(sample: DriftSample): void {
+      observed = true;
       const bins = sampleBins(sample);
       ring.push(bins);
       for (const [f, b] of bins) current[f][b] = (current[f][b] ?? 0) + 1;
       if (ring.length > window) {
         for (const [f, b] of ring.shift()!) if (--current[f][b] <= 0) delete current[f][b];
       }
-      for (const r of report()) psiGauge.set({ ...labels, feature: r.feature }, r.psi);
+    },
+    /** The version is unloaded: its gauge keeps the last values and is no longer updated. */
+    close(): void {
+      publish();
+      publishers.delete(publish);
     },
     report() {
       const features = report();

@@ -201,6 +201,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
 
   async function retire(ready: ReadyModel): Promise<void> {
     await ready.batcher.drain();
+    ready.drift?.close();
     await ready.session.release();
   }
 
@@ -306,7 +307,10 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       return found;
     },
     async close() {
-      entries.forEach((e) => e.ready?.batcher.close());
+      entries.forEach((e) => {
+        e.ready?.batcher.close();
+        e.ready?.drift?.close();
+      });
       await Promise.all(entries.map((e) => e.ready?.session.release()));
       entries = [];
     },
