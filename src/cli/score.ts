@@ -62,8 +62,7 @@ async function scoredAlready(out: string, format: 'jsonl' | 'csv'): Promise<Set<
   return done;
 }
 
-async function scoreViaServer(server: string, model: string, version: number | undefined, path: string, query: URLSearchParams): Promise<ScoreRecord> {
-  const sha256 = await sha256File(path);
+async function scoreViaServer(server: string, model: string, version: number | undefined, path: string, sha256: string, query: URLSearchParams): Promise<ScoreRecord> {
   const form = new FormData();
   form.append('file', new Blob([await readFile(path)]), basename(path));
   const url = `${server.replace(/\/$/, '')}/v1/models/${model}${version ? `/versions/${version}` : ''}/predict?${query}`;
@@ -113,13 +112,13 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const done = out ? await scoredAlready(out, format) : new Set<string>();
   if (out && format === 'csv' && !existsSync(out)) await appendFile(out, `${CSV_HEADER}\n`);
 
-  let score: (path: string) => Promise<ScoreRecord>;
+  let score: (path: string, sha256: string) => Promise<ScoreRecord>;
   let close = async () => undefined as void;
   if (values.server) {
     const query = new URLSearchParams({ fps: String(video.fps), pad: String(video.pad), mergeGap: String(video.mergeGap), frames: 'false', mode: 'sync' });
     if (video.labels) query.set('labels', video.labels.join(','));
     if (threshold !== undefined) query.set('threshold', String(threshold));
-    score = (path) => scoreViaServer(values.server!, name, version, path, query);
+    score = (path, sha256) => scoreViaServer(values.server!, name, version, path, sha256, query);
   } else {
     const repository = createRepository({
       root: config.modelsDir, ...sessionSettings(config), logger: createLogger(config.logLevel), batching: config,
@@ -134,7 +133,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       await repository.close();
       throw err;
     }
-    score = (path) => scoreFile(model, path, { maxPixels: config.maxImagePixels, threshold, video });
+    score = (path, sha256) => scoreFile(model, path, { maxPixels: config.maxImagePixels, threshold, video, sha256 });
     close = () => repository.close();
   }
 
@@ -168,11 +167,13 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const worker = async () => {
     while (next < files.length) {
       const path = files[next++];
-      if (done.size && done.has(await sha256File(path))) {
+      // Hashed once: for resuming and for the record (a video can be gigabytes).
+      const sha256 = await sha256File(path);
+      if (done.has(sha256)) {
         totals.skipped++;
         continue;
       }
-      const record = await score(path);
+      const record = await score(path, sha256);
       totals.files++;
       totals.frames += record.frames ?? 0;
       totals.detections += record.detections?.length ?? record.segments?.length ?? 0;

@@ -42,8 +42,12 @@ async function sniffFile(path: string) {
  * videos through predictVideo (thumbnails to a scratch dir that is removed). A failure
  * becomes the record's error; it never throws for bad input.
  */
-export async function scoreFile(model: ReadyModel, path: string, options: { maxPixels: number; threshold?: number; video: ScoreVideoOptions }): Promise<ScoreRecord> {
-  const base = { path, sha256: await sha256File(path), model: { name: model.name, version: model.version } };
+export async function scoreFile(
+  model: ReadyModel,
+  path: string,
+  options: { maxPixels: number; threshold?: number; video: ScoreVideoOptions; /** When the caller hashed the file already. */ sha256?: string },
+): Promise<ScoreRecord> {
+  const base = { path, sha256: options.sha256 ?? (await sha256File(path)), model: { name: model.name, version: model.version } };
   let kind: ScoreRecord['kind'] = 'unknown';
   try {
     const media = await sniffFile(path);
