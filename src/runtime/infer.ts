@@ -49,7 +49,8 @@ export async function runBatch(session: ModelSession, inputs: readonly ModelInpu
   }
   const batch = first.dtype === 'uint8' ? new Uint8Array(itemSize * inputs.length) : new Float32Array(itemSize * inputs.length);
   inputs.forEach((input, i) => batch.set(input.data, i * itemSize));
-  const outputs = await session.run({ [session.inputs[0].name]: feed(batch, first.dtype, [inputs.length, ...first.dims.slice(1)]) });
+  // The batch buffer is ours alone: it moves to the worker instead of being copied.
+  const outputs = await session.run({ [session.inputs[0].name]: feed(batch, first.dtype, [inputs.length, ...first.dims.slice(1)]) }, [batch.buffer as ArrayBuffer]);
   return inputs.map((_, i) =>
     Object.fromEntries(
       Object.entries(outputs).map(([name, out]) => {

@@ -36,7 +36,11 @@ export interface ModelSession {
   readonly provider: Provider;
   readonly inputs: TensorInfo[];
   readonly outputs: TensorInfo[];
-  run(feeds: Record<string, PlainTensor>): Promise<Record<string, PlainTensor>>;
+  /**
+   * Runs the model. Feeds are copied to the worker, except the buffers listed in `transfer`:
+   * those move without a copy and are unusable (detached) here afterwards.
+   */
+  run(feeds: Record<string, PlainTensor>, transfer?: readonly ArrayBuffer[]): Promise<Record<string, PlainTensor>>;
   release(): Promise<void>;
 }
 
@@ -119,12 +123,12 @@ export async function createSession(modelPath: string, options: SessionOptions):
     provider: ready.provider,
     inputs: ready.inputs,
     outputs: ready.outputs,
-    run(feeds) {
+    run(feeds, transfer = []) {
       if (dead) return Promise.reject(dead);
       return new Promise((resolve, reject) => {
         const id = nextId++;
         pending.set(id, { resolve, reject });
-        worker.postMessage({ type: 'run', id, feeds });
+        worker.postMessage({ type: 'run', id, feeds }, [...transfer]);
       });
     },
     async release() {
