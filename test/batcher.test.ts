@@ -24,7 +24,7 @@ beforeAll(async () => {
 });
 afterAll(() => repository.close());
 
-const options = (over: Partial<BatcherOptions>): BatcherOptions => ({ maxBatchSize: 1, maxQueueDelayMs: 0, maxQueueSize: 100, timeoutMs: 0, instances: 1, ...over });
+const options = (over: Partial<BatcherOptions>): BatcherOptions => ({ maxBatchSize: 1, bulkMaxBatchSize: 1, maxQueueDelayMs: 0, maxQueueSize: 100, timeoutMs: 0, instances: 1, ...over });
 
 describe('dynamic batcher (real ONNX Runtime session)', () => {
   it('never mixes input shapes in a batch, and batches items of one shape', async () => {
@@ -34,6 +34,16 @@ describe('dynamic batcher (real ONNX Runtime session)', () => {
     expect(sizes.sort()).toEqual([1, 3]);
     expect(results[0]['sigmoid_0.tmp_0'].dims).toEqual([1, 1, 64, 64]);
     expect(results[1]['sigmoid_0.tmp_0'].dims).toEqual([1, 1, 64, 96]);
+  });
+
+  it('caps batches led by bulk (video) items at bulkMaxBatchSize, and interactive ones at maxBatchSize', async () => {
+    const sizes: number[] = [];
+    const batcher = createBatcher(model.session, options({ maxBatchSize: 4, bulkMaxBatchSize: 2, maxQueueDelayMs: 50 }), { onBatch: (n) => sizes.push(n) });
+    await Promise.all([1, 2, 3, 4, 5].map(() => batcher.run(inputs.small, 'bulk')));
+    expect(sizes).toEqual([2, 2, 1]);
+    sizes.length = 0;
+    await Promise.all([1, 2, 3, 4, 5].map(() => batcher.run(inputs.small)));
+    expect(sizes).toEqual([4, 1]);
   });
 
   it('gives each item of a batch its own outputs, equal to running it alone', async () => {

@@ -22,7 +22,7 @@ export const configSchema = z.object({
   maxImageBytes: intFromEnv(1).default(25 * MB),
   maxVideoBytes: intFromEnv(1).default(2048 * MB),
   maxImagePixels: intFromEnv(1).default(40_000_000),
-  /** Video frames in flight per job; 0 = the model's max batch size, so frames can share batches. */
+  /** Video frames per batch (a job keeps two batches in flight); 0 = per provider (CPU 1, CUDA the max batch size). */
   videoBatchSize: intFromEnv(0).max(256).default(0),
   maxVideoJobs: intFromEnv(1).max(64).default(1),
   /** Videos up to this long answer synchronously unless ?mode= says otherwise. */

@@ -11,7 +11,6 @@ import { receiveUpload, type ReceivedUpload } from './upload.js';
 import { jobLinks, withThumbnailLinks } from './routes-jobs.js';
 
 /** Frames in flight per video: configured, or the model's batcher size so frames can share a batch. */
-const batchSizeFor = (configured: number, model: ReadyModel) => configured || model.batching.maxBatchSize;
 
 async function predictVideoUpload(
   req: Request,
@@ -44,7 +43,7 @@ async function predictVideoUpload(
         mergeGap: options.mergeGap,
         threshold: options.threshold,
         includeFrames: options.frames,
-        batchSize: batchSizeFor(deps.config.videoBatchSize, model),
+        batchSize: model.batching.bulkMaxBatchSize,
       },
     });
     submitted = true;

@@ -43,6 +43,7 @@ export const manifestSchema = z.object({
   serving: z
     .object({
       maxBatchSize: z.number().int().positive().optional(),
+      bulkMaxBatchSize: z.number().int().positive().optional(),
       maxQueueDelayMs: z.number().nonnegative().optional(),
       maxQueueSize: z.number().int().positive().optional(),
       timeoutMs: z.number().int().nonnegative().optional(),

@@ -77,7 +77,7 @@ export interface RepositoryOptions {
   only?: (name: string) => boolean;
 }
 
-const DEFAULT_BATCHING: BatcherSettings = { maxBatchSize: 0, maxQueueDelayMs: -1, maxQueueSize: 0, requestTimeoutMs: 30_000, instances: 0 };
+const DEFAULT_BATCHING: BatcherSettings = { maxBatchSize: 0, videoBatchSize: 0, maxQueueDelayMs: -1, maxQueueSize: 0, requestTimeoutMs: 30_000, instances: 0 };
 
 export interface ModelRepository {
   /** Scans the repository and loads every version; failures are recorded, never thrown. */

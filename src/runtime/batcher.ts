@@ -8,6 +8,11 @@ export type Priority = 'interactive' | 'bulk';
 export interface BatcherOptions {
   /** Largest batch sent to one session.run. */
   maxBatchSize: number;
+  /**
+   * Largest batch a bulk (video) item leads, at most maxBatchSize. On the 2-core CPU a video
+   * runs faster with frames one by one (bench/RESULTS.md), while HTTP requests gain from batches.
+   */
+  bulkMaxBatchSize: number;
   /** How long a partial batch waits for company (Triton's max_queue_delay). */
   maxQueueDelayMs: number;
   /** Queued interactive items above this are rejected at once with QUEUE_FULL. */
@@ -64,20 +69,23 @@ export function createBatcher(session: ModelSession, options: BatcherOptions, ev
     depth();
   };
 
-  /** The next batch: the first item by priority then age, plus up to max-1 of its shape. */
+  /** Largest batch the item may lead. */
+  const limitFor = (head: Item) => (head.priority === 'bulk' ? Math.min(options.bulkMaxBatchSize, options.maxBatchSize) : options.maxBatchSize);
+
+  /** The next batch: the first item by priority then age, plus up to limit-1 of its shape. */
   const nextBatch = (): Item[] => {
     const head = queue.find((i) => i.priority === 'interactive') ?? queue[0];
     if (!head) return [];
     const sameShape = queue.filter((i) => i.key === head.key);
     sameShape.sort((a, b) => (a.priority === b.priority ? a.enqueuedAt - b.enqueuedAt : a.priority === 'interactive' ? -1 : 1));
-    return sameShape.slice(0, options.maxBatchSize);
+    return sameShape.slice(0, limitFor(head));
   };
 
   const schedule = () => {
     while (!closed && busy < options.instances && queue.length > 0) {
       let batch = nextBatch();
       const waitedMs = Date.now() - Math.min(...batch.map((i) => i.enqueuedAt));
-      if (batch.length < options.maxBatchSize && waitedMs < options.maxQueueDelayMs) {
+      if (batch.length < limitFor(batch[0]) && waitedMs < options.maxQueueDelayMs) {
         // Wait for company, but no longer than the oldest item's remaining delay.
         if (!delayTimer) {
           delayTimer = setTimeout(() => {

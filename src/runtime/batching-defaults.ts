@@ -2,19 +2,23 @@ import type { BatcherOptions } from './batcher.js';
 import type { Provider } from './session.js';
 
 /**
- * Measured defaults per provider. On the 2-core CPU a bare session.run is slower per frame
- * at batch 4 (object-detector 70 ms vs 49), but through the server batches of up to 4 served
- * more at concurrency 16 (1.04x the raw pipeline vs 0.59x unbatched, bench/RESULTS.md) at the
- * lowest CPU per request: the per-call cost of the worker hop and of session.run is shared.
+ * Measured defaults per provider (2-core CPU, object-detector v2, bench/RESULTS.md):
+ * - HTTP images gain from batches of up to 4: 1.12-1.19x the req/s of batch 1 at
+ *   concurrency 4, at less CPU per request (the worker hop and session.run are shared).
+ * - Video frames lose: a 60 s clip ran 1.06x faster with batch 1, at 0.88x the process CPU
+ *   (batch 4 while ffmpeg and sharp run beside ORT costs ORT more CPU per frame). So bulk
+ *   items lead batches of 1 on CPU.
  * One instance uses every core. CUDA gains from larger batches (not measured here).
  */
 export const PROVIDER_DEFAULTS: Record<Provider, BatcherOptions> = {
-  cpu: { maxBatchSize: 4, maxQueueDelayMs: 2, maxQueueSize: 8, timeoutMs: 30_000, instances: 1 },
-  cuda: { maxBatchSize: 8, maxQueueDelayMs: 2, maxQueueSize: 64, timeoutMs: 30_000, instances: 2 },
+  cpu: { maxBatchSize: 4, bulkMaxBatchSize: 1, maxQueueDelayMs: 2, maxQueueSize: 8, timeoutMs: 30_000, instances: 1 },
+  cuda: { maxBatchSize: 8, bulkMaxBatchSize: 8, maxQueueDelayMs: 2, maxQueueSize: 64, timeoutMs: 30_000, instances: 2 },
 };
 
 export interface BatcherSettings {
   maxBatchSize: number;
+  /** Video frames per batch; 0 = the provider default. */
+  videoBatchSize: number;
   maxQueueDelayMs: number;
   maxQueueSize: number;
   requestTimeoutMs: number;
@@ -24,8 +28,10 @@ export interface BatcherSettings {
 /** Manifest overrides, then server config (0 or -1 = unset), then the provider default. */
 export function resolveBatcherOptions(provider: Provider, config: BatcherSettings, manifest: Partial<BatcherOptions> = {}): BatcherOptions {
   const d = PROVIDER_DEFAULTS[provider];
+  const maxBatchSize = manifest.maxBatchSize ?? (config.maxBatchSize || d.maxBatchSize);
   return {
-    maxBatchSize: manifest.maxBatchSize ?? (config.maxBatchSize || d.maxBatchSize),
+    maxBatchSize,
+    bulkMaxBatchSize: Math.min(maxBatchSize, manifest.bulkMaxBatchSize ?? (config.videoBatchSize || d.bulkMaxBatchSize)),
     maxQueueDelayMs: manifest.maxQueueDelayMs ?? (config.maxQueueDelayMs >= 0 ? config.maxQueueDelayMs : d.maxQueueDelayMs),
     maxQueueSize: manifest.maxQueueSize ?? (config.maxQueueSize || d.maxQueueSize),
     timeoutMs: manifest.timeoutMs ?? config.requestTimeoutMs,
