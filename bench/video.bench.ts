@@ -35,6 +35,6 @@ describe(`object-detector, ${inputs.length} frames of a 12 s 640x480 video`, () 
   }, { time: 8000 });
 
   bench('end to end (predictVideo)', async () => {
-    await predictVideo(model, path, info, { ...sampling, pad: 1, mergeGap: 2, includeFrames: false, batchSize: 1, thumbnailDir: join(dir, 'thumbs') });
+    await predictVideo(model, path, info, { ...sampling, pad: 1, mergeGap: 2, includeFrames: false, thumbnailDir: join(dir, 'thumbs') });
   }, { time: 8000 });
 });

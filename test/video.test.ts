@@ -110,6 +110,22 @@ describe('Megamind.avi (real film clip with audio)', () => {
   });
 });
 
+describe('decoder threads', () => {
+  it('one decoder thread (the CPU default) delivers the same frames at the same times as ffmpeg\'s default threads', async () => {
+    const path = video('truth.mp4');
+    const info = await probeVideo(path);
+    const decode = async (threads: number) => {
+      const out = [];
+      for await (const f of sampleFrames(path, info, { fps: 2, startS: 1, maxFrames: 8, threads })) out.push(f);
+      return out;
+    };
+    const [one, auto] = await Promise.all([decode(1), decode(0)]);
+    expect(one).toHaveLength(8);
+    expect(one.map((f) => f.timeS)).toEqual(auto.map((f) => f.timeS));
+    one.forEach((f, i) => expect(Buffer.from(f.image.data).equals(Buffer.from(auto[i].image.data))).toBe(true));
+  });
+});
+
 describe('no skew between the video and image paths', () => {
   it('a frame from the video path and the same frame as PNG through the image path give the identical tensor', async () => {
     const spec = preprocessSpecSchema.parse(JSON.parse(await readFile('models/object-detector/2/manifest.json', 'utf8')).preprocessing);

@@ -24,6 +24,8 @@ export const configSchema = z.object({
   maxImagePixels: intFromEnv(1).default(40_000_000),
   /** Video frames per batch (a job keeps two batches in flight); 0 = per provider (CPU 1, CUDA the max batch size). */
   videoBatchSize: intFromEnv(0).max(256).default(0),
+  /** ffmpeg decoder threads per video; 0 = per provider (CPU 1, CUDA one per core). */
+  videoDecodeThreads: intFromEnv(0).max(64).default(0),
   maxVideoJobs: intFromEnv(1).max(64).default(1),
   /** Videos up to this long answer synchronously unless ?mode= says otherwise. */
   syncMaxSeconds: z.coerce.number().nonnegative().default(60),
@@ -67,6 +69,7 @@ export const ENV_NAMES: Record<keyof z.infer<typeof configSchema>, string> = {
   maxVideoBytes: 'FRAMEWATCH_MAX_VIDEO_BYTES',
   maxImagePixels: 'FRAMEWATCH_MAX_IMAGE_PIXELS',
   videoBatchSize: 'FRAMEWATCH_VIDEO_BATCH_SIZE',
+  videoDecodeThreads: 'FRAMEWATCH_VIDEO_DECODE_THREADS',
   maxVideoJobs: 'FRAMEWATCH_MAX_VIDEO_JOBS',
   syncMaxSeconds: 'FRAMEWATCH_SYNC_MAX_SECONDS',
   maxBatchSize: 'FRAMEWATCH_MAX_BATCH_SIZE',

@@ -43,7 +43,7 @@ async function predictVideoUpload(
         mergeGap: options.mergeGap,
         threshold: options.threshold,
         includeFrames: options.frames,
-        batchSize: model.batching.bulkMaxBatchSize,
+        decodeThreads: deps.config.videoDecodeThreads || undefined,
       },
     });
     submitted = true;

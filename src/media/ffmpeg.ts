@@ -79,6 +79,8 @@ export interface SampleOptions {
   /** Exclusive end time; undefined = to the end. */
   endS?: number;
   maxFrames?: number;
+  /** Decoder threads; 0 or undefined = ffmpeg's choice (one per core). */
+  threads?: number;
   signal?: AbortSignal;
 }
 
@@ -101,7 +103,7 @@ export async function* sampleFrames(path: string, info: Pick<VideoInfo, 'width' 
   let failure: Error | undefined;
   const command = ffmpeg(path)
     .setFfmpegPath(ffmpegPath())
-    .inputOptions(options.startS > 0 ? ['-ss', String(options.startS)] : [])
+    .inputOptions([...(options.threads ? ['-threads', String(options.threads)] : []), ...(options.startS > 0 ? ['-ss', String(options.startS)] : [])])
     .outputOptions(output)
     .on('stderr', (line: string) => {
       stderr = `${stderr}\n${line}`.slice(-4000);

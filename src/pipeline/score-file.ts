@@ -23,7 +23,7 @@ export interface ScoreRecord {
   error?: { code: ErrorCode; message: string };
 }
 
-export type ScoreVideoOptions = Omit<VideoOptions, 'thumbnailDir' | 'signal' | 'onProgress' | 'includeFrames' | 'batchSize'>;
+export type ScoreVideoOptions = Omit<VideoOptions, 'thumbnailDir' | 'signal' | 'onProgress' | 'includeFrames'>;
 
 async function sniffFile(path: string) {
   const handle = await open(path, 'r');
@@ -60,7 +60,7 @@ export async function scoreFile(
     const info = await probeVideo(path);
     const scratch = await mkdtemp(join(tmpdir(), 'framewatch-score-'));
     try {
-      const result = await predictVideo(model, path, info, { ...options.video, batchSize: model.batching.bulkMaxBatchSize, threshold: options.threshold, includeFrames: false, thumbnailDir: scratch });
+      const result = await predictVideo(model, path, info, { ...options.video, threshold: options.threshold, includeFrames: false, thumbnailDir: scratch });
       return { ...base, kind: 'video', frames: result.video.framesSampled, segments: result.segments, review: result.review, timings: result.timings };
     } finally {
       await rm(scratch, { recursive: true, force: true });
