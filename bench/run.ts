@@ -88,6 +88,7 @@ async function preprocessCost(name: string, jpeg: Buffer, seconds: number) {
     model: name, input: `${spec.resize.mode}, ${manifest.inputs[0].dtype}`, iterations: n,
     decodeMs: mean(ms.decode), preprocessMs: mean(ms.preprocess), servedMs: mean(ms.served), inferenceMs: mean(ms.inference),
     preprocessToInference: ms.preprocess / ms.inference, decodeToInference: ms.decode / ms.inference, servedToInference: ms.served / ms.inference,
+    servedBeyondDecodeToInference: (ms.served - ms.decode) / ms.inference,
   };
 }
 
@@ -152,17 +153,27 @@ async function videoBench(dir: string) {
   const decodeFps = decoded / ((performance.now() - td) / 1000);
   // ORT alone twice: with its own defaults (the strict baseline) and with the server's session
   // options (spinning off), each on all frames in order, one session at a time.
-  const ortFpsWith = async (session: ort.InferenceSession) => {
+  const ortFpsWith = async (session: ort.InferenceSession, alongside?: () => Promise<unknown>) => {
     const feed = (f: ModelInput) => ({ [session.inputNames[0]]: new ort.Tensor(f.dtype, f.data, [...f.dims]) });
     for (const f of frames.slice(0, 3)) await session.run(feed(f));
     const t0 = performance.now();
-    for (const f of frames) await session.run(feed(f));
-    const fps = frames.length / ((performance.now() - t0) / 1000);
-    await session.release();
-    return fps;
+    await Promise.all([(async () => { for (const f of frames) await session.run(feed(f)); })(), alongside?.()]);
+    return frames.length / ((performance.now() - t0) / 1000);
   };
-  const ortFps = await ortFpsWith(await ortAlone(modelPath));
-  const ortServerSettingsFps = await ortFpsWith(await ort.InferenceSession.create(modelPath, ortSessionOptions(threads)));
+  const strict = await ortAlone(modelPath);
+  const ortFps = await ortFpsWith(strict);
+  // The ceiling on this CPU: the work no video pipeline can skip, run concurrently in one
+  // process with nothing else: ORT on the frames while ffmpeg decodes the clip (and, second,
+  // while each decoded frame is also preprocessed). Ratios against ORT alone.
+  const decodeAll = async (preprocess: boolean) => {
+    for await (const f of sampleFrames(path, info, { fps: 2, startS: 0 })) if (preprocess) await applyPreprocessing(f.image, manifest.preprocessing);
+  };
+  const ortWithDecodeFps = await ortFpsWith(strict, () => decodeAll(false));
+  const ortWithDecodePreprocessFps = await ortFpsWith(strict, () => decodeAll(true));
+  await strict.release();
+  const serverOptions = await ort.InferenceSession.create(modelPath, ortSessionOptions(threads));
+  const ortServerSettingsFps = await ortFpsWith(serverOptions);
+  await serverOptions.release();
   const server = await startServer({ FRAMEWATCH_DATA_DIR: join(dir, 'data') });
   try {
     const t1 = performance.now();
@@ -171,7 +182,7 @@ async function videoBench(dir: string) {
     const res = await fetch(`${server.url}/v1/models/${MODEL}/predict?frames=false&mode=sync`, { method: 'POST', body: form });
     const body = (await res.json()) as { timings: { framesPerSecond: number }; video: { framesSampled: number } };
     const wall = (performance.now() - t1) / 1000;
-    return { frames: frames.length, decodeAloneFps: decodeFps, ortAloneFps: ortFps, ortServerSettingsFps, serverFps: body.video.framesSampled / wall, pipelineFps: body.timings.framesPerSecond };
+    return { frames: frames.length, decodeAloneFps: decodeFps, ortAloneFps: ortFps, ortWithDecodeFps, ortWithDecodePreprocessFps, ortServerSettingsFps, serverFps: body.video.framesSampled / wall, pipelineFps: body.timings.framesPerSecond };
   } finally {
     server.child.kill('SIGTERM');
   }
@@ -244,7 +255,7 @@ async function main() {
     { target: 'c=64: p99 <= 5x p99 at c=4 (sheds with 503)', value: at64.p99 / at4.p99, pass: at64.p99 / at4.p99 <= 5 },
     { target: 'RSS after 5,000 requests within 10% of warm-up', value: 1 + memory.growth, pass: Math.abs(memory.growth) <= 0.1 },
     { target: 'video end to end >= 0.8x ORT alone', value: video.serverFps / video.ortAloneFps, pass: video.serverFps / video.ortAloneFps >= 0.8 },
-    ...costs.map((c) => ({ target: `preprocess (resize + tensor) <= 15% of inference (${c.model})`, value: c.preprocessToInference, pass: c.preprocessToInference <= 0.15 })),
+    ...costs.map((c) => ({ target: `preprocess (resize + tensor, from raw pixels as video frames are) <= 15% of inference (${c.model})`, value: c.preprocessToInference, pass: c.preprocessToInference <= 0.15 })),
   ];
   const date = new Date().toISOString().slice(0, 10);
   const result = { date, host: hostname(), cpus: availableParallelism(), seconds: SECONDS, model: MODEL, rows, memory, video, preprocessing: costs, targets };
@@ -262,13 +273,15 @@ async function main() {
     ``,
     `Preprocessing cost, the same 640x480 JPEG, each step timed alone in one loop (ms, mean):`,
     ``,
-    `| model | input | decode | preprocess (resize + tensor) | decode + preprocess as served (fused) | ORT | preprocess / ORT | decode / ORT | served / ORT |`,
-    `| --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
-    ...costs.map((c) => `| ${c.model} | ${c.input} | ${fmt(c.decodeMs)} | ${fmt(c.preprocessMs)} | ${fmt(c.servedMs)} | ${fmt(c.inferenceMs)} | ${fmt(c.preprocessToInference * 100, 0)}% | ${fmt(c.decodeToInference * 100, 0)}% | ${fmt(c.servedToInference * 100, 0)}% |`),
+    `| model | input | decode | preprocess (resize + tensor) | decode + preprocess as served (fused) | ORT | preprocess / ORT | decode / ORT | served / ORT | served beyond decode / ORT |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+    ...costs.map((c) => `| ${c.model} | ${c.input} | ${fmt(c.decodeMs)} | ${fmt(c.preprocessMs)} | ${fmt(c.servedMs)} | ${fmt(c.inferenceMs)} | ${fmt(c.preprocessToInference * 100, 0)}% | ${fmt(c.decodeToInference * 100, 0)}% | ${fmt(c.servedToInference * 100, 0)}% | ${fmt(c.servedBeyondDecodeToInference * 100, 0)}% |`),
     ``,
     `Memory: RSS ${fmt(memory.rssWarmMiB, 0)} MiB after warm-up, ${fmt(memory.rssAfterMiB, 0)} MiB after ${memory.requests} more requests (${fmt(memory.growth * 100, 1)}%).`,
     ``,
     `Video: a 60 s 640x480 25 fps clip sampled at 2 fps (${video.frames} frames): ffmpeg decode alone ${fmt(video.decodeAloneFps)} sampled fps (it decodes all 1,500 source frames), ORT alone ${fmt(video.ortAloneFps)} fps, server end to end ${fmt(video.serverFps)} fps (${fmt(video.serverFps / video.ortAloneFps, 2)}x ORT alone), pipeline-reported ${fmt(video.pipelineFps)} fps. ORT alone with the server's session options (spinning off): ${fmt(video.ortServerSettingsFps)} fps; the server is ${fmt(video.serverFps / video.ortServerSettingsFps, 2)}x that.`,
+    ``,
+    `The ceiling on this CPU, no server: ORT on the frames while ffmpeg decodes the same clip in the same process ${fmt(video.ortWithDecodeFps)} fps (${fmt(video.ortWithDecodeFps / video.ortAloneFps, 2)}x ORT alone); while each decoded frame is also preprocessed ${fmt(video.ortWithDecodePreprocessFps)} fps (${fmt(video.ortWithDecodePreprocessFps / video.ortAloneFps, 2)}x). The server reaches ${fmt(video.serverFps / video.ortWithDecodePreprocessFps, 2)}x of the latter.`,
     ``,
     `| target | measured | met |`,
     `| --- | --- | --- |`,
