@@ -90,3 +90,35 @@ describe('review page errors', () => {
     await page.close();
   });
 });
+
+describe('review page with an API token', () => {
+  const token = 'review-page-token-0123456789';
+  let secured: RunningServer;
+  beforeAll(async () => {
+    secured = await startTestServer({ modelsDir: 'models', dataDir: join(dir, 'data-token'), apiToken: token });
+  });
+  afterAll(() => secured?.close());
+
+  it('asks for the token on 401, then uploads, polls the job and loads thumbnails with it, and keeps it on reload', async () => {
+    const page = await browser.newPage();
+    await page.goto(secured.url);
+    await page.waitForSelector('#model option[value^="object-detector/"]', { state: 'attached' });
+    expect(await page.isVisible('#token')).toBe(false);
+    await page.setInputFiles('#file', 'test/fixtures/messi5.jpg');
+    await page.waitForSelector('#error:not([hidden])');
+    expect(await page.textContent('#error')).toMatch(/needs an API token.*UNAUTHORIZED/);
+    expect(await page.isVisible('#token')).toBe(true);
+
+    await page.fill('#token', token);
+    await page.fill('#labels', 'person');
+    await page.setInputFiles('#file', join(dir, 'truth.mp4'));
+    const card = page.locator('#cards .card[data-segment-start]').first();
+    await card.waitFor({ timeout: 60_000 });
+    await expect.poll(() => card.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    expect(await page.isVisible('#error')).toBe(false);
+
+    await page.reload();
+    expect(await page.inputValue('#token')).toBe(token);
+    await page.close();
+  });
+});

@@ -1,5 +1,7 @@
 // The review page's script: plain TypeScript, compiled by the project's build, no framework.
-// It talks only to this server's API: /v1/models, predict, /v1/jobs.
+// It talks only to this server's API: /v1/models, predict, /v1/jobs. When the server asks for
+// an API token (401), the page shows a token field and sends the token as a bearer header;
+// it is kept in sessionStorage, so it lasts for this tab only.
 
 interface Box { x: number; y: number; width: number; height: number }
 interface Detection { label: string; score: number; box: Box }
@@ -9,7 +11,7 @@ interface ApiError { error?: { code: string; message: string } }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const els = {
-  model: $<HTMLSelectElement>('model'), labels: $<HTMLInputElement>('labels'), fps: $<HTMLInputElement>('fps'), file: $<HTMLInputElement>('file'),
+  model: $<HTMLSelectElement>('model'), token: $<HTMLInputElement>('token'), tokenField: $('token-field'), labels: $<HTMLInputElement>('labels'), fps: $<HTMLInputElement>('fps'), file: $<HTMLInputElement>('file'),
   drop: $('drop'), status: $('status'), phase: $('phase'), progress: $<HTMLProgressElement>('progress'), eta: $('eta'), cancel: $<HTMLButtonElement>('cancel'),
   error: $('error'), videoResult: $('video-result'), summary: $('summary'), player: $<HTMLVideoElement>('player'), overlay: $<HTMLCanvasElement>('overlay'),
   timeline: $('timeline'), cursor: $('cursor'), cards: $<HTMLOListElement>('cards'), imageResult: $('image-result'), imageCanvas: $<HTMLCanvasElement>('image-canvas'),
@@ -34,9 +36,35 @@ const PLAIN: Record<string, string> = {
   QUEUE_FULL: 'The server is busy. Try again in a moment.',
   INVALID_INPUT: 'The request was not valid.',
   CANCELLED: 'The job was cancelled.',
+  UNAUTHORIZED: 'This server needs an API token. Enter it above and pick the file again.',
 };
 
+const TOKEN_KEY = 'framewatch-api-token';
+els.token.value = sessionStorage.getItem(TOKEN_KEY) ?? '';
+els.tokenField.hidden = !els.token.value;
+els.token.oninput = () => sessionStorage.setItem(TOKEN_KEY, els.token.value.trim());
+
+/** The bearer header for protected routes, when a token was entered. */
+const authHeaders = (): Record<string, string> => (els.token.value.trim() ? { Authorization: `Bearer ${els.token.value.trim()}` } : {});
+
+/** GETs or DELETEs a protected route with the token. */
+const api = (url: string, init: RequestInit = {}) => fetch(url, { ...init, headers: { ...authHeaders(), ...init.headers } });
+
+/** Thumbnails are behind the token too, so an <img> cannot load them by URL: fetch, then show a blob. */
+async function loadThumbnail(img: HTMLImageElement, url: string) {
+  if (!authHeaders().Authorization) {
+    img.src = url;
+    return;
+  }
+  const res = await api(url);
+  if (res.ok) img.src = URL.createObjectURL(await res.blob());
+}
+
 function showError(code: string, message: string) {
+  if (code === 'UNAUTHORIZED') {
+    els.tokenField.hidden = false;
+    els.token.focus();
+  }
   els.error.hidden = false;
   els.error.textContent = `${PLAIN[code] ?? 'Something went wrong.'} (${code}: ${message})`;
   els.status.hidden = true;
@@ -64,6 +92,7 @@ function upload(file: File, url: string): Promise<{ status: number; body: unknow
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', url);
+    for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (e) => {
       if (e.lengthComputable) setProgress('Uploading', (e.loaded / e.total) * 100, '');
     };
@@ -95,7 +124,12 @@ async function pollJob(jobId: string): Promise<VideoResult | undefined> {
   els.cancel.hidden = false;
   const started = Date.now();
   for (;;) {
-    const job = (await (await fetch(`/v1/jobs/${jobId}`)).json()) as { status: string; progress: { framesDone: number; framesTotal: number; percent: number }; result?: VideoResult; error?: { code: string; message: string } };
+    const res = await api(`/v1/jobs/${jobId}`);
+    const job = (await res.json()) as { status: string; progress: { framesDone: number; framesTotal: number; percent: number }; result?: VideoResult; error?: { code: string; message: string } };
+    if (!res.ok) {
+      showError(job.error?.code ?? `HTTP_${res.status}`, job.error?.message ?? 'the job could not be read');
+      return undefined;
+    }
     const { framesDone, framesTotal, percent } = job.progress;
     const elapsed = (Date.now() - started) / 1000;
     const eta = framesDone > 0 ? `${framesDone} of ${framesTotal} frames, about ${Math.ceil((elapsed / framesDone) * (framesTotal - framesDone))} s left` : 'starting';
@@ -162,7 +196,7 @@ function showVideo(file: File, result: VideoResult) {
     card.className = 'card';
     card.dataset.segmentStart = String(s.startS);
     const img = document.createElement('img');
-    img.src = s.thumbnail;
+    void loadThumbnail(img, s.thumbnail);
     img.alt = `Best frame at ${clock(s.bestFrame.timeS)}`;
     const time = document.createElement('div');
     time.className = 'time';
@@ -268,7 +302,7 @@ async function analyse(file: File) {
 }
 
 els.cancel.onclick = () => {
-  if (currentJob) void fetch(`/v1/jobs/${currentJob}`, { method: 'DELETE' });
+  if (currentJob) void api(`/v1/jobs/${currentJob}`, { method: 'DELETE' });
 };
 els.file.onchange = () => {
   const file = els.file.files?.[0];
