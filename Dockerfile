@@ -15,6 +15,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends ffmpeg \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     FFMPEG_PATH=/usr/bin/ffmpeg \
     FFPROBE_PATH=/usr/bin/ffprobe \
     FRAMEWATCH_PORT=8080 \

@@ -19,7 +19,7 @@ if [ ! -f "$video" ]; then
 fi
 data=$(mktemp -d)
 port=${PORT:-8191}
-FRAMEWATCH_PORT=$port FRAMEWATCH_HOST=127.0.0.1 FRAMEWATCH_LOG_LEVEL=error FRAMEWATCH_DATA_DIR=$data node dist/src/cli/main.js serve &
+MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} FRAMEWATCH_PORT=$port FRAMEWATCH_HOST=127.0.0.1 FRAMEWATCH_LOG_LEVEL=error FRAMEWATCH_DATA_DIR=$data node dist/src/cli/main.js serve &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$data"' EXIT
 until curl -sf "localhost:$port/readyz" >/dev/null; do sleep 0.3; done

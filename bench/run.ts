@@ -104,7 +104,8 @@ const freePort = () =>
 async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const child = spawn(process.execPath, ['dist/src/cli/main.js', 'serve'], {
-    env: { ...process.env, FRAMEWATCH_PORT: String(port), FRAMEWATCH_HOST: '127.0.0.1', FRAMEWATCH_LOG_LEVEL: 'warn', ...env },
+    // MALLOC_ARENA_MAX as `npm start` and the images set it.
+    env: { MALLOC_ARENA_MAX: '2', ...process.env, FRAMEWATCH_PORT: String(port), FRAMEWATCH_HOST: '127.0.0.1', FRAMEWATCH_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   // Never leave a server behind, whatever ends this process.

@@ -52,6 +52,11 @@ describe.each(['Dockerfile', 'Dockerfile.gpu'])('%s', (file) => {
     expect(steps.find((s) => s.op === 'HEALTHCHECK')!.args).toContain('/healthz');
   });
 
+  it('caps glibc malloc arenas as npm start does (RSS fragmentation under many threads)', () => {
+    expect(steps.some((s) => s.op === 'ENV' && s.args.includes('MALLOC_ARENA_MAX=2'))).toBe(true);
+    expect(pkg.scripts.start).toMatch(/MALLOC_ARENA_MAX=\$\{MALLOC_ARENA_MAX:-2\} node dist\/src\/cli\/main\.js serve/);
+  });
+
   if (file === 'Dockerfile.gpu') {
     it('installs the CUDA 12 provider and selects cuda', () => {
       expect(steps.some((s) => s.op === 'ENV' && s.args.includes('ONNXRUNTIME_NODE_INSTALL=cuda12'))).toBe(true);
