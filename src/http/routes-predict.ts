@@ -10,8 +10,6 @@ import type { RouteDeps } from './routes.js';
 import { receiveUpload, type ReceivedUpload } from './upload.js';
 import { jobLinks, withThumbnailLinks } from './routes-jobs.js';
 
-/** Frames in flight per video: configured, or the model's batcher size so frames can share a batch. */
-
 async function predictVideoUpload(
   req: Request,
   res: Response,

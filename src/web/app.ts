@@ -57,7 +57,9 @@ async function loadThumbnail(img: HTMLImageElement, url: string) {
     return;
   }
   const res = await api(url);
-  if (res.ok) img.src = URL.createObjectURL(await res.blob());
+  if (!res.ok) return;
+  img.onload = () => URL.revokeObjectURL(img.src);
+  img.src = URL.createObjectURL(await res.blob());
 }
 
 function showError(code: string, message: string) {
