@@ -20,7 +20,6 @@ or segments and review (videos), timings, or the error code of a file that faile
 Re-running with the same --out skips files already scored (by sha256).
 Exit code 0 only when every file scored, unless --allow-failures.`;
 
-
 /** Expands files, directories (recursively) and simple globs (* and ?) into file paths. */
 export async function expandInputs(inputs: string[]): Promise<string[]> {
   const out: string[] = [];
