@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { applyPreprocessing, toModelInput, type ModelInput } from '../preprocessing/index.js';
-import { decodeImage, decodeResized } from '../src/media/image.js';
+import { applyPreprocessing, type ModelInput } from '../preprocessing/index.js';
+import { decodeImage, loadImage } from '../src/media/image.js';
 import { ffmpegPath, probeVideo, sampleFrames } from '../src/media/ffmpeg.js';
+import { decoderThreadsFor } from '../src/pipeline/index.js';
 import { readManifest } from '../src/registry/index.js';
 import { ortSessionOptions } from '../src/runtime/index.js';
 import { getTask } from '../src/tasks/index.js';
@@ -46,8 +47,7 @@ async function rawPipeline(jpeg: Buffer): Promise<Row> {
   const end = Date.now() + SECONDS * 1000;
   while (Date.now() < end) {
     const t0 = performance.now();
-    const { pixels, plan } = await decodeResized(jpeg, manifest.preprocessing, { maxPixels: 40e6 });
-    const input = toModelInput(pixels, plan, manifest.preprocessing);
+    const { input } = await loadImage(jpeg, manifest.preprocessing, { maxPixels: 40e6 });
     const out = await session.run({ [session.inputNames[0]]: new ort.Tensor(input.dtype, input.data, [...input.dims]) });
     task.postprocess({ outputs: out as never, outputNames: session.outputNames, transform: input.transform, params, labels: manifest.labels });
     latencies.push(performance.now() - t0);
@@ -75,8 +75,7 @@ async function preprocessCost(name: string, jpeg: Buffer, seconds: number) {
     const t1 = performance.now();
     const input = await applyPreprocessing(image, spec);
     const t2 = performance.now();
-    const { pixels, plan } = await decodeResized(jpeg, spec, { maxPixels: 40e6 });
-    toModelInput(pixels, plan, spec);
+    await loadImage(jpeg, spec, { maxPixels: 40e6 });
     const t3 = performance.now();
     await session.run({ [session.inputNames[0]]: new ort.Tensor(input.dtype, input.data, [...input.dims]) });
     const t4 = performance.now();
@@ -146,12 +145,18 @@ async function videoBench(dir: string) {
   await promisify(execFile)(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', ...inputs, '-filter_complex', graph, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', path]);
   const { manifest, modelPath } = await latest(MODEL);
   const info = await probeVideo(path);
-  const frames: ModelInput[] = [];
-  for await (const f of sampleFrames(path, info, { fps: 2, startS: 0 })) frames.push(await applyPreprocessing(f.image, manifest.preprocessing));
+  // Sampled as the server samples on CPU (its decoder threads), optionally preprocessed.
+  const decodeAll = async (preprocess: boolean) => {
+    const inputs: ModelInput[] = [];
+    for await (const f of sampleFrames(path, info, { fps: 2, startS: 0, threads: decoderThreadsFor('cpu') })) {
+      if (preprocess) inputs.push(await applyPreprocessing(f.image, manifest.preprocessing));
+    }
+    return inputs;
+  };
+  const frames = await decodeAll(true);
   const td = performance.now();
-  let decoded = 0;
-  for await (const f of sampleFrames(path, info, { fps: 2, startS: 0 })) decoded += f.index >= 0 ? 1 : 0;
-  const decodeFps = decoded / ((performance.now() - td) / 1000);
+  await decodeAll(false);
+  const decodeFps = frames.length / ((performance.now() - td) / 1000);
   // ORT alone twice: with its own defaults (the strict baseline) and with the server's session
   // options (spinning off), each on all frames in order, one session at a time.
   const ortFpsWith = async (session: ort.InferenceSession, alongside?: () => Promise<unknown>) => {
@@ -166,9 +171,6 @@ async function videoBench(dir: string) {
   // The ceiling on this CPU: the work no video pipeline can skip, run concurrently in one
   // process with nothing else: ORT on the frames while ffmpeg decodes the clip (and, second,
   // while each decoded frame is also preprocessed). Ratios against ORT alone.
-  const decodeAll = async (preprocess: boolean) => {
-    for await (const f of sampleFrames(path, info, { fps: 2, startS: 0 })) if (preprocess) await applyPreprocessing(f.image, manifest.preprocessing);
-  };
   const ortWithDecodeFps = await ortFpsWith(strict, () => decodeAll(false));
   const ortWithDecodePreprocessFps = await ortFpsWith(strict, () => decodeAll(true));
   await strict.release();
