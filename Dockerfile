@@ -16,8 +16,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=2 \
-    FFMPEG_PATH=/usr/bin/ffmpeg \
-    FFPROBE_PATH=/usr/bin/ffprobe \
+    FRAMEWATCH_FFMPEG_PATH=/usr/bin/ffmpeg \
+    FRAMEWATCH_FFPROBE_PATH=/usr/bin/ffprobe \
     FRAMEWATCH_PORT=8080 \
     FRAMEWATCH_DATA_DIR=/app/data
 WORKDIR /app

@@ -18,7 +18,7 @@ const dir = await mkdtemp(join(tmpdir(), 'framewatch-bench-video-'));
 const path = join(dir, 'truth.mp4');
 await knownTruthVideo(path);
 const info = await probeVideo(path);
-const repository = createRepository({ root: 'models', device: 'cpu', threads: 0, logger: createLogger('silent') });
+const repository = createRepository({ root: 'models', device: 'cpu', logger: createLogger('silent') });
 await repository.loadAll();
 const model = repository.resolve('object-detector');
 const sampling = { fps: 2, startS: 0 };

@@ -15,7 +15,7 @@ const grey = async (w: number, h: number) => {
 };
 
 beforeAll(async () => {
-  repository = createRepository({ root: 'models', device: 'cpu', threads: 0, logger: createLogger('silent') });
+  repository = createRepository({ root: 'models', device: 'cpu', logger: createLogger('silent') });
   await repository.loadAll();
   model = repository.resolve('text-detector');
   inputs.small = await grey(64, 64);

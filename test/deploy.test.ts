@@ -44,9 +44,9 @@ describe.each(['Dockerfile', 'Dockerfile.gpu'])('%s', (file) => {
     expect(JSON.parse(cmd)).toEqual(['node', 'dist/src/cli/main.js', 'serve']);
   });
 
-  it('uses Debian/Ubuntu ffmpeg through FFMPEG_PATH, runs as non-root, checks /healthz', () => {
+  it('uses Debian/Ubuntu ffmpeg through FRAMEWATCH_FFMPEG_PATH, runs as non-root, checks /healthz', () => {
     expect(runs).toMatch(/apt-get install[^\n]*ffmpeg/);
-    expect(steps.some((s) => s.op === 'ENV' && s.args.includes('FFMPEG_PATH=/usr/bin/ffmpeg') && s.args.includes('FFPROBE_PATH=/usr/bin/ffprobe'))).toBe(true);
+    expect(steps.some((s) => s.op === 'ENV' && s.args.includes('FRAMEWATCH_FFMPEG_PATH=/usr/bin/ffmpeg') && s.args.includes('FRAMEWATCH_FFPROBE_PATH=/usr/bin/ffprobe'))).toBe(true);
     const user = steps.filter((s) => s.op === 'USER').pop()!.args;
     expect(user).not.toMatch(/^(root|0)$/);
     expect(steps.find((s) => s.op === 'HEALTHCHECK')!.args).toContain('/healthz');

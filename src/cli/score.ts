@@ -103,7 +103,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
   const video = {
     fps: Number(values.fps), startS: 0, pad: Number(values.pad), mergeGap: Number(values['merge-gap']),
-    labels: values.labels?.split(',').filter(Boolean), decodeThreads: config.videoDecodeThreads || undefined,
+    labels: values.labels?.split(',').filter(Boolean), decodeThreads: config.videoDecodeThreads,
   };
 
   const files = await expandInputs(positionals);

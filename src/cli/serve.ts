@@ -2,9 +2,9 @@ import { mkdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import express from 'express';
 import { join } from 'node:path';
-import { createApp, metricsHandler } from '../http/index.js';
+import { clientErrorHandler, createApp, metricsHandler } from '../http/index.js';
 import { createLogger, type Logger } from '../logging/logger.js';
-import { ffmpegVersion } from '../media/ffmpeg.js';
+import { mediaToolVersions, resolveMediaTools, useMediaTools } from '../media/ffmpeg.js';
 import { createDiskJobStore, createJobManager, type JobManager } from '../pipeline/index.js';
 import { createRepository, type ModelRepository } from '../registry/index.js';
 import { imageLoader, sessionSettings } from './config-options.js';
@@ -52,18 +52,26 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   // Uploads left by a previous process cannot belong to any live job.
   await rm(join(config.dataDir, 'tmp'), { recursive: true, force: true });
   await mkdir(join(config.dataDir, 'tmp'), { recursive: true });
-  const jobs = createJobManager({ store: createDiskJobStore(config.dataDir), maxConcurrent: config.maxVideoJobs, logger });
+  const jobs = createJobManager({
+    store: createDiskJobStore(config.dataDir),
+    maxConcurrent: config.maxVideoJobs,
+    backlog: { maxJobs: config.maxQueuedVideoJobs, maxBytes: config.maxQueuedVideoBytes },
+    logger,
+  });
   const interrupted = await jobs.recoverInterrupted();
   if (interrupted > 0) logger.warn('jobs interrupted by the last shutdown were marked failed', { count: interrupted });
-  ffmpegVersion().then(
-    (version) => logger.info('ffmpeg', { version, path: process.env.FFMPEG_PATH ?? 'npm @ffmpeg-installer/ffmpeg' }),
-    (err) => logger.error('ffmpeg is not runnable: video requests will fail', { error: String(err) }),
+  const tools = resolveMediaTools(config);
+  useMediaTools(tools);
+  mediaToolVersions(tools).then(
+    (versions) => logger.info('ffmpeg', { source: tools.source, ffmpegPath: tools.ffmpeg, ffprobePath: tools.ffprobe, ...versions }),
+    (err) => logger.error('ffmpeg is not runnable: video requests will fail', { source: tools.source, error: String(err) }),
   );
   let draining = false;
   const app = createApp({ config, repository, jobs, logger, version: FRAMEWATCH_VERSION, draining: () => draining });
   const server = createServer(app);
   server.requestTimeout = config.httpTimeoutMs;
   server.headersTimeout = Math.min(60_000, config.httpTimeoutMs);
+  server.on('clientError', clientErrorHandler(logger));
   let inflight = 0;
   server.on('request', (_req, res) => {
     inflight++;
@@ -81,7 +89,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   logger.info('listening', { url, modelsDir: config.modelsDir, device: config.device, version: FRAMEWATCH_VERSION });
   const ready = repository.loadAll();
   let poller: NodeJS.Timeout | undefined;
-  if (config.pollIntervalMs > 0) {
+  if (config.pollIntervalMs) {
     let polling = false;
     poller = setInterval(() => {
       if (polling) return;

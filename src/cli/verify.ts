@@ -30,11 +30,11 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   if (!manifest) throw new UsageError(problem ?? 'manifest unreadable');
   const session = await createSession(join(dir, manifest.file.name), { ...sessionSettings(config), logger: createLogger('warn') });
   try {
-    const tolerance = values.tolerance ? Number(values.tolerance) : config.skewTolerance || SKEW_TOLERANCE[session.provider];
+    const tolerance = values.tolerance ? Number(values.tolerance) : config.skewTolerance ?? SKEW_TOLERANCE[session.provider];
     const report = await checkSkew(dir, manifest, session, imageLoader(config), tolerance);
     console.log(`${name}@${version} on ${session.provider}, tolerance ${tolerance}`);
     for (const s of report.samples) for (const o of s.outputs) console.log(`  ${s.input}  ${o.name}: max |diff| ${o.maxAbsDiff.toExponential(3)} over ${o.elements} values`);
-    console.log(report.ok ? 'OK: serving reproduces the exporter' : report.reason);
+    console.log(report.ok ? 'OK: serving reproduces the exporter' : `SKEW_DETECTED: ${report.reason}`);
     return report.ok ? 0 : 1;
   } finally {
     await session.release();

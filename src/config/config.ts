@@ -12,7 +12,8 @@ export const configSchema = z.object({
   modelsDir: z.string().min(1).default('./models'),
   dataDir: z.string().min(1).default('./data'),
   device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
-  threads: intFromEnv(0).max(256).default(0),
+  /** ONNX Runtime intra-op threads; unset = the cores divided among a model's instances. */
+  threads: intFromEnv(1).max(256).optional(),
   /**
    * Whether ONNX Runtime's idle intra-op threads spin before sleeping. Off by default: on a
    * few cores, spinning threads take CPU from decode, preprocessing and the other session.
@@ -22,35 +23,50 @@ export const configSchema = z.object({
   maxImageBytes: intFromEnv(1).default(25 * MB),
   maxVideoBytes: intFromEnv(1).default(2048 * MB),
   maxImagePixels: intFromEnv(1).default(40_000_000),
-  /** Video frames per batch (a job keeps two batches in flight); 0 = per provider (CPU 1, CUDA the max batch size). */
-  videoBatchSize: intFromEnv(0).max(256).default(0),
-  /** ffmpeg decoder threads per video; 0 = per provider (CPU 1, CUDA one per core). */
-  videoDecodeThreads: intFromEnv(0).max(64).default(0),
+  /** Video frames per batch (a job keeps two batches in flight); unset = per provider (CPU 1, CUDA the max batch size). */
+  videoBatchSize: intFromEnv(1).max(256).optional(),
+  /** ffmpeg decoder threads per video; unset = per provider (CPU 1, CUDA one per core). */
+  videoDecodeThreads: intFromEnv(1).max(64).optional(),
+  /** Video jobs running at once in this process. */
   maxVideoJobs: intFromEnv(1).max(64).default(1),
+  /** Video jobs waiting or running at once; more are refused with 503 QUEUE_FULL. */
+  maxQueuedVideoJobs: intFromEnv(1).max(10_000).default(8),
+  /** Bytes of uploaded video waiting or running at once; more are refused with 503 QUEUE_FULL. */
+  maxQueuedVideoBytes: intFromEnv(1).default(4096 * MB),
+  /** An upload that sends no byte for this long is cut with 408 REQUEST_TIMEOUT. */
+  bodyIdleTimeoutMs: intFromEnv(100).max(600_000).default(10_000),
+  /** KServe v2 JSON requests (no binary tensor data) up to this size; checked before reading. */
+  maxV2JsonBytes: intFromEnv(1024).max(1024 * MB).default(8 * MB),
+  /** KServe v2 requests with binary tensor data up to this size. */
+  maxV2BinaryBytes: intFromEnv(1024).max(4096 * MB).default(64 * MB),
+  /** ffmpeg and ffprobe binaries, set together; unset = a pair on PATH (the system's), else the npm builds. */
+  ffmpegPath: z.string().min(1).optional(),
+  ffprobePath: z.string().min(1).optional(),
   /** Videos up to this long answer synchronously unless ?mode= says otherwise. */
   syncMaxSeconds: z.coerce.number().nonnegative().default(60),
-  /** Batcher defaults for every model; 0 = the measured default for the provider (see README). */
-  maxBatchSize: intFromEnv(0).max(256).default(0),
-  maxQueueDelayMs: z.coerce.number().min(-1).max(10_000).default(-1),
-  maxQueueSize: intFromEnv(0).max(100_000).default(0),
+  /** Batcher defaults for every model; unset = the measured default for the provider (see README). */
+  maxBatchSize: intFromEnv(1).max(256).optional(),
+  maxQueueDelayMs: z.coerce.number().min(0).max(10_000).optional(),
+  maxQueueSize: intFromEnv(1).max(100_000).optional(),
+  /** Deadline for an image request to start inference; 0 = none. */
   requestTimeoutMs: intFromEnv(0).max(3_600_000).default(30_000),
-  instances: intFromEnv(0).max(64).default(0),
-  /** Golden replay tolerance at load; 0 = per provider (CPU 1e-4, CUDA 1e-2). */
-  skewTolerance: z.coerce.number().min(0).max(1).default(0),
+  instances: intFromEnv(1).max(64).optional(),
+  /** Golden replay tolerance at load; unset = per provider (CPU 1e-4, CUDA 1e-2). */
+  skewTolerance: z.coerce.number().gt(0).max(1).optional(),
   /** Recent inputs and predictions kept per model version for drift. */
   driftWindow: intFromEnv(10).max(100_000).default(500),
   /** Bearer token for predict, infer and job routes; unset = open. */
   apiToken: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Separate bearer token for management routes; unset = management closed. */
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
-  /** Serve /metrics on this port instead (0 = on the main port). */
-  metricsPort: intFromEnv(0).max(65535).default(0),
+  /** Serve /metrics on this port instead; unset = on the main port. */
+  metricsPort: intFromEnv(1).max(65535).optional(),
   /** On SIGTERM, in-flight requests get this long to finish. */
   drainTimeoutMs: intFromEnv(0).max(600_000).default(25_000),
   /** Whole-request limit (uploads included). */
   httpTimeoutMs: intFromEnv(1000).max(86_400_000).default(600_000),
-  /** Poll models/ for new complete versions this often; 0 = off. */
-  pollIntervalMs: intFromEnv(0).max(86_400_000).default(0),
+  /** Poll models/ for new complete versions this often; unset = off. */
+  pollIntervalMs: intFromEnv(100).max(86_400_000).optional(),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -71,6 +87,13 @@ export const ENV_NAMES: Record<keyof z.infer<typeof configSchema>, string> = {
   videoBatchSize: 'FRAMEWATCH_VIDEO_BATCH_SIZE',
   videoDecodeThreads: 'FRAMEWATCH_VIDEO_DECODE_THREADS',
   maxVideoJobs: 'FRAMEWATCH_MAX_VIDEO_JOBS',
+  maxQueuedVideoJobs: 'FRAMEWATCH_MAX_QUEUED_VIDEO_JOBS',
+  maxQueuedVideoBytes: 'FRAMEWATCH_MAX_QUEUED_VIDEO_BYTES',
+  bodyIdleTimeoutMs: 'FRAMEWATCH_BODY_IDLE_TIMEOUT_MS',
+  maxV2JsonBytes: 'FRAMEWATCH_MAX_V2_JSON_BYTES',
+  maxV2BinaryBytes: 'FRAMEWATCH_MAX_V2_BINARY_BYTES',
+  ffmpegPath: 'FRAMEWATCH_FFMPEG_PATH',
+  ffprobePath: 'FRAMEWATCH_FFPROBE_PATH',
   syncMaxSeconds: 'FRAMEWATCH_SYNC_MAX_SECONDS',
   maxBatchSize: 'FRAMEWATCH_MAX_BATCH_SIZE',
   maxQueueDelayMs: 'FRAMEWATCH_MAX_QUEUE_DELAY_MS',
@@ -120,7 +143,10 @@ export function loadConfig(
   for (const [field, value] of Object.entries(overrides)) {
     if (value !== undefined) raw[field] = value;
   }
-  const parsed = configSchema.strict().safeParse(raw);
+  const parsed = configSchema
+    .strict()
+    .refine((c) => !c.ffmpegPath === !c.ffprobePath, { path: ['ffmpegPath'], message: 'set together with FRAMEWATCH_FFPROBE_PATH, so probing and decoding use one build' })
+    .safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {

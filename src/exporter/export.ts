@@ -97,7 +97,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       await copyFile(image, join(staging, input));
       golden.push({ input, sha256: await sha256File(image) });
     }
-    const session = await createSession(join(staging, 'model.onnx'), { device: 'cpu', threads: 0 });
+    const session = await createSession(join(staging, 'model.onnx'), { device: 'cpu' });
     try {
       if (edited !== sourceBytes) {
         // The golden images prove the edited graph computes what the source model computes.

@@ -68,7 +68,7 @@ export interface VerifyEditsOptions {
 export async function verifyGraphEdits(o: VerifyEditsOptions): Promise<void> {
   const sourcePath = join(o.staging, 'source.onnx');
   await writeFile(sourcePath, o.sourceBytes);
-  const source = await createSession(sourcePath, { device: 'cpu', threads: 0 });
+  const source = await createSession(sourcePath, { device: 'cpu' });
   try {
     for (const input of o.golden) {
       const bytes = await readFile(join(o.staging, input));

@@ -1,24 +1,12 @@
 import express from 'express';
-import type { Config } from '../config/index.js';
 import { FramewatchError } from '../errors/index.js';
-import type { Logger } from '../logging/logger.js';
-import type { JobManager } from '../pipeline/index.js';
-import type { ModelRepository } from '../registry/index.js';
+import type { AppDeps } from './deps.js';
+import { bodyIdleTimeout } from './body-timeout.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { requestLog } from './request-log.js';
 import { securityHeaders } from './security.js';
 import { createWebRoutes } from './web.js';
 import { createRoutes } from './routes.js';
-
-export interface AppDeps {
-  config: Config;
-  repository: ModelRepository;
-  jobs: JobManager;
-  logger: Logger;
-  /** framewatch's own version, reported by GET /v2. */
-  version: string;
-  draining: () => boolean;
-}
 
 /** Builds the Express app; src/cli/serve wires it to a port. */
 export function createApp(deps: AppDeps): express.Express {
@@ -27,6 +15,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('query parser', 'simple');
   app.use(requestLog(deps.logger));
   app.use(securityHeaders);
+  app.use(bodyIdleTimeout(deps.config.bodyIdleTimeoutMs));
   // While draining, probes answer 503 and new work is refused; in-flight requests finish.
   app.use((req, _res, next) => {
     if (!deps.draining() || /^\/(healthz|readyz|metrics|v2\/health\/)/.test(req.path)) return next();

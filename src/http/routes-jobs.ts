@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FramewatchError } from '../errors/index.js';
 import type { JobManager } from '../pipeline/index.js';
-import type { RouteDeps } from './routes.js';
+import type { AppDeps } from './deps.js';
 import { requireToken } from './security.js';
 
 export const jobLinks = (jobId: string) => ({ self: `/v1/jobs/${jobId}` });
@@ -21,7 +21,7 @@ async function requireJob(jobs: JobManager, jobId: string) {
   return record;
 }
 
-export function createJobRoutes({ jobs, config }: RouteDeps): Router {
+export function createJobRoutes({ jobs, config }: AppDeps): Router {
   const router = Router();
   // Job results are predictions: the same token as predict guards them.
   router.use('/v1/jobs', requireToken(config.apiToken, 'predict'));

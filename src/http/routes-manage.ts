@@ -3,13 +3,13 @@ import { z } from 'zod';
 import { FramewatchError } from '../errors/index.js';
 import { LABEL_RE } from '../registry/index.js';
 import { parseInput, validateModelName, versionParamSchema } from './params.js';
-import type { RouteDeps } from './routes.js';
+import type { AppDeps } from './deps.js';
 import { requireToken } from './security.js';
 
 const labelBody = z.object({ version: z.number().int().positive() });
 
 /** Model management (admin token): load, unload, repository index and version labels. */
-export function createManagementRoutes({ repository, config }: RouteDeps): Router {
+export function createManagementRoutes({ repository, config }: AppDeps): Router {
   const router = Router();
   router.param('name', validateModelName);
   const admin = config.adminToken

@@ -6,14 +6,14 @@ import { predictImage, type JobManager } from '../pipeline/index.js';
 import type { ReadyModel } from '../registry/index.js';
 import { parseInput, predictQuerySchema, validateModelName, versionParamSchema, videoQuerySchema } from './params.js';
 import { requireToken } from './security.js';
-import type { RouteDeps } from './routes.js';
+import type { AppDeps } from './deps.js';
 import { receiveUpload, type ReceivedUpload } from './upload.js';
 import { jobLinks, withThumbnailLinks } from './routes-jobs.js';
 
 async function predictVideoUpload(
   req: Request,
   res: Response,
-  deps: RouteDeps,
+  deps: AppDeps,
   model: ReadyModel,
   upload: Extract<ReceivedUpload, { kind: 'video' }>,
 ): Promise<void> {
@@ -41,7 +41,7 @@ async function predictVideoUpload(
         mergeGap: options.mergeGap,
         threshold: options.threshold,
         includeFrames: options.frames,
-        decodeThreads: deps.config.videoDecodeThreads || undefined,
+        decodeThreads: deps.config.videoDecodeThreads,
       },
     });
     submitted = true;
@@ -74,7 +74,7 @@ async function answerWhenDone(res: Response, jobs: JobManager, jobId: string): P
   }
 }
 
-export function createPredictRoutes(deps: RouteDeps): Router {
+export function createPredictRoutes(deps: AppDeps): Router {
   const router = Router();
   const { config, repository } = deps;
 
@@ -82,20 +82,25 @@ export function createPredictRoutes(deps: RouteDeps): Router {
     const query = parseInput(predictQuerySchema, { threshold: req.query.threshold });
     const name = String(req.params.name);
     const model = pick.label ? repository.resolveLabel(name, pick.label) : repository.resolve(name, pick.version);
-    // Shed load before reading the body: a rejected request costs no decode or preprocessing.
-    const release = model.batcher.admit();
-    res.once('close', release);
+    // Shed load before reading the body; but take a slot only once the body is here, so
+    // clients that open uploads and send nothing cannot hold the queue.
+    model.batcher.assertRoom();
     const upload = await receiveUpload(req, {
       maxImageBytes: config.maxImageBytes,
       maxVideoBytes: config.maxVideoBytes,
       tmpDir: join(config.dataDir, 'tmp'),
+      // A video is refused as soon as its first bytes say so, not after gigabytes arrive.
+      checkVideoBacklog: () => deps.jobs.checkBacklog(Number(req.headers['content-length']) || 0),
     });
-    if (upload.kind === 'video') {
-      release(); // video frames queue as bulk work under the job limit instead
-      return predictVideoUpload(req, res, deps, model, upload);
+    // Video frames queue as bulk work under the job and backlog limits instead.
+    if (upload.kind === 'video') return predictVideoUpload(req, res, deps, model, upload);
+    const release = model.batcher.admit();
+    try {
+      const fieldOptions = parseInput(predictQuerySchema, { threshold: upload.fields.threshold });
+      res.json(await predictImage(model, upload.bytes, { maxPixels: config.maxImagePixels, threshold: query.threshold ?? fieldOptions.threshold }));
+    } finally {
+      release();
     }
-    const fieldOptions = parseInput(predictQuerySchema, { threshold: upload.fields.threshold });
-    res.json(await predictImage(model, upload.bytes, { maxPixels: config.maxImagePixels, threshold: query.threshold ?? fieldOptions.threshold }));
   };
 
   const auth = requireToken(config.apiToken, 'predict');

@@ -1,14 +1,45 @@
-import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
+import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { FramewatchError, isFramewatchError } from '../errors/index.js';
-import { logRequestError, statusFor, toFramewatchError } from './error-handler.js';
+import { logRequestError, setErrorHeaders, statusFor, toFramewatchError } from './error-handler.js';
 import type { Logger } from '../logging/logger.js';
 import type { ModelRepository, ReadyModel, VersionEntry } from '../registry/index.js';
-import { decodeV2Inputs, encodeV2Outputs, v2TypeOf, type V2Request } from './v2-codec.js';
+import type { PlainTensor } from '../runtime/index.js';
+import { encodeV2Outputs, v2TypeOf, type V2RequestOptions } from './v2-codec.js';
+import { decodeV2Body } from './v2-decoder.js';
 import { validateModelName, versionParamSchema } from './params.js';
 import { requireToken } from './security.js';
 
 const HEADER_LENGTH = 'inference-header-content-length';
-export const V2_BODY_LIMIT = 64 * 1024 * 1024;
+
+export interface V2Limits {
+  /** A request that is JSON only, and the JSON header of a binary one. */
+  maxJsonBytes: number;
+  /** A request with binary tensor data. */
+  maxBinaryBytes: number;
+}
+
+/**
+ * Reads the body under the limit for its kind: a JSON-only request gets the small JSON limit,
+ * one with binary tensor data the larger one. A declared Content-Length over the limit is
+ * refused before a byte is read; a chunked body is cut once it passes the limit.
+ */
+function v2Body(limits: V2Limits): RequestHandler {
+  const json = express.raw({ type: () => true, limit: limits.maxJsonBytes });
+  const binary = express.raw({ type: () => true, limit: limits.maxBinaryBytes });
+  return (req, res, next) => {
+    const headerLength = req.headers[HEADER_LENGTH];
+    // Refused here, not by the parser: it would first wait for the whole body to drain.
+    const limit = headerLength === undefined ? limits.maxJsonBytes : limits.maxBinaryBytes;
+    if (Number(req.headers['content-length'] ?? 0) > limit) {
+      return next(new FramewatchError('PAYLOAD_TOO_LARGE', `the request body exceeds ${limit} bytes`, { maxBytes: limit }));
+    }
+    if (headerLength === undefined) return json(req, res, next);
+    if (Number(headerLength) > limits.maxJsonBytes) {
+      return next(new FramewatchError('PAYLOAD_TOO_LARGE', `the JSON header exceeds ${limits.maxJsonBytes} bytes`, { maxBytes: limits.maxJsonBytes }));
+    }
+    binary(req, res, next);
+  };
+}
 
 const metadataOf = (m: ReadyModel) => ({
   name: m.name,
@@ -18,31 +49,17 @@ const metadataOf = (m: ReadyModel) => ({
   outputs: m.session.outputs.map((t) => ({ name: t.name, datatype: v2TypeOf(t.dtype) ?? t.dtype, shape: t.shape })),
 });
 
-/** Splits a binary-extension body into its JSON header and the tensor bytes after it. */
-function splitBody(req: Request): { request: V2Request; binary: Uint8Array } {
-  const body = req.body as Buffer | undefined;
-  if (!Buffer.isBuffer(body) || body.length === 0) throw new FramewatchError('INVALID_INPUT', 'the request body is empty');
-  const headerLength = req.headers[HEADER_LENGTH];
-  const jsonLength = headerLength === undefined ? body.length : Number(headerLength);
-  if (!Number.isInteger(jsonLength) || jsonLength < 0 || jsonLength > body.length) {
-    throw new FramewatchError('INVALID_INPUT', `'Inference-Header-Content-Length' must be an integer in [0, ${body.length}]`);
-  }
-  let request: V2Request;
-  try {
-    request = JSON.parse(body.subarray(0, jsonLength).toString('utf8'));
-  } catch {
-    throw new FramewatchError('INVALID_INPUT', 'the inference request JSON is malformed');
-  }
-  if (typeof request !== 'object' || request === null) throw new FramewatchError('INVALID_INPUT', 'the inference request must be a JSON object');
-  return { request, binary: body.subarray(jsonLength) };
-}
-
 /**
  * The Open Inference Protocol (KServe v2) over REST: health, server and model metadata, and
  * raw-tensor inference (JSON and the binary tensor extension) through the same batcher.
  * Errors use the protocol's shape: {"error": "..."}.
  */
-export function createV2Routes(repository: ModelRepository, logger: Logger, version: string, opts: { apiToken?: string; draining: () => boolean }): Router {
+export function createV2Routes(
+  repository: ModelRepository,
+  logger: Logger,
+  version: string,
+  opts: { apiToken?: string; draining: () => boolean; limits: V2Limits },
+): Router {
   const router = Router();
   router.param('name', validateModelName);
   const auth = requireToken(opts.apiToken, 'infer');
@@ -68,11 +85,22 @@ export function createV2Routes(repository: ModelRepository, logger: Logger, vers
         throw err;
       }
     });
-    router.post(`${base}/infer`, auth, express.raw({ type: () => true, limit: V2_BODY_LIMIT }), async (req: Request, res: Response) => {
+    // The model and its queue are checked before the body is read: a refusal costs nothing.
+    const admissible: RequestHandler = (req, _res, next) => {
+      resolve(req).batcher.assertRoom();
+      next();
+    };
+    router.post(`${base}/infer`, auth, admissible, v2Body(opts.limits), async (req: Request, res: Response) => {
       const model = resolve(req);
-      const { request, binary } = splitBody(req);
-      const feeds = decodeV2Inputs(request, binary, model.session.inputs);
-      const outputs = await model.batcher.runFeeds(feeds, 'interactive');
+      const release = model.batcher.admit();
+      let outputs: Record<string, PlainTensor>, request: V2RequestOptions;
+      try {
+        const decoded = await decodeV2Body(req.body as Buffer | undefined, req.headers[HEADER_LENGTH], model.session.inputs);
+        request = decoded.request;
+        outputs = await model.batcher.runFeeds(decoded.feeds, 'interactive');
+      } finally {
+        release();
+      }
       const { tensors, chunks } = encodeV2Outputs(outputs, request);
       const json = { model_name: model.name, model_version: String(model.version), ...(request.id !== undefined ? { id: request.id } : {}), outputs: tensors };
       if (chunks.length === 0) return void res.json(json);
@@ -83,9 +111,10 @@ export function createV2Routes(repository: ModelRepository, logger: Logger, vers
   }
 
   // The shared mapping and logging; only the body differs: the protocol's {"error": "..."}.
-  const errors: ErrorRequestHandler = (err, _req, res, _next) => {
+  const errors: ErrorRequestHandler = (err, req, res, _next) => {
     const known = (err as { name?: string })?.name === 'ZodError' ? new FramewatchError('INVALID_INPUT', 'the version must be a positive integer') : toFramewatchError(err);
     logRequestError(logger, known, err);
+    setErrorHeaders(known, req, res);
     res.status(statusFor(known)).json({ error: known.message });
   };
   router.use('/v2', errors);

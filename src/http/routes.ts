@@ -1,25 +1,13 @@
 import { Router } from 'express';
-import type { Config } from '../config/index.js';
 import { FramewatchError } from '../errors/index.js';
 import { registry } from '../metrics/index.js';
 import { parseInput, validateModelName, versionParamSchema } from './params.js';
-import type { JobManager } from '../pipeline/index.js';
-import type { ModelRepository, VersionEntry } from '../registry/index.js';
+import type { VersionEntry } from '../registry/index.js';
 import { createJobRoutes } from './routes-jobs.js';
 import { createManagementRoutes } from './routes-manage.js';
 import { createPredictRoutes } from './routes-predict.js';
 import { createV2Routes } from './routes-v2.js';
-import type { Logger } from '../logging/logger.js';
-
-export interface RouteDeps {
-  config: Config;
-  repository: ModelRepository;
-  jobs: JobManager;
-  logger: Logger;
-  version: string;
-  /** True once SIGTERM arrived: readiness answers 503 while requests drain. */
-  draining: () => boolean;
-}
+import type { AppDeps } from './deps.js';
 
 function describeVersion(e: VersionEntry) {
   const m = e.manifest;
@@ -56,7 +44,7 @@ export const metricsHandler = async (_req: import('express').Request, res: impor
 };
 
 /** Health, model listing, predict and job routes. */
-export function createRoutes(deps: RouteDeps): Router {
+export function createRoutes(deps: AppDeps): Router {
   const { repository } = deps;
   const router = Router();
 
@@ -97,7 +85,13 @@ export function createRoutes(deps: RouteDeps): Router {
     res.json(model.drift.report());
   });
 
-  router.use(createV2Routes(repository, deps.logger, deps.version, { apiToken: deps.config.apiToken, draining: deps.draining }));
+  router.use(
+    createV2Routes(repository, deps.logger, deps.version, {
+      apiToken: deps.config.apiToken,
+      draining: deps.draining,
+      limits: { maxJsonBytes: deps.config.maxV2JsonBytes, maxBinaryBytes: deps.config.maxV2BinaryBytes },
+    }),
+  );
   router.use(createManagementRoutes(deps));
   router.use(createPredictRoutes(deps));
   router.use(createJobRoutes(deps));

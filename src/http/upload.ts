@@ -5,7 +5,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { FramewatchError } from '../errors/index.js';
+import { FramewatchError, isFramewatchError } from '../errors/index.js';
 import { SNIFF_BYTES, sniffMedia, type SniffResult } from '../media/sniff.js';
 
 export interface UploadLimits {
@@ -13,6 +13,8 @@ export interface UploadLimits {
   maxVideoBytes: number;
   /** Where video uploads are streamed to. */
   tmpDir: string;
+  /** Called once the first bytes say video; throwing refuses the upload before it is stored. */
+  checkVideoBacklog?: () => void;
 }
 
 /** An image stays in memory; a video (or audio) streams to a temp file that the caller must remove. */
@@ -26,6 +28,9 @@ export type ReceivedUpload = ReceivedMedia & {
   /** Multipart text fields, for options such as threshold. */
   fields: Record<string, string>;
 };
+
+/** Room for multipart boundaries, part headers and small fields around the file. */
+const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 
 const RAW_TYPE = /^(image\/(jpeg|png|webp|gif|tiff|avif)|video\/[\w.+-]+|application\/octet-stream)$/;
 
@@ -60,6 +65,12 @@ function collectFile(stream: Readable, declaredType: string, limits: UploadLimit
         return false;
       }
       if (media.kind !== 'image') {
+        try {
+          limits.checkVideoBacklog?.();
+        } catch (err) {
+          fail(err as FramewatchError);
+          return false;
+        }
         const path = join(limits.tmpDir, `${randomUUID()}.upload`);
         file = { path, out: createWriteStream(path, { flags: 'wx' }) };
         file.out.on('error', (err) => fail(new FramewatchError('INTERNAL', `cannot write the upload: ${err.message}`)));
@@ -89,7 +100,7 @@ function collectFile(stream: Readable, declaredType: string, limits: UploadLimit
         fail(new FramewatchError('PAYLOAD_TOO_LARGE', `the upload exceeds ${limits.maxImageBytes} bytes`, { maxBytes: limits.maxImageBytes, kind: 'image' }));
       }
     });
-    stream.on('error', (err) => fail(new FramewatchError('INVALID_INPUT', `upload failed: ${err.message}`)));
+    stream.on('error', (err) => fail(isFramewatchError(err) ? err : new FramewatchError('INVALID_INPUT', `upload failed: ${err.message}`)));
     stream.on('close', () => {
       if (!stream.readableEnded) fail(new FramewatchError('INVALID_INPUT', 'the upload was interrupted'));
     });
@@ -113,6 +124,11 @@ function collectFile(stream: Readable, declaredType: string, limits: UploadLimit
 
 /** Accepts a multipart body (field `file`) or a raw image/video body. */
 export async function receiveUpload(req: Request, limits: UploadLimits): Promise<ReceivedUpload> {
+  // A declared length no file could fit is refused before a byte is read (multipart headers get some room).
+  const largest = Math.max(limits.maxImageBytes, limits.maxVideoBytes);
+  if (Number(req.headers['content-length'] ?? 0) > largest + MULTIPART_OVERHEAD_BYTES) {
+    throw new FramewatchError('PAYLOAD_TOO_LARGE', `the upload exceeds ${largest} bytes`, { maxBytes: largest });
+  }
   await mkdir(limits.tmpDir, { recursive: true });
   const contentType = (req.headers['content-type'] ?? '').toLowerCase();
   if (contentType.startsWith('multipart/form-data')) return receiveMultipart(req, limits);
@@ -168,6 +184,11 @@ function receiveMultipart(req: Request, limits: UploadLimits): Promise<ReceivedU
     parser.on('close', () => {
       if (!file) return finish(new FramewatchError('INVALID_INPUT', "multipart body has no 'file' field"));
       file.then((f) => finish(undefined, { ...f, fields }), finish);
+    });
+    // The body idle timer errors the request itself, which piping does not forward.
+    req.on('error', (err) => {
+      parser.destroy(err);
+      finish(isFramewatchError(err) ? err : new FramewatchError('INVALID_INPUT', `upload failed: ${err.message}`));
     });
     req.on('close', () => {
       if (!req.complete) {

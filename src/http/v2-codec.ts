@@ -30,13 +30,38 @@ export interface V2Request {
   outputs?: Array<{ name: string; parameters?: { binary_data?: boolean } }>;
 }
 
+/** What answering needs of a request once its inputs are decoded. */
+export type V2RequestOptions = Pick<V2Request, 'id' | 'parameters' | 'outputs'>;
+
+export type ModelInputSpec = { name: string; dtype: string; shape: number[] };
+
 const bad = (message: string) => new FramewatchError('INVALID_INPUT', message);
 
-const flatten = (v: unknown): unknown[] => (Array.isArray(v) ? v.flatMap(flatten) : [v]);
+/**
+ * Flattens nested JSON arrays without recursion or intermediate arrays (a large tensor is
+ * millions of values), and stops as soon as there are more values than the shape needs.
+ */
+function flatten(data: unknown, count: number, name: string): unknown[] {
+  const values: unknown[] = [];
+  const stack: Array<{ items: unknown[]; at: number }> = [{ items: Array.isArray(data) ? data : [data], at: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.at === top.items.length) {
+      stack.pop();
+      continue;
+    }
+    const v = top.items[top.at++];
+    if (Array.isArray(v)) {
+      if (stack.length > 32) throw bad(`input '${name}': data is nested deeper than 32 levels`);
+      stack.push({ items: v, at: 0 });
+    } else if (values.push(v) > count) break;
+  }
+  return values;
+}
 
 function fromJson(t: V2InputTensor, count: number): PlainTensor['data'] {
-  const values = flatten(t.data);
-  if (values.length !== count) throw bad(`input '${t.name}': shape [${t.shape}] needs ${count} values, got ${values.length}`);
+  const values = flatten(t.data, count, t.name);
+  if (values.length !== count) throw bad(`input '${t.name}': shape [${t.shape}] needs ${count} values, got ${values.length > count ? 'more' : values.length}`);
   const num = (v: unknown) => {
     if (typeof v !== 'number' && typeof v !== 'boolean') throw bad(`input '${t.name}': data must be numbers`);
     return Number(v);
@@ -62,7 +87,7 @@ const fromBinary = (ortType: string, bytes: Uint8Array): PlainTensor['data'] => 
 export function decodeV2Inputs(
   request: V2Request,
   binary: Uint8Array,
-  modelInputs: ReadonlyArray<{ name: string; dtype: string; shape: number[] }>,
+  modelInputs: readonly ModelInputSpec[],
 ): Record<string, PlainTensor> {
   if (!Array.isArray(request.inputs) || request.inputs.length === 0) throw bad("'inputs' must be a non-empty array");
   const feeds: Record<string, PlainTensor> = {};
@@ -107,7 +132,7 @@ export interface V2OutputTensor {
 /** Outputs as v2 JSON, or as binary chunks (binary tensor extension) when asked. */
 export function encodeV2Outputs(
   outputs: Record<string, PlainTensor>,
-  request: V2Request,
+  request: V2RequestOptions,
 ): { tensors: V2OutputTensor[]; chunks: Uint8Array[] } {
   const wanted = request.outputs?.length ? request.outputs : Object.keys(outputs).map((name) => ({ name, parameters: undefined }));
   const tensors: V2OutputTensor[] = [];
@@ -131,4 +156,30 @@ export function encodeV2Outputs(
     }
   }
   return { tensors, chunks };
+}
+
+/**
+ * Splits a request body (JSON, or the binary tensor extension's JSON header plus tensor bytes)
+ * and decodes its inputs into ORT feeds. Pure: it runs inline for small bodies and in the
+ * decode worker for large ones.
+ */
+export function decodeV2Request(
+  body: Uint8Array | undefined,
+  headerLength: string | string[] | undefined,
+  modelInputs: readonly ModelInputSpec[],
+): { request: V2RequestOptions; feeds: Record<string, PlainTensor> } {
+  if (!body || body.length === 0) throw bad('the request body is empty');
+  const jsonLength = headerLength === undefined ? body.length : Number(headerLength);
+  if (!Number.isInteger(jsonLength) || jsonLength < 0 || jsonLength > body.length) {
+    throw bad(`'Inference-Header-Content-Length' must be an integer in [0, ${body.length}]`);
+  }
+  let request: V2Request;
+  try {
+    request = JSON.parse(Buffer.from(body.buffer, body.byteOffset, jsonLength).toString('utf8'));
+  } catch {
+    throw bad('the inference request JSON is malformed');
+  }
+  if (typeof request !== 'object' || request === null) throw bad('the inference request must be a JSON object');
+  const feeds = decodeV2Inputs(request, body.subarray(jsonLength), modelInputs);
+  return { request: { id: request.id, parameters: request.parameters, outputs: request.outputs }, feeds };
 }

@@ -1,24 +1,13 @@
-// The one adapter around fluent-ffmpeg (archived upstream in 2025): every ffmpeg and ffprobe
-// call goes through here, so it can be swapped for a direct spawn without touching callers.
-import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
-import type { Readable } from 'node:stream';
-import { promisify } from 'node:util';
-import ffmpeg from 'fluent-ffmpeg';
+// The one adapter around ffmpeg and ffprobe: every call spawns the binaries directly, with the
+// demuxer named (-f) and only the file protocol allowed. Uploads are hostile input: nothing
+// here lets ffmpeg guess a format or open a second file.
+import { execFile, spawn } from 'node:child_process';
 import type { RgbImage } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
+import { mediaTools } from './ffmpeg-tools.js';
+import { sniffFile } from './sniff.js';
 
-const require = createRequire(import.meta.url);
-
-/** ffmpeg binary: FFMPEG_PATH (a maintained system build) or the npm package's static build. */
-export const ffmpegPath = (): string => process.env.FFMPEG_PATH || (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
-export const ffprobePath = (): string => process.env.FFPROBE_PATH || (require('@ffprobe-installer/ffprobe') as { path: string }).path;
-
-/** First line of `ffmpeg -version`, logged at start. */
-export async function ffmpegVersion(): Promise<string> {
-  const { stdout } = await promisify(execFile)(ffmpegPath(), ['-hide_banner', '-version']);
-  return stdout.split('\n')[0].trim();
-}
+export { ffmpegPath, mediaToolVersions, mediaTools, resolveMediaTools, useMediaTools, type MediaTools } from './ffmpeg-tools.js';
 
 export interface VideoInfo {
   durationS: number;
@@ -29,8 +18,22 @@ export interface VideoInfo {
   rotation: number;
   codec: string;
   container: string;
+  /** The ffmpeg demuxer that reads this file; sampling passes it as `-f`. */
+  demuxer: string;
   hasAudio: boolean;
 }
+
+/** The ffprobe run has this long; a file that takes longer to probe is refused. */
+const PROBE_TIMEOUT_MS = 30_000;
+
+/** Input options for a file we did not write: one named demuxer, no protocol but `file`. */
+const inputArgs = (path: string, demuxer: string) => [
+  '-protocol_whitelist', 'file',
+  '-f', demuxer,
+  // mov can follow "data references" to other files; keep that off whatever the build's default.
+  ...(demuxer === 'mov' ? ['-enable_drefs', '0'] : []),
+  '-i', path,
+];
 
 const ratio = (r: string | undefined): number => {
   const [n, d] = (r ?? '0/1').split('/').map(Number);
@@ -41,36 +44,75 @@ const ratio = (r: string | undefined): number => {
 const reasonFrom = (text: string | undefined, path: string): string =>
   (text ?? '').replaceAll(path, 'input').split('\n').map((l) => l.trim()).filter(Boolean).slice(-2).join(' | ') || 'unknown ffmpeg error';
 
-/** ffprobe: NO_VIDEO_STREAM when there is none, INVALID_MEDIA (422) when unreadable. */
-export function probeVideo(path: string): Promise<VideoInfo> {
+interface ProbeStream {
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  duration?: string;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  disposition?: { attached_pic?: number };
+  tags?: { rotate?: string };
+  side_data_list?: Array<{ rotation?: number }>;
+}
+
+interface ProbeOutput {
+  streams?: ProbeStream[];
+  format?: { duration?: string; format_name?: string };
+}
+
+function runProbe(path: string, demuxer: string): Promise<ProbeOutput> {
+  const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...inputArgs(path, demuxer)];
   return new Promise((resolve, reject) => {
-    ffmpeg.setFfprobePath(ffprobePath());
-    ffmpeg.ffprobe(path, (err: Error | null, data: ffmpeg.FfprobeData) => {
-      if (err) return reject(new FramewatchError('INVALID_MEDIA', 'the file cannot be read as media', { reason: reasonFrom(err.message, path) }));
-      const video = data.streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
-      if (!video) {
-        return reject(new FramewatchError('NO_VIDEO_STREAM', 'the file has no video stream', { streams: data.streams.map((s) => s.codec_type) }));
+    execFile(mediaTools().ffprobe, args, { timeout: PROBE_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) return reject(new FramewatchError('INVALID_MEDIA', 'the file cannot be read as media', { reason: reasonFrom(stderr || err.message, path) }));
+      try {
+        resolve(JSON.parse(stdout) as ProbeOutput);
+      } catch {
+        reject(new FramewatchError('INVALID_MEDIA', 'the file cannot be read as media', { reason: 'ffprobe gave no readable description' }));
       }
-      const sideRotation = (video as { side_data_list?: Array<{ rotation?: number }> }).side_data_list?.find((d) => d.rotation !== undefined)?.rotation;
-      const rotation = Number(video.tags?.rotate ?? sideRotation ?? 0);
-      const quarterTurn = Math.abs(rotation) % 180 === 90;
-      const durationS = Number(data.format.duration ?? video.duration);
-      const width = Number(video.width), height = Number(video.height);
-      if (!(width > 0 && height > 0) || !(durationS > 0)) {
-        return reject(new FramewatchError('INVALID_MEDIA', 'the video stream has no size or duration', { width, height, durationS }));
-      }
-      resolve({
-        durationS,
-        fps: ratio(video.avg_frame_rate) || ratio(video.r_frame_rate),
-        width: quarterTurn ? height : width,
-        height: quarterTurn ? width : height,
-        rotation,
-        codec: video.codec_name ?? 'unknown',
-        container: data.format.format_name ?? 'unknown',
-        hasAudio: data.streams.some((s) => s.codec_type === 'audio'),
-      });
     });
   });
+}
+
+/**
+ * Sniffs the file, then runs ffprobe with the sniffed demuxer. UNSUPPORTED_MEDIA_TYPE when the
+ * bytes name no audio or video container, NO_VIDEO_STREAM when there is no video stream,
+ * INVALID_MEDIA (422) when the file is unreadable.
+ */
+export async function probeVideo(path: string): Promise<VideoInfo> {
+  const sniffed = await sniffFile(path);
+  if (!sniffed?.demuxer) {
+    throw new FramewatchError('UNSUPPORTED_MEDIA_TYPE', 'the file is not a supported video container (mp4, mov, mkv, webm, avi, ogg)');
+  }
+  const data = await runProbe(path, sniffed.demuxer);
+  const formatName = data.format?.format_name ?? '';
+  if (!formatName.split(',').includes(sniffed.demuxer)) {
+    throw new FramewatchError('INVALID_MEDIA', 'the container does not match its first bytes', { expected: sniffed.demuxer, found: formatName });
+  }
+  const streams = data.streams ?? [];
+  const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+  if (!video) throw new FramewatchError('NO_VIDEO_STREAM', 'the file has no video stream', { streams: streams.map((s) => s.codec_type) });
+  const sideRotation = video.side_data_list?.find((d) => d.rotation !== undefined)?.rotation;
+  const rotation = Number(video.tags?.rotate ?? sideRotation ?? 0);
+  const quarterTurn = Math.abs(rotation) % 180 === 90;
+  const durationS = Number(data.format?.duration ?? video.duration);
+  const width = Number(video.width), height = Number(video.height);
+  if (!(width > 0 && height > 0) || !(durationS > 0)) {
+    throw new FramewatchError('INVALID_MEDIA', 'the video stream has no size or duration', { width, height, durationS });
+  }
+  return {
+    durationS,
+    fps: ratio(video.avg_frame_rate) || ratio(video.r_frame_rate),
+    width: quarterTurn ? height : width,
+    height: quarterTurn ? width : height,
+    rotation,
+    codec: video.codec_name ?? 'unknown',
+    container: formatName,
+    demuxer: sniffed.demuxer,
+    hasAudio: streams.some((s) => s.codec_type === 'audio'),
+  };
 }
 
 export interface SampleOptions {
@@ -79,7 +121,7 @@ export interface SampleOptions {
   /** Exclusive end time; undefined = to the end. */
   endS?: number;
   maxFrames?: number;
-  /** Decoder threads; 0 or undefined = ffmpeg's choice (one per core). */
+  /** Decoder threads; undefined = ffmpeg's choice (one per core). */
   threads?: number;
   signal?: AbortSignal;
 }
@@ -90,36 +132,44 @@ export interface SampledFrame {
   image: RgbImage;
 }
 
-/**
- * Decodes frames at `fps` as raw RGB on a pipe (no file per frame). Reading is pull-based:
- * the pipe applies backpressure, so ffmpeg waits while the consumer is busy.
- */
-export async function* sampleFrames(path: string, info: Pick<VideoInfo, 'width' | 'height'>, options: SampleOptions): AsyncGenerator<SampledFrame> {
-  const frameBytes = info.width * info.height * 3;
+function sampleArgs(path: string, info: Pick<VideoInfo, 'demuxer'>, options: SampleOptions): string[] {
+  const input = [
+    ...(options.threads ? ['-threads', String(options.threads)] : []),
+    ...(options.startS > 0 ? ['-ss', String(options.startS)] : []),
+    ...inputArgs(path, info.demuxer),
+  ];
   const output = ['-an', '-sn', '-dn', '-vf', `fps=${options.fps}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24'];
   if (options.endS !== undefined) output.push('-t', String(Math.max(0, options.endS - options.startS)));
   if (options.maxFrames !== undefined) output.push('-frames:v', String(options.maxFrames));
+  return ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', ...input, ...output, 'pipe:1'];
+}
+
+/**
+ * Decodes frames at `fps` as raw RGB on a pipe (no file per frame). Reading is pull-based:
+ * the pipe applies backpressure, so ffmpeg waits while the consumer is busy. ffmpeg is
+ * killed when the signal aborts or the consumer stops early; it never outlives the generator.
+ */
+export async function* sampleFrames(
+  path: string,
+  info: Pick<VideoInfo, 'width' | 'height' | 'demuxer'>,
+  options: SampleOptions,
+): AsyncGenerator<SampledFrame> {
+  const frameBytes = info.width * info.height * 3;
+  const child = spawn(mediaTools().ffmpeg, sampleArgs(path, info, options), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  let failure: Error | undefined;
-  const command = ffmpeg(path)
-    .setFfmpegPath(ffmpegPath())
-    .inputOptions([...(options.threads ? ['-threads', String(options.threads)] : []), ...(options.startS > 0 ? ['-ss', String(options.startS)] : [])])
-    .outputOptions(output)
-    .on('stderr', (line: string) => {
-      stderr = `${stderr}\n${line}`.slice(-4000);
-    })
-    .on('error', (err: Error) => {
-      failure = err;
-    });
-  const stream = command.pipe() as Readable;
-  const abort = () => command.kill('SIGKILL');
-  options.signal?.addEventListener('abort', abort, { once: true });
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr = `${stderr}${text}`.slice(-4000)));
+  const exited = new Promise<{ code: number | null; error?: Error }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, error }));
+    child.once('close', (code) => resolve({ code }));
+  });
+  const kill = () => child.kill('SIGKILL');
+  options.signal?.addEventListener('abort', kill, { once: true });
   let index = 0;
   // Each frame is assembled once, straight from the pipe's chunks (no re-concatenation).
   let frame = new Uint8Array(frameBytes);
   let filled = 0;
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
       let offset = 0;
       while (offset < chunk.length) {
         const take = Math.min(frameBytes - filled, chunk.length - offset);
@@ -134,14 +184,15 @@ export async function* sampleFrames(path: string, info: Pick<VideoInfo, 'width' 
         }
       }
     }
-    // fluent-ffmpeg reports the exit after the stream ends; give it a tick to arrive.
-    await new Promise((r) => setImmediate(r));
+    const { code, error } = await exited;
     if (options.signal?.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
-    if (failure && index === 0) {
-      throw new FramewatchError('INVALID_MEDIA', 'ffmpeg could not decode the video', { reason: reasonFrom(stderr || failure.message, path) });
+    if (error) throw new FramewatchError('INVALID_MEDIA', 'ffmpeg could not be started', { reason: error.message });
+    if (code !== 0 && index === 0) {
+      throw new FramewatchError('INVALID_MEDIA', 'ffmpeg could not decode the video', { reason: reasonFrom(stderr || `exit code ${code}`, path) });
     }
   } finally {
-    options.signal?.removeEventListener('abort', abort);
-    if (!stream.readableEnded) abort();
+    options.signal?.removeEventListener('abort', kill);
+    if (child.exitCode === null && child.signalCode === null) kill();
+    await exited;
   }
 }

@@ -64,9 +64,9 @@ const round = (v: number) => Math.round(v * 100) / 100;
  * Decoder threads per provider. On CPU, ONNX Runtime already uses every core: one decoder
  * thread costs 0.61-0.63 s of ffmpeg CPU on the 60 s bench clip against 0.89-0.92 s with
  * ffmpeg's default (a thread per core), for the same frames. On CUDA the CPU is free, so
- * ffmpeg uses every core to keep the GPU fed. 0 = ffmpeg's choice.
+ * ffmpeg uses every core to keep the GPU fed (undefined = ffmpeg's choice).
  */
-export const decoderThreadsFor = (provider: 'cpu' | 'cuda'): number => (provider === 'cpu' ? 1 : 0);
+export const decoderThreadsFor = (provider: 'cpu' | 'cuda'): number | undefined => (provider === 'cpu' ? 1 : undefined);
 
 /**
  * The video pipeline: ffmpeg samples frames on a pipe; a producer preprocesses each frame and

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyPreprocessing } from '../../preprocessing/index.js';
-import { FramewatchError } from '../errors/index.js';
+import { FramewatchError, isFramewatchError } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
 import { availableParallelism } from 'node:os';
 import { readFile } from 'node:fs/promises';
@@ -61,15 +61,15 @@ export interface VersionEntry {
 export interface RepositoryOptions {
   root: string;
   device: Device;
-  /** Intra-op threads; 0 = the cores divided among the batcher's instances. */
-  threads: number;
+  /** Intra-op threads; unset = the cores divided among the batcher's instances. */
+  threads?: number;
   /** ONNX Runtime thread spinning (see config threadSpinning). */
   spinning?: boolean;
   logger: Logger;
   batching?: BatcherSettings;
   /** The serving path's image decoder; enables the golden skew check at load. */
   decode?: ImageDecoder;
-  /** 0 = SKEW_TOLERANCE for the provider. */
+  /** Unset = SKEW_TOLERANCE for the provider. */
   skewTolerance?: number;
   /** Samples per version in the drift window. */
   driftWindow?: number;
@@ -77,7 +77,7 @@ export interface RepositoryOptions {
   only?: (name: string) => boolean;
 }
 
-const DEFAULT_BATCHING: BatcherSettings = { maxBatchSize: 0, videoBatchSize: 0, maxQueueDelayMs: -1, maxQueueSize: 0, requestTimeoutMs: 30_000, instances: 0 };
+const DEFAULT_BATCHING: BatcherSettings = { requestTimeoutMs: 30_000 };
 
 export interface ModelRepository {
   /** Scans the repository and loads every version; failures are recorded, never thrown. */
@@ -105,20 +105,20 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
   const task = getTask(manifest.task);
   const params = task.paramsSchema.parse(manifest.postprocessing);
   const modelPath = join(entry.dir, manifest.file.name);
-  if (!existsSync(modelPath)) throw new Error(`model file ${manifest.file.name} is missing`);
+  if (!existsSync(modelPath)) throw new FramewatchError('MODEL_NOT_READY', `model file ${manifest.file.name} is missing`);
   const actual = await sha256File(modelPath);
   if (actual !== manifest.file.sha256) {
-    throw new Error(`sha256 mismatch for ${manifest.file.name}: manifest ${manifest.file.sha256}, file ${actual}`);
+    throw new FramewatchError('MODEL_NOT_READY', `sha256 mismatch for ${manifest.file.name}: manifest ${manifest.file.sha256}, file ${actual}`);
   }
   const settings = options.batching ?? DEFAULT_BATCHING;
   // Instances share the cores: each session gets its part, so they never oversubscribe.
-  const plannedInstances = manifest.serving?.instances ?? (settings.instances || PROVIDER_DEFAULTS.cpu.instances);
-  const threads = options.threads || Math.max(1, Math.floor(availableParallelism() / plannedInstances));
+  const plannedInstances = manifest.serving?.instances ?? (settings.instances ?? PROVIDER_DEFAULTS.cpu.instances);
+  const threads = options.threads ?? Math.max(1, Math.floor(availableParallelism() / plannedInstances));
   const session = await createSession(modelPath, { device: options.device, threads, spinning: options.spinning, logger: options.logger });
   const [input] = session.inputs;
   if (manifest.preprocessing.normalizeInModel && (input?.dtype !== 'uint8' || input.shape.length !== 4 || input.shape[3] !== 3)) {
     await session.release();
-    throw new Error(`preprocessing.normalizeInModel needs a uint8 [N, H, W, 3] input; '${input?.name}' is ${input?.dtype} [${input?.shape}]`);
+    throw new FramewatchError('MODEL_NOT_READY', `preprocessing.normalizeInModel needs a uint8 [N, H, W, 3] input; '${input?.name}' is ${input?.dtype} [${input?.shape}]`);
   }
   try {
     if (task.inputKind === 'tensor') {
@@ -133,20 +133,20 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
     }
   } catch (err) {
     await session.release();
-    throw new Error(`warm-up failed: ${(err as Error).message}`);
+    throw new FramewatchError('MODEL_NOT_READY', `warm-up failed: ${(err as Error).message}`, undefined, { cause: err });
   }
   if (options.decode && manifest.golden.length > 0) {
-    const tolerance = options.skewTolerance || SKEW_TOLERANCE[session.provider];
+    const tolerance = options.skewTolerance ?? SKEW_TOLERANCE[session.provider];
     let report: SkewReport;
     try {
       report = await checkSkew(entry.dir, manifest, session, options.decode, tolerance);
     } catch (err) {
-      report = { ok: false, tolerance, samples: [], maxAbsDiff: Infinity, reason: `SKEW_DETECTED: golden replay failed: ${(err as Error).message}` };
+      report = { ok: false, tolerance, samples: [], maxAbsDiff: Infinity, reason: `golden replay failed: ${(err as Error).message}` };
     }
     entry.skew = report;
     if (!report.ok) {
       await session.release();
-      throw new Error(report.reason!.startsWith('SKEW_DETECTED') ? report.reason : `SKEW_DETECTED: ${report.reason}`);
+      throw new FramewatchError('SKEW_DETECTED', report.reason ?? 'the golden replay differs');
     }
   }
   const batching = resolveBatcherOptions(session.provider, settings, manifest.serving);
@@ -164,6 +164,10 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
   const drift = reference ? createDriftMonitor(entry.name, entry.version, reference.profile, options.driftWindow ?? 500) : undefined;
   return { name: entry.name, version: entry.version, manifest, session, task, params, batcher, batching, drift };
 }
+
+/** A load failure as /v1/models shows it: the code first when it says more than 'not ready'. */
+const loadFailureReason = (err: unknown): string =>
+  isFramewatchError(err) && err.code !== 'MODEL_NOT_READY' ? `${err.code}: ${err.message}` : (err as Error).message;
 
 export function createRepository(options: RepositoryOptions): ModelRepository {
   let entries: VersionEntry[] = [];
@@ -186,7 +190,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       log.info('model version ready', { model: entry.name, version: entry.version, provider: entry.provider, batching: ready.batching });
       if (previous) await retire(previous); // after the swap: in-flight work on the old one finishes
     } catch (err) {
-      const reason = (err as Error).message;
+      const reason = loadFailureReason(err);
       if (previous) {
         entry.reason = `reload failed, still serving the loaded copy: ${reason}`;
         log.error('model version reload failed; the old session keeps serving', { model: entry.name, version: entry.version, reason });

@@ -69,7 +69,7 @@ export async function checkSkew(dir: string, manifest: Manifest, session: ModelS
       report.maxAbsDiff = Math.max(report.maxAbsDiff, worst);
       if (worstExcess > 0) {
         report.ok = false;
-        report.reason ??= `SKEW_DETECTED: output '${out.name}' of ${entry.input} differs by up to ${worst.toExponential(3)} (tolerance ${tolerance})`;
+        report.reason ??= `output '${out.name}' of ${entry.input} differs by up to ${worst.toExponential(3)} (tolerance ${tolerance})`;
       }
     }
     report.samples.push(sample);

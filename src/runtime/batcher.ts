@@ -123,15 +123,19 @@ export function createBatcher(session: ModelSession, options: BatcherOptions, ev
     return new FramewatchError('QUEUE_FULL', `the queue holds ${options.maxQueueSize} requests; retry shortly`, { retryAfterS: 1 });
   };
 
+  function assertRoom(): void {
+    if (closed || draining) throw new FramewatchError('MODEL_NOT_READY', 'the model is unloading');
+    if (admitted >= options.maxQueueSize + options.instances * options.maxBatchSize) throw queueFull();
+  }
+
   return {
     /**
-     * Admission control for interactive requests, taken before any upload, decode or
-     * preprocessing work: a request beyond what the queue and the running instances can hold
-     * is rejected at once, so shedding load costs almost nothing. Release when done.
+     * Admission control for interactive requests, taken once the input is here and before
+     * decode or preprocessing: a request beyond what the queue and the running instances can
+     * hold is rejected at once, so shedding load costs almost nothing. Release when done.
      */
     admit(): () => void {
-      if (closed || draining) throw new FramewatchError('MODEL_NOT_READY', 'the model is unloading');
-      if (admitted >= options.maxQueueSize + options.instances * options.maxBatchSize) throw queueFull();
+      assertRoom();
       admitted++;
       let released = false;
       return () => {
@@ -139,6 +143,11 @@ export function createBatcher(session: ModelSession, options: BatcherOptions, ev
         released = true;
       };
     },
+    /**
+     * Throws QUEUE_FULL (or MODEL_NOT_READY) when admit() would, without taking a slot: the
+     * check made before an upload is read, so a slot is held only once the body is here.
+     */
+    assertRoom,
     /** Queues one input; resolves with its outputs. */
     run(input: ModelInput, priority: Priority = 'interactive'): Promise<Record<string, NumericTensor>> {
       return enqueue({ input, key: shapeKey(input) }, priority);

@@ -15,26 +15,27 @@ export const PROVIDER_DEFAULTS: Record<Provider, BatcherOptions> = {
   cuda: { maxBatchSize: 8, bulkMaxBatchSize: 8, maxQueueDelayMs: 2, maxQueueSize: 64, timeoutMs: 30_000, instances: 2 },
 };
 
+/** Server-wide batcher settings; an unset one falls back to the provider default. */
 export interface BatcherSettings {
-  maxBatchSize: number;
-  /** Video frames per batch; 0 = the provider default. */
-  videoBatchSize: number;
-  maxQueueDelayMs: number;
-  maxQueueSize: number;
+  maxBatchSize?: number;
+  /** Video frames per batch. */
+  videoBatchSize?: number;
+  maxQueueDelayMs?: number;
+  maxQueueSize?: number;
   requestTimeoutMs: number;
-  instances: number;
+  instances?: number;
 }
 
-/** Manifest overrides, then server config (0 or -1 = unset), then the provider default. */
+/** Manifest overrides, then server config, then the provider default. */
 export function resolveBatcherOptions(provider: Provider, config: BatcherSettings, manifest: Partial<BatcherOptions> = {}): BatcherOptions {
   const d = PROVIDER_DEFAULTS[provider];
-  const maxBatchSize = manifest.maxBatchSize ?? (config.maxBatchSize || d.maxBatchSize);
+  const maxBatchSize = manifest.maxBatchSize ?? (config.maxBatchSize ?? d.maxBatchSize);
   return {
     maxBatchSize,
-    bulkMaxBatchSize: Math.min(maxBatchSize, manifest.bulkMaxBatchSize ?? (config.videoBatchSize || d.bulkMaxBatchSize)),
-    maxQueueDelayMs: manifest.maxQueueDelayMs ?? (config.maxQueueDelayMs >= 0 ? config.maxQueueDelayMs : d.maxQueueDelayMs),
-    maxQueueSize: manifest.maxQueueSize ?? (config.maxQueueSize || d.maxQueueSize),
+    bulkMaxBatchSize: Math.min(maxBatchSize, manifest.bulkMaxBatchSize ?? (config.videoBatchSize ?? d.bulkMaxBatchSize)),
+    maxQueueDelayMs: manifest.maxQueueDelayMs ?? config.maxQueueDelayMs ?? d.maxQueueDelayMs,
+    maxQueueSize: manifest.maxQueueSize ?? (config.maxQueueSize ?? d.maxQueueSize),
     timeoutMs: manifest.timeoutMs ?? config.requestTimeoutMs,
-    instances: manifest.instances ?? (config.instances || d.instances),
+    instances: manifest.instances ?? (config.instances ?? d.instances),
   };
 }

@@ -2,30 +2,18 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { compiledModule } from '../config/paths.js';
+import { FramewatchError } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
-import { SESSION_WORKER_SOURCE } from './session-worker-source.js';
+import type { FromWorker, PlainTensor, Provider, SessionWorkerData, TensorInfo, ToWorker } from './session-messages.js';
 
 export type Device = 'auto' | 'cpu' | 'cuda';
-export type Provider = 'cuda' | 'cpu';
-
-export interface TensorInfo {
-  name: string;
-  dtype: string;
-  /** -1 for dynamic dimensions. */
-  shape: number[];
-}
-
-/** A tensor crossing to or from the inference worker. */
-export interface PlainTensor {
-  readonly type: string;
-  readonly data: Float32Array | Uint8Array | Uint16Array | Int32Array | BigInt64Array;
-  readonly dims: readonly number[];
-}
+export type { PlainTensor, Provider, TensorInfo } from './session-messages.js';
 
 export interface SessionOptions {
   device: Device;
-  /** Intra-op threads; 0 lets ONNX Runtime choose. */
-  threads: number;
+  /** Intra-op threads; unset lets ONNX Runtime choose. */
+  threads?: number;
   /** Idle intra-op threads spin before sleeping (ONNX Runtime's default); default false. */
   spinning?: boolean;
   logger?: Logger;
@@ -57,11 +45,11 @@ export function cudaProviderInstalled(): boolean {
 }
 
 /** The ONNX Runtime session options every framewatch session gets (the bench reuses them). */
-export function ortSessionOptions(threads: number, spinning = false) {
+export function ortSessionOptions(threads?: number, spinning = false) {
   return {
     graphOptimizationLevel: 'all' as const,
     interOpNumThreads: 1,
-    ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
+    ...(threads ? { intraOpNumThreads: threads } : {}),
     ...(spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
   };
 }
@@ -76,15 +64,13 @@ export async function createSession(modelPath: string, options: SessionOptions):
   if (wantsCuda && !cudaPresent) {
     options.logger?.warn('CUDA execution provider not installed, using CPU', { model: modelPath, device: options.device });
   }
-  const worker = new Worker(SESSION_WORKER_SOURCE, {
-    eval: true,
-    workerData: {
-      ortPath: require.resolve('onnxruntime-node'),
-      modelPath,
-      providers: cudaPresent ? ['cuda', 'cpu'] : ['cpu'],
-      sessionOptions: ortSessionOptions(options.threads, options.spinning),
-    },
-  });
+  const workerData: SessionWorkerData = {
+    modelPath,
+    providers: cudaPresent ? ['cuda', 'cpu'] : ['cpu'],
+    sessionOptions: ortSessionOptions(options.threads, options.spinning),
+  };
+  const worker = new Worker(compiledModule(import.meta.url, './session-worker.js', 'src/runtime/session-worker.js'), { workerData });
+  const post = (msg: ToWorker, transfer: readonly ArrayBuffer[] = []) => worker.postMessage(msg, [...transfer]);
   const pending = new Map<number, { resolve(v: Record<string, PlainTensor>): void; reject(e: Error): void }>();
   let nextId = 0;
   let dead: Error | undefined;
@@ -96,28 +82,29 @@ export async function createSession(modelPath: string, options: SessionOptions):
 
   const ready = await new Promise<{ provider: Provider; failures: string[]; inputs: TensorInfo[]; outputs: TensorInfo[] }>((resolve, reject) => {
     worker.once('error', reject);
-    worker.once('message', (msg) => {
+    worker.once('message', (msg: FromWorker) => {
       worker.off('error', reject);
       if (msg.type === 'ready') resolve(msg);
-      else reject(new Error(msg.message));
+      else reject(new FramewatchError('MODEL_NOT_READY', msg.type === 'failed' ? msg.message : `unexpected '${msg.type}' from the inference worker`));
     });
-  }).catch(async (err) => {
+  }).catch(async (err: Error) => {
     await worker.terminate();
-    throw err;
+    throw err instanceof FramewatchError ? err : new FramewatchError('MODEL_NOT_READY', `the inference worker did not start: ${err.message}`, undefined, { cause: err });
   });
   if (wantsCuda && cudaPresent && ready.provider !== 'cuda') {
     options.logger?.warn('CUDA execution provider unavailable, falling back to CPU', { model: modelPath, reason: ready.failures.join('; ') });
   }
 
-  worker.on('message', (msg) => {
+  worker.on('message', (msg: FromWorker) => {
+    if (msg.type !== 'result' && msg.type !== 'error') return;
     const p = pending.get(msg.id);
     if (!p) return;
     pending.delete(msg.id);
     if (msg.type === 'result') p.resolve(msg.outputs);
-    else p.reject(new Error(msg.message));
+    else p.reject(new FramewatchError('INFERENCE_FAILED', msg.message));
   });
-  worker.on('error', (err) => failAll(err));
-  worker.on('exit', (code) => failAll(new Error(`inference worker exited (code ${code})`)));
+  worker.on('error', (err) => failAll(new FramewatchError('INFERENCE_FAILED', `inference worker failed: ${err.message}`, undefined, { cause: err })));
+  worker.on('exit', (code) => failAll(new FramewatchError('INFERENCE_FAILED', `inference worker exited (code ${code})`)));
 
   return {
     provider: ready.provider,
@@ -128,21 +115,21 @@ export async function createSession(modelPath: string, options: SessionOptions):
       return new Promise((resolve, reject) => {
         const id = nextId++;
         pending.set(id, { resolve, reject });
-        worker.postMessage({ type: 'run', id, feeds }, [...transfer]);
+        post({ type: 'run', id, feeds }, transfer);
       });
     },
     async release() {
       if (dead) return;
       await new Promise<void>((resolve) => {
         // Results of runs still in flight may arrive first: wait for 'released' itself.
-        const onMessage = (msg: { type: string }) => msg.type === 'released' && done();
+        const onMessage = (msg: FromWorker) => msg.type === 'released' && done();
         const done = () => {
           worker.off('message', onMessage);
           resolve();
         };
         worker.on('message', onMessage);
         worker.once('exit', done);
-        worker.postMessage({ type: 'release' });
+        post({ type: 'release' });
       });
       await worker.terminate();
     },

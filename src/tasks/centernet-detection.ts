@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cornersToBox, emptyCandidates, finishDetections } from './box-candidates.js';
 import type { Task } from './types.js';
+import { FramewatchError } from '../errors/index.js';
 
 export const centernetParamsSchema = z.object({
   scoreThreshold: z.number().min(0).max(1).default(0.3),
@@ -40,7 +41,7 @@ export const centernetDetection: Task<CenternetParams> = {
     const peakScores = outputs[PEAK_SCORES_OUTPUT];
     const peakIndices = outputs[PEAK_INDICES_OUTPUT];
     if (!(heat || (peakScores && peakIndices)) || !sizes) {
-      throw new Error(`outputs '${params.sizeOutput}' and either '${params.heatmapOutput}' or '${PEAK_SCORES_OUTPUT}' with '${PEAK_INDICES_OUTPUT}' are required`);
+      throw new FramewatchError('INFERENCE_FAILED', `outputs '${params.sizeOutput}' and either '${params.heatmapOutput}' or '${PEAK_SCORES_OUTPUT}' with '${PEAK_INDICES_OUTPUT}' are required`);
     }
     const [, H, W] = sizes.dims;
     const wh = sizes.data;

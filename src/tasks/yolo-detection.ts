@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cornersToBox, emptyCandidates, finishDetections } from './box-candidates.js';
 import type { Task } from './types.js';
+import { FramewatchError } from '../errors/index.js';
 
 export const yoloParamsSchema = z.object({
   scoreThreshold: z.number().min(0).max(1).default(0.25),
@@ -35,7 +36,7 @@ export const yoloDetection: Task<YoloParams> = {
       }
     } else {
       const nc = a - 4;
-      if (nc < 1) throw new Error(`output dims [${out.dims}] are neither [1, 4+nc, N] nor [1, K, 6]`);
+      if (nc < 1) throw new FramewatchError('INFERENCE_FAILED', `output dims [${out.dims}] are neither [1, 4+nc, N] nor [1, K, 6]`);
       for (let n = 0; n < b; n++) {
         let best = 0;
         for (let c = 1; c < nc; c++) if (d[(4 + c) * b + n] > d[(4 + best) * b + n]) best = c;

@@ -1,14 +1,15 @@
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { startServer, type RunningServer } from '../../src/cli/serve.js';
-import { createLogger } from '../../src/logging/logger.js';
+import { createLogger, type Logger } from '../../src/logging/logger.js';
 
 /** Starts the real server on an ephemeral loopback port and waits for models to load. */
-export async function startTestServer(overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<RunningServer> {
+export async function startTestServer(overrides: Partial<Record<keyof Config, unknown>> = {}, logger: Logger = createLogger('silent')): Promise<RunningServer> {
   const config = loadConfig({}, { port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides });
-  const running = await startServer(config, createLogger('silent'));
+  const running = await startServer(config, logger);
   await running.ready;
   return running;
 }
@@ -32,4 +33,39 @@ export async function postFile(url: string, bytes: Uint8Array, filename = 'uploa
 export async function postRaw(url: string, bytes: Uint8Array | string, type: string) {
   const res = await fetch(url, { method: 'POST', body: bytes as BodyInit, headers: { 'content-type': type } });
   return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+}
+
+/** One log line as the memory logger keeps it. */
+export interface LogLine {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** A logger that keeps every line in memory, for tests that assert what was logged. */
+export function memoryLogger(lines: LogLine[] = [], base: Record<string, unknown> = {}): Logger & { lines: LogLine[] } {
+  const at = (level: LogLine['level']) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, ...base, ...fields });
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (fields) => memoryLogger(lines, { ...base, ...fields }) };
+}
+
+/** Sends raw bytes over one TCP connection and resolves with everything the server sent back. */
+export function rawHttp(url: string, bytes: string | Buffer, { end = true } = {}): { socket: import('node:net').Socket; reply: Promise<string> } {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  let text = '';
+  socket.setEncoding('utf8').on('data', (d: string) => (text += d));
+  const reply = new Promise<string>((resolve) => {
+    socket.on('close', () => resolve(text));
+    socket.on('error', () => undefined);
+  });
+  socket.write(bytes);
+  if (end) socket.end();
+  return { socket, reply };
+}
+
+/** Splits a raw HTTP/1.1 answer into status and JSON body. */
+export function parseRawReply(text: string): { status: number; body: any } {
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+  const json = text.slice(text.indexOf('\r\n\r\n') + 4);
+  return { status, body: json ? JSON.parse(json) : undefined };
 }

@@ -17,12 +17,22 @@ export interface VideoJobRequest {
   options: Omit<VideoOptions, 'thumbnailDir' | 'signal' | 'onProgress'>;
 }
 
+/** How much video work may wait or run at once; beyond it, submissions get QUEUE_FULL. */
+export interface BacklogLimits {
+  maxJobs: number;
+  maxBytes: number;
+}
+
 export interface JobManagerOptions {
   store: JobStore;
   /** Video jobs running at once; the rest wait in order. */
   maxConcurrent: number;
+  backlog?: BacklogLimits;
   logger: Logger;
 }
+
+/** Seconds a refused client is asked to wait: a video job takes tens of seconds at least. */
+const BACKLOG_RETRY_AFTER_S = 30;
 
 interface ActiveJob {
   record: JobRecord;
@@ -51,10 +61,22 @@ function toJobError(err: unknown): NonNullable<JobRecord['error']> {
 }
 
 /** Queues and runs video jobs with a concurrency limit; every state change is persisted. */
-export function createJobManager({ store, maxConcurrent, logger }: JobManagerOptions) {
+export function createJobManager({ store, maxConcurrent, backlog = { maxJobs: Infinity, maxBytes: Infinity }, logger }: JobManagerOptions) {
   const active = new Map<string, ActiveJob>();
   const waiting: ActiveJob[] = [];
   let runningCount = 0;
+
+  /** Throws QUEUE_FULL when one more job of `bytes` would exceed the backlog limits. */
+  const checkBacklog = (bytes = 0) => {
+    const queuedBytes = [...active.values()].reduce((sum, job) => sum + job.request.bytes, 0);
+    const over = active.size >= backlog.maxJobs ? 'jobs' : queuedBytes + bytes > backlog.maxBytes ? 'bytes' : undefined;
+    if (!over) return;
+    throw new FramewatchError(
+      'QUEUE_FULL',
+      over === 'jobs' ? `${active.size} video jobs are queued or running (limit ${backlog.maxJobs}); retry later` : `the video backlog would exceed ${backlog.maxBytes} bytes; retry later`,
+      { retryAfterS: BACKLOG_RETRY_AFTER_S, queuedJobs: active.size, queuedBytes },
+    );
+  };
 
   const save = async (job: ActiveJob, patch: Partial<JobRecord>) => {
     job.record = { ...job.record, ...patch, updatedAt: new Date().toISOString() };
@@ -121,8 +143,16 @@ export function createJobManager({ store, maxConcurrent, logger }: JobManagerOpt
   }
 
   return {
-    /** Persists a queued job and starts it when a slot is free. */
+    /** Refuses (QUEUE_FULL) when the backlog has no room for a video of `bytes`; uploads call it before the body. */
+    checkBacklog,
+    /** Persists a queued job and starts it when a slot is free; QUEUE_FULL when the backlog is full. */
     async submit(request: VideoJobRequest): Promise<JobRecord> {
+      try {
+        checkBacklog(request.bytes);
+      } catch (err) {
+        await request.cleanup();
+        throw err;
+      }
       const now = new Date().toISOString();
       let resolve!: (r: JobRecord) => void;
       const finished = new Promise<JobRecord>((r) => (resolve = r));

@@ -1,0 +1,16 @@
+import type { Config } from '../config/index.js';
+import type { Logger } from '../logging/logger.js';
+import type { JobManager } from '../pipeline/index.js';
+import type { ModelRepository } from '../registry/index.js';
+
+/** What the HTTP layer is built from; src/cli/serve wires it. */
+export interface AppDeps {
+  config: Config;
+  repository: ModelRepository;
+  jobs: JobManager;
+  logger: Logger;
+  /** framewatch's own version, reported by GET /v2. */
+  version: string;
+  /** True once SIGTERM arrived: readiness answers 503 while requests drain. */
+  draining: () => boolean;
+}
