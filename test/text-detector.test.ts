@@ -50,6 +50,7 @@ describe('text-detector over HTTP (real PP-OCRv4 inference)', () => {
     const all = await postRaw(predictUrl, page, 'image/png');
     const strict = await postRaw(`${predictUrl}?threshold=0.99`, page, 'image/png');
     expect(strict.body.detections.length).toBeLessThan(all.body.detections.length);
+    expect(strict.body.detections.length).toBeGreaterThan(0);
     for (const d of strict.body.detections) expect(d.score).toBeGreaterThanOrEqual(0.99);
   });
 
