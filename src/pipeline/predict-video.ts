@@ -1,17 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import sharp from 'sharp';
-import { applyPreprocessing, type ModelInput } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
-import { sampleFrames, type SampledFrame, type VideoInfo } from '../media/ffmpeg.js';
+import { sampleFrames, type VideoInfo } from '../media/ffmpeg.js';
 import { renderThumbnail } from '../media/thumbnail.js';
 import type { ReadyModel } from '../registry/index.js';
-import { driftSample, metrics, recordPredictions } from '../metrics/index.js';
-import type { NumericTensor } from '../runtime/index.js';
+import { metrics } from '../metrics/index.js';
 import type { Detection } from '../tasks/index.js';
-import { createBoundedQueue } from './frame-queue.js';
-import { postprocessOutputs } from './postprocess.js';
+import { inferFrames, type FrameRange, type StageTimings } from './infer-frames.js';
 import { buildSegments, summarizeReview, type ReviewSummary, type SegmentLabel } from './segments.js';
 import { createTracker, DEFAULT_TRACKER, type FrameDetections } from './tracker.js';
 
@@ -27,6 +23,8 @@ export interface VideoOptions {
   includeFrames: boolean;
   /** ffmpeg's decoder threads; undefined = per provider (decoderThreadsFor). */
   decodeThreads?: number;
+  /** Split into time chunks of this length (aligned to the sampling grid); unset = one range. */
+  chunkSeconds?: number;
   /** Where segment thumbnails are written as <n>.jpg. */
   thumbnailDir: string;
   signal?: AbortSignal;
@@ -48,7 +46,7 @@ export interface VideoPrediction {
   tracks: Array<{ id: number; label: string; startS: number; endS: number; maxScore: number; hits: number }>;
   segments: VideoSegment[];
   review: ReviewSummary;
-  timings: { decodeMs: number; preprocessMs: number; inferenceMs: number; postprocessMs: number; totalMs: number; framesPerSecond: number };
+  timings: StageTimings & { thumbnailMs: number; totalMs: number; framesPerSecond: number };
 }
 
 /** Frames the sampler will deliver for these options (for progress). */
@@ -69,133 +67,127 @@ const round = (v: number) => Math.round(v * 100) / 100;
 export const decoderThreadsFor = (provider: 'cpu' | 'cuda'): number | undefined => (provider === 'cpu' ? 1 : undefined);
 
 /**
- * The video pipeline: ffmpeg samples frames on a pipe; a producer preprocesses each frame and
- * hands it to the batcher at once, into a bounded queue of frames in flight (two batches),
- * so ONNX Runtime already has the next frames while the consumer postprocesses, tracks and
- * builds segments, thumbnails and the review summary. A full queue pauses ffmpeg.
+ * Splits the sampling grid into ranges of `chunkSeconds`: every range but the last holds
+ * exactly its share of frames; the last runs to the end (or `endS`), as one unchunked decode
+ * would. Without chunkSeconds, or for a short video, it is one range.
  */
-export async function predictVideo(model: ReadyModel, path: string, info: VideoInfo, o: VideoOptions): Promise<VideoPrediction> {
-  const t0 = performance.now();
-  const timings = { decodeMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 };
-  const framesTotal = expectedFrames(info, o);
-  // Frames per batch: the model's cap for bulk items (1 on CPU, where frames run faster alone).
-  const batchSize = model.batching.bulkMaxBatchSize;
-  type Submitted = { frame: SampledFrame; input: ModelInput; outputs: Promise<Record<string, NumericTensor>> };
-  const queue = createBoundedQueue<Submitted>(Math.max(2, batchSize * 2));
-  const spec = model.manifest.preprocessing;
-  const metricLabels = { model: model.name, version: String(model.version) };
-  // Stops ffmpeg when the caller cancels or when inference fails first.
-  const stop = new AbortController();
-  const onCancel = () => stop.abort();
-  o.signal?.addEventListener('abort', onCancel, { once: true });
-  // inferenceMs: wall time with at least one of this video's frames in the batcher.
-  let pending = 0;
-  let busySince = 0;
-  const settled = () => {
-    if (--pending === 0) timings.inferenceMs += performance.now() - busySince;
-  };
+export function planChunks(info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'endS' | 'maxFrames'>, chunkSeconds?: number): FrameRange[] {
+  const total = expectedFrames(info, o);
+  const perChunk = chunkSeconds ? Math.max(1, Math.round(chunkSeconds * o.fps)) : Infinity;
+  const grid = { gridStartS: o.startS, fps: o.fps };
+  if (total <= perChunk) return [{ ...grid, firstIndex: 0, frames: o.maxFrames, endS: o.endS }];
+  const ranges: FrameRange[] = [];
+  for (let first = 0; first < total; first += perChunk) {
+    const last = first + perChunk >= total;
+    ranges.push(
+      last
+        ? { ...grid, firstIndex: first, frames: o.maxFrames === undefined ? undefined : total - first, endS: o.endS }
+        : { ...grid, firstIndex: first, frames: perChunk, endS: o.startS + (first + perChunk) / o.fps },
+    );
+  }
+  return ranges;
+}
 
-  const producer = (async () => {
-    const frames = sampleFrames(path, info, {
-      fps: o.fps, startS: o.startS, endS: o.endS, maxFrames: o.maxFrames, signal: stop.signal, threads: o.decodeThreads ?? decoderThreadsFor(model.session.provider),
-    });
-    try {
-      for (let t = performance.now(), next = await frames.next(); !next.done; t = performance.now(), next = await frames.next()) {
-        const t1 = performance.now();
-        timings.decodeMs += t1 - t;
-        const input = await applyPreprocessing(next.value.image, spec);
-        const t2 = performance.now();
-        timings.preprocessMs += t2 - t1;
-        metrics.preprocessDuration.observe(metricLabels, (t2 - t1) / 1000);
-        if (pending++ === 0) busySince = t2;
-        // Bulk priority: the batcher forms batches from these and lets image requests go first.
-        const outputs = model.batcher.run(input, 'bulk');
-        outputs.then(settled, settled);
-        await queue.push({ frame: next.value, input, outputs });
-      }
-      queue.close();
-    } catch (err) {
-      queue.close(err);
-    }
-  })();
+/** Adds up the stage timings of several chunks. */
+export function sumTimings(all: readonly StageTimings[]): StageTimings {
+  const sum = { decodeMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 };
+  for (const t of all) for (const k of Object.keys(sum) as Array<keyof StageTimings>) sum[k] += t[k];
+  return sum;
+}
 
-  const tracker = createTracker(DEFAULT_TRACKER);
-  const frames: FrameDetections[] = [];
-  // Best frames of open tracks, JPEG-encoded, with a count of the tracks that point at them.
-  const keptFrames = new Map<number, { jpeg: Buffer; timeS: number; detections: Detection[]; refs: number }>();
-  const bestOf = new Map<number, number>(); // track id -> frame index
-  let framesDone = 0;
+/** Decodes the one frame at grid index `index` (a thumbnail's best frame) by seeking to it. */
+async function decodeFrameAt(path: string, info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'decodeThreads'>, index: number) {
+  const frames = sampleFrames(path, info, { fps: o.fps, startS: o.startS + index / o.fps, maxFrames: 1, threads: o.decodeThreads });
   try {
-    for (let batch = await queue.take(batchSize); batch.length > 0; batch = await queue.take(batchSize)) {
-      if (o.signal?.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
-      const outputs = await Promise.all(batch.map((b) => b.outputs));
-      const t3 = performance.now();
-      for (const [i, { frame, input }] of batch.entries()) {
-        const detections = postprocessOutputs(model, outputs[i], input.transform, o.threshold);
-        recordPredictions(model, detections);
-        model.drift?.observe(driftSample(input.pixels, detections, frame.image));
-        const record = { index: frame.index, timeS: Math.round(frame.timeS * 1000) / 1000, detections };
-        if (o.includeFrames) frames.push(record);
-        const improved = tracker.update(record);
-        if (improved.length > 0) {
-          const jpeg = await sharp(frame.image.data, { raw: { width: frame.image.width, height: frame.image.height, channels: 3 } }).jpeg({ quality: 92 }).toBuffer();
-          keptFrames.set(frame.index, { jpeg, timeS: record.timeS, detections, refs: 0 });
-          for (const { track } of improved) {
-            const previous = bestOf.get(track.id);
-            if (previous !== undefined) release(previous);
-            bestOf.set(track.id, frame.index);
-            keptFrames.get(frame.index)!.refs++;
-          }
-          if (keptFrames.get(frame.index)!.refs === 0) keptFrames.delete(frame.index);
-        }
-      }
-      timings.postprocessMs += performance.now() - t3;
-      framesDone += batch.length;
-      metrics.videoFrames.inc(metricLabels, batch.length);
-      o.onProgress?.({ framesDone, framesTotal: Math.max(framesTotal, framesDone) });
-    }
+    const { value } = await frames.next();
+    if (!value) throw new FramewatchError('INVALID_MEDIA', `frame ${index} could not be decoded for its thumbnail`);
+    return value.image;
   } finally {
-    o.signal?.removeEventListener('abort', onCancel);
-    stop.abort();
-    queue.close();
-    await producer;
+    await frames.return(undefined);
   }
-  function release(frameIndex: number) {
-    const kept = keptFrames.get(frameIndex);
-    if (kept && --kept.refs <= 0) keptFrames.delete(frameIndex);
-  }
+}
 
+export type AssembleOptions = Pick<VideoOptions, 'fps' | 'startS' | 'labels' | 'pad' | 'mergeGap' | 'includeFrames' | 'decodeThreads' | 'thumbnailDir'>;
+
+/**
+ * Turns the per-frame detections of a whole video (every chunk, merged in time order) into
+ * the result: tracks, segments and the review summary, computed once so that tracks and
+ * segments crossing a chunk boundary are the same as without chunks. Thumbnails are cut at
+ * the end, one per segment, by seeking to the segment's best frame.
+ */
+export async function assembleVideo(
+  model: ReadyModel,
+  path: string,
+  info: VideoInfo,
+  frames: readonly FrameDetections[],
+  stages: StageTimings,
+  o: AssembleOptions,
+  startedAt: number,
+): Promise<VideoPrediction> {
+  const ordered = [...frames].sort((a, b) => a.index - b.index);
+  const tracker = createTracker(DEFAULT_TRACKER);
+  for (const frame of ordered) tracker.update(frame);
   const tracks = tracker.finish();
   const segments = buildSegments(tracks, info.durationS, { pad: o.pad, mergeGap: o.mergeGap, labels: o.labels });
+  const byIndex = new Map(ordered.map((f) => [f.index, f]));
   const wanted = o.labels ? new Set(o.labels) : undefined;
+  const t0 = performance.now();
   await mkdir(o.thumbnailDir, { recursive: true });
   const videoSegments: VideoSegment[] = [];
   for (const [index, segment] of segments.entries()) {
     const best = tracks.filter((t) => segment.trackIds.includes(t.id)).sort((a, b) => b.maxScore - a.maxScore)[0];
-    const kept = keptFrames.get(bestOf.get(best.id)!)!;
-    const detections = kept.detections.filter((d) => !wanted || wanted.has(d.label));
-    const { data, info: raw } = await sharp(kept.jpeg).raw().toBuffer({ resolveWithObject: true });
-    await writeFile(join(o.thumbnailDir, `${index}.jpg`), await renderThumbnail({ data, width: raw.width, height: raw.height }, detections));
-    videoSegments.push({ index, startS: segment.startS, endS: segment.endS, labels: segment.labels, bestFrame: { timeS: kept.timeS, detections } });
+    const frame = byIndex.get(best.bestFrameIndex)!;
+    const detections = frame.detections.filter((d) => !wanted || wanted.has(d.label));
+    const image = await decodeFrameAt(path, info, o, best.bestFrameIndex);
+    await writeFile(join(o.thumbnailDir, `${index}.jpg`), await renderThumbnail(image, detections));
+    videoSegments.push({ index, startS: segment.startS, endS: segment.endS, labels: segment.labels, bestFrame: { timeS: frame.timeS, detections: [...detections] } });
   }
-  const totalMs = performance.now() - t0;
+  const thumbnailMs = performance.now() - t0;
+  const totalMs = performance.now() - startedAt;
   const review = summarizeReview(videoSegments, info.durationS);
-  metrics.decodeDuration.observe({ kind: 'video' }, timings.decodeMs / 1000);
+  metrics.decodeDuration.observe({ kind: 'video' }, stages.decodeMs / 1000);
   metrics.reviewFlaggedRatio.observe({ model: model.name }, review.flaggedRatio);
   return {
     model: { name: model.name, version: model.version },
-    video: { durationS: info.durationS, fps: round(info.fps), width: info.width, height: info.height, codec: info.codec, framesSampled: framesDone },
-    ...(o.includeFrames ? { frames } : {}),
+    video: { durationS: info.durationS, fps: round(info.fps), width: info.width, height: info.height, codec: info.codec, framesSampled: ordered.length },
+    ...(o.includeFrames ? { frames: ordered } : {}),
     tracks: tracks.map(({ id, label, startS, endS, maxScore, hits }) => ({ id, label, startS, endS, maxScore, hits })),
     segments: videoSegments,
     review,
     timings: {
-      decodeMs: round(timings.decodeMs),
-      preprocessMs: round(timings.preprocessMs),
-      inferenceMs: round(timings.inferenceMs),
-      postprocessMs: round(timings.postprocessMs),
+      decodeMs: round(stages.decodeMs),
+      preprocessMs: round(stages.preprocessMs),
+      inferenceMs: round(stages.inferenceMs),
+      postprocessMs: round(stages.postprocessMs),
+      thumbnailMs: round(thumbnailMs),
       totalMs: round(totalMs),
-      framesPerSecond: round(framesDone / (totalMs / 1000)),
+      framesPerSecond: round(ordered.length / (totalMs / 1000)),
     },
   };
+}
+
+/**
+ * The whole video pipeline in this process: the chunks (one range unless chunkSeconds is
+ * set) one after the other, then assembleVideo. The job queues run the same two stages,
+ * spread over workers.
+ */
+export async function predictVideo(model: ReadyModel, path: string, info: VideoInfo, o: VideoOptions): Promise<VideoPrediction> {
+  const startedAt = performance.now();
+  const decodeThreads = o.decodeThreads ?? decoderThreadsFor(model.session.provider);
+  const framesTotal = expectedFrames(info, o);
+  const frames: FrameDetections[] = [];
+  const stages: StageTimings[] = [];
+  for (const range of planChunks(info, o, o.chunkSeconds)) {
+    const done = frames.length;
+    const chunk = await inferFrames(model, path, info, range, {
+      threshold: o.threshold,
+      decodeThreads,
+      signal: o.signal,
+      onProgress: (n) => o.onProgress?.({ framesDone: done + n, framesTotal: Math.max(framesTotal, done + n) }),
+    });
+    frames.push(...chunk.frames);
+    stages.push(chunk.timings);
+  }
+  if (o.signal?.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
+  return assembleVideo(model, path, info, frames, sumTimings(stages), { ...o, decodeThreads }, startedAt);
 }

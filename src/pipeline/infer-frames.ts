@@ -1,0 +1,128 @@
+import { performance } from 'node:perf_hooks';
+import { applyPreprocessing, type ModelInput } from '../../preprocessing/index.js';
+import { FramewatchError } from '../errors/index.js';
+import { sampleFrames, type SampledFrame, type VideoInfo } from '../media/ffmpeg.js';
+import { driftSample, metrics, recordPredictions } from '../metrics/index.js';
+import type { ReadyModel } from '../registry/index.js';
+import type { NumericTensor } from '../runtime/index.js';
+import { createBoundedQueue } from './frame-queue.js';
+import { postprocessOutputs } from './postprocess.js';
+import type { FrameDetections } from './tracker.js';
+
+/**
+ * A time range of the sampling grid: frames from `firstIndex` of a video sampled at `fps`
+ * from `gridStartS`, up to `endS` and at most `frames` of them (unset: to the end). Frame i
+ * is at gridStartS + i / fps wherever the range starts, so ranges decoded apart give the
+ * frames one decode gives (ffmpeg's input seeking lands on the same grid; tested).
+ */
+export interface FrameRange {
+  gridStartS: number;
+  fps: number;
+  firstIndex: number;
+  frames?: number;
+  endS?: number;
+}
+
+export type StageTimings = {
+  decodeMs: number;
+  preprocessMs: number;
+  inferenceMs: number;
+  postprocessMs: number;
+};
+
+export interface InferFramesOptions {
+  threshold?: number;
+  /** ffmpeg's decoder threads; undefined = ffmpeg's choice. */
+  decodeThreads?: number;
+  signal?: AbortSignal;
+  onProgress?: (framesDone: number) => void;
+}
+
+/** Time of frame `index` on the grid, to the millisecond (as results report it). */
+export const frameTimeS = (range: Pick<FrameRange, 'gridStartS' | 'fps'>, index: number): number =>
+  Math.round((range.gridStartS + index / range.fps) * 1000) / 1000;
+
+export const rangeStartS = (range: FrameRange): number => range.gridStartS + range.firstIndex / range.fps;
+
+/**
+ * Decodes one range with ffmpeg, preprocesses each frame and hands it to the batcher at once,
+ * into a bounded queue of frames in flight (two batches), so ONNX Runtime already has the
+ * next frames while this postprocesses. A full queue pauses ffmpeg. Returns each frame's
+ * detections in source pixels.
+ */
+export async function inferFrames(
+  model: ReadyModel,
+  path: string,
+  info: VideoInfo,
+  range: FrameRange,
+  o: InferFramesOptions,
+): Promise<{ frames: FrameDetections[]; timings: StageTimings }> {
+  const timings: StageTimings = { decodeMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 };
+  // Frames per batch: the model's cap for bulk items (1 on CPU, where frames run faster alone).
+  const batchSize = model.batching.bulkMaxBatchSize;
+  type Submitted = { frame: SampledFrame; input: ModelInput; outputs: Promise<Record<string, NumericTensor>> };
+  const queue = createBoundedQueue<Submitted>(Math.max(2, batchSize * 2));
+  const spec = model.manifest.preprocessing;
+  const metricLabels = { model: model.name, version: String(model.version) };
+  // Stops ffmpeg when the caller cancels or when inference fails first.
+  const stop = new AbortController();
+  const onCancel = () => stop.abort();
+  o.signal?.addEventListener('abort', onCancel, { once: true });
+  // inferenceMs: wall time with at least one of this range's frames in the batcher.
+  let pending = 0;
+  let busySince = 0;
+  const settled = () => {
+    if (--pending === 0) timings.inferenceMs += performance.now() - busySince;
+  };
+
+  const producer = (async () => {
+    const startS = rangeStartS(range);
+    const frames = sampleFrames(path, info, {
+      fps: range.fps, startS, endS: range.endS, maxFrames: range.frames, signal: stop.signal, threads: o.decodeThreads,
+    });
+    try {
+      for (let t = performance.now(), next = await frames.next(); !next.done; t = performance.now(), next = await frames.next()) {
+        const t1 = performance.now();
+        timings.decodeMs += t1 - t;
+        const input = await applyPreprocessing(next.value.image, spec);
+        const t2 = performance.now();
+        timings.preprocessMs += t2 - t1;
+        metrics.preprocessDuration.observe(metricLabels, (t2 - t1) / 1000);
+        if (pending++ === 0) busySince = t2;
+        // Bulk priority: the batcher forms batches from these and lets image requests go first.
+        const outputs = model.batcher.run(input, 'bulk');
+        outputs.then(settled, settled);
+        await queue.push({ frame: next.value, input, outputs });
+      }
+      queue.close();
+    } catch (err) {
+      queue.close(err);
+    }
+  })();
+
+  const frames: FrameDetections[] = [];
+  try {
+    for (let batch = await queue.take(batchSize); batch.length > 0; batch = await queue.take(batchSize)) {
+      if (o.signal?.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
+      const outputs = await Promise.all(batch.map((b) => b.outputs));
+      const t3 = performance.now();
+      for (const [i, { frame, input }] of batch.entries()) {
+        const detections = postprocessOutputs(model, outputs[i], input.transform, o.threshold);
+        recordPredictions(model, detections);
+        // Drift statistics come from the model-sized pixels, never the source frame.
+        model.drift?.observe(driftSample(input.pixels, detections, frame.image));
+        const index = range.firstIndex + frame.index;
+        frames.push({ index, timeS: frameTimeS(range, index), detections });
+      }
+      timings.postprocessMs += performance.now() - t3;
+      metrics.videoFrames.inc(metricLabels, batch.length);
+      o.onProgress?.(frames.length);
+    }
+  } finally {
+    o.signal?.removeEventListener('abort', onCancel);
+    stop.abort();
+    queue.close();
+    await producer;
+  }
+  return { frames, timings };
+}
