@@ -33,3 +33,15 @@ export async function remux(input: string, out: string): Promise<void> {
   const codec = out.endsWith('.webm') ? ['-c:v', 'libvpx', '-b:v', '500k', '-deadline', 'realtime', '-cpu-used', '8'] : out.endsWith('.avi') ? ['-c:v', 'mpeg4', '-q:v', '4'] : ['-c:v', 'copy'];
   await ffmpeg(['-i', input, ...codec, out]);
 }
+
+/**
+ * 150 s, 640x480 at 10 fps: fruits.jpg with messi5.jpg (people) from 25-40 s, 55-65 s and
+ * 115-125 s, so each person event straddles a 30 s chunk boundary (30, 60, 120).
+ */
+export async function longEventsVideo(out: string): Promise<void> {
+  const plan: Array<[string, number]> = [['fruits.jpg', 25], ['messi5.jpg', 15], ['fruits.jpg', 15], ['messi5.jpg', 10], ['fruits.jpg', 50], ['messi5.jpg', 10], ['fruits.jpg', 25]];
+  const inputs = plan.flatMap(([f, s]) => ['-loop', '1', '-t', String(s), '-i', `test/fixtures/${f}`]);
+  const scaled = plan.map((_, i) => `[${i}]${FIT}[v${i}]`).join(';');
+  const joined = `${plan.map((_, i) => `[v${i}]`).join('')}concat=n=${plan.length}:v=1:a=0`;
+  await ffmpeg([...inputs, '-filter_complex', `${scaled};${joined}`, '-c:v', 'libx264', '-preset', 'veryfast', '-g', '50', '-pix_fmt', 'yuv420p', out]);
+}
