@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { clientErrorHandler, createApp, metricsHandler } from '../http/index.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { mediaToolVersions, resolveMediaTools, useMediaTools } from '../media/ffmpeg.js';
-import { createDiskJobStore, createJobManager, type JobManager } from '../pipeline/index.js';
+import { createDiskJobStore, openJobQueue, startRetention, type JobQueue } from '../pipeline/index.js';
 import { createRepository, type ModelRepository } from '../registry/index.js';
 import { imageLoader, sessionSettings } from './config-options.js';
 import { parseCommandArgs } from './args.js';
@@ -23,7 +23,7 @@ export interface RunningServer {
   server: Server;
   url: string;
   repository: ModelRepository;
-  jobs: JobManager;
+  jobs: JobQueue;
   ready: Promise<void>;
   /** Graceful shutdown: readiness 503, stop accepting, drain, interrupt jobs, release sessions. */
   close(): Promise<void>;
@@ -49,17 +49,14 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     skewTolerance: config.skewTolerance,
     driftWindow: config.driftWindow,
   });
-  // Uploads left by a previous process cannot belong to any live job.
-  await rm(join(config.dataDir, 'tmp'), { recursive: true, force: true });
+  // Embedded: uploads left by a previous process cannot belong to any live job. Shared: the
+  // data directory is shared, and other replicas' uploads are live; retention removes old ones.
+  if (!config.redisUrl) await rm(join(config.dataDir, 'tmp'), { recursive: true, force: true });
   await mkdir(join(config.dataDir, 'tmp'), { recursive: true });
-  const jobs = createJobManager({
-    store: createDiskJobStore(config.dataDir),
-    maxConcurrent: config.maxVideoJobs,
-    backlog: { maxJobs: config.maxQueuedVideoJobs, maxBytes: config.maxQueuedVideoBytes },
-    logger,
-  });
-  const interrupted = await jobs.recoverInterrupted();
-  if (interrupted > 0) logger.warn('jobs interrupted by the last shutdown were marked failed', { count: interrupted });
+  const store = createDiskJobStore(config.dataDir);
+  const jobs = await openJobQueue(config, store, repository, logger);
+  const stopRetention = config.role === 'worker' ? () => undefined : startRetention(config.dataDir, store, config.jobTtlHours, logger);
+  logger.info('video jobs', { queue: jobs.mode, role: config.role, chunkSeconds: config.chunkSeconds, chunkConcurrency: config.chunkConcurrency });
   const tools = resolveMediaTools(config);
   useMediaTools(tools);
   mediaToolVersions(tools).then(
@@ -118,8 +115,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
         const deadline = Date.now() + config.drainTimeoutMs;
         while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        // Jobs still running are marked INTERRUPTED, never lost; their temp files go.
-        await jobs.interruptAll();
+        // Embedded: jobs still running end INTERRUPTED and their temp files go. Shared: the
+        // worker finishes its chunk or hands it back; the job lives on in Redis.
+        stopRetention();
+        await jobs.close();
         server.closeAllConnections();
         await closed;
         await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));

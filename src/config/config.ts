@@ -42,6 +42,22 @@ export const configSchema = z.object({
   /** ffmpeg and ffprobe binaries, set together; unset = a pair on PATH (the system's), else the npm builds. */
   ffmpegPath: z.string().min(1).optional(),
   ffprobePath: z.string().min(1).optional(),
+  /** Video chunks: longer videos are split into time chunks of this many seconds (aligned to the sampling grid). */
+  chunkSeconds: z.coerce.number().min(1).max(86_400).default(60),
+  /** Chunks decoded and inferred at once in this process (BullMQ worker concurrency in shared mode). */
+  chunkConcurrency: intFromEnv(1).max(64).default(1),
+  /** Shared mode: the Redis that holds the job queue (BullMQ); unset = the embedded in-process queue. */
+  redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  /** all: serve and work; api: serve HTTP and enqueue videos; worker: run chunks and parents (shared mode only). */
+  role: z.enum(['all', 'api', 'worker']).default('all'),
+  /** BullMQ: how long a worker's lock on a chunk lasts without renewal before the chunk counts as stalled. */
+  queueLockMs: intFromEnv(1000).max(3_600_000).default(30_000),
+  /** BullMQ: how often workers look for stalled chunks (locks that expired) and hand them back. */
+  queueStalledIntervalMs: intFromEnv(500).max(3_600_000).default(30_000),
+  /** BullMQ: how many times a chunk may stall (its worker die) before the job fails. */
+  queueMaxStalled: intFromEnv(0).max(100).default(2),
+  /** Finished jobs, results, thumbnails and uploads are deleted after this many hours. */
+  jobTtlHours: z.coerce.number().gt(0).max(87_600).default(168),
   /** Videos up to this long answer synchronously unless ?mode= says otherwise. */
   syncMaxSeconds: z.coerce.number().nonnegative().default(60),
   /** Batcher defaults for every model; unset = the measured default for the provider (see README). */
@@ -95,6 +111,14 @@ export const ENV_NAMES: Record<keyof z.infer<typeof configSchema>, string> = {
   ffmpegPath: 'FRAMEWATCH_FFMPEG_PATH',
   ffprobePath: 'FRAMEWATCH_FFPROBE_PATH',
   syncMaxSeconds: 'FRAMEWATCH_SYNC_MAX_SECONDS',
+  chunkSeconds: 'FRAMEWATCH_CHUNK_SECONDS',
+  chunkConcurrency: 'FRAMEWATCH_CHUNK_CONCURRENCY',
+  redisUrl: 'FRAMEWATCH_REDIS_URL',
+  role: 'FRAMEWATCH_ROLE',
+  queueLockMs: 'FRAMEWATCH_QUEUE_LOCK_MS',
+  queueStalledIntervalMs: 'FRAMEWATCH_QUEUE_STALLED_INTERVAL_MS',
+  queueMaxStalled: 'FRAMEWATCH_QUEUE_MAX_STALLED',
+  jobTtlHours: 'FRAMEWATCH_JOB_TTL_HOURS',
   maxBatchSize: 'FRAMEWATCH_MAX_BATCH_SIZE',
   maxQueueDelayMs: 'FRAMEWATCH_MAX_QUEUE_DELAY_MS',
   maxQueueSize: 'FRAMEWATCH_MAX_QUEUE_SIZE',
@@ -146,6 +170,7 @@ export function loadConfig(
   const parsed = configSchema
     .strict()
     .refine((c) => !c.ffmpegPath === !c.ffprobePath, { path: ['ffmpegPath'], message: 'set together with FRAMEWATCH_FFPROBE_PATH, so probing and decoding use one build' })
+    .refine((c) => c.role === 'all' || c.redisUrl, { path: ['role'], message: "'api' and 'worker' need FRAMEWATCH_REDIS_URL (the embedded queue runs in one process)" })
     .safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(

@@ -13,6 +13,7 @@ export const ERROR_CATALOGUE = {
   INFERENCE_FAILED: { status: 500, description: 'ONNX Runtime or postprocessing failed.' },
   SKEW_DETECTED: { status: 503, description: 'The version failed its golden replay at load (train/serve skew); it does not serve.' },
   QUEUE_FULL: { status: 503, description: 'The model\'s queue, or the video backlog, is full; retry after the Retry-After header.' },
+  QUEUE_UNAVAILABLE: { status: 503, description: 'The shared video queue (Redis) is unreachable; retry after the Retry-After header.' },
   TIMEOUT: { status: 504, description: 'The request was not started before its deadline and was dropped.' },
   INVALID_MEDIA: { status: 422, description: 'The media cannot be read (truncated or corrupt); details carry ffmpeg\'s reason.' },
   NO_VIDEO_STREAM: { status: 422, description: 'The media file has no video stream (for example audio only).' },

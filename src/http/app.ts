@@ -7,6 +7,7 @@ import { requestLog } from './request-log.js';
 import { securityHeaders } from './security.js';
 import { createWebRoutes } from './web.js';
 import { createRoutes } from './routes.js';
+import { createQueueDashboard } from './queue-dashboard.js';
 
 /** Builds the Express app; src/cli/serve wires it to a port. */
 export function createApp(deps: AppDeps): express.Express {
@@ -22,6 +23,7 @@ export function createApp(deps: AppDeps): express.Express {
     next(new FramewatchError('MODEL_NOT_READY', 'the server is shutting down'));
   });
   app.use(createWebRoutes());
+  app.use(createQueueDashboard(deps));
   app.use(createRoutes(deps));
   app.use(notFound);
   app.use(errorHandler(deps.logger));

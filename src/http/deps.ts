@@ -1,13 +1,13 @@
 import type { Config } from '../config/index.js';
 import type { Logger } from '../logging/logger.js';
-import type { JobManager } from '../pipeline/index.js';
+import type { JobQueue } from '../pipeline/index.js';
 import type { ModelRepository } from '../registry/index.js';
 
 /** What the HTTP layer is built from; src/cli/serve wires it. */
 export interface AppDeps {
   config: Config;
   repository: ModelRepository;
-  jobs: JobManager;
+  jobs: JobQueue;
   logger: Logger;
   /** framewatch's own version, reported by GET /v2. */
   version: string;

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FramewatchError } from '../errors/index.js';
-import type { JobManager } from '../pipeline/index.js';
+import type { JobQueue } from '../pipeline/index.js';
 import type { AppDeps } from './deps.js';
 import { requireToken } from './security.js';
 
@@ -15,7 +15,7 @@ export function withThumbnailLinks(jobId: string, result: unknown): unknown {
   return { ...r, segments: r.segments.map((s, n) => ({ ...s, thumbnail: `/v1/jobs/${jobId}/segments/${n}/thumbnail.jpg` })) };
 }
 
-async function requireJob(jobs: JobManager, jobId: string) {
+async function requireJob(jobs: JobQueue, jobId: string) {
   const record = await jobs.get(jobId).catch(() => undefined);
   if (!record) throw new FramewatchError('JOB_NOT_FOUND', `no job '${jobId}'`);
   return record;

@@ -4,7 +4,7 @@ import { FramewatchError } from '../errors/index.js';
 import { LABEL_RE } from '../registry/index.js';
 import { parseInput, validateModelName, versionParamSchema } from './params.js';
 import type { AppDeps } from './deps.js';
-import { requireToken } from './security.js';
+import { requireAdminToken } from './security.js';
 
 const labelBody = z.object({ version: z.number().int().positive() });
 
@@ -12,10 +12,7 @@ const labelBody = z.object({ version: z.number().int().positive() });
 export function createManagementRoutes({ repository, config }: AppDeps): Router {
   const router = Router();
   router.param('name', validateModelName);
-  const admin = config.adminToken
-    ? requireToken(config.adminToken, 'admin')
-    : (_req: express.Request, _res: express.Response, next: express.NextFunction) =>
-        next(new FramewatchError('UNAUTHORIZED', 'model management is disabled: set FRAMEWATCH_ADMIN_TOKEN'));
+  const admin = requireAdminToken(config.adminToken);
   const json = express.json({ limit: '16kb' });
   const version = (v: unknown) => parseInput(versionParamSchema, v);
   const describe = (e: { name: string; version: number; state: string; reason?: string }) => ({ name: e.name, version: e.version, state: e.state, ...(e.reason ? { reason: e.reason } : {}) });

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { join } from 'node:path';
 import { ERROR_CATALOGUE, FramewatchError } from '../errors/index.js';
 import { probeVideo } from '../media/ffmpeg.js';
-import { predictImage, type JobManager } from '../pipeline/index.js';
+import { predictImage, type JobQueue } from '../pipeline/index.js';
 import type { ReadyModel } from '../registry/index.js';
 import { parseInput, predictQuerySchema, validateModelName, versionParamSchema, videoQuerySchema } from './params.js';
 import { requireToken } from './security.js';
@@ -26,9 +26,8 @@ async function predictVideoUpload(
     }
     const mode = options.mode ?? (info.durationS <= deps.config.syncMaxSeconds ? 'sync' : 'async');
     const record = await deps.jobs.submit({
-      model,
+      model: { name: model.name, version: model.version },
       path: upload.path,
-      cleanup: upload.cleanup,
       bytes: upload.size,
       info,
       options: {
@@ -56,7 +55,7 @@ async function predictVideoUpload(
 }
 
 /** Sync mode: waits for the job; a client that goes away cancels it. */
-async function answerWhenDone(res: Response, jobs: JobManager, jobId: string): Promise<void> {
+async function answerWhenDone(res: Response, jobs: JobQueue, jobId: string): Promise<void> {
   const onClose = () => {
     if (!res.writableFinished) void jobs.cancel(jobId);
   };

@@ -53,20 +53,26 @@ export function createRoutes(deps: AppDeps): Router {
   if (!deps.config.metricsPort) router.get('/metrics', metricsHandler);
   router.param('name', validateModelName);
 
+  // A worker without its queue can do nothing: not ready. An API replica without it still
+  // serves images and KServe requests: ready, with the queue named as degraded.
   router.get('/readyz', (_req, res) => {
     const models = describeModels(repository.list());
     const notReady = models.filter((m) => m.defaultVersion === null);
-    const ready = !deps.draining() && models.length > 0 && notReady.length === 0;
+    const queue = deps.jobs.health();
+    const queueBlocks = !queue.ready && deps.config.role === 'worker';
+    const ready = !deps.draining() && models.length > 0 && notReady.length === 0 && !queueBlocks;
+    const degraded = queue.ready ? [] : [queue.reason ?? 'video queue unavailable'];
     res.status(ready ? 200 : 503).json({
       ready,
+      role: deps.config.role,
       ...(ready
-        ? {}
+        ? degraded.length ? { degraded } : {}
         : {
             reasons: deps.draining()
               ? ['shutting down: draining in-flight requests']
               : models.length === 0
               ? ['no models are configured']
-              : notReady.map((m) => `${m.name}: ${m.versions.map((v) => `v${v.version} ${v.status}${v.reason ? ` (${v.reason})` : ''}`).join(', ')}`),
+              : [...notReady.map((m) => `${m.name}: ${m.versions.map((v) => `v${v.version} ${v.status}${v.reason ? ` (${v.reason})` : ''}`).join(', ')}`), ...degraded],
           }),
     });
   });
@@ -85,6 +91,8 @@ export function createRoutes(deps: AppDeps): Router {
     res.json(model.drift.report());
   });
 
+  // A worker takes chunks from the queue; it answers probes, metrics and model listings only.
+  if (deps.config.role === 'worker') return router;
   router.use(
     createV2Routes(repository, deps.logger, deps.version, {
       apiToken: deps.config.apiToken,

@@ -31,3 +31,9 @@ export function requireToken(token: string | undefined, realm: string): RequestH
     next(new FramewatchError('UNAUTHORIZED', given ? 'the bearer token is not valid' : 'a bearer token is required (Authorization: Bearer <token>)'));
   };
 }
+
+/** The admin routes (model management, the queue dashboard): closed with 401 when no admin token is set. */
+export function requireAdminToken(token: string | undefined): RequestHandler {
+  if (token) return requireToken(token, 'admin');
+  return (_req, _res, next) => next(new FramewatchError('UNAUTHORIZED', 'admin routes are disabled: set FRAMEWATCH_ADMIN_TOKEN'));
+}

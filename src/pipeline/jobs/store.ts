@@ -13,6 +13,8 @@ export interface JobRecord {
   model: { name: string; version: number };
   input: { filename?: string; bytes: number; durationS: number };
   progress: { framesDone: number; framesTotal: number; percent: number };
+  /** The job's time chunks: where each starts, its frames done, and the worker that ran it. */
+  chunks?: Array<{ index: number; startS: number; framesDone: number; worker?: string }>;
   error?: { code: ErrorCode; message: string; details?: unknown };
 }
 

@@ -1,0 +1,296 @@
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { FlowProducer, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { FramewatchError } from '../../errors/index.js';
+import type { Logger } from '../../logging/logger.js';
+import { metrics } from '../../metrics/index.js';
+import type { ModelRepository } from '../../registry/index.js';
+import { assertBacklogRoom, isFinal, toJobError, type BacklogLimits, type JobQueue } from './queue.js';
+import { chunkPayloadSchema, chunkResultSchema, videoJobSpecSchema, WORKER_ID, type ChunkResult, type VideoJobSpec } from './spec.js';
+import type { JobRecord, JobStore } from './store.js';
+import { chunkPayloads, finishJob, newJobRecord, progressOf, runChunk } from './video-job.js';
+
+export const CHUNK_QUEUE = 'framewatch-chunks';
+export const VIDEO_QUEUE = 'framewatch-videos';
+const KEY = {
+  record: (id: string) => `framewatch:job:${id}`,
+  chunks: (id: string) => `framewatch:job:${id}:chunks`,
+  index: 'framewatch:jobs',
+  active: 'framewatch:active',
+  cancel: 'framewatch:cancel',
+};
+const UNAVAILABLE_RETRY_AFTER_S = 5;
+const WAIT_POLL_MS = 250;
+
+export interface SharedQueueOptions {
+  redisUrl: string;
+  /** Results and thumbnails (a shared ReadWriteMany volume); records live in Redis. */
+  store: JobStore;
+  repository: ModelRepository;
+  /** 'api' only enqueues; 'worker' and 'all' also run chunks and parents. */
+  work: boolean;
+  chunkSeconds: number;
+  chunkConcurrency: number;
+  backlog: BacklogLimits;
+  lockMs: number;
+  stalledIntervalMs: number;
+  maxStalled: number;
+  ttlHours: number;
+  /** On close, a running chunk gets this long to finish before it is handed back. */
+  drainTimeoutMs: number;
+  logger: Logger;
+}
+
+/** Sets a record unless it is already final; the whole check runs in Redis, so cancel and finish cannot cross. */
+const SET_UNLESS_FINAL = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local status = cjson.decode(current).status
+  if status == 'succeeded' or status == 'failed' or status == 'cancelled' then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1`;
+
+const emptyTimings = { decodeMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 };
+
+/**
+ * Shared mode: video jobs on BullMQ over Redis. A job is a BullMQ flow: a parent on
+ * framewatch-videos and one child per time chunk on framewatch-chunks. Any worker takes
+ * chunks; the parent runs once every chunk has returned, merges them, builds tracks,
+ * segments and thumbnails, and writes the result to the JobStore.
+ *
+ * What it relies on: BullMQ's locks and stalled-job recovery (a chunk whose worker dies is
+ * handed to another, at least once), and Redis's own persistence for the queue and records.
+ * Chunk processing is idempotent: a chunk run twice returns the same detections, its
+ * progress is a field that is overwritten, and the parent's result and thumbnails are
+ * written whole, atomically.
+ */
+export async function createSharedQueue(options: SharedQueueOptions): Promise<JobQueue> {
+  const { repository, store, logger } = options;
+  const ttlS = Math.round(options.ttlHours * 3600);
+  // Commands fail at once while Redis is away (no offline queue): submissions answer
+  // QUEUE_UNAVAILABLE instead of hanging. Workers get their own blocking connections.
+  const commands = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n) => Math.min(n * 250, 2000) });
+  let lastRedisError = '';
+  commands.on('error', (err: Error) => (lastRedisError = err.message));
+  const retryStrategy = (n: number) => Math.min(n * 250, 2000);
+  const workerConnection = () => new Redis(options.redisUrl, { maxRetriesPerRequest: null, retryStrategy });
+  const producerConnection = () => new Redis(options.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy });
+  const flow = new FlowProducer({ connection: producerConnection() });
+  const chunkQueue = new Queue(CHUNK_QUEUE, { connection: producerConnection() });
+  const videoQueue = new Queue(VIDEO_QUEUE, { connection: producerConnection() });
+  const noteError = (err: Error) => (lastRedisError = err.message);
+  flow.on('error', noteError);
+  chunkQueue.on('error', noteError);
+  videoQueue.on('error', noteError);
+  commands.defineCommand('setUnlessFinal', { numberOfKeys: 1, lua: SET_UNLESS_FINAL });
+  const setUnlessFinal = (id: string, record: JobRecord) =>
+    (commands as unknown as { setUnlessFinal(key: string, value: string): Promise<number> }).setUnlessFinal(KEY.record(id), JSON.stringify(record));
+
+  const unavailable = () =>
+    new FramewatchError('QUEUE_UNAVAILABLE', 'the video queue (Redis) is unreachable; retry shortly', { retryAfterS: UNAVAILABLE_RETRY_AFTER_S, reason: lastRedisError || commands.status });
+  const requireRedis = () => {
+    if (commands.status !== 'ready') throw unavailable();
+  };
+
+  async function readRecord(id: string): Promise<JobRecord | undefined> {
+    const [text, chunks] = await Promise.all([commands.get(KEY.record(id)), commands.hgetall(KEY.chunks(id))]);
+    if (!text) return undefined;
+    const record = JSON.parse(text) as JobRecord;
+    for (const [index, value] of Object.entries(chunks)) {
+      const entry = record.chunks?.[Number(index)];
+      if (entry) Object.assign(entry, JSON.parse(value));
+    }
+    return isFinal(record.status) ? record : { ...record, progress: progressOf(record) };
+  }
+
+  /** Moves a job to a final state once: the record expires after the TTL, the backlog forgets it, the upload goes. */
+  async function finalize(spec: VideoJobSpec, patch: Partial<JobRecord>): Promise<boolean> {
+    const current = await readRecord(spec.jobId);
+    if (!current) return false;
+    const changed = (await setUnlessFinal(spec.jobId, { ...current, ...patch, updatedAt: new Date().toISOString() })) === 1;
+    await commands.multi().expire(KEY.record(spec.jobId), ttlS).expire(KEY.chunks(spec.jobId), ttlS).hdel(KEY.active, spec.jobId).exec();
+    return changed;
+  }
+
+  // The backlog as last seen: the upload checks it synchronously, submit checks it again exactly.
+  let backlogSeen = { jobs: 0, bytes: 0 };
+  const readBacklog = async () => {
+    const sizes = await commands.hvals(KEY.active);
+    backlogSeen = { jobs: sizes.length, bytes: sizes.reduce((sum, b) => sum + Number(b), 0) };
+    return backlogSeen;
+  };
+
+  const running = new Map<string, { jobId: string; controller: AbortController }>();
+  const subscriber = commands.duplicate({ enableOfflineQueue: true });
+  subscriber.on('error', () => undefined);
+  await subscriber.subscribe(KEY.cancel).catch(() => undefined);
+  subscriber.on('message', (_channel: string, jobId: string) => {
+    for (const chunk of running.values()) if (chunk.jobId === jobId) chunk.controller.abort();
+  });
+
+  async function processChunk(job: Job): Promise<ChunkResult> {
+    const payload = chunkPayloadSchema.parse(job.data);
+    const { spec, index } = payload;
+    const record = await readRecord(spec.jobId);
+    // A cancelled or failed job's remaining chunks do no work; the parent still cleans up.
+    if (!record || isFinal(record.status)) return { index, frames: [], timings: emptyTimings, worker: WORKER_ID };
+    if (record.status === 'queued') await setUnlessFinal(spec.jobId, { ...record, status: 'running', updatedAt: new Date().toISOString() });
+    const controller = new AbortController();
+    running.set(job.id!, { jobId: spec.jobId, controller });
+    let lastWrite = 0;
+    const progress = (framesDone: number) => commands.hset(KEY.chunks(spec.jobId), String(index), JSON.stringify({ framesDone, worker: WORKER_ID }));
+    try {
+      await progress(0);
+      const result = await runChunk(repository, payload, {
+        signal: controller.signal,
+        onProgress: (n) => {
+          if (Date.now() - lastWrite < 1000) return;
+          lastWrite = Date.now();
+          void progress(n).catch(() => undefined);
+        },
+      });
+      await progress(result.frames.length);
+      return result;
+    } catch (err) {
+      if (controller.signal.aborted) return { index, frames: [], timings: emptyTimings, worker: WORKER_ID };
+      // Bad media fails the same way on every worker: fail the job now, do not retry.
+      const error = toJobError(err);
+      logger.error('video chunk failed', { jobId: spec.jobId, chunk: index, code: error.code, error: (err as Error)?.stack ?? String(err) });
+      if (await finalize(spec, { status: 'failed', error })) await rm(spec.path, { force: true });
+      throw new UnrecoverableError(`${error.code}: ${error.message}`);
+    } finally {
+      running.delete(job.id!);
+    }
+  }
+
+  async function processParent(job: Job): Promise<void> {
+    const spec = videoJobSpecSchema.parse(job.data.spec);
+    const startedAt = performance.now();
+    const record = await readRecord(spec.jobId);
+    if (record && !isFinal(record.status)) {
+      const values = Object.values(await job.getChildrenValues()).map((v) => chunkResultSchema.parse(v));
+      // totalMs counts from the submission: the chunks ran before this, on any worker.
+      const result = await finishJob(repository, spec, values, store.filesDir(spec.jobId), startedAt - (Date.now() - Date.parse(record.createdAt)));
+      await store.saveResult(spec.jobId, { jobId: spec.jobId, ...result });
+      const done = result.video.framesSampled;
+      const chunks = values.sort((a, b) => a.index - b.index).map((c, i) => ({ ...record.chunks![i], framesDone: c.frames.length, worker: c.worker }));
+      await finalize(spec, { status: 'succeeded', progress: { framesDone: done, framesTotal: done, percent: 100 }, chunks });
+      logger.info('video job succeeded', { jobId: spec.jobId, frames: done, segments: result.segments.length, workers: [...new Set(values.map((v) => v.worker))] });
+    } else {
+      await commands.hdel(KEY.active, spec.jobId);
+    }
+    // The parent runs last, after every chunk: nothing reads the upload any more.
+    await rm(spec.path, { force: true });
+  }
+
+  const workers: Worker[] = [];
+  if (options.work) {
+    const settings = { lockDuration: options.lockMs, stalledInterval: options.stalledIntervalMs, maxStalledCount: options.maxStalled };
+    const chunkWorker = new Worker(CHUNK_QUEUE, processChunk, { connection: workerConnection(), concurrency: options.chunkConcurrency, ...settings });
+    chunkWorker.on('stalled', (jobId: string) => {
+      metrics.chunksStalled.inc();
+      logger.warn('a chunk stalled (its worker stopped renewing the lock); it is handed to another worker', { chunk: jobId });
+    });
+    const parentWorker = new Worker(VIDEO_QUEUE, processParent, { connection: workerConnection(), concurrency: 1, ...settings });
+    parentWorker.on('failed', (job, err) => job && logger.error('video job assembly failed', { jobId: job.id, error: err.message }));
+    workers.push(chunkWorker, parentWorker);
+    for (const w of workers) w.on('error', noteError);
+  }
+
+  const refreshGauges = async () => {
+    if (commands.status !== 'ready') return;
+    await readBacklog();
+    for (const [queue, q] of [['chunks', chunkQueue], ['videos', videoQueue]] as const) {
+      const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
+      for (const [state, n] of Object.entries(counts)) metrics.jobs.set({ queue, state }, n);
+    }
+  };
+  const gauges = setInterval(() => void refreshGauges().catch(() => undefined), 2000);
+  gauges.unref();
+
+  return {
+    mode: 'shared',
+    checkBacklog(bytes = 0) {
+      requireRedis();
+      assertBacklogRoom(options.backlog, backlogSeen, bytes);
+    },
+    async submit(request) {
+      const spec: VideoJobSpec = { ...request, jobId: randomUUID() };
+      try {
+        requireRedis();
+        assertBacklogRoom(options.backlog, await readBacklog(), spec.bytes);
+        const chunks = chunkPayloads(spec, options.chunkSeconds);
+        const record = newJobRecord(spec, chunks);
+        await commands.multi().set(KEY.record(spec.jobId), JSON.stringify(record)).zadd(KEY.index, String(Date.now()), spec.jobId).hset(KEY.active, spec.jobId, String(spec.bytes)).exec();
+        const keep = { age: ttlS };
+        await flow.add({
+          name: 'video',
+          queueName: VIDEO_QUEUE,
+          data: { spec },
+          opts: { jobId: spec.jobId, removeOnComplete: keep, removeOnFail: keep },
+          children: chunks.map((chunk) => ({
+            name: 'chunk',
+            queueName: CHUNK_QUEUE,
+            data: chunk,
+            opts: { jobId: `${spec.jobId}-${chunk.index}`, failParentOnFailure: true, removeOnComplete: keep, removeOnFail: keep },
+          })),
+        });
+        return record;
+      } catch (err) {
+        await rm(spec.path, { force: true });
+        if (err instanceof FramewatchError) throw err;
+        await commands.multi().del(KEY.record(spec.jobId)).hdel(KEY.active, spec.jobId).exec().catch(() => undefined);
+        throw unavailable();
+      }
+    },
+    async get(jobId) {
+      requireRedis();
+      return readRecord(jobId);
+    },
+    async list() {
+      requireRedis();
+      const ids = await commands.zrange(KEY.index, '0', '-1');
+      const records = await Promise.all(ids.map((id) => readRecord(id)));
+      const gone = ids.filter((_, i) => !records[i]);
+      if (gone.length > 0) await commands.zrem(KEY.index, ...gone); // expired records leave the index
+      return records.filter((r): r is JobRecord => r !== undefined);
+    },
+    async wait(jobId) {
+      for (;;) {
+        const record = await readRecord(jobId).catch(() => undefined);
+        if (record === undefined && commands.status === 'ready') throw new FramewatchError('JOB_NOT_FOUND', `no job '${jobId}'`);
+        if (record && isFinal(record.status)) return record;
+        await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
+      }
+    },
+    async cancel(jobId) {
+      requireRedis();
+      const record = await readRecord(jobId);
+      if (!record) throw new FramewatchError('JOB_NOT_FOUND', `no job '${jobId}'`);
+      if (isFinal(record.status)) return record;
+      const spec = { jobId } as VideoJobSpec;
+      await finalize(spec, { status: 'cancelled', error: { code: 'CANCELLED', message: 'the job was cancelled' } });
+      // Every worker stops its running chunks of this job; their ffmpeg is killed.
+      await commands.publish(KEY.cancel, jobId);
+      return (await readRecord(jobId))!;
+    },
+    readResult: (jobId) => store.readResult(jobId),
+    filesDir: (jobId) => store.filesDir(jobId),
+    dashboardQueues: () => [chunkQueue, videoQueue],
+    health: () => (commands.status === 'ready' ? { ready: true } : { ready: false, reason: `video queue: Redis is unreachable (${lastRedisError || commands.status})` }),
+    async close() {
+      clearInterval(gauges);
+      // Workers stop taking chunks; a running one finishes within the drain timeout, or is
+      // handed back (its lock lapses and another worker's stalled check picks it up).
+      const graceful = Promise.all(workers.map((w) => w.close()));
+      const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), options.drainTimeoutMs).unref())]);
+      if (timedOut) await Promise.all(workers.map((w) => w.close(true)));
+      await Promise.all([flow.close(), chunkQueue.close(), videoQueue.close()]);
+      subscriber.disconnect();
+      commands.disconnect();
+    },
+  };
+}

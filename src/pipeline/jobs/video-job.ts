@@ -1,0 +1,67 @@
+import { performance } from 'node:perf_hooks';
+import { metrics } from '../../metrics/index.js';
+import type { ModelRepository } from '../../registry/index.js';
+import { inferFrames } from '../infer-frames.js';
+import { assembleVideo, decoderThreadsFor, expectedFrames, planChunks, sumTimings, type VideoPrediction } from '../predict-video.js';
+import type { JobRecord } from './store.js';
+import { WORKER_ID, type ChunkPayload, type ChunkResult, type VideoJobSpec } from './spec.js';
+
+/** The chunks of a job, in order, as payloads for whichever queue runs them. */
+export function chunkPayloads(spec: VideoJobSpec, chunkSeconds: number | undefined): ChunkPayload[] {
+  return planChunks(spec.info, spec.options, chunkSeconds).map((range, index) => ({ index, range, spec }));
+}
+
+/** The first record of a job, before any chunk runs. */
+export function newJobRecord(spec: VideoJobSpec, chunks: readonly ChunkPayload[]): JobRecord {
+  const now = new Date().toISOString();
+  return {
+    jobId: spec.jobId,
+    status: 'queued',
+    createdAt: now,
+    updatedAt: now,
+    model: spec.model,
+    input: { filename: spec.filename, bytes: spec.bytes, durationS: spec.info.durationS },
+    progress: { framesDone: 0, framesTotal: expectedFrames(spec.info, spec.options), percent: 0 },
+    chunks: chunks.map((c) => ({ index: c.index, startS: Math.round((c.range.gridStartS + c.range.firstIndex / c.range.fps) * 1000) / 1000, framesDone: 0 })),
+  };
+}
+
+/** Progress summed over the chunks. */
+export function progressOf(record: JobRecord): JobRecord['progress'] {
+  const framesDone = (record.chunks ?? []).reduce((sum, c) => sum + c.framesDone, 0);
+  const framesTotal = Math.max(record.progress.framesTotal, framesDone);
+  return { framesDone, framesTotal, percent: Math.min(100, Math.round((framesDone / Math.max(1, framesTotal)) * 1000) / 10) };
+}
+
+/** Stage one, on any worker: decode the chunk's range, run the model, return each frame's detections. */
+export async function runChunk(
+  repository: ModelRepository,
+  { index, range, spec }: ChunkPayload,
+  o: { signal?: AbortSignal; onProgress?: (framesDone: number) => void } = {},
+): Promise<ChunkResult> {
+  const model = repository.resolve(spec.model.name, spec.model.version);
+  const started = performance.now();
+  const { frames, timings } = await inferFrames(model, spec.path, spec.info, range, {
+    threshold: spec.options.threshold,
+    decodeThreads: spec.options.decodeThreads ?? decoderThreadsFor(model.session.provider),
+    signal: o.signal,
+    onProgress: o.onProgress,
+  });
+  metrics.chunkDuration.observe({ model: model.name }, (performance.now() - started) / 1000);
+  return { index, frames: frames.map((f) => ({ ...f, detections: [...f.detections] })), timings, worker: WORKER_ID };
+}
+
+/** Stage two, once per job: merge the chunks in time order, then tracks, segments and thumbnails. */
+export function finishJob(repository: ModelRepository, spec: VideoJobSpec, chunks: readonly ChunkResult[], thumbnailDir: string, startedAt: number): Promise<VideoPrediction> {
+  const model = repository.resolve(spec.model.name, spec.model.version);
+  const ordered = [...chunks].sort((a, b) => a.index - b.index);
+  return assembleVideo(
+    model,
+    spec.path,
+    spec.info,
+    ordered.flatMap((c) => c.frames),
+    sumTimings(ordered.map((c) => c.timings)),
+    { ...spec.options, decodeThreads: spec.options.decodeThreads ?? decoderThreadsFor(model.session.provider), thumbnailDir },
+    startedAt,
+  );
+}
