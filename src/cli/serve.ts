@@ -54,7 +54,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   if (!config.redisUrl) await rm(join(config.dataDir, 'tmp'), { recursive: true, force: true });
   await mkdir(join(config.dataDir, 'tmp'), { recursive: true });
   const store = createDiskJobStore(config.dataDir);
-  const jobs = await openJobQueue(config, store, repository, logger);
+  // Workers take video chunks only once the models they run are loaded (below, after listen).
+  let modelsLoaded!: () => void;
+  const modelsReady = new Promise<void>((resolve) => (modelsLoaded = resolve));
+  const jobs = await openJobQueue(config, store, repository, logger, modelsReady);
   const stopRetention = config.role === 'worker' ? () => undefined : startRetention(config.dataDir, store, config.jobTtlHours, logger);
   logger.info('video jobs', { queue: jobs.mode, role: config.role, chunkSeconds: config.chunkSeconds, chunkConcurrency: config.chunkConcurrency });
   const tools = resolveMediaTools(config);
@@ -85,6 +88,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   logger.info('listening', { url, modelsDir: config.modelsDir, device: config.device, version: FRAMEWATCH_VERSION });
   const ready = repository.loadAll();
+  void ready.finally(modelsLoaded);
   let poller: NodeJS.Timeout | undefined;
   if (config.pollIntervalMs) {
     let polling = false;

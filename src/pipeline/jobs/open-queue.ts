@@ -7,7 +7,7 @@ import { createSharedQueue } from './shared-queue.js';
 import type { JobStore } from './store.js';
 
 /** The job queue the config asks for: BullMQ on FRAMEWATCH_REDIS_URL, else the embedded one. */
-export function openJobQueue(config: Config, store: JobStore, repository: ModelRepository, logger: Logger): Promise<JobQueue> {
+export function openJobQueue(config: Config, store: JobStore, repository: ModelRepository, logger: Logger, modelsReady: Promise<unknown>): Promise<JobQueue> {
   const backlog = { maxJobs: config.maxQueuedVideoJobs, maxBytes: config.maxQueuedVideoBytes };
   if (!config.redisUrl) {
     return createEmbeddedQueue({
@@ -28,5 +28,6 @@ export function openJobQueue(config: Config, store: JobStore, repository: ModelR
     maxStalled: config.queueMaxStalled,
     ttlHours: config.jobTtlHours,
     drainTimeoutMs: config.drainTimeoutMs,
+    modelsReady,
   });
 }

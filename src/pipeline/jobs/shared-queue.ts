@@ -40,6 +40,8 @@ export interface SharedQueueOptions {
   ttlHours: number;
   /** On close, a running chunk gets this long to finish before it is handed back. */
   drainTimeoutMs: number;
+  /** Workers take chunks only once this resolves (the models are loaded). */
+  modelsReady: Promise<unknown>;
   logger: Logger;
 }
 
@@ -189,15 +191,18 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
   const workers: Worker[] = [];
   if (options.work) {
     const settings = { lockDuration: options.lockMs, stalledInterval: options.stalledIntervalMs, maxStalledCount: options.maxStalled };
-    const chunkWorker = new Worker(CHUNK_QUEUE, processChunk, { connection: workerConnection(), concurrency: options.chunkConcurrency, ...settings });
+    const settingsOff = { ...settings, autorun: false };
+    const chunkWorker = new Worker(CHUNK_QUEUE, processChunk, { connection: workerConnection(), concurrency: options.chunkConcurrency, ...settingsOff });
     chunkWorker.on('stalled', (jobId: string) => {
       metrics.chunksStalled.inc();
       logger.warn('a chunk stalled (its worker stopped renewing the lock); it is handed to another worker', { chunk: jobId });
     });
-    const parentWorker = new Worker(VIDEO_QUEUE, processParent, { connection: workerConnection(), concurrency: 1, ...settings });
+    const parentWorker = new Worker(VIDEO_QUEUE, processParent, { connection: workerConnection(), concurrency: 1, ...settingsOff });
     parentWorker.on('failed', (job, err) => job && logger.error('video job assembly failed', { jobId: job.id, error: err.message }));
     workers.push(chunkWorker, parentWorker);
     for (const w of workers) w.on('error', noteError);
+    // A worker that took a chunk before its models load would fail it with MODEL_NOT_READY.
+    void options.modelsReady.then(() => workers.forEach((w) => void w.run().catch(noteError)));
   }
 
   const refreshGauges = async () => {

@@ -1,0 +1,182 @@
+// Shared mode for real: redis-server, one API process and two worker processes, each its own
+// `framewatch serve`, sharing one data directory as pods share a ReadWriteMany volume.
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnServer, type ServerProcess } from './helpers/processes.js';
+import { startRedis, type TestRedis } from './helpers/redis.js';
+import { knownTruthVideo } from './helpers/videos.js';
+
+let dir: string;
+let redis: TestRedis;
+let video: Buffer;
+let api: ServerProcess;
+const workers: ServerProcess[] = [];
+let env: Record<string, string>;
+
+const ADMIN = 'scale-out-admin-token-0123';
+// fps 4 over the 12 s clip in 1.5 s chunks: 48 frames in 8 chunks.
+const QUERY = 'mode=async&fps=4&frames=true';
+
+const startWorker = async () => {
+  const w = await spawnServer({ ...env, FRAMEWATCH_ROLE: 'worker', FRAMEWATCH_THREADS: '1' });
+  workers.push(w);
+  return w;
+};
+const alive = () => workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+
+async function submit(query = QUERY): Promise<string> {
+  const res = await fetch(`${api.url}/v1/models/object-detector/predict?${query}`, { method: 'POST', body: video as BodyInit, headers: { 'content-type': 'video/mp4' } });
+  const body = (await res.json()) as any;
+  expect(res.status, JSON.stringify(body)).toBe(202);
+  return body.jobId;
+}
+
+async function job(id: string): Promise<any> {
+  return (await fetch(`${api.url}/v1/jobs/${id}`)).json();
+}
+
+async function waitFor(id: string, done: (j: any) => boolean, timeoutMs = 90_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const j = await job(id);
+    if (done(j)) return j;
+    if (Date.now() > deadline) throw new Error(`job ${id} stuck: ${JSON.stringify({ status: j.status, progress: j.progress, chunks: j.chunks })}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const final = (j: any) => ['succeeded', 'failed', 'cancelled'].includes(j.status);
+/** What must not change when a worker dies: every frame's detections, the tracks, the segments. */
+const essence = (j: any) => ({
+  frames: j.result.frames,
+  tracks: j.result.tracks,
+  segments: j.result.segments.map(({ thumbnail: _t, ...s }: any) => s),
+});
+const uploads = () => readdir(join(dir, 'data', 'tmp')).catch(() => []);
+const ffmpegOn = async (path: string) => (await promisify(execFile)('ps', ['-eo', 'args'])).stdout.split('\n').some((l) => l.includes('ffmpeg') && l.includes(path));
+
+let reference: any;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'framewatch-scale-'));
+  await cp('models/object-detector', join(dir, 'models', 'object-detector'), { recursive: true });
+  await knownTruthVideo(join(dir, 'truth.mp4'));
+  video = await readFile(join(dir, 'truth.mp4'));
+  redis = await startRedis(dir);
+  env = {
+    FRAMEWATCH_REDIS_URL: redis.url,
+    FRAMEWATCH_MODELS_DIR: join(dir, 'models'),
+    FRAMEWATCH_DATA_DIR: join(dir, 'data'),
+    FRAMEWATCH_CHUNK_SECONDS: '1.5',
+    FRAMEWATCH_QUEUE_LOCK_MS: '2000',
+    FRAMEWATCH_QUEUE_STALLED_INTERVAL_MS: '1000',
+    FRAMEWATCH_QUEUE_MAX_STALLED: '3',
+    FRAMEWATCH_DRAIN_TIMEOUT_MS: '5000',
+    FRAMEWATCH_ADMIN_TOKEN: ADMIN,
+  };
+  [api] = await Promise.all([spawnServer({ ...env, FRAMEWATCH_ROLE: 'api' }), startWorker(), startWorker()]);
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all([api, ...workers].filter(Boolean).map((p) => p.kill('SIGKILL')));
+  await redis?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('shared mode: one API, two workers, one Redis', () => {
+  it('a job\'s chunks are spread over both workers, and the record says which worker ran which chunk', async () => {
+    const id = await submit();
+    reference = await waitFor(id, final);
+    expect(reference.status, JSON.stringify(reference.error)).toBe('succeeded');
+    expect(reference.chunks).toHaveLength(8);
+    const ranOn = new Set(reference.chunks.map((c: any) => String(c.worker).split(':').pop()));
+    expect([...ranOn].sort()).toEqual(workers.map((w) => String(w.child.pid)).sort());
+    expect(reference.result.video.framesSampled).toBe(48);
+    expect(reference.result.segments.map((s: any) => s.labels[0].label)).toContain('person');
+    expect((await fetch(`${api.url}${reference.result.segments[0].thumbnail}`)).headers.get('content-type')).toBe('image/jpeg');
+  });
+
+  it.each([250, 600, 1000, 1500, 2100])('SIGKILL of a worker %i ms into a job: the job still succeeds with the reference result', async (delayMs) => {
+    const id = await submit();
+    await new Promise((r) => setTimeout(r, delayMs));
+    const victim = alive()[0];
+    await victim.kill('SIGKILL');
+    const replacement = startWorker(); // the killed pod comes back, as Kubernetes would restart it
+    const done = await waitFor(id, final);
+    await replacement;
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    expect(essence(done)).toEqual(essence(reference));
+  });
+
+  it('the killed workers\' chunks were handed on as stalled; no upload is left behind; the metrics show the queue', async () => {
+    expect(await uploads()).toEqual([]);
+    expect(workers.flatMap((w) => w.logs).filter((l) => String(l.msg).startsWith('a chunk stalled')).length).toBeGreaterThan(0);
+    const metrics = (await Promise.all(alive().map(async (w) => (await fetch(`${w.url}/metrics`)).text()))).join('\n');
+    expect(metrics).toMatch(/framewatch_jobs\{queue="chunks",state="completed"\} \d+/);
+    expect(metrics).toMatch(/framewatch_chunk_duration_seconds_count\{model="object-detector"\} [1-9]/);
+  });
+
+  it('DELETE cancels a running job on every worker: its ffmpeg stops and its upload goes', async () => {
+    const id = await submit('mode=async&fps=10');
+    const running = await waitFor(id, (j) => j.status === 'running' && j.progress.framesDone > 0, 30_000);
+    expect(running.status).toBe('running');
+    const cancelled = await (await fetch(`${api.url}/v1/jobs/${id}`, { method: 'DELETE' })).json();
+    expect((cancelled as any).status).toBe('cancelled');
+    const deadline = Date.now() + 15_000;
+    while ((await uploads()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await uploads()).toEqual([]);
+    expect(await ffmpegOn(join(dir, 'data', 'tmp'))).toBe(false);
+    expect((await job(id)).status).toBe('cancelled');
+  });
+
+  it('SIGTERM on a worker mid-chunk: it finishes or hands back its chunk and exits 0; the job succeeds', async () => {
+    const id = await submit();
+    await waitFor(id, (j) => j.progress.framesDone > 0, 30_000);
+    const victim = alive()[0];
+    const code = await victim.kill('SIGTERM');
+    expect(code).toBe(0);
+    const replacement = startWorker();
+    const done = await waitFor(id, final);
+    await replacement;
+    expect(done.status).toBe('succeeded');
+    expect(essence(done)).toEqual(essence(reference));
+  });
+
+  it('the queue dashboard is at /admin/queues behind the admin token', async () => {
+    expect((await fetch(`${api.url}/admin/queues`)).status).toBe(401);
+    const page = await fetch(`${api.url}/admin/queues`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/bull-board|Bull Dashboard/i);
+    const queues = await (await fetch(`${api.url}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${ADMIN}` } })).json();
+    expect(JSON.stringify(queues)).toContain('framewatch-chunks');
+  });
+
+  it('Redis away: videos get 503 QUEUE_UNAVAILABLE with Retry-After, /readyz says why, images work; accepted jobs finish once it is back', async () => {
+    for (const w of alive()) await w.kill('SIGTERM'); // no worker: the next job waits in Redis
+    const accepted = await submit();
+    await redis.stop();
+    await new Promise((r) => setTimeout(r, 500));
+    const refused = await fetch(`${api.url}/v1/models/object-detector/predict?mode=async`, { method: 'POST', body: video as BodyInit, headers: { 'content-type': 'video/mp4' } });
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as any).error.code).toBe('QUEUE_UNAVAILABLE');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    const ready = (await (await fetch(`${api.url}/readyz`)).json()) as any;
+    expect(JSON.stringify(ready)).toMatch(/Redis is unreachable/);
+    const image = await fetch(`${api.url}/v1/models/object-detector/predict`, { method: 'POST', body: (await readFile('test/fixtures/messi5.jpg')) as BodyInit, headers: { 'content-type': 'image/jpeg' } });
+    expect(image.status).toBe(200);
+    expect(await uploads()).toHaveLength(1); // the accepted job's upload only
+
+    // Every process restarts: Redis from its append-only file, the API, a worker.
+    await redis.start();
+    await api.kill('SIGKILL');
+    api = await spawnServer({ ...env, FRAMEWATCH_ROLE: 'api' });
+    await startWorker();
+    const done = await waitFor(accepted, final);
+    expect(done.status).toBe('succeeded');
+    expect(essence(done)).toEqual(essence(reference));
+  });
+});
