@@ -18,6 +18,7 @@ import { decoderThreadsFor } from '../src/pipeline/index.js';
 import { readManifest } from '../src/registry/index.js';
 import { ortSessionOptions } from '../src/runtime/index.js';
 import { getTask } from '../src/tasks/index.js';
+import { scaleBench, scaleMarkdown } from './scale.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const CONCURRENCY = [1, 4, 16, 64];
@@ -247,6 +248,8 @@ async function main() {
   console.log('video, 60 s generated clip at 2 fps ...');
   const video = await videoBench(dir);
   await rm(dir, { recursive: true, force: true });
+  console.log('scale out: embedded, then BullMQ with one and two workers ...');
+  const scale = await scaleBench();
 
   const base = raw.reqPerS;
   const serverRows = rows.filter((r) => r.name.startsWith('server (CPU'));
@@ -258,10 +261,12 @@ async function main() {
     { target: 'c=64: p99 <= 5x p99 at c=4 (sheds with 503)', value: at64.p99 / at4.p99, pass: at64.p99 / at4.p99 <= 5 },
     { target: 'RSS after 5,000 requests within 10% of warm-up', value: 1 + memory.growth, pass: Math.abs(memory.growth) <= 0.1 },
     { target: 'video end to end >= 0.8x ORT alone', value: video.serverFps / video.ortAloneFps, pass: video.serverFps / video.ortAloneFps >= 0.8 },
+    { target: 'scale out: 2 workers >= 1.6x 1 worker (one thread each)', value: scale.speedup, pass: scale.speedup >= 1.6 },
+    { target: 'shared mode, 1 worker: wall time within 10% of embedded', value: scale.sharedOverEmbedded, pass: Math.abs(scale.sharedOverEmbedded - 1) <= 0.1 },
     ...costs.map((c) => ({ target: `preprocess (resize + tensor, from raw pixels as video frames are) <= 15% of inference (${c.model})`, value: c.preprocessToInference, pass: c.preprocessToInference <= 0.15 })),
   ];
   const date = new Date().toISOString().slice(0, 10);
-  const result = { date, host: hostname(), cpus: availableParallelism(), seconds: SECONDS, model: MODEL, rows, memory, video, preprocessing: costs, targets };
+  const result = { date, host: hostname(), cpus: availableParallelism(), seconds: SECONDS, model: MODEL, rows, memory, video, scale, preprocessing: costs, targets };
   await mkdir('bench/results', { recursive: true });
   await writeFile(`bench/results/${date}-${hostname()}.json`, `${JSON.stringify(result, null, 2)}\n`);
 
@@ -285,6 +290,8 @@ async function main() {
     `Video: a 60 s 640x480 25 fps clip sampled at 2 fps (${video.frames} frames): ffmpeg decode alone ${fmt(video.decodeAloneFps)} sampled fps (it decodes all 1,500 source frames), ORT alone ${fmt(video.ortAloneFps)} fps, server end to end ${fmt(video.serverFps)} fps (${fmt(video.serverFps / video.ortAloneFps, 2)}x ORT alone), pipeline-reported ${fmt(video.pipelineFps)} fps. ORT alone with the server's session options (spinning off): ${fmt(video.ortServerSettingsFps)} fps; the server is ${fmt(video.serverFps / video.ortServerSettingsFps, 2)}x that.`,
     ``,
     `The ceiling on this CPU, no server: ORT on the frames while ffmpeg decodes the same clip in the same process ${fmt(video.ortWithDecodeFps)} fps (${fmt(video.ortWithDecodeFps / video.ortAloneFps, 2)}x ORT alone); while each decoded frame is also preprocessed ${fmt(video.ortWithDecodePreprocessFps)} fps (${fmt(video.ortWithDecodePreprocessFps / video.ortAloneFps, 2)}x). The server reaches ${fmt(video.serverFps / video.ortWithDecodePreprocessFps, 2)}x of the latter.`,
+    ``,
+    scaleMarkdown(scale),
     ``,
     `| target | measured | met |`,
     `| --- | --- | --- |`,

@@ -119,3 +119,40 @@ describe('Kubernetes manifests', () => {
     for (const image of images) expect(image).toMatch(new RegExp(`^ghcr\\.io/framewatch/framewatch:${pkg.version.replace(/\./g, '\\.')}(-gpu)?$`));
   });
 });
+
+describe('Kubernetes manifests for shared mode (scale-out.yaml)', () => {
+  const docs = parseAllDocuments(read('deploy/kubernetes/scale-out.yaml')).map((d) => {
+    expect(d.errors).toEqual([]);
+    return d.toJS();
+  });
+  const get = (kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name === name);
+  const container = (name: string) => get('Deployment', name).spec.template.spec.containers[0];
+  const env = (name: string, key: string) => container(name).env.find((e: any) => e.name === key)?.value;
+
+  it('an API and a worker Deployment on one Redis, with their roles', () => {
+    expect(env('framewatch-api', 'FRAMEWATCH_ROLE')).toBe('api');
+    expect(env('framewatch-worker', 'FRAMEWATCH_ROLE')).toBe('worker');
+    expect(env('framewatch-api', 'FRAMEWATCH_REDIS_URL')).toBe(env('framewatch-worker', 'FRAMEWATCH_REDIS_URL'));
+    const redisService = get('Service', 'framewatch-redis');
+    expect(env('framewatch-api', 'FRAMEWATCH_REDIS_URL')).toBe(`redis://${redisService.metadata.name}:${redisService.spec.ports[0].port}`);
+    expect(get('StatefulSet', 'framewatch-redis').spec.template.spec.containers[0].args).toContain('--appendonly');
+    for (const name of ['framewatch-api', 'framewatch-worker']) expect(container(name).image).toBe(`ghcr.io/framewatch/framewatch:${pkg.version}`);
+  });
+
+  it('both mount one ReadWriteMany claim at the data directory', () => {
+    expect(get('PersistentVolumeClaim', 'framewatch-data').spec.accessModes).toEqual(['ReadWriteMany']);
+    for (const name of ['framewatch-api', 'framewatch-worker']) {
+      const spec = get('Deployment', name).spec.template.spec;
+      expect(spec.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'framewatch-data' } });
+      expect(spec.containers[0].volumeMounts).toContainEqual({ name: 'data', mountPath: '/app/data' });
+    }
+  });
+
+  it('a worker drains within its grace period; KEDA scales workers on the chunk queue\'s wait list', () => {
+    const spec = get('Deployment', 'framewatch-worker').spec.template.spec;
+    expect(spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(Number(env('framewatch-worker', 'FRAMEWATCH_DRAIN_TIMEOUT_MS')));
+    const scaled = get('ScaledObject', 'framewatch-worker');
+    expect(scaled.spec.scaleTargetRef.name).toBe('framewatch-worker');
+    expect(scaled.spec.triggers[0]).toMatchObject({ type: 'redis', metadata: { listName: 'bull:framewatch-chunks:wait' } });
+  });
+});

@@ -1,0 +1,133 @@
+// The scale section of `npm run bench` (alone: `npm run bench:scale`): one 120 s clip through
+// the embedded mode, then shared mode (BullMQ on a real redis-server) with one and with two
+// worker processes, side by side in one run. Each worker has FRAMEWATCH_THREADS=1, so two fit
+// on a 2-core machine; the embedded server and the single shared worker are also compared at
+// the default threads. Wall time is from the upload to the job's `succeeded`.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ffmpegPath } from '../src/media/ffmpeg.js';
+
+const CLIP_SECONDS = 120;
+const FPS = 2;
+const CHUNK_SECONDS = 15;
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+async function startProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'serve'], {
+    env: { MALLOC_ARENA_MAX: '2', ...process.env, FRAMEWATCH_PORT: String(port), FRAMEWATCH_HOST: '127.0.0.1', FRAMEWATCH_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  process.once('exit', () => child.kill('SIGKILL'));
+  const url = `http://127.0.0.1:${port}`;
+  for (let tries = 0; !(await fetch(`${url}/readyz`).then((r) => r.ok, () => false)); tries++) {
+    if (tries > 300 || child.exitCode !== null) throw new Error('a framewatch process did not become ready');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { child, url };
+}
+
+async function startRedis(dir: string): Promise<{ url: string; stop(): void }> {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  process.once('exit', () => child.kill('SIGKILL'));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready to accept connections') && resolve());
+    child.once('exit', () => reject(new Error('redis-server did not start (apt-get install redis-server)')));
+  });
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+}
+
+/** A 120 s 640x480 25 fps clip from the fixtures (people in half of it). */
+async function buildClip(path: string): Promise<void> {
+  const fit = 'scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2,setsar=1';
+  const images = ['fruits.jpg', 'messi5.jpg', 'home.jpg', 'basketball1.png'];
+  const each = CLIP_SECONDS / images.length;
+  const inputs = images.flatMap((f) => ['-loop', '1', '-t', String(each), '-i', `test/fixtures/${f}`]);
+  const graph = images.map((_, i) => `[${i}]${fit},fps=25[v${i}]`).join(';') + `;${images.map((_, i) => `[v${i}]`).join('')}concat=n=${images.length}:v=1:a=0`;
+  await promisify(execFile)(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', ...inputs, '-filter_complex', graph, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', path]);
+}
+
+/** Upload, then poll until the job succeeds; wall seconds. */
+async function timeJob(url: string, video: Buffer): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(`${url}/v1/models/object-detector/predict?mode=async&fps=${FPS}&frames=false`, { method: 'POST', body: video as BodyInit, headers: { 'content-type': 'video/mp4' } });
+  const { jobId } = (await res.json()) as { jobId: string };
+  for (;;) {
+    const job = (await (await fetch(`${url}/v1/jobs/${jobId}`)).json()) as { status: string; error?: unknown };
+    if (job.status === 'succeeded') return (performance.now() - t0) / 1000;
+    if (job.status !== 'queued' && job.status !== 'running') throw new Error(`job ${jobId} ${job.status}: ${JSON.stringify(job.error)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface ScaleRow { setup: string; wallS: number; videoSecondsPerWallSecond: number }
+
+/** Runs one setup: the processes, one warm-up job, then the timed job. */
+async function measure(setup: string, video: Buffer, envs: Array<Record<string, string>>): Promise<ScaleRow> {
+  const processes = await Promise.all(envs.map((env) => startProcess(env)));
+  try {
+    await timeJob(processes[0].url, video); // warm-up: sessions, caches, Redis scripts
+    const wallS = await timeJob(processes[0].url, video);
+    return { setup, wallS, videoSecondsPerWallSecond: CLIP_SECONDS / wallS };
+  } finally {
+    for (const p of processes) p.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+export async function scaleBench(): Promise<{ rows: ScaleRow[]; speedup: number; sharedOverEmbedded: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'framewatch-scale-bench-'));
+  try {
+    const models = join(dir, 'models');
+    await cp('models/object-detector', join(models, 'object-detector'), { recursive: true });
+    await buildClip(join(dir, 'clip.mp4'));
+    const video = await readFile(join(dir, 'clip.mp4'));
+    const redis = await startRedis(dir);
+    const base = { FRAMEWATCH_MODELS_DIR: models, FRAMEWATCH_CHUNK_SECONDS: String(CHUNK_SECONDS) };
+    const shared = (name: string) => ({ ...base, FRAMEWATCH_REDIS_URL: redis.url, FRAMEWATCH_DATA_DIR: join(dir, name) });
+    const rows: ScaleRow[] = [];
+    try {
+      console.log('scale: embedded mode ...');
+      rows.push(await measure('embedded (one process, default threads)', video, [{ ...base, FRAMEWATCH_DATA_DIR: join(dir, 'embedded') }]));
+      console.log('scale: shared mode, one worker, default threads ...');
+      rows.push(await measure('shared: API + 1 worker (default threads)', video, [{ ...shared('s1'), FRAMEWATCH_ROLE: 'api' }, { ...shared('s1'), FRAMEWATCH_ROLE: 'worker' }]));
+      console.log('scale: shared mode, one worker, one thread ...');
+      const worker = (name: string) => ({ ...shared(name), FRAMEWATCH_ROLE: 'worker', FRAMEWATCH_THREADS: '1' });
+      rows.push(await measure('shared: API + 1 worker (FRAMEWATCH_THREADS=1)', video, [{ ...shared('s2'), FRAMEWATCH_ROLE: 'api' }, worker('s2')]));
+      console.log('scale: shared mode, two workers, one thread each ...');
+      rows.push(await measure('shared: API + 2 workers (FRAMEWATCH_THREADS=1 each)', video, [{ ...shared('s3'), FRAMEWATCH_ROLE: 'api' }, worker('s3'), worker('s3')]));
+    } finally {
+      redis.stop();
+    }
+    return { rows, speedup: rows[2].wallS / rows[3].wallS, sharedOverEmbedded: rows[1].wallS / rows[0].wallS };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The section as bench/RESULTS.md shows it. */
+export function scaleMarkdown(r: Awaited<ReturnType<typeof scaleBench>>): string {
+  return [
+    `Scale out: a ${CLIP_SECONDS} s 640x480 clip, object-detector at ${FPS} fps, ${CHUNK_SECONDS} s chunks, upload to \`succeeded\`, each setup after one warm-up job:`,
+    ``,
+    `| setup | wall s | video s per wall s |`,
+    `| --- | --- | --- |`,
+    ...r.rows.map((row) => `| ${row.setup} | ${row.wallS.toFixed(1)} | ${row.videoSecondsPerWallSecond.toFixed(2)} |`),
+    ``,
+    `Two workers against one (one thread each): ${r.speedup.toFixed(2)}x (target 1.6x). Shared mode with one worker against embedded, default threads: ${r.sharedOverEmbedded.toFixed(2)}x the wall time (target within 10%).`,
+  ].join('\n');
+}
+
+if (process.argv[1]?.endsWith('scale.js')) console.log(scaleMarkdown(await scaleBench()));
