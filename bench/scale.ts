@@ -72,15 +72,25 @@ async function timeJob(url: string, video: Buffer): Promise<number> {
   }
 }
 
-export interface ScaleRow { setup: string; wallS: number; videoSecondsPerWallSecond: number }
+export interface ScaleRow { setup: string; wallS: number; videoSecondsPerWallSecond: number; coresBusy: number }
+
+/** Busy CPU seconds of the whole machine so far (/proc/stat: all but idle and iowait), every process and ffmpeg child included. */
+async function busyCpuSeconds(): Promise<number> {
+  const cpu = (await readFile('/proc/stat', 'utf8').catch(() => '')).split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  if (cpu.length < 5) return NaN;
+  const total = cpu.reduce((a, b) => a + b, 0);
+  return (total - cpu[3] - cpu[4]) / 100; // USER_HZ
+}
 
 /** Runs one setup: the processes, one warm-up job, then the timed job. */
 async function measure(setup: string, video: Buffer, envs: Array<Record<string, string>>): Promise<ScaleRow> {
   const processes = await Promise.all(envs.map((env) => startProcess(env)));
   try {
     await timeJob(processes[0].url, video); // warm-up: sessions, caches, Redis scripts
+    const cpu0 = await busyCpuSeconds();
     const wallS = await timeJob(processes[0].url, video);
-    return { setup, wallS, videoSecondsPerWallSecond: CLIP_SECONDS / wallS };
+    const coresBusy = ((await busyCpuSeconds()) - cpu0) / wallS;
+    return { setup, wallS, videoSecondsPerWallSecond: CLIP_SECONDS / wallS, coresBusy };
   } finally {
     for (const p of processes) p.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 1000));
@@ -122,9 +132,9 @@ export function scaleMarkdown(r: Awaited<ReturnType<typeof scaleBench>>): string
   return [
     `Scale out: a ${CLIP_SECONDS} s 640x480 clip, object-detector at ${FPS} fps, ${CHUNK_SECONDS} s chunks, upload to \`succeeded\`, each setup after one warm-up job:`,
     ``,
-    `| setup | wall s | video s per wall s |`,
-    `| --- | --- | --- |`,
-    ...r.rows.map((row) => `| ${row.setup} | ${row.wallS.toFixed(1)} | ${row.videoSecondsPerWallSecond.toFixed(2)} |`),
+    `| setup | wall s | video s per wall s | cores busy (whole machine) |`,
+    `| --- | --- | --- | --- |`,
+    ...r.rows.map((row) => `| ${row.setup} | ${row.wallS.toFixed(1)} | ${row.videoSecondsPerWallSecond.toFixed(2)} | ${row.coresBusy.toFixed(2)} |`),
     ``,
     `Two workers against one (one thread each): ${r.speedup.toFixed(2)}x (target 1.6x). Shared mode with one worker against embedded, default threads: ${r.sharedOverEmbedded.toFixed(2)}x the wall time (target within 10%).`,
   ].join('\n');

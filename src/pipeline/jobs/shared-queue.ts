@@ -193,6 +193,18 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
     const settings = { lockDuration: options.lockMs, stalledInterval: options.stalledIntervalMs, maxStalledCount: options.maxStalled };
     const settingsOff = { ...settings, autorun: false };
     const chunkWorker = new Worker(CHUNK_QUEUE, processChunk, { connection: workerConnection(), concurrency: options.chunkConcurrency, ...settingsOff });
+    // A chunk that stalled more than maxStalled times (its workers keep dying) fails, and
+    // BullMQ fails the parent with it: the record must say so, and the upload go.
+    chunkWorker.on('failed', (job, err) => {
+      const payload = chunkPayloadSchema.safeParse(job?.data);
+      if (!payload.success) return;
+      const error = { code: 'INTERRUPTED' as const, message: `chunk ${payload.data.index} could not be finished: ${err.message}` };
+      void finalize(payload.data.spec, { status: 'failed', error })
+        .then(async (changed) => {
+          if (changed) await rm(payload.data.spec.path, { force: true });
+        })
+        .catch((e: Error) => logger.error('marking a failed job failed', { jobId: payload.data.spec.jobId, error: e.message }));
+    });
     chunkWorker.on('stalled', (jobId: string) => {
       metrics.chunksStalled.inc();
       logger.warn('a chunk stalled (its worker stopped renewing the lock); it is handed to another worker', { chunk: jobId });
