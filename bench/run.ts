@@ -2,9 +2,7 @@
 // in-process pipeline, all in one run on one machine. Writes bench/results/<date>-<host>.json
 // and bench/RESULTS.md. Every row states its ratio to the raw pipeline.
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +16,7 @@ import { decoderThreadsFor } from '../src/pipeline/index.js';
 import { readManifest } from '../src/registry/index.js';
 import { ortSessionOptions } from '../src/runtime/index.js';
 import { getTask } from '../src/tasks/index.js';
+import { freePort, startServer } from './processes.js';
 import { scaleBench, scaleMarkdown } from './scale.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -90,34 +89,6 @@ async function preprocessCost(name: string, jpeg: Buffer, seconds: number) {
     preprocessToInference: ms.preprocess / ms.inference, decodeToInference: ms.decode / ms.inference, servedToInference: ms.served / ms.inference,
     servedBeyondDecodeToInference: (ms.served - ms.decode) / ms.inference,
   };
-}
-
-/** A free loopback port, found by listening on 0. */
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-
-async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'serve'], {
-    // MALLOC_ARENA_MAX as `npm start` and the images set it.
-    env: { MALLOC_ARENA_MAX: '2', ...process.env, FRAMEWATCH_PORT: String(port), FRAMEWATCH_HOST: '127.0.0.1', FRAMEWATCH_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  // Never leave a server behind, whatever ends this process.
-  process.once('exit', () => child.kill('SIGKILL'));
-  const url = `http://127.0.0.1:${port}`;
-  for (let tries = 0; ; tries++) {
-    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
-    if (ready) break;
-    if (tries > 300 || child.exitCode !== null) throw new Error('the server did not become ready');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { child, url };
 }
 
 const metric = async (url: string, name: string) => {

@@ -3,40 +3,17 @@
 // worker processes, side by side in one run. Each worker has FRAMEWATCH_THREADS=1, so two fit
 // on a 2-core machine; the embedded server and the single shared worker are also compared at
 // the default threads. Wall time is from the upload to the job's `succeeded`.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ffmpegPath } from '../src/media/ffmpeg.js';
+import { freePort, startServer } from './processes.js';
 
 const CLIP_SECONDS = 120;
 const FPS = 2;
 const CHUNK_SECONDS = 15;
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-
-async function startProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'serve'], {
-    env: { MALLOC_ARENA_MAX: '2', ...process.env, FRAMEWATCH_PORT: String(port), FRAMEWATCH_HOST: '127.0.0.1', FRAMEWATCH_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  process.once('exit', () => child.kill('SIGKILL'));
-  const url = `http://127.0.0.1:${port}`;
-  for (let tries = 0; !(await fetch(`${url}/readyz`).then((r) => r.ok, () => false)); tries++) {
-    if (tries > 300 || child.exitCode !== null) throw new Error('a framewatch process did not become ready');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { child, url };
-}
 
 async function startRedis(dir: string): Promise<{ url: string; stop(): void }> {
   const port = await freePort();
@@ -84,7 +61,7 @@ async function busyCpuSeconds(): Promise<number> {
 
 /** Runs one setup: the processes, one warm-up job, then the timed job. */
 async function measure(setup: string, video: Buffer, envs: Array<Record<string, string>>): Promise<ScaleRow> {
-  const processes = await Promise.all(envs.map((env) => startProcess(env)));
+  const processes = await Promise.all(envs.map((env) => startServer(env)));
   try {
     await timeJob(processes[0].url, video); // warm-up: sessions, caches, Redis scripts
     const cpu0 = await busyCpuSeconds();

@@ -1,9 +1,9 @@
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FramewatchError, isFramewatchError, type ErrorCode } from '../errors/index.js';
 import { probeVideo } from '../media/ffmpeg.js';
-import { SNIFF_BYTES, sniffMedia } from '../media/sniff.js';
+import { sniffFile } from '../media/sniff.js';
 import { sha256File, type ReadyModel } from '../registry/index.js';
 import type { Detection } from '../tasks/index.js';
 import { predictImage } from './predict-image.js';
@@ -24,18 +24,6 @@ export interface ScoreRecord {
 }
 
 export type ScoreVideoOptions = Omit<VideoOptions, 'thumbnailDir' | 'signal' | 'onProgress' | 'includeFrames'>;
-
-async function sniffFile(path: string) {
-  const handle = await open(path, 'r');
-  try {
-    const head = new Uint8Array(SNIFF_BYTES);
-    const { bytesRead } = await handle.read(head, 0, SNIFF_BYTES, 0);
-    if (bytesRead === 0) throw new FramewatchError('INVALID_INPUT', 'the file is empty');
-    return sniffMedia(head.subarray(0, bytesRead));
-  } finally {
-    await handle.close();
-  }
-}
 
 /**
  * Scores one file with the same pipeline as the server: images through predictImage,

@@ -1,0 +1,32 @@
+// Servers the benchmarks start: real `framewatch serve` processes on free loopback ports.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/** A free loopback port, found by listening on 0. */
+export const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+/** Starts `framewatch serve` with these settings and resolves once /readyz answers 200. */
+export async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'serve'], {
+    // MALLOC_ARENA_MAX as `npm start` and the images set it.
+    env: { MALLOC_ARENA_MAX: '2', ...process.env, FRAMEWATCH_PORT: String(port), FRAMEWATCH_HOST: '127.0.0.1', FRAMEWATCH_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  // Never leave a server behind, whatever ends this process.
+  process.once('exit', () => child.kill('SIGKILL'));
+  const url = `http://127.0.0.1:${port}`;
+  for (let tries = 0; ; tries++) {
+    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (tries > 300 || child.exitCode !== null) throw new Error('the server did not become ready');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { child, url };
+}
