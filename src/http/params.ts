@@ -34,6 +34,7 @@ export const videoQuerySchema = z
     pad: z.coerce.number().min(0).max(60).default(1),
     mergeGap: z.coerce.number().min(0).max(600).default(2),
     mode: z.enum(['sync', 'async']).optional(),
+    sampling: z.enum(['exact', 'keyframes', 'auto']).default('auto'),
     frames: bool.default(true),
   })
   .refine((v) => v.end === undefined || v.end > v.start, { message: "'end' must be after 'start'", path: ['end'] });

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { join } from 'node:path';
 import { ERROR_CATALOGUE, FramewatchError } from '../errors/index.js';
 import { probeVideo } from '../media/ffmpeg.js';
-import { predictImage, type JobQueue } from '../pipeline/index.js';
+import { planSampling, predictImage, type JobQueue } from '../pipeline/index.js';
 import type { ReadyModel } from '../registry/index.js';
 import { parseInput, predictQuerySchema, validateModelName, versionParamSchema, videoQuerySchema } from './params.js';
 import { requireToken } from './security.js';
@@ -25,6 +25,8 @@ async function predictVideoUpload(
       throw new FramewatchError('INVALID_INPUT', `'start' ${options.start} is past the end of the video (${info.durationS.toFixed(2)} s)`);
     }
     const mode = options.mode ?? (info.durationS <= deps.config.syncMaxSeconds ? 'sync' : 'async');
+    const range = { fps: options.fps, startS: options.start, endS: options.end, maxFrames: options.maxFrames };
+    const sampling = await planSampling(upload.path, info, options.sampling, range);
     const record = await deps.jobs.submit({
       model: { name: model.name, version: model.version },
       path: upload.path,
@@ -41,6 +43,7 @@ async function predictVideoUpload(
         threshold: options.threshold,
         includeFrames: options.frames,
         decodeThreads: deps.config.videoDecodeThreads,
+        sampling,
       },
     });
     submitted = true;

@@ -115,6 +115,21 @@ export async function probeVideo(path: string): Promise<VideoInfo> {
   };
 }
 
+/**
+ * The video stream's keyframe times in seconds, ascending, from the packet index alone
+ * (ffprobe reads packets and decodes nothing; the same hardened input options as probing).
+ */
+export function probeKeyframes(path: string, info: Pick<VideoInfo, 'demuxer'>): Promise<number[]> {
+  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', ...inputArgs(path, info.demuxer)];
+  return new Promise((resolve, reject) => {
+    execFile(mediaTools().ffprobe, args, { timeout: PROBE_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) return reject(new FramewatchError('INVALID_MEDIA', 'the keyframes cannot be read', { reason: reasonFrom(stderr || err.message, path) }));
+      const times = stdout.split('\n').map((l) => l.split(',')).filter(([t, flags]) => flags?.startsWith('K') && Number.isFinite(Number(t))).map(([t]) => Number(t));
+      resolve([...new Set(times)].sort((a, b) => a - b));
+    });
+  });
+}
+
 export interface SampleOptions {
   fps: number;
   startS: number;
@@ -123,6 +138,11 @@ export interface SampleOptions {
   maxFrames?: number;
   /** Decoder threads; undefined = ffmpeg's choice (one per core). */
   threads?: number;
+  /**
+   * Decode keyframes only (the decoder skips every other frame: a fraction of the work) and
+   * deliver each at its own time, `keyframeTimes[i]` for the i-th; fps is then unused.
+   */
+  keyframeTimes?: readonly number[];
   signal?: AbortSignal;
 }
 
@@ -133,12 +153,15 @@ export interface SampledFrame {
 }
 
 function sampleArgs(path: string, info: Pick<VideoInfo, 'demuxer'>, options: SampleOptions): string[] {
+  const keyframes = options.keyframeTimes !== undefined;
   const input = [
     ...(options.threads ? ['-threads', String(options.threads)] : []),
+    ...(keyframes ? ['-skip_frame', 'nokey'] : []),
     ...(options.startS > 0 ? ['-ss', String(options.startS)] : []),
     ...inputArgs(path, info.demuxer),
   ];
-  const output = ['-an', '-sn', '-dn', '-vf', `fps=${options.fps}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24'];
+  // Keyframes pass through at their own timestamps; the exact grid is ffmpeg's fps filter.
+  const output = ['-an', '-sn', '-dn', ...(keyframes ? ['-vsync', '0'] : ['-vf', `fps=${options.fps}`]), '-f', 'rawvideo', '-pix_fmt', 'rgb24'];
   if (options.endS !== undefined) output.push('-t', String(Math.max(0, options.endS - options.startS)));
   if (options.maxFrames !== undefined) output.push('-frames:v', String(options.maxFrames));
   return ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', ...input, ...output, 'pipe:1'];
@@ -177,7 +200,8 @@ export async function* sampleFrames(
         filled += take;
         offset += take;
         if (filled === frameBytes) {
-          yield { index, timeS: options.startS + index / options.fps, image: { data: frame, width: info.width, height: info.height } };
+          const timeS = options.keyframeTimes ? options.keyframeTimes[index] ?? options.keyframeTimes.at(-1)! : options.startS + index / options.fps;
+          yield { index, timeS, image: { data: frame, width: info.width, height: info.height } };
           index++;
           frame = new Uint8Array(frameBytes);
           filled = 0;

@@ -21,6 +21,8 @@ export interface FrameRange {
   firstIndex: number;
   frames?: number;
   endS?: number;
+  /** Keyframe sampling: the times of this range's keyframes, decoded in place of the grid. */
+  keyframeTimes?: number[];
 }
 
 export type StageTimings = {
@@ -42,7 +44,7 @@ export interface InferFramesOptions {
 export const frameTimeS = (range: Pick<FrameRange, 'gridStartS' | 'fps'>, index: number): number =>
   Math.round((range.gridStartS + index / range.fps) * 1000) / 1000;
 
-export const rangeStartS = (range: FrameRange): number => range.gridStartS + range.firstIndex / range.fps;
+export const rangeStartS = (range: FrameRange): number => range.keyframeTimes?.[0] ?? range.gridStartS + range.firstIndex / range.fps;
 
 /**
  * Decodes one range with ffmpeg, preprocesses each frame and hands it to the batcher at once,
@@ -78,7 +80,7 @@ export async function inferFrames(
   const producer = (async () => {
     const startS = rangeStartS(range);
     const frames = sampleFrames(path, info, {
-      fps: range.fps, startS, endS: range.endS, maxFrames: range.frames, signal: stop.signal, threads: o.decodeThreads,
+      fps: range.fps, startS, endS: range.endS, maxFrames: range.frames, keyframeTimes: range.keyframeTimes, signal: stop.signal, threads: o.decodeThreads,
     });
     try {
       for (let t = performance.now(), next = await frames.next(); !next.done; t = performance.now(), next = await frames.next()) {
@@ -112,7 +114,8 @@ export async function inferFrames(
         // Drift statistics come from the model-sized pixels, never the source frame.
         model.drift?.observe(driftSample(input.pixels, detections, frame.image));
         const index = range.firstIndex + frame.index;
-        frames.push({ index, timeS: frameTimeS(range, index), detections });
+        const timeS = range.keyframeTimes ? Math.round(frame.timeS * 1000) / 1000 : frameTimeS(range, index);
+        frames.push({ index, timeS, detections });
       }
       timings.postprocessMs += performance.now() - t3;
       metrics.videoFrames.inc(metricLabels, batch.length);

@@ -8,6 +8,7 @@ import type { ReadyModel } from '../registry/index.js';
 import { metrics } from '../metrics/index.js';
 import type { Detection } from '../tasks/index.js';
 import { inferFrames, type FrameRange, type StageTimings } from './infer-frames.js';
+import { sampleIntervalS, type SamplingPlan } from './sampling.js';
 import { buildSegments, summarizeReview, type ReviewSummary, type SegmentLabel } from './segments.js';
 import { createTracker, DEFAULT_TRACKER, type FrameDetections } from './tracker.js';
 
@@ -25,6 +26,8 @@ export interface VideoOptions {
   decodeThreads?: number;
   /** Split into time chunks of this length (aligned to the sampling grid); unset = one range. */
   chunkSeconds?: number;
+  /** Which frames to decode (planSampling); unset = the exact fps grid. */
+  sampling?: SamplingPlan;
   /** Where segment thumbnails are written as <n>.jpg. */
   thumbnailDir: string;
   signal?: AbortSignal;
@@ -41,7 +44,12 @@ export interface VideoSegment {
 
 export interface VideoPrediction {
   model: { name: string; version: number };
-  video: { durationS: number; fps: number; width: number; height: number; codec: string; framesSampled: number };
+  video: {
+    durationS: number; fps: number; width: number; height: number; codec: string; framesSampled: number;
+    /** Which sampling ran (and was asked for), and the time of every sampled frame. */
+    sampling: { mode: SamplingPlan['mode']; requested: SamplingPlan['requested']; keyframeIntervalS?: number };
+    sampledTimes: number[];
+  };
   frames?: FrameDetections[];
   tracks: Array<{ id: number; label: string; startS: number; endS: number; maxScore: number; hits: number }>;
   segments: VideoSegment[];
@@ -50,7 +58,8 @@ export interface VideoPrediction {
 }
 
 /** Frames the sampler will deliver for these options (for progress). */
-export function expectedFrames(info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'endS' | 'maxFrames'>): number {
+export function expectedFrames(info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'endS' | 'maxFrames' | 'sampling'>): number {
+  if (o.sampling?.keyframeTimes) return o.sampling.keyframeTimes.length;
   const end = Math.min(o.endS ?? info.durationS, info.durationS);
   const n = Math.max(0, Math.ceil((end - o.startS) * o.fps - 1e-9));
   return o.maxFrames === undefined ? n : Math.min(n, o.maxFrames);
@@ -71,7 +80,8 @@ export const decoderThreadsFor = (provider: 'cpu' | 'cuda'): number | undefined 
  * exactly its share of frames; the last runs to the end (or `endS`), as one unchunked decode
  * would. Without chunkSeconds, or for a short video, it is one range.
  */
-export function planChunks(info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'endS' | 'maxFrames'>, chunkSeconds?: number): FrameRange[] {
+export function planChunks(info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'endS' | 'maxFrames' | 'sampling'>, chunkSeconds?: number): FrameRange[] {
+  if (o.sampling?.keyframeTimes) return keyframeChunks(o.sampling.keyframeTimes, o, chunkSeconds);
   const total = expectedFrames(info, o);
   const perChunk = chunkSeconds ? Math.max(1, Math.round(chunkSeconds * o.fps)) : Infinity;
   const grid = { gridStartS: o.startS, fps: o.fps };
@@ -88,6 +98,20 @@ export function planChunks(info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'start
   return ranges;
 }
 
+/** Keyframe sampling: the keyframes split into chunks of `chunkSeconds` by their times. */
+function keyframeChunks(times: readonly number[], o: Pick<VideoOptions, 'fps' | 'startS'>, chunkSeconds?: number): FrameRange[] {
+  const bucketOf = (t: number) => (chunkSeconds ? Math.floor((t - o.startS) / chunkSeconds) : 0);
+  const ranges: FrameRange[] = [];
+  let first = 0;
+  for (let i = 1; i <= times.length; i++) {
+    if (i < times.length && bucketOf(times[i]) === bucketOf(times[first])) continue;
+    const chunk = times.slice(first, i);
+    ranges.push({ gridStartS: o.startS, fps: o.fps, firstIndex: first, frames: chunk.length, keyframeTimes: chunk });
+    first = i;
+  }
+  return ranges;
+}
+
 /** Adds up the stage timings of several chunks. */
 export function sumTimings(all: readonly StageTimings[]): StageTimings {
   const sum = { decodeMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 };
@@ -95,19 +119,21 @@ export function sumTimings(all: readonly StageTimings[]): StageTimings {
   return sum;
 }
 
-/** Decodes the one frame at grid index `index` (a thumbnail's best frame) by seeking to it. */
-async function decodeFrameAt(path: string, info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'decodeThreads'>, index: number) {
-  const frames = sampleFrames(path, info, { fps: o.fps, startS: o.startS + index / o.fps, maxFrames: 1, threads: o.decodeThreads });
+/** Decodes the one sampled frame a thumbnail shows, by seeking to it: grid index `index`, or the keyframe at `timeS`. */
+async function decodeFrameAt(path: string, info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'decodeThreads' | 'sampling'>, frame: FrameDetections) {
+  const keyframe = o.sampling?.mode === 'keyframes' ? [frame.timeS] : undefined;
+  const startS = keyframe ? frame.timeS : o.startS + frame.index / o.fps;
+  const frames = sampleFrames(path, info, { fps: o.fps, startS, maxFrames: 1, keyframeTimes: keyframe, threads: o.decodeThreads });
   try {
     const { value } = await frames.next();
-    if (!value) throw new FramewatchError('INVALID_MEDIA', `frame ${index} could not be decoded for its thumbnail`);
+    if (!value) throw new FramewatchError('INVALID_MEDIA', `the frame at ${frame.timeS} s could not be decoded for its thumbnail`);
     return value.image;
   } finally {
     await frames.return(undefined);
   }
 }
 
-export type AssembleOptions = Pick<VideoOptions, 'fps' | 'startS' | 'labels' | 'pad' | 'mergeGap' | 'includeFrames' | 'decodeThreads' | 'thumbnailDir'>;
+export type AssembleOptions = Pick<VideoOptions, 'fps' | 'startS' | 'labels' | 'pad' | 'mergeGap' | 'includeFrames' | 'decodeThreads' | 'thumbnailDir' | 'sampling'>;
 
 /**
  * Turns the per-frame detections of a whole video (every chunk, merged in time order) into
@@ -125,7 +151,8 @@ export async function assembleVideo(
   startedAt: number,
 ): Promise<VideoPrediction> {
   const ordered = [...frames].sort((a, b) => a.index - b.index);
-  const tracker = createTracker(DEFAULT_TRACKER);
+  // A track survives one missed sample, whatever the sampling: keyframes may be seconds apart.
+  const tracker = createTracker({ ...DEFAULT_TRACKER, maxGapS: Math.max(DEFAULT_TRACKER.maxGapS, 1.5 * sampleIntervalS(o.sampling, o.fps)) });
   for (const frame of ordered) tracker.update(frame);
   const tracks = tracker.finish();
   const segments = buildSegments(tracks, info.durationS, { pad: o.pad, mergeGap: o.mergeGap, labels: o.labels });
@@ -138,7 +165,7 @@ export async function assembleVideo(
     const best = tracks.filter((t) => segment.trackIds.includes(t.id)).sort((a, b) => b.maxScore - a.maxScore)[0];
     const frame = byIndex.get(best.bestFrameIndex)!;
     const detections = frame.detections.filter((d) => !wanted || wanted.has(d.label));
-    const image = await decodeFrameAt(path, info, o, best.bestFrameIndex);
+    const image = await decodeFrameAt(path, info, o, frame);
     await writeFile(join(o.thumbnailDir, `${index}.jpg`), await renderThumbnail(image, detections));
     videoSegments.push({ index, startS: segment.startS, endS: segment.endS, labels: segment.labels, bestFrame: { timeS: frame.timeS, detections: [...detections] } });
   }
@@ -149,7 +176,11 @@ export async function assembleVideo(
   metrics.reviewFlaggedRatio.observe({ model: model.name }, review.flaggedRatio);
   return {
     model: { name: model.name, version: model.version },
-    video: { durationS: info.durationS, fps: round(info.fps), width: info.width, height: info.height, codec: info.codec, framesSampled: ordered.length },
+    video: {
+      durationS: info.durationS, fps: round(info.fps), width: info.width, height: info.height, codec: info.codec, framesSampled: ordered.length,
+      sampling: { mode: o.sampling?.mode ?? 'exact', requested: o.sampling?.requested ?? 'exact', ...(o.sampling?.keyframeIntervalS !== undefined ? { keyframeIntervalS: o.sampling.keyframeIntervalS } : {}) },
+      sampledTimes: ordered.map((f) => f.timeS),
+    },
     ...(o.includeFrames ? { frames: ordered } : {}),
     tracks: tracks.map(({ id, label, startS, endS, maxScore, hits }) => ({ id, label, startS, endS, maxScore, hits })),
     segments: videoSegments,

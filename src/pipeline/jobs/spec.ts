@@ -29,6 +29,14 @@ export const videoJobOptionsSchema = z.object({
   threshold: z.number().min(0).max(1).optional(),
   includeFrames: z.boolean(),
   decodeThreads: z.number().int().positive().optional(),
+  sampling: z
+    .object({
+      mode: z.enum(['exact', 'keyframes']),
+      requested: z.enum(['exact', 'keyframes', 'auto']),
+      keyframeIntervalS: z.number().nonnegative().optional(),
+      keyframeTimes: z.array(z.number().nonnegative()).optional(),
+    })
+    .optional(),
 });
 export type VideoJobOptions = z.infer<typeof videoJobOptionsSchema>;
 
@@ -51,6 +59,7 @@ export const frameRangeSchema = z.object({
   firstIndex: z.number().int().nonnegative(),
   frames: z.number().int().positive().optional(),
   endS: z.number().positive().optional(),
+  keyframeTimes: z.array(z.number().nonnegative()).optional(),
 });
 
 /** One chunk job: its place in the job and the job's spec. */

@@ -1,0 +1,86 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../src/cli/serve.js';
+import { probeKeyframes, probeVideo } from '../src/media/ffmpeg.js';
+import { chooseSampling, createTracker, DEFAULT_TRACKER, sampleIntervalS } from '../src/pipeline/index.js';
+import { postFile, startTestServer } from './helpers/server.js';
+import { knownTruthVideo } from './helpers/videos.js';
+
+let dir: string;
+let server: RunningServer;
+let video: Buffer;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'framewatch-sampling-'));
+  await knownTruthVideo(join(dir, 'gop1s.mp4'), 10); // a keyframe every second
+  video = await readFile(join(dir, 'gop1s.mp4'));
+  server = await startTestServer({ modelsDir: 'models', dataDir: join(dir, 'data') });
+});
+afterAll(async () => {
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('choosing the sampling', () => {
+  const keyframes = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  it.each([
+    ['auto', 1, 'keyframes'],
+    ['auto', 0.5, 'keyframes'],
+    ['auto', 2, 'exact'],
+    ['keyframes', 2, 'keyframes'],
+    ['exact', 1, 'exact'],
+  ] as const)('%s at %s fps over 1 s keyframes runs %s', (requested, fps, mode) => {
+    expect(chooseSampling(requested, keyframes, { fps, startS: 0 }).mode).toBe(mode);
+  });
+
+  it('keeps the keyframes inside start, end and maxFrames', () => {
+    expect(chooseSampling('keyframes', keyframes, { fps: 1, startS: 2.5, endS: 9 }).keyframeTimes).toEqual([3, 4, 5, 6, 7, 8]);
+    expect(chooseSampling('keyframes', keyframes, { fps: 1, startS: 0, maxFrames: 3 }).keyframeTimes).toEqual([0, 1, 2]);
+  });
+
+  it('reads the keyframe index from the packets', async () => {
+    const path = join(dir, 'gop1s.mp4');
+    expect(await probeKeyframes(path, await probeVideo(path))).toEqual(keyframes);
+  });
+
+  it('the tracker\'s gap follows the sampling: a person seen every 2 s is one track, not four', () => {
+    const det = (x: number) => ({ label: 'person', classId: 0, score: 0.9, box: { x, y: 10, width: 50, height: 100 } });
+    const run = (maxGapS: number) => {
+      const tracker = createTracker({ ...DEFAULT_TRACKER, maxGapS });
+      [0, 2, 4, 6].forEach((t, i) => tracker.update({ index: i, timeS: t, detections: [det(10 + i)] }));
+      return tracker.finish();
+    };
+    const plan = chooseSampling('keyframes', [0, 2, 4, 6], { fps: 1, startS: 0 });
+    expect(run(DEFAULT_TRACKER.maxGapS)).toEqual([]); // the fixed 1.5 s gap breaks it at every sample
+    const tracks = run(Math.max(DEFAULT_TRACKER.maxGapS, 1.5 * sampleIntervalS(plan, 1)));
+    expect(tracks).toHaveLength(1);
+    expect(tracks[0]).toMatchObject({ hits: 4, startS: 0, endS: 6 });
+  });
+});
+
+describe('the same events in every mode', () => {
+  const predict = (query: string, fps = 1) => postFile(`${server.url}/v1/models/object-detector/predict?labels=person&fps=${fps}&${query}`, video, 'gop1s.mp4');
+
+  it.each(['exact', 'keyframes', 'auto'])('sampling=%s finds the one person event (4-8 s), boundaries within 1 s of exact', async (sampling) => {
+    const [{ body: exact }, { status, body }] = await Promise.all([predict('sampling=exact'), predict(`sampling=${sampling}`)]);
+    expect(status, JSON.stringify(body)).toBe(200);
+    expect(body.video.sampling).toMatchObject({ mode: sampling === 'exact' ? 'exact' : 'keyframes', requested: sampling });
+    expect(body.video.sampledTimes).toHaveLength(12);
+    if (sampling !== 'exact') expect(body.video.sampledTimes).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(body.segments).toHaveLength(1);
+    expect(exact.segments).toHaveLength(1);
+    expect(Math.abs(body.segments[0].startS - exact.segments[0].startS)).toBeLessThanOrEqual(1);
+    expect(Math.abs(body.segments[0].endS - exact.segments[0].endS)).toBeLessThanOrEqual(1);
+    expect(body.segments[0].startS).toBeLessThanOrEqual(4);
+    expect(body.segments[0].endS).toBeGreaterThanOrEqual(8);
+    expect((await fetch(`${server.url}${body.segments[0].thumbnail}`)).headers.get('content-type')).toBe('image/jpeg');
+  });
+
+  it('auto falls back to the exact grid when keyframes are further apart than 1/fps', async () => {
+    const { body } = await predict('sampling=auto', 2);
+    expect(body.video.sampling).toMatchObject({ mode: 'exact', requested: 'auto', keyframeIntervalS: 1 });
+    expect(body.video.sampledTimes).toHaveLength(24);
+  });
+});
