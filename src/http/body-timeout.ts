@@ -11,7 +11,7 @@ const hasBody = (headers: Record<string, string | string[] | undefined>) =>
  * the time spent on inference afterwards is not limited by it.
  */
 export function bodyIdleTimeout(idleMs: number): RequestHandler {
-  return (req, res, next) => {
+  return (req, _res, next) => {
     if (req.complete || !hasBody(req.headers)) return next();
     // Readers may have stopped listening after an earlier failure; an error must not crash.
     req.on('error', () => undefined);
@@ -21,8 +21,10 @@ export function bodyIdleTimeout(idleMs: number): RequestHandler {
       if (req.complete) return;
       req.emit('error', new FramewatchError('REQUEST_TIMEOUT', `no body bytes arrived for ${idleMs} ms`, { idleMs }));
     });
+    // Only the body's end clears it: clearing on the response's close would also clear the
+    // keep-alive timeout Node sets on the socket by then. A body left unread closes the
+    // connection (Connection: close), and the timer goes with the socket.
     req.once('end', stop);
-    res.once('close', stop);
     next();
   };
 }

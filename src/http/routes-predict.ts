@@ -60,7 +60,9 @@ async function predictVideoUpload(
 /** Sync mode: waits for the job; a client that goes away cancels it. */
 async function answerWhenDone(res: Response, jobs: JobQueue, jobId: string): Promise<void> {
   const onClose = () => {
-    if (!res.writableFinished) void jobs.cancel(jobId);
+    if (res.writableFinished) return;
+    // The queue may be unreachable now; the job then ends by itself or by retention.
+    jobs.cancel(jobId).catch((err: Error) => (res.locals.logger as { warn(m: string, f: object): void } | undefined)?.warn('cancel after a dropped sync request failed', { jobId, error: err.message }));
   };
   res.on('close', onClose);
   try {

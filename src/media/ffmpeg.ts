@@ -20,6 +20,8 @@ export interface VideoInfo {
   container: string;
   /** The ffmpeg demuxer that reads this file; sampling passes it as `-f`. */
   demuxer: string;
+  /** The container's start time: packet times are offset by it, ffmpeg's seeking is not. */
+  startTimeS?: number;
   hasAudio: boolean;
 }
 
@@ -59,7 +61,7 @@ interface ProbeStream {
 
 interface ProbeOutput {
   streams?: ProbeStream[];
-  format?: { duration?: string; format_name?: string };
+  format?: { duration?: string; format_name?: string; start_time?: string };
 }
 
 function runProbe(path: string, demuxer: string): Promise<ProbeOutput> {
@@ -111,6 +113,7 @@ export async function probeVideo(path: string): Promise<VideoInfo> {
     codec: video.codec_name ?? 'unknown',
     container: formatName,
     demuxer: sniffed.demuxer,
+    startTimeS: Number(data.format?.start_time) || 0,
     hasAudio: streams.some((s) => s.codec_type === 'audio'),
   };
 }
@@ -119,12 +122,14 @@ export async function probeVideo(path: string): Promise<VideoInfo> {
  * The video stream's keyframe times in seconds, ascending, from the packet index alone
  * (ffprobe reads packets and decodes nothing; the same hardened input options as probing).
  */
-export function probeKeyframes(path: string, info: Pick<VideoInfo, 'demuxer'>): Promise<number[]> {
+export function probeKeyframes(path: string, info: Pick<VideoInfo, 'demuxer' | 'startTimeS'>): Promise<number[]> {
   const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', ...inputArgs(path, info.demuxer)];
   return new Promise((resolve, reject) => {
     execFile(mediaTools().ffprobe, args, { timeout: PROBE_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) return reject(new FramewatchError('INVALID_MEDIA', 'the keyframes cannot be read', { reason: reasonFrom(stderr || err.message, path) }));
-      const times = stdout.split('\n').map((l) => l.split(',')).filter(([t, flags]) => flags?.startsWith('K') && Number.isFinite(Number(t))).map(([t]) => Number(t));
+      // Packet times count from the container's start time; -ss and the grid count from the file's start.
+      const offset = info.startTimeS ?? 0;
+      const times = stdout.split('\n').map((l) => l.split(',')).filter(([t, flags]) => flags?.startsWith('K') && Number.isFinite(Number(t))).map(([t]) => Math.round((Number(t) - offset) * 1e6) / 1e6);
       resolve([...new Set(times)].sort((a, b) => a - b));
     });
   });

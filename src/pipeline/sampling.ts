@@ -30,9 +30,11 @@ export function chooseSampling(
 ): SamplingPlan {
   const intervals = keyframes.slice(1).map((t, i) => t - keyframes[i]);
   const keyframeIntervalS = intervals.length ? Math.round(median(intervals) * 1000) / 1000 : undefined;
+  const exact: SamplingPlan = { mode: 'exact', requested, ...(keyframeIntervalS !== undefined ? { keyframeIntervalS } : {}) };
   const useKeyframes = requested === 'keyframes' || (requested === 'auto' && keyframeIntervalS !== undefined && keyframeIntervalS <= 1 / o.fps + 1e-3);
-  if (!useKeyframes) return { mode: 'exact', requested, ...(keyframeIntervalS !== undefined ? { keyframeIntervalS } : {}) };
   const inRange = keyframes.filter((t) => t >= o.startS - 1e-6 && (o.endS === undefined || t < o.endS));
+  // No keyframe in the range (a short clip, a late start): the grid still samples it.
+  if (!useKeyframes || inRange.length === 0) return exact;
   return { mode: 'keyframes', requested, keyframeIntervalS, keyframeTimes: o.maxFrames === undefined ? inRange : inRange.slice(0, o.maxFrames) };
 }
 
@@ -44,7 +46,12 @@ export async function planSampling(
   o: { fps: number; startS: number; endS?: number; maxFrames?: number },
 ): Promise<SamplingPlan> {
   if (requested === 'exact') return { mode: 'exact', requested };
-  return chooseSampling(requested, await probeKeyframes(path, info), o);
+  // auto never fails a video that exact sampling can read: an unreadable index means exact.
+  const keyframes = await probeKeyframes(path, info).catch((err: unknown) => {
+    if (requested === 'auto') return [];
+    throw err;
+  });
+  return chooseSampling(requested, keyframes, o);
 }
 
 /** Seconds between samples, for the tracker's gap rule: a track survives one missed sample. */

@@ -29,6 +29,8 @@ interface ActiveJob {
   finished: Promise<JobRecord>;
   resolve: (r: JobRecord) => void;
   lastSaved: number;
+  /** Writes of this job's record, in order: a late progress write never lands after the final one. */
+  saving: Promise<void>;
   /** Stopped by a shutdown rather than by a user. */
   interrupted?: boolean;
 }
@@ -79,10 +81,12 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
     metrics.jobs.set({ queue: 'videos', state: 'active' }, runningCount);
   };
 
-  const save = async (job: ActiveJob, patch: Partial<JobRecord>) => {
+  const save = (job: ActiveJob, patch: Partial<JobRecord>): Promise<void> => {
     job.record = { ...job.record, ...patch, updatedAt: new Date().toISOString() };
     job.lastSaved = Date.now();
-    await store.save(job.record);
+    const record = job.record;
+    job.saving = job.saving.catch(() => undefined).then(() => store.save(record));
+    return job.saving;
   };
 
   const finish = async (job: ActiveJob, patch: Partial<JobRecord>) => {
@@ -114,7 +118,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
         onProgress: (framesDone) => {
           entry.framesDone = framesDone;
           job.record.progress = progressOf(job.record);
-          if (Date.now() - job.lastSaved > 1000) void save(job, {});
+          if (Date.now() - job.lastSaved > 1000) save(job, {}).catch((err: Error) => logger.error('saving job progress failed', { jobId: job.record.jobId, error: err.message }));
         },
       });
       entry.worker = result.worker;
@@ -174,7 +178,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       let resolve!: (r: JobRecord) => void;
       const finished = new Promise<JobRecord>((r) => (resolve = r));
       const record = newJobRecord(spec, chunkPayloads(spec, options.chunkSeconds));
-      const job: ActiveJob = { record, spec, controller: new AbortController(), finished, resolve, lastSaved: 0 };
+      const job: ActiveJob = { record, spec, controller: new AbortController(), finished, resolve, lastSaved: 0, saving: Promise.resolve() };
       active.set(spec.jobId, job);
       try {
         await store.save(record);

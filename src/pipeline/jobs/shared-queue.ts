@@ -22,6 +22,10 @@ const KEY = {
   cancel: 'framewatch:cancel',
 };
 const UNAVAILABLE_RETRY_AFTER_S = 5;
+/** Errors a chunk meets on any worker, every time: its job fails at once instead of retrying. */
+const FAILS_EVERYWHERE = new Set(['INVALID_MEDIA', 'NO_VIDEO_STREAM', 'INVALID_INPUT', 'UNSUPPORTED_MEDIA_TYPE', 'IMAGE_TOO_LARGE']);
+/** Attempts of a chunk that fails for another reason, one second apart and doubling. */
+const CHUNK_ATTEMPTS = { attempts: 3, backoff: { type: 'exponential' as const, delay: 1000 } };
 const WAIT_POLL_MS = 250;
 
 export interface SharedQueueOptions {
@@ -126,7 +130,8 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
   };
 
   const running = new Map<string, { jobId: string; controller: AbortController }>();
-  const subscriber = commands.duplicate({ enableOfflineQueue: true });
+  // Queued until Redis answers, and resubscribed by ioredis after every reconnect.
+  const subscriber = commands.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
   subscriber.on('error', () => undefined);
   await subscriber.subscribe(KEY.cancel).catch(() => undefined);
   subscriber.on('message', (_channel: string, jobId: string) => {
@@ -136,15 +141,16 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
   async function processChunk(job: Job): Promise<ChunkResult> {
     const payload = chunkPayloadSchema.parse(job.data);
     const { spec, index } = payload;
-    const record = await readRecord(spec.jobId);
-    // A cancelled or failed job's remaining chunks do no work; the parent still cleans up.
-    if (!record || isFinal(record.status)) return { index, frames: [], timings: emptyTimings, worker: WORKER_ID };
-    if (record.status === 'queued') await setUnlessFinal(spec.jobId, { ...record, status: 'running', updatedAt: new Date().toISOString() });
+    // Listen for a cancel before reading the record, so none falls between the two.
     const controller = new AbortController();
     running.set(job.id!, { jobId: spec.jobId, controller });
     let lastWrite = 0;
     const progress = (framesDone: number) => commands.hset(KEY.chunks(spec.jobId), String(index), JSON.stringify({ framesDone, worker: WORKER_ID }));
     try {
+      const record = await readRecord(spec.jobId);
+      // A cancelled or failed job's remaining chunks do no work; the parent still cleans up.
+      if (!record || isFinal(record.status) || controller.signal.aborted) return { index, frames: [], timings: emptyTimings, worker: WORKER_ID };
+      if (record.status === 'queued') await setUnlessFinal(spec.jobId, { ...record, status: 'running', updatedAt: new Date().toISOString() });
       await progress(0);
       const result = await runChunk(repository, payload, {
         signal: controller.signal,
@@ -158,6 +164,8 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
       return result;
     } catch (err) {
       if (controller.signal.aborted) return { index, frames: [], timings: emptyTimings, worker: WORKER_ID };
+      // Redis blips, a model reloading, a failed run: BullMQ retries the chunk (attempts).
+      if (!(err instanceof FramewatchError && FAILS_EVERYWHERE.has(err.code))) throw err;
       // Bad media fails the same way on every worker: fail the job now, do not retry.
       const error = toJobError(err);
       logger.error('video chunk failed', { jobId: spec.jobId, chunk: index, code: error.code, error: (err as Error)?.stack ?? String(err) });
@@ -193,11 +201,12 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
     const settings = { lockDuration: options.lockMs, stalledInterval: options.stalledIntervalMs, maxStalledCount: options.maxStalled };
     const settingsOff = { ...settings, autorun: false };
     const chunkWorker = new Worker(CHUNK_QUEUE, processChunk, { connection: workerConnection(), concurrency: options.chunkConcurrency, ...settingsOff });
-    // A chunk that stalled more than maxStalled times (its workers keep dying) fails, and
-    // BullMQ fails the parent with it: the record must say so, and the upload go.
-    chunkWorker.on('failed', (job, err) => {
+    // A chunk out of attempts, or stalled more than maxStalled times (its workers keep
+    // dying), fails, and BullMQ fails the parent with it: the record must say so, and the
+    // upload go. A failed attempt that BullMQ will retry is not the end.
+    chunkWorker.on('failed', async (job, err) => {
       const payload = chunkPayloadSchema.safeParse(job?.data);
-      if (!payload.success) return;
+      if (!payload.success || (await job!.getState().catch(() => 'unknown')) !== 'failed') return;
       const error = { code: 'INTERRUPTED' as const, message: `chunk ${payload.data.index} could not be finished: ${err.message}` };
       void finalize(payload.data.spec, { status: 'failed', error })
         .then(async (changed) => {
@@ -210,7 +219,16 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
       logger.warn('a chunk stalled (its worker stopped renewing the lock); it is handed to another worker', { chunk: jobId });
     });
     const parentWorker = new Worker(VIDEO_QUEUE, processParent, { connection: workerConnection(), concurrency: 1, ...settingsOff });
-    parentWorker.on('failed', (job, err) => job && logger.error('video job assembly failed', { jobId: job.id, error: err.message }));
+    // Assembly that fails (a full disk, a thumbnail frame that will not decode) fails the job.
+    parentWorker.on('failed', (job, err) => {
+      const spec = videoJobSpecSchema.safeParse(job?.data?.spec);
+      if (!spec.success) return;
+      logger.error('video job assembly failed', { jobId: spec.data.jobId, error: err.message });
+      const error = err instanceof FramewatchError ? toJobError(err) : { code: 'INTERNAL' as const, message: 'the job could not be assembled' };
+      void finalize(spec.data, { status: 'failed', error })
+        .then(() => rm(spec.data.path, { force: true }))
+        .catch((e: Error) => logger.error('marking a failed job failed', { jobId: spec.data.jobId, error: e.message }));
+    });
     workers.push(chunkWorker, parentWorker);
     for (const w of workers) w.on('error', noteError);
     // A worker that took a chunk before its models load would fail it with MODEL_NOT_READY.
@@ -252,7 +270,7 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
             name: 'chunk',
             queueName: CHUNK_QUEUE,
             data: chunk,
-            opts: { jobId: `${spec.jobId}-${chunk.index}`, failParentOnFailure: true, removeOnComplete: keep, removeOnFail: keep },
+            opts: { jobId: `${spec.jobId}-${chunk.index}`, failParentOnFailure: true, removeOnComplete: keep, removeOnFail: keep, ...CHUNK_ATTEMPTS },
           })),
         });
         return record;

@@ -15,6 +15,7 @@ const videoInfoSchema = z.object({
   codec: z.string(),
   container: z.string(),
   demuxer: z.string(),
+  startTimeS: z.number().optional(),
   hasAudio: z.boolean(),
 });
 

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { metrics } from '../../metrics/index.js';
 import type { ModelRepository } from '../../registry/index.js';
-import { inferFrames } from '../infer-frames.js';
+import { inferFrames, rangeStartS } from '../infer-frames.js';
 import { assembleVideo, decoderThreadsFor, expectedFrames, planChunks, sumTimings, type VideoPrediction } from '../predict-video.js';
 import type { JobRecord } from './store.js';
 import { WORKER_ID, type ChunkPayload, type ChunkResult, type VideoJobSpec } from './spec.js';
@@ -22,7 +22,7 @@ export function newJobRecord(spec: VideoJobSpec, chunks: readonly ChunkPayload[]
     model: spec.model,
     input: { filename: spec.filename, bytes: spec.bytes, durationS: spec.info.durationS },
     progress: { framesDone: 0, framesTotal: expectedFrames(spec.info, spec.options), percent: 0 },
-    chunks: chunks.map((c) => ({ index: c.index, startS: Math.round((c.range.gridStartS + c.range.firstIndex / c.range.fps) * 1000) / 1000, framesDone: 0 })),
+    chunks: chunks.map((c) => ({ index: c.index, startS: Math.round(rangeStartS(c.range) * 1000) / 1000, framesDone: 0 })),
   };
 }
 
