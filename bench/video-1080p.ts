@@ -67,10 +67,13 @@ try {
       ['server, auto at fps=2 (keyframes every 2 s: runs exact)', 'fps=2&sampling=auto'],
       ['server, auto at fps=0.5 (runs keyframes)', 'fps=0.5&sampling=auto'],
       ['server, keyframes at fps=2', 'fps=2&sampling=keyframes'],
+      ['server, exact, fps=2, motion=true', 'fps=2&sampling=exact&motion=true'],
+      ['server, keyframes at fps=2, motion=true', 'fps=2&sampling=keyframes&motion=true'],
     ] as const) {
       const { wallS, body } = await serve(server.url, video, query);
       const segments = body.segments.map((s: { startS: number; endS: number }) => `${s.startS}-${s.endS}`).join(', ');
-      rows.push(`| ${name} (${body.video.sampling.mode}, ${body.video.framesSampled} frames; segments ${segments}) | ${wallS.toFixed(1)} | ${factor(wallS)}x |`);
+      const inferred = body.video.motion.enabled ? `, ${body.video.motion.framesInferred} inferred, ${body.video.motion.framesSkipped} skipped` : '';
+      rows.push(`| ${name} (${body.video.sampling.mode}, ${body.video.framesSampled} frames${inferred}; segments ${segments}) | ${wallS.toFixed(1)} | ${factor(wallS)}x |`);
     }
   } finally {
     server.child.kill('SIGTERM');

@@ -35,6 +35,8 @@ export const videoQuerySchema = z
     mergeGap: z.coerce.number().min(0).max(600).default(2),
     mode: z.enum(['sync', 'async']).optional(),
     sampling: z.enum(['exact', 'keyframes', 'auto']).default('auto'),
+    motion: bool.default(false),
+    motionMaxSkip: z.coerce.number().min(0.5).max(600).default(5),
     frames: bool.default(true),
   })
   .refine((v) => v.end === undefined || v.end > v.start, { message: "'end' must be after 'start'", path: ['end'] });

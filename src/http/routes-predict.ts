@@ -44,6 +44,7 @@ async function predictVideoUpload(
         includeFrames: options.frames,
         decodeThreads: deps.config.videoDecodeThreads,
         sampling,
+        motion: { enabled: options.motion, maxSkipS: options.motionMaxSkip },
       },
     });
     submitted = true;

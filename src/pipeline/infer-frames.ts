@@ -6,6 +6,7 @@ import { driftSample, metrics, recordPredictions } from '../metrics/index.js';
 import type { ReadyModel } from '../registry/index.js';
 import type { NumericTensor } from '../runtime/index.js';
 import { createBoundedQueue } from './frame-queue.js';
+import { createMotionGate, type MotionOptions } from './motion.js';
 import { postprocessOutputs } from './postprocess.js';
 import type { FrameDetections } from './tracker.js';
 
@@ -38,6 +39,8 @@ export interface InferFramesOptions {
   decodeThreads?: number;
   signal?: AbortSignal;
   onProgress?: (framesDone: number) => void;
+  /** Motion gating: frames too like the last inferred one skip the model. */
+  motion?: MotionOptions;
 }
 
 /** Time of frame `index` on the grid, to the millisecond (as results report it). */
@@ -58,11 +61,13 @@ export async function inferFrames(
   info: VideoInfo,
   range: FrameRange,
   o: InferFramesOptions,
-): Promise<{ frames: FrameDetections[]; timings: StageTimings }> {
+): Promise<{ frames: FrameDetections[]; timings: StageTimings; framesInferred: number }> {
   const timings: StageTimings = { decodeMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 };
   // Frames per batch: the model's cap for bulk items (1 on CPU, where frames run faster alone).
   const batchSize = model.batching.bulkMaxBatchSize;
-  type Submitted = { frame: SampledFrame; input: ModelInput; outputs: Promise<Record<string, NumericTensor>> };
+  // outputs is undefined for a frame the motion gate kept from the model.
+  type Submitted = { frame: SampledFrame; input: ModelInput; outputs?: Promise<Record<string, NumericTensor>> };
+  const gate = createMotionGate(o.motion);
   const queue = createBoundedQueue<Submitted>(Math.max(2, batchSize * 2));
   const spec = model.manifest.preprocessing;
   const metricLabels = { model: model.name, version: String(model.version) };
@@ -90,6 +95,10 @@ export async function inferFrames(
         const t2 = performance.now();
         timings.preprocessMs += t2 - t1;
         metrics.preprocessDuration.observe(metricLabels, (t2 - t1) / 1000);
+        if (!gate.shouldInfer(next.value.timeS, input.pixels)) {
+          await queue.push({ frame: next.value, input });
+          continue;
+        }
         if (pending++ === 0) busySince = t2;
         // Bulk priority: the batcher forms batches from these and lets image requests go first.
         const outputs = model.batcher.run(input, 'bulk');
@@ -103,16 +112,22 @@ export async function inferFrames(
   })();
 
   const frames: FrameDetections[] = [];
+  // What a skipped frame carries forward: the last inferred frame's detections.
+  let carried: FrameDetections['detections'] = [];
   try {
     for (let batch = await queue.take(batchSize); batch.length > 0; batch = await queue.take(batchSize)) {
       if (o.signal?.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
       const outputs = await Promise.all(batch.map((b) => b.outputs));
       const t3 = performance.now();
       for (const [i, { frame, input }] of batch.entries()) {
-        const detections = postprocessOutputs(model, outputs[i], input.transform, o.threshold);
-        recordPredictions(model, detections);
-        // Drift statistics come from the model-sized pixels, never the source frame.
-        model.drift?.observe(driftSample(input.pixels, detections, frame.image));
+        const inferred = outputs[i];
+        const detections = inferred ? postprocessOutputs(model, inferred, input.transform, o.threshold) : carried;
+        if (inferred) {
+          carried = detections;
+          recordPredictions(model, detections);
+          // Drift statistics come from the model-sized pixels, never the source frame.
+          model.drift?.observe(driftSample(input.pixels, detections, frame.image));
+        }
         const index = range.firstIndex + frame.index;
         const timeS = range.keyframeTimes ? Math.round(frame.timeS * 1000) / 1000 : frameTimeS(range, index);
         frames.push({ index, timeS, detections });
@@ -127,5 +142,5 @@ export async function inferFrames(
     queue.close();
     await producer;
   }
-  return { frames, timings };
+  return { frames, timings, framesInferred: gate.counts.framesInferred };
 }

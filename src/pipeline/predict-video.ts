@@ -8,6 +8,7 @@ import type { ReadyModel } from '../registry/index.js';
 import { metrics } from '../metrics/index.js';
 import type { Detection } from '../tasks/index.js';
 import { inferFrames, type FrameRange, type StageTimings } from './infer-frames.js';
+import type { MotionOptions } from './motion.js';
 import { sampleIntervalS, type SamplingPlan } from './sampling.js';
 import { buildSegments, summarizeReview, type ReviewSummary, type SegmentLabel } from './segments.js';
 import { createTracker, DEFAULT_TRACKER, type FrameDetections } from './tracker.js';
@@ -28,6 +29,8 @@ export interface VideoOptions {
   chunkSeconds?: number;
   /** Which frames to decode (planSampling); unset = the exact fps grid. */
   sampling?: SamplingPlan;
+  /** Which decoded frames to infer: motion gating; unset = every frame. */
+  motion?: MotionOptions;
   /** Where segment thumbnails are written as <n>.jpg. */
   thumbnailDir: string;
   signal?: AbortSignal;
@@ -49,6 +52,8 @@ export interface VideoPrediction {
     /** Which sampling ran (and was asked for), and the time of every sampled frame. */
     sampling: { mode: SamplingPlan['mode']; requested: SamplingPlan['requested']; keyframeIntervalS?: number };
     sampledTimes: number[];
+    /** Frames sent to the model and frames the motion gate kept from it (their detections carried forward). */
+    motion: { enabled: boolean; maxSkipS?: number; framesInferred: number; framesSkipped: number };
   };
   frames?: FrameDetections[];
   tracks: Array<{ id: number; label: string; startS: number; endS: number; maxScore: number; hits: number }>;
@@ -134,7 +139,7 @@ async function decodeFrameAt(path: string, info: VideoInfo, o: Pick<VideoOptions
   }
 }
 
-export type AssembleOptions = Pick<VideoOptions, 'fps' | 'startS' | 'labels' | 'pad' | 'mergeGap' | 'includeFrames' | 'decodeThreads' | 'thumbnailDir' | 'sampling'>;
+export type AssembleOptions = Pick<VideoOptions, 'fps' | 'startS' | 'labels' | 'pad' | 'mergeGap' | 'includeFrames' | 'decodeThreads' | 'thumbnailDir' | 'sampling' | 'motion'>;
 
 /**
  * Turns the per-frame detections of a whole video (every chunk, merged in time order) into
@@ -150,6 +155,7 @@ export async function assembleVideo(
   stages: StageTimings,
   o: AssembleOptions,
   startedAt: number,
+  framesInferred = frames.length,
 ): Promise<VideoPrediction> {
   const ordered = [...frames].sort((a, b) => a.index - b.index);
   // A track survives one missed sample, whatever the sampling: keyframes may be seconds apart.
@@ -181,6 +187,7 @@ export async function assembleVideo(
       durationS: info.durationS, fps: round(info.fps), width: info.width, height: info.height, codec: info.codec, framesSampled: ordered.length,
       sampling: { mode: o.sampling?.mode ?? 'exact', requested: o.sampling?.requested ?? 'exact', ...(o.sampling?.keyframeIntervalS !== undefined ? { keyframeIntervalS: o.sampling.keyframeIntervalS } : {}) },
       sampledTimes: ordered.map((f) => f.timeS),
+      motion: { enabled: o.motion?.enabled ?? false, ...(o.motion?.enabled ? { maxSkipS: o.motion.maxSkipS } : {}), framesInferred, framesSkipped: ordered.length - framesInferred },
     },
     ...(o.includeFrames ? { frames: ordered } : {}),
     tracks: tracks.map(({ id, label, startS, endS, maxScore, hits }) => ({ id, label, startS, endS, maxScore, hits })),
@@ -209,17 +216,20 @@ export async function predictVideo(model: ReadyModel, path: string, info: VideoI
   const framesTotal = expectedFrames(info, o);
   const frames: FrameDetections[] = [];
   const stages: StageTimings[] = [];
+  let framesInferred = 0;
   for (const range of planChunks(info, o, o.chunkSeconds)) {
     const done = frames.length;
     const chunk = await inferFrames(model, path, info, range, {
       threshold: o.threshold,
       decodeThreads,
       signal: o.signal,
+      motion: o.motion,
       onProgress: (n) => o.onProgress?.({ framesDone: done + n, framesTotal: Math.max(framesTotal, done + n) }),
     });
     frames.push(...chunk.frames);
     stages.push(chunk.timings);
+    framesInferred += chunk.framesInferred;
   }
   if (o.signal?.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
-  return assembleVideo(model, path, info, frames, sumTimings(stages), { ...o, decodeThreads }, startedAt);
+  return assembleVideo(model, path, info, frames, sumTimings(stages), { ...o, decodeThreads }, startedAt, framesInferred);
 }

@@ -50,3 +50,12 @@ export async function longEventsVideo(out: string): Promise<void> {
   const joined = `${plan.map((_, i) => `[v${i}]`).join('')}concat=n=${plan.length}:v=1:a=0`;
   await ffmpeg([...inputs, '-filter_complex', `${scaled};${joined}`, '-c:v', 'libx264', '-preset', 'veryfast', '-g', '50', '-pix_fmt', 'yuv420p', out]);
 }
+
+/**
+ * A static camera: 30 s at 640x360, 10 fps, home.jpg as the unchanging background and
+ * messi5.jpg's players (320 px wide) crossing it from 10 s to 20 s, then gone.
+ */
+export async function staticCameraVideo(out: string): Promise<void> {
+  const graph = "[0]scale=640:360,setsar=1[bg];[1]scale=320:-2[fg];[bg][fg]overlay=x='if(between(t,10,20),(t-10)*32,-1000)':y=120:shortest=1,fps=10,format=yuv420p[v]";
+  await ffmpeg(['-loop', '1', '-t', '30', '-i', 'test/fixtures/home.jpg', '-loop', '1', '-t', '30', '-i', 'test/fixtures/messi5.jpg', '-filter_complex', graph, '-map', '[v]', '-c:v', 'libx264', '-preset', 'veryfast', out]);
+}

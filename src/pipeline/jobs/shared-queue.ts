@@ -60,6 +60,8 @@ redis.call('SET', KEYS[1], ARGV[1])
 return 1`;
 
 const emptyTimings = { decodeMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 };
+/** The result of a chunk whose job ended before it ran (cancelled or failed). */
+const skippedChunk = (index: number): ChunkResult => ({ index, frames: [], timings: emptyTimings, framesInferred: 0, worker: WORKER_ID });
 
 /**
  * Shared mode: video jobs on BullMQ over Redis. A job is a BullMQ flow: a parent on
@@ -149,7 +151,7 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
     try {
       const record = await readRecord(spec.jobId);
       // A cancelled or failed job's remaining chunks do no work; the parent still cleans up.
-      if (!record || isFinal(record.status) || controller.signal.aborted) return { index, frames: [], timings: emptyTimings, worker: WORKER_ID };
+      if (!record || isFinal(record.status) || controller.signal.aborted) return skippedChunk(index);
       if (record.status === 'queued') await setUnlessFinal(spec.jobId, { ...record, status: 'running', updatedAt: new Date().toISOString() });
       await progress(0);
       const result = await runChunk(repository, payload, {
@@ -163,7 +165,7 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
       await progress(result.frames.length);
       return result;
     } catch (err) {
-      if (controller.signal.aborted) return { index, frames: [], timings: emptyTimings, worker: WORKER_ID };
+      if (controller.signal.aborted) return skippedChunk(index);
       // Redis blips, a model reloading, a failed run: BullMQ retries the chunk (attempts).
       if (!(err instanceof FramewatchError && FAILS_EVERYWHERE.has(err.code))) throw err;
       // Bad media fails the same way on every worker: fail the job now, do not retry.

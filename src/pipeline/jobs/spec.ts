@@ -30,6 +30,7 @@ export const videoJobOptionsSchema = z.object({
   threshold: z.number().min(0).max(1).optional(),
   includeFrames: z.boolean(),
   decodeThreads: z.number().int().positive().optional(),
+  motion: z.object({ enabled: z.boolean(), maxSkipS: z.number().positive() }).optional(),
   sampling: z
     .object({
       mode: z.enum(['exact', 'keyframes']),
@@ -85,6 +86,8 @@ export const chunkResultSchema = z.object({
   index: z.number().int().nonnegative(),
   frames: z.array(z.object({ index: z.number().int().nonnegative(), timeS: z.number(), detections: z.array(detectionSchema) })),
   timings: z.object({ decodeMs: z.number(), preprocessMs: z.number(), inferenceMs: z.number(), postprocessMs: z.number() }),
+  /** Frames sent to the model (the rest were kept from it by the motion gate). */
+  framesInferred: z.number().int().nonnegative(),
   worker: z.string(),
 });
 export type ChunkResult = z.infer<typeof chunkResultSchema>;

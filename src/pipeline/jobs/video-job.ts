@@ -41,14 +41,15 @@ export async function runChunk(
 ): Promise<ChunkResult> {
   const model = repository.resolve(spec.model.name, spec.model.version);
   const started = performance.now();
-  const { frames, timings } = await inferFrames(model, spec.path, spec.info, range, {
+  const { frames, timings, framesInferred } = await inferFrames(model, spec.path, spec.info, range, {
     threshold: spec.options.threshold,
     decodeThreads: spec.options.decodeThreads ?? decoderThreadsFor(model.session.provider),
     signal: o.signal,
     onProgress: o.onProgress,
+    motion: spec.options.motion,
   });
   metrics.chunkDuration.observe({ model: model.name }, (performance.now() - started) / 1000);
-  return { index, frames: frames.map((f) => ({ ...f, detections: [...f.detections] })), timings, worker: WORKER_ID };
+  return { index, frames: frames.map((f) => ({ ...f, detections: [...f.detections] })), timings, framesInferred, worker: WORKER_ID };
 }
 
 /** Stage two, once per job: merge the chunks in time order, then tracks, segments and thumbnails. */
@@ -63,5 +64,6 @@ export function finishJob(repository: ModelRepository, spec: VideoJobSpec, chunk
     sumTimings(ordered.map((c) => c.timings)),
     { ...spec.options, decodeThreads: spec.options.decodeThreads ?? decoderThreadsFor(model.session.provider), thumbnailDir },
     startedAt,
+    ordered.reduce((sum, c) => sum + c.framesInferred, 0),
   );
 }
