@@ -43,6 +43,16 @@ const postBytes = async (url: string, body: Uint8Array, type: string) => {
   return { status: res.status, headers: res.headers, body: (await res.json()) as any };
 };
 const tmpFiles = () => readdir(join(dir, 'data', 'tmp'));
+/** The temp directory once a cancelled job has unwound (its ffmpeg killed, its upload removed), or after 10 s. */
+async function settledTmpFiles(): Promise<string[]> {
+  const deadline = Date.now() + 10_000;
+  let files = await tmpFiles();
+  while (files.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    files = await tmpFiles();
+  }
+  return files;
+}
 
 describe('1. a local file read through ffmpeg', () => {
   let canary: string;
@@ -282,6 +292,8 @@ describe('7. a dropped request is logged and counted as what it was', () => {
     expect(line).toMatchObject({ status: 499, outcome: 'client closed the connection' });
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/framewatch_http_requests_total\{route="\/v1\/models\/:name\/predict",method="POST",status="499"\} [1-9]/);
+    // The dropped request's job was cancelled: its upload goes once the job has unwound.
+    expect(await settledTmpFiles()).toEqual([]);
   });
 });
 
@@ -304,7 +316,7 @@ describe('one error path', () => {
   });
 
   it('leaves no temp file and no ffmpeg process behind after the requests above', async () => {
-    expect(await tmpFiles()).toEqual([]);
+    expect(await settledTmpFiles()).toEqual([]);
     const { stdout } = await promisify(execFile)('ps', ['-eo', 'args']);
     expect(stdout.split('\n').filter((l) => l.includes(ffmpegPath()) && l.includes(dir))).toEqual([]);
   });
