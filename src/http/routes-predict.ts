@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ERROR_CATALOGUE, FramewatchError } from '../errors/index.js';
 import { probeVideo } from '../media/ffmpeg.js';
 import { planSampling, predictImage, type JobQueue } from '../pipeline/index.js';
+import type { Logger } from '../logging/logger.js';
 import type { ReadyModel } from '../registry/index.js';
 import { parseInput, predictQuerySchema, validateModelName, versionParamSchema, videoQuerySchema } from './params.js';
 import { requireToken } from './security.js';
@@ -63,7 +64,8 @@ async function answerWhenDone(res: Response, jobs: JobQueue, jobId: string): Pro
   const onClose = () => {
     if (res.writableFinished) return;
     // The queue may be unreachable now; the job then ends by itself or by retention.
-    jobs.cancel(jobId).catch((err: Error) => (res.locals.logger as { warn(m: string, f: object): void } | undefined)?.warn('cancel after a dropped sync request failed', { jobId, error: err.message }));
+    const log = res.locals.logger as Logger;
+    jobs.cancel(jobId).catch((err: Error) => log.warn('cancel after a dropped sync request failed', { jobId, error: err.message }));
   };
   res.on('close', onClose);
   try {
