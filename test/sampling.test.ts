@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
-import { probeKeyframes, probeVideo } from '../src/media/ffmpeg.js';
+import { checkHwaccel, probeKeyframes, probeVideo, resolveMediaTools } from '../src/media/ffmpeg.js';
 import { chooseSampling, createTracker, DEFAULT_TRACKER, sampleIntervalS } from '../src/pipeline/index.js';
 import { postFile, startTestServer } from './helpers/server.js';
 import { knownTruthVideo } from './helpers/videos.js';
@@ -82,5 +82,21 @@ describe('the same events in every mode', () => {
     const { body } = await predict('sampling=auto', 2);
     expect(body.video.sampling).toMatchObject({ mode: 'exact', requested: 'auto', keyframeIntervalS: 1 });
     expect(body.video.sampledTimes).toHaveLength(24);
+  });
+});
+
+describe('hardware decoding (FRAMEWATCH_FFMPEG_HWACCEL)', () => {
+  it('keeps cuda only where this ffmpeg lists it, and says why it dropped it', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const tools = resolveMediaTools({ ffmpegHwaccel: 'cuda' });
+    const listed = (await promisify(execFile)(tools.ffmpeg, ['-hide_banner', '-hwaccels'])).stdout.split('\n').map((l) => l.trim());
+    const checked = await checkHwaccel(tools);
+    if (listed.includes('cuda')) expect(checked).toEqual({ tools });
+    else {
+      expect(checked.tools.hwaccel).toBeUndefined();
+      expect(checked.dropped).toMatch(/lists no 'cuda' hwaccel; decoding on the CPU/);
+    }
+    expect(await checkHwaccel(resolveMediaTools({}))).toEqual({ tools: resolveMediaTools({}) });
   });
 });

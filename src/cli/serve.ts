@@ -4,7 +4,7 @@ import express from 'express';
 import { join } from 'node:path';
 import { clientErrorHandler, createApp, metricsHandler } from '../http/index.js';
 import { createLogger, type Logger } from '../logging/logger.js';
-import { mediaToolVersions, resolveMediaTools, useMediaTools } from '../media/ffmpeg.js';
+import { checkHwaccel, mediaToolVersions, resolveMediaTools, useMediaTools } from '../media/ffmpeg.js';
 import { createDiskJobStore, openJobQueue, startRetention, type JobQueue } from '../pipeline/index.js';
 import { createRepository, type ModelRepository } from '../registry/index.js';
 import { imageLoader, sessionSettings } from './config-options.js';
@@ -60,10 +60,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const jobs = await openJobQueue(config, store, repository, logger, modelsReady);
   const stopRetention = config.role === 'worker' ? () => undefined : startRetention(config.dataDir, store, config.jobTtlHours, logger);
   logger.info('video jobs', { queue: jobs.mode, role: config.role, chunkSeconds: config.chunkSeconds, chunkConcurrency: config.chunkConcurrency });
-  const tools = resolveMediaTools(config);
+  const { tools, dropped } = await checkHwaccel(resolveMediaTools(config));
+  if (dropped) logger.warn('hardware video decoding is not available', { hwaccel: config.ffmpegHwaccel, reason: dropped });
   useMediaTools(tools);
   mediaToolVersions(tools).then(
-    (versions) => logger.info('ffmpeg', { source: tools.source, ffmpegPath: tools.ffmpeg, ffprobePath: tools.ffprobe, ...versions }),
+    (versions) => logger.info('ffmpeg', { source: tools.source, ffmpegPath: tools.ffmpeg, ffprobePath: tools.ffprobe, hwaccel: tools.hwaccel ?? 'none', ...versions }),
     (err) => logger.error('ffmpeg is not runnable: video requests will fail', { source: tools.source, error: String(err) }),
   );
   let draining = false;

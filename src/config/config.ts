@@ -42,6 +42,8 @@ export const configSchema = z.object({
   /** ffmpeg and ffprobe binaries, set together; unset = a pair on PATH (the system's), else the npm builds. */
   ffmpegPath: z.string().min(1).optional(),
   ffprobePath: z.string().min(1).optional(),
+  /** Hardware video decoding: `cuda` (NVDEC) with an ffmpeg built for it; unset = CPU. */
+  ffmpegHwaccel: z.enum(['cuda']).optional(),
   /** Video chunks: longer videos are split into time chunks of this many seconds (aligned to the sampling grid). */
   chunkSeconds: z.coerce.number().min(1).max(86_400).default(60),
   /** Chunks decoded and inferred at once in this process (BullMQ worker concurrency in shared mode). */
@@ -110,6 +112,7 @@ export const ENV_NAMES: Record<keyof z.infer<typeof configSchema>, string> = {
   maxV2BinaryBytes: 'FRAMEWATCH_MAX_V2_BINARY_BYTES',
   ffmpegPath: 'FRAMEWATCH_FFMPEG_PATH',
   ffprobePath: 'FRAMEWATCH_FFPROBE_PATH',
+  ffmpegHwaccel: 'FRAMEWATCH_FFMPEG_HWACCEL',
   syncMaxSeconds: 'FRAMEWATCH_SYNC_MAX_SECONDS',
   chunkSeconds: 'FRAMEWATCH_CHUNK_SECONDS',
   chunkConcurrency: 'FRAMEWATCH_CHUNK_CONCURRENCY',

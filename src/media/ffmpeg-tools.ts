@@ -15,6 +15,8 @@ export interface MediaTools {
    * (Debian's build, kept patched); 'npm': the static builds from npm (ffmpeg 2018, ffprobe 2023).
    */
   source: 'config' | 'system' | 'npm';
+  /** Hardware decoding (`-hwaccel`): NVDEC on the GPU image; unset = CPU decoding. */
+  hwaccel?: 'cuda';
 }
 
 const executable = (path: string) => {
@@ -34,7 +36,12 @@ const onPath = (name: string, pathVar = process.env.PATH ?? ''): string | undefi
  * else the npm packages' static builds. A pair is never mixed across sources, so probing and
  * decoding read a file the same way.
  */
-export function resolveMediaTools(configured: { ffmpegPath?: string; ffprobePath?: string } = {}): MediaTools {
+export function resolveMediaTools(configured: { ffmpegPath?: string; ffprobePath?: string; ffmpegHwaccel?: 'cuda' } = {}): MediaTools {
+  const tools = pickBinaries(configured);
+  return configured.ffmpegHwaccel ? { ...tools, hwaccel: configured.ffmpegHwaccel } : tools;
+}
+
+function pickBinaries(configured: { ffmpegPath?: string; ffprobePath?: string }): MediaTools {
   if (configured.ffmpegPath || configured.ffprobePath) {
     if (!configured.ffmpegPath || !configured.ffprobePath) {
       throw new Error('FRAMEWATCH_FFMPEG_PATH and FRAMEWATCH_FFPROBE_PATH must be set together, so probing and decoding use one build');
@@ -71,4 +78,17 @@ export async function mediaToolVersions(tools: MediaTools = mediaTools()): Promi
   const first = async (bin: string) => (await promisify(execFile)(bin, ['-hide_banner', '-version'])).stdout.split('\n')[0].trim();
   const [ffmpeg, ffprobe] = await Promise.all([first(tools.ffmpeg), first(tools.ffprobe)]);
   return { ffmpeg, ffprobe };
+}
+
+/**
+ * Keeps the asked hardware decoding only when this ffmpeg has it (`ffmpeg -hwaccels`); the
+ * npm static build has no NVDEC, for example. Returns the tools to use and, when it dropped
+ * the hwaccel, why.
+ */
+export async function checkHwaccel(tools: MediaTools): Promise<{ tools: MediaTools; dropped?: string }> {
+  if (!tools.hwaccel) return { tools };
+  const listed = await promisify(execFile)(tools.ffmpeg, ['-hide_banner', '-hwaccels']).then((r) => r.stdout, () => '');
+  if (listed.split('\n').map((l) => l.trim()).includes(tools.hwaccel)) return { tools };
+  const { hwaccel: _dropped, ...cpu } = tools;
+  return { tools: cpu, dropped: `this ffmpeg (${tools.ffmpeg}) lists no '${tools.hwaccel}' hwaccel; decoding on the CPU` };
 }

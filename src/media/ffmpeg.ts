@@ -7,7 +7,7 @@ import { FramewatchError } from '../errors/index.js';
 import { mediaTools } from './ffmpeg-tools.js';
 import { sniffFile } from './sniff.js';
 
-export { ffmpegPath, mediaToolVersions, mediaTools, resolveMediaTools, useMediaTools, type MediaTools } from './ffmpeg-tools.js';
+export { checkHwaccel, ffmpegPath, mediaToolVersions, mediaTools, resolveMediaTools, useMediaTools, type MediaTools } from './ffmpeg-tools.js';
 
 export interface VideoInfo {
   durationS: number;
@@ -162,6 +162,8 @@ function sampleArgs(path: string, info: Pick<VideoInfo, 'demuxer'>, options: Sam
   const input = [
     ...(options.threads ? ['-threads', String(options.threads)] : []),
     ...(keyframes ? ['-skip_frame', 'nokey'] : []),
+    // NVDEC decodes on the GPU; frames come back to system memory for the RGB pipe.
+    ...(mediaTools().hwaccel ? ['-hwaccel', mediaTools().hwaccel!] : []),
     ...(options.startS > 0 ? ['-ss', String(options.startS)] : []),
     ...inputArgs(path, info.demuxer),
   ];
