@@ -8,6 +8,7 @@ import type { ReadyModel } from '../registry/index.js';
 import { metrics } from '../metrics/index.js';
 import type { Detection } from '../tasks/index.js';
 import { inferFrames, type FrameRange, type StageTimings } from './infer-frames.js';
+import { mapPool } from './map-pool.js';
 import type { MotionOptions } from './motion.js';
 import { sampleIntervalS, type SamplingPlan } from './sampling.js';
 import { buildSegments, summarizeReview, type ReviewSummary, type SegmentLabel } from './segments.js';
@@ -71,6 +72,9 @@ export function expectedFrames(info: VideoInfo, o: Pick<VideoOptions, 'fps' | 's
 }
 
 const round = (v: number) => Math.round(v * 100) / 100;
+
+/** Thumbnails cut at once at the end of a job. */
+const THUMBNAIL_CONCURRENCY = 4;
 
 /**
  * Decoder threads per provider. On CPU, ONNX Runtime already uses every core: one decoder
@@ -167,15 +171,15 @@ export async function assembleVideo(
   const wanted = o.labels ? new Set(o.labels) : undefined;
   const t0 = performance.now();
   await mkdir(o.thumbnailDir, { recursive: true });
-  const videoSegments: VideoSegment[] = [];
-  for (const [index, segment] of segments.entries()) {
+  // Each thumbnail is its own ffmpeg seek (a process start and a file open): a few at once.
+  const videoSegments = await mapPool([...segments.entries()], THUMBNAIL_CONCURRENCY, async ([index, segment]): Promise<VideoSegment> => {
     const best = tracks.filter((t) => segment.trackIds.includes(t.id)).sort((a, b) => b.maxScore - a.maxScore)[0];
     const frame = byIndex.get(best.bestFrameIndex)!;
     const detections = frame.detections.filter((d) => !wanted || wanted.has(d.label));
     const image = await decodeFrameAt(path, info, o, frame);
     await writeFile(join(o.thumbnailDir, `${index}.jpg`), await renderThumbnail(image, detections));
-    videoSegments.push({ index, startS: segment.startS, endS: segment.endS, labels: segment.labels, bestFrame: { timeS: frame.timeS, detections: [...detections] } });
-  }
+    return { index, startS: segment.startS, endS: segment.endS, labels: segment.labels, bestFrame: { timeS: frame.timeS, detections: [...detections] } };
+  });
   const thumbnailMs = performance.now() - t0;
   const totalMs = performance.now() - startedAt;
   const review = summarizeReview(videoSegments, info.durationS);

@@ -8,6 +8,7 @@ import type { ModelRepository } from '../../registry/index.js';
 import { assertBacklogRoom, isFinal, toJobError, type BacklogLimits, type JobQueue } from './queue.js';
 import type { ChunkResult, VideoJobSpec } from './spec.js';
 import type { JobRecord, JobStore } from './store.js';
+import { mapPool } from '../map-pool.js';
 import { chunkPayloads, finishJob, newJobRecord, progressOf, runChunk } from './video-job.js';
 
 export interface EmbeddedQueueOptions {
@@ -42,19 +43,6 @@ const stoppedOutcome = (job: ActiveJob) =>
   job.interrupted
     ? { status: 'failed' as const, error: INTERRUPTED_ERROR }
     : { status: 'cancelled' as const, error: { code: 'CANCELLED' as const, message: 'the job was cancelled' } };
-
-/** Runs `work` over `items` with at most `limit` at once, keeping the results in order. */
-async function mapPool<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i]);
-    }
-  }));
-  return results;
-}
 
 /**
  * The embedded default: video jobs queue and run in this process, records and results on
