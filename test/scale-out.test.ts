@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnServer, type ServerProcess } from './helpers/processes.js';
-import { startRedis, type TestRedis } from './helpers/redis.js';
+import { freePort, startRedis, type TestRedis } from './helpers/redis.js';
+import { startTestServer } from './helpers/server.js';
 import { knownTruthVideo } from './helpers/videos.js';
 
 let dir: string;
@@ -178,5 +179,24 @@ describe('shared mode: one API, two workers, one Redis', () => {
     const done = await waitFor(accepted, final);
     expect(done.status).toBe('succeeded');
     expect(essence(done)).toEqual(essence(reference));
+  });
+});
+
+describe('shared mode started while Redis is away', () => {
+  it('the API still starts and serves images; videos get QUEUE_UNAVAILABLE and /readyz names Redis', async () => {
+    const port = await freePort(); // nothing listens there
+    const server = await startTestServer({ modelsDir: join(dir, 'models'), dataDir: join(dir, 'away-data'), redisUrl: `redis://127.0.0.1:${port}`, role: 'api' });
+    try {
+      const ready = await fetch(`${server.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(JSON.stringify(await ready.json())).toMatch(/Redis is unreachable/);
+      const image = await fetch(`${server.url}/v1/models/object-detector/predict`, { method: 'POST', body: (await readFile('test/fixtures/messi5.jpg')) as BodyInit, headers: { 'content-type': 'image/jpeg' } });
+      expect(image.status).toBe(200);
+      const refused = await fetch(`${server.url}/v1/models/object-detector/predict`, { method: 'POST', body: video as BodyInit, headers: { 'content-type': 'video/mp4' } });
+      expect(refused.status).toBe(503);
+      expect(((await refused.json()) as any).error.code).toBe('QUEUE_UNAVAILABLE');
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -80,16 +80,16 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
   const ttlS = Math.round(options.ttlHours * 3600);
   // Commands fail at once while Redis is away (no offline queue): submissions answer
   // QUEUE_UNAVAILABLE instead of hanging. Workers get their own blocking connections.
-  const commands = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n) => Math.min(n * 250, 2000) });
-  let lastRedisError = '';
-  commands.on('error', (err: Error) => (lastRedisError = err.message));
   const retryStrategy = (n: number) => Math.min(n * 250, 2000);
   const workerConnection = () => new Redis(options.redisUrl, { maxRetriesPerRequest: null, retryStrategy });
   const producerConnection = () => new Redis(options.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy });
+  let lastRedisError = '';
+  const noteError = (err: Error) => (lastRedisError = err.message);
+  const commands = producerConnection();
+  commands.on('error', noteError);
   const flow = new FlowProducer({ connection: producerConnection() });
   const chunkQueue = new Queue(CHUNK_QUEUE, { connection: producerConnection() });
   const videoQueue = new Queue(VIDEO_QUEUE, { connection: producerConnection() });
-  const noteError = (err: Error) => (lastRedisError = err.message);
   flow.on('error', noteError);
   chunkQueue.on('error', noteError);
   videoQueue.on('error', noteError);
@@ -132,10 +132,11 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
   };
 
   const running = new Map<string, { jobId: string; controller: AbortController }>();
-  // Queued until Redis answers, and resubscribed by ioredis after every reconnect.
+  // Queued until Redis answers, and resubscribed by ioredis after every reconnect. Not
+  // awaited: a server started while Redis is away must still listen and serve images.
   const subscriber = commands.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
   subscriber.on('error', () => undefined);
-  await subscriber.subscribe(KEY.cancel).catch(() => undefined);
+  subscriber.subscribe(KEY.cancel).catch(noteError);
   subscriber.on('message', (_channel: string, jobId: string) => {
     for (const chunk of running.values()) if (chunk.jobId === jobId) chunk.controller.abort();
   });
