@@ -114,13 +114,22 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
     return isFinal(record.status) ? record : { ...record, progress: progressOf(record) };
   }
 
-  /** Moves a job to a final state once: the record expires after the TTL, the backlog forgets it, the upload goes. */
-  async function finalize(spec: VideoJobSpec, patch: Partial<JobRecord>): Promise<boolean> {
-    const current = await readRecord(spec.jobId);
+  /** Moves a job to a final state once: the record expires after the TTL and the backlog forgets it. */
+  async function finalize(jobId: string, patch: Partial<JobRecord>): Promise<boolean> {
+    const current = await readRecord(jobId);
     if (!current) return false;
-    const changed = (await setUnlessFinal(spec.jobId, { ...current, ...patch, updatedAt: new Date().toISOString() })) === 1;
-    await commands.multi().expire(KEY.record(spec.jobId), ttlS).expire(KEY.chunks(spec.jobId), ttlS).hdel(KEY.active, spec.jobId).exec();
+    const changed = (await setUnlessFinal(jobId, { ...current, ...patch, updatedAt: new Date().toISOString() })) === 1;
+    await commands.multi().expire(KEY.record(jobId), ttlS).expire(KEY.chunks(jobId), ttlS).hdel(KEY.active, jobId).exec();
     return changed;
+  }
+
+  /** Fails a job once, whichever path sees it first, and removes its upload; never throws. */
+  async function failJob(spec: VideoJobSpec, error: NonNullable<JobRecord['error']>): Promise<void> {
+    try {
+      if (await finalize(spec.jobId, { status: 'failed', error })) await rm(spec.path, { force: true });
+    } catch (err) {
+      logger.error('marking a failed job failed', { jobId: spec.jobId, error: (err as Error).message });
+    }
   }
 
   // The backlog as last seen: the upload checks it synchronously, submit checks it again exactly.
@@ -172,7 +181,7 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
       // Bad media fails the same way on every worker: fail the job now, do not retry.
       const error = toJobError(err);
       logger.error('video chunk failed', { jobId: spec.jobId, chunk: index, code: error.code, error: (err as Error)?.stack ?? String(err) });
-      if (await finalize(spec, { status: 'failed', error })) await rm(spec.path, { force: true });
+      await failJob(spec, error);
       throw new UnrecoverableError(`${error.code}: ${error.message}`);
     } finally {
       running.delete(job.id!);
@@ -190,7 +199,7 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
       await store.saveResult(spec.jobId, { jobId: spec.jobId, ...result });
       const done = result.video.framesSampled;
       const chunks = values.sort((a, b) => a.index - b.index).map((c, i) => ({ ...record.chunks![i], framesDone: c.frames.length, worker: c.worker }));
-      await finalize(spec, { status: 'succeeded', progress: { framesDone: done, framesTotal: done, percent: 100 }, chunks });
+      await finalize(spec.jobId, { status: 'succeeded', progress: { framesDone: done, framesTotal: done, percent: 100 }, chunks });
       logger.info('video job succeeded', { jobId: spec.jobId, frames: done, segments: result.segments.length, workers: [...new Set(values.map((v) => v.worker))] });
     } else {
       await commands.hdel(KEY.active, spec.jobId);
@@ -210,12 +219,7 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
     chunkWorker.on('failed', async (job, err) => {
       const payload = chunkPayloadSchema.safeParse(job?.data);
       if (!payload.success || (await job!.getState().catch(() => 'unknown')) !== 'failed') return;
-      const error = { code: 'INTERRUPTED' as const, message: `chunk ${payload.data.index} could not be finished: ${err.message}` };
-      void finalize(payload.data.spec, { status: 'failed', error })
-        .then(async (changed) => {
-          if (changed) await rm(payload.data.spec.path, { force: true });
-        })
-        .catch((e: Error) => logger.error('marking a failed job failed', { jobId: payload.data.spec.jobId, error: e.message }));
+      await failJob(payload.data.spec, { code: 'INTERRUPTED', message: `chunk ${payload.data.index} could not be finished: ${err.message}` });
     });
     chunkWorker.on('stalled', (jobId: string) => {
       metrics.chunksStalled.inc();
@@ -227,10 +231,7 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
       const spec = videoJobSpecSchema.safeParse(job?.data?.spec);
       if (!spec.success) return;
       logger.error('video job assembly failed', { jobId: spec.data.jobId, error: err.message });
-      const error = err instanceof FramewatchError ? toJobError(err) : { code: 'INTERNAL' as const, message: 'the job could not be assembled' };
-      void finalize(spec.data, { status: 'failed', error })
-        .then(() => rm(spec.data.path, { force: true }))
-        .catch((e: Error) => logger.error('marking a failed job failed', { jobId: spec.data.jobId, error: e.message }));
+      void failJob(spec.data, err instanceof FramewatchError ? toJobError(err) : { code: 'INTERNAL', message: 'the job could not be assembled' });
     });
     workers.push(chunkWorker, parentWorker);
     for (const w of workers) w.on('error', noteError);
@@ -309,8 +310,7 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
       const record = await readRecord(jobId);
       if (!record) throw new FramewatchError('JOB_NOT_FOUND', `no job '${jobId}'`);
       if (isFinal(record.status)) return record;
-      const spec = { jobId } as VideoJobSpec;
-      await finalize(spec, { status: 'cancelled', error: { code: 'CANCELLED', message: 'the job was cancelled' } });
+      await finalize(jobId, { status: 'cancelled', error: { code: 'CANCELLED', message: 'the job was cancelled' } });
       // Every worker stops its running chunks of this job; their ffmpeg is killed.
       await commands.publish(KEY.cancel, jobId);
       return (await readRecord(jobId))!;
