@@ -64,18 +64,24 @@ interface ProbeOutput {
   format?: { duration?: string; format_name?: string; start_time?: string };
 }
 
-function runProbe(path: string, demuxer: string): Promise<ProbeOutput> {
-  const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...inputArgs(path, demuxer)];
+/** Runs ffprobe on an upload with the hardened input options; INVALID_MEDIA (`failure`) when it fails. */
+function runFfprobe(path: string, demuxer: string, show: string[], failure: string, maxBuffer = 4 * 1024 * 1024): Promise<string> {
+  const args = ['-v', 'error', ...show, ...inputArgs(path, demuxer)];
   return new Promise((resolve, reject) => {
-    execFile(mediaTools().ffprobe, args, { timeout: PROBE_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) return reject(new FramewatchError('INVALID_MEDIA', 'the file cannot be read as media', { reason: reasonFrom(stderr || err.message, path) }));
-      try {
-        resolve(JSON.parse(stdout) as ProbeOutput);
-      } catch {
-        reject(new FramewatchError('INVALID_MEDIA', 'the file cannot be read as media', { reason: 'ffprobe gave no readable description' }));
-      }
+    execFile(mediaTools().ffprobe, args, { timeout: PROBE_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer }, (err, stdout, stderr) => {
+      if (err) return reject(new FramewatchError('INVALID_MEDIA', failure, { reason: reasonFrom(stderr || err.message, path) }));
+      resolve(stdout);
     });
   });
+}
+
+async function runProbe(path: string, demuxer: string): Promise<ProbeOutput> {
+  const stdout = await runFfprobe(path, demuxer, ['-print_format', 'json', '-show_format', '-show_streams'], 'the file cannot be read as media');
+  try {
+    return JSON.parse(stdout) as ProbeOutput;
+  } catch {
+    throw new FramewatchError('INVALID_MEDIA', 'the file cannot be read as media', { reason: 'ffprobe gave no readable description' });
+  }
 }
 
 /**
@@ -122,17 +128,13 @@ export async function probeVideo(path: string): Promise<VideoInfo> {
  * The video stream's keyframe times in seconds, ascending, from the packet index alone
  * (ffprobe reads packets and decodes nothing; the same hardened input options as probing).
  */
-export function probeKeyframes(path: string, info: Pick<VideoInfo, 'demuxer' | 'startTimeS'>): Promise<number[]> {
-  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', ...inputArgs(path, info.demuxer)];
-  return new Promise((resolve, reject) => {
-    execFile(mediaTools().ffprobe, args, { timeout: PROBE_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) return reject(new FramewatchError('INVALID_MEDIA', 'the keyframes cannot be read', { reason: reasonFrom(stderr || err.message, path) }));
-      // Packet times count from the container's start time; -ss and the grid count from the file's start.
-      const offset = info.startTimeS ?? 0;
-      const times = stdout.split('\n').map((l) => l.split(',')).filter(([t, flags]) => flags?.startsWith('K') && Number.isFinite(Number(t))).map(([t]) => Math.round((Number(t) - offset) * 1e6) / 1e6);
-      resolve([...new Set(times)].sort((a, b) => a - b));
-    });
-  });
+export async function probeKeyframes(path: string, info: Pick<VideoInfo, 'demuxer' | 'startTimeS'>): Promise<number[]> {
+  const show = ['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0'];
+  const stdout = await runFfprobe(path, info.demuxer, show, 'the keyframes cannot be read', 64 * 1024 * 1024);
+  // Packet times count from the container's start time; -ss and the grid count from the file's start.
+  const offset = info.startTimeS ?? 0;
+  const times = stdout.split('\n').map((l) => l.split(',')).filter(([t, flags]) => flags?.startsWith('K') && Number.isFinite(Number(t))).map(([t]) => Math.round((Number(t) - offset) * 1e6) / 1e6);
+  return [...new Set(times)].sort((a, b) => a - b);
 }
 
 export interface SampleOptions {
