@@ -21,6 +21,13 @@ describe('config', () => {
     expect(() => loadConfig({ FRAMEWATCH_THREAD_SPINNING: 'sometimes' })).toThrow(/FRAMEWATCH_THREAD_SPINNING/);
   });
 
+  it('takes the ffmpeg pair together, and api/worker roles only with Redis', () => {
+    expect(() => loadConfig({ FRAMEWATCH_FFMPEG_PATH: '/usr/bin/ffmpeg' })).toThrow(/FRAMEWATCH_FFMPEG_PATH: set together with FRAMEWATCH_FFPROBE_PATH/);
+    expect(loadConfig({ FRAMEWATCH_FFMPEG_PATH: '/a/ffmpeg', FRAMEWATCH_FFPROBE_PATH: '/a/ffprobe' })).toMatchObject({ ffmpegPath: '/a/ffmpeg', ffprobePath: '/a/ffprobe' });
+    expect(() => loadConfig({ FRAMEWATCH_ROLE: 'worker' })).toThrow(/FRAMEWATCH_ROLE: 'api' and 'worker' need FRAMEWATCH_REDIS_URL/);
+    expect(loadConfig({ FRAMEWATCH_ROLE: 'worker', FRAMEWATCH_REDIS_URL: 'redis://127.0.0.1:6379' }).role).toBe('worker');
+  });
+
   it('lists every bad field by its variable name', () => {
     try {
       loadConfig({ FRAMEWATCH_PORT: 'eighty', FRAMEWATCH_DEVICE: 'tpu' });

@@ -41,13 +41,9 @@ export function resolveMediaTools(configured: { ffmpegPath?: string; ffprobePath
   return configured.ffmpegHwaccel ? { ...tools, hwaccel: configured.ffmpegHwaccel } : tools;
 }
 
+/** The config schema is where "both paths or neither" is enforced, with the other config errors. */
 function pickBinaries(configured: { ffmpegPath?: string; ffprobePath?: string }): MediaTools {
-  if (configured.ffmpegPath || configured.ffprobePath) {
-    if (!configured.ffmpegPath || !configured.ffprobePath) {
-      throw new Error('FRAMEWATCH_FFMPEG_PATH and FRAMEWATCH_FFPROBE_PATH must be set together, so probing and decoding use one build');
-    }
-    return { ffmpeg: configured.ffmpegPath, ffprobe: configured.ffprobePath, source: 'config' };
-  }
+  if (configured.ffmpegPath && configured.ffprobePath) return { ffmpeg: configured.ffmpegPath, ffprobe: configured.ffprobePath, source: 'config' };
   const system = { ffmpeg: onPath('ffmpeg'), ffprobe: onPath('ffprobe') };
   if (system.ffmpeg && system.ffprobe) return { ffmpeg: system.ffmpeg, ffprobe: system.ffprobe, source: 'system' };
   return {
