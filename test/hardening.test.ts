@@ -149,11 +149,14 @@ describe('3. one request cannot freeze the server', () => {
     expect(body.length).toBeLessThan(8 * 1024 * 1024);
     expect(body.length).toBeGreaterThan(7.5 * 1024 * 1024);
     let answer: { status: number; body: any } | undefined;
-    const request = fetch(inferUrl(), { method: 'POST', body, headers: { 'content-type': 'application/json', ...AUTH } })
+    // Encoded before the clock starts: the client shares this process, and its work is not the server's.
+    const bytes = Buffer.from(body);
+    const request = fetch(inferUrl(), { method: 'POST', body: bytes as BodyInit, headers: { 'content-type': 'application/json', ...AUTH } })
       .then(async (res) => (answer = { status: res.status, body: await res.json() }));
     const slowest = await slowestHealthz(request);
     expect(answer!.status).toBe(400);
     expect(answer!.body.error).toMatch(/needs 786432 values, got more/);
+    console.log(`slowest healthz ${slowest.toFixed(1)} ms`);
     expect(slowest).toBeLessThan(200);
   });
 
