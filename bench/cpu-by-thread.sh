@@ -2,11 +2,12 @@
 # Where the CPU goes during one video request: CPU time of every thread of the server
 # process (main thread = the PID itself; the inference worker and ONNX Runtime's pool thread
 # are the two largest others; libuv pool threads run sharp) and of its ffmpeg children.
-# Usage, after `npm run build`: bash bench/cpu-by-thread.sh [video] [model]
+# Usage, after `npm run build`: [QUERY=fps=2&sampling=exact] bash bench/cpu-by-thread.sh [video] [model]
 # Default video: the 60 s bench clip (generated once into $TMPDIR as npm run bench does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${2:-object-detector}
+query=${QUERY:-}
 video=${1:-${TMPDIR:-/tmp}/framewatch-sixty.mp4}
 ffmpeg=$(node -e "console.log(require('@ffmpeg-installer/ffmpeg').path)")
 if [ ! -f "$video" ]; then
@@ -27,7 +28,7 @@ ticks() { for t in /proc/$pid/task/*; do echo "$(basename "$t") $(tr ' ' _ < "$t
 before=$(ticks)
 children_before=$(awk '{print $16+$17}' /proc/$pid/stat)
 start=$(date +%s.%N)
-frames=$(curl -sf -F "file=@$video" "localhost:$port/v1/models/$model/predict?frames=false&mode=sync" | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>console.log(JSON.parse(s).video.framesSampled))")
+frames=$(curl -sf -F "file=@$video" "localhost:$port/v1/models/$model/predict?frames=false&mode=sync&$query" | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>console.log(JSON.parse(s).video.framesSampled))")
 end=$(date +%s.%N)
 after=$(ticks)
 hz=$(getconf CLK_TCK)

@@ -3,7 +3,7 @@
 // and bench/RESULTS.md. Every row states its ratio to the raw pipeline.
 import autocannon from 'autocannon';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,11 +13,12 @@ import { applyPreprocessing, type ModelInput } from '../preprocessing/index.js';
 import { decodeImage, loadImage } from '../src/media/image.js';
 import { ffmpegPath, probeVideo, sampleFrames } from '../src/media/ffmpeg.js';
 import { decoderThreadsFor } from '../src/pipeline/index.js';
-import { readManifest } from '../src/registry/index.js';
 import { ortSessionOptions } from '../src/runtime/index.js';
 import { getTask } from '../src/tasks/index.js';
+import { latest } from './bundled.js';
 import { freePort, startServer } from './processes.js';
 import { scaleBench, scaleMarkdown } from './scale.js';
+import { video1080pBench, video1080pMarkdown } from './video-1080p.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const CONCURRENCY = [1, 4, 16, 64];
@@ -25,14 +26,6 @@ const MODEL = 'object-detector';
 const threads = availableParallelism();
 
 interface Row { name: string; concurrency: number | null; reqPerS: number; p50: number; p90: number; p99: number; errors: number; rejected503: number; cpuMsPerReq?: number }
-
-/** The newest bundled version of a model (the one the server serves). */
-async function latest(name: string) {
-  const version = Math.max(...(await readdir(`models/${name}`)).filter((d) => /^\d+$/.test(d)).map(Number));
-  const dir = `models/${name}/${version}`;
-  const { manifest } = await readManifest(dir, name, version);
-  return { dir, manifest: manifest!, modelPath: `${dir}/${manifest!.file.name}` };
-}
 
 /** ONNX Runtime alone: its own defaults with one intra-op thread per core, the strictest baseline. */
 const ortAlone = (modelPath: string) => ort.InferenceSession.create(modelPath, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
@@ -221,6 +214,8 @@ async function main() {
   await rm(dir, { recursive: true, force: true });
   console.log('scale out: embedded, then BullMQ with one and two workers ...');
   const scale = await scaleBench();
+  console.log('1080p: stages, floor and the server in each sampling mode ...');
+  const video1080p = await video1080pBench();
 
   const base = raw.reqPerS;
   const serverRows = rows.filter((r) => r.name.startsWith('server (CPU'));
@@ -237,7 +232,7 @@ async function main() {
     ...costs.map((c) => ({ target: `preprocess (resize + tensor, from raw pixels as video frames are) <= 15% of inference (${c.model})`, value: c.preprocessToInference, pass: c.preprocessToInference <= 0.15 })),
   ];
   const date = new Date().toISOString().slice(0, 10);
-  const result = { date, host: hostname(), cpus: availableParallelism(), seconds: SECONDS, model: MODEL, rows, memory, video, scale, preprocessing: costs, targets };
+  const result = { date, host: hostname(), cpus: availableParallelism(), seconds: SECONDS, model: MODEL, rows, memory, video, scale, video1080p, preprocessing: costs, targets };
   await mkdir('bench/results', { recursive: true });
   await writeFile(`bench/results/${date}-${hostname()}.json`, `${JSON.stringify(result, null, 2)}\n`);
 
@@ -263,6 +258,8 @@ async function main() {
     `The ceiling on this CPU, no server: ORT on the frames while ffmpeg decodes the same clip in the same process ${fmt(video.ortWithDecodeFps)} fps (${fmt(video.ortWithDecodeFps / video.ortAloneFps, 2)}x ORT alone); while each decoded frame is also preprocessed ${fmt(video.ortWithDecodePreprocessFps)} fps (${fmt(video.ortWithDecodePreprocessFps / video.ortAloneFps, 2)}x). The server reaches ${fmt(video.serverFps / video.ortWithDecodePreprocessFps, 2)}x of the latter.`,
     ``,
     scaleMarkdown(scale),
+    ``,
+    video1080pMarkdown(video1080p),
     ``,
     `| target | measured | met |`,
     `| --- | --- | --- |`,

@@ -1,17 +1,32 @@
-// `npm run bench:1080p`: a 60 s 1080p30 H.264 clip (about 6 Mbit/s, a keyframe every 2 s, a
-// static background with people moving through it), built with ffmpeg from the fixtures,
-// through a real server in each sampling mode, with the decode floor beside it, in one run.
-// Reports video seconds per wall second (the real-time factor).
+// The 1080p section of `npm run bench` (alone: `npm run bench:1080p`): a 60 s 1080p30 H.264
+// clip (about 6 Mbit/s, a keyframe every 2 s, a static background with people moving through
+// it), built with ffmpeg from the fixtures. In one run:
+// - each stage alone, wall and CPU seconds (decode, preprocessing, inference, postprocessing,
+//   thumbnails), for the exact grid and for keyframes;
+// - the floor without the server: decode alone, ORT alone, and both at once (each frame
+//   decoded, preprocessed and inferred, the next decoding while one infers);
+// - a real server in each sampling mode, with and without motion gating.
+// Reports video seconds per wall second (the real-time factor) and its targets.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ffmpegPath, probeKeyframes, probeVideo, sampleFrames } from '../src/media/ffmpeg.js';
-import { chooseSampling, decoderThreadsFor } from '../src/pipeline/index.js';
+import * as ort from 'onnxruntime-node';
+import { applyPreprocessing, type ModelInput } from '../preprocessing/index.js';
+import { ffmpegPath, probeKeyframes, probeVideo, sampleFrames, type SampledFrame, type VideoInfo } from '../src/media/ffmpeg.js';
+import { renderThumbnail } from '../src/media/thumbnail.js';
+import { chooseSampling, decodeFrameAt, decoderThreadsFor } from '../src/pipeline/index.js';
+import { ortSessionOptions } from '../src/runtime/index.js';
+import { getTask } from '../src/tasks/index.js';
+import { latest, timed } from './bundled.js';
 import { startServer } from './processes.js';
 
 const SECONDS = 60;
+const FPS = 2;
+const MODEL = 'object-detector';
+/** Where the people are most visible in each crossing: the two thumbnails a review shows. */
+const THUMBNAIL_TIMES = [18, 48];
 
 /** Static background (home.jpg) with messi5.jpg's players sliding across it, 1080p30. */
 async function buildClip(path: string): Promise<void> {
@@ -31,58 +46,178 @@ async function buildClip(path: string): Promise<void> {
   ], { maxBuffer: 1 << 20 });
 }
 
-async function decodeSeconds(path: string, keyframes: boolean, fps: number): Promise<number> {
-  const info = await probeVideo(path);
-  const keyframeTimes = keyframes ? chooseSampling('keyframes', await probeKeyframes(path, info), { fps, startS: 0 }).keyframeTimes : undefined;
-  const t0 = performance.now();
-  for await (const frame of sampleFrames(path, info, { fps, startS: 0, threads: decoderThreadsFor('cpu'), keyframeTimes })) void frame;
-  return (performance.now() - t0) / 1000;
+type Mode = 'exact' | 'keyframes';
+interface Cost { wallS: number; cpuS: number }
+type Stage = 'decode' | 'preprocess' | 'inference' | 'postprocess' | 'thumbnails';
+
+async function openModel() {
+  const { manifest, modelPath } = await latest(MODEL);
+  // The server's session options and threads (the cores, one instance), not ORT's defaults.
+  const session = await ort.InferenceSession.create(modelPath, ortSessionOptions(availableParallelism()));
+  const feed = (input: ModelInput) => ({ [session.inputNames[0]]: new ort.Tensor(input.dtype, input.data, [...input.dims]) });
+  return { manifest, session, feed, task: getTask(manifest.task), params: getTask(manifest.task).paramsSchema.parse(manifest.postprocessing) };
+}
+type Model = Awaited<ReturnType<typeof openModel>>;
+
+const decodeOptions = (keyframeTimes?: number[]) => ({ fps: FPS, startS: 0, threads: decoderThreadsFor('cpu'), keyframeTimes });
+
+/** Every stage alone, one after the other, on the same frames: wall and CPU seconds. */
+async function stageCosts(path: string, info: VideoInfo, model: Model, keyframeTimes?: number[]): Promise<Record<Stage, Cost>> {
+  const decode = await timed(async () => {
+    const frames: SampledFrame[] = [];
+    for await (const frame of sampleFrames(path, info, decodeOptions(keyframeTimes))) frames.push(frame);
+    return frames;
+  });
+  const preprocess = await timed(() => Promise.all(decode.value.map((f) => applyPreprocessing(f.image, model.manifest.preprocessing))));
+  await model.session.run(model.feed(preprocess.value[0])); // warm-up
+  const inference = await timed(async () => {
+    const outputs = [];
+    for (const input of preprocess.value) outputs.push(await model.session.run(model.feed(input)));
+    return outputs;
+  });
+  const postprocess = await timed(async () =>
+    inference.value.map((outputs, i) =>
+      model.task.postprocess({ outputs: outputs as never, outputNames: model.session.outputNames, transform: preprocess.value[i].transform, params: model.params, labels: model.manifest.labels }),
+    ),
+  );
+  // As the server cuts them: seek to the frame, draw its detections, encode a JPEG.
+  const sampling = keyframeTimes ? { mode: 'keyframes' as const, requested: 'keyframes' as const } : undefined;
+  const thumbnails = await timed(() =>
+    Promise.all(THUMBNAIL_TIMES.map(async (t) => {
+      const i = keyframeTimes ? keyframeTimes.findIndex((k) => k >= t) : t * FPS;
+      const image = await decodeFrameAt(path, info, { fps: FPS, startS: 0, decodeThreads: 1, sampling }, { index: i, timeS: keyframeTimes?.[i] ?? t, detections: [] });
+      return renderThumbnail(image, postprocess.value[i]);
+    })),
+  );
+  const cost = ({ wallS, cpuS }: Cost) => ({ wallS, cpuS });
+  return { decode: cost(decode), preprocess: cost(preprocess), inference: cost(inference), postprocess: cost(postprocess), thumbnails: cost(thumbnails) };
 }
 
-async function serve(url: string, video: Buffer, query: string): Promise<{ wallS: number; body: any }> {
-  const t0 = performance.now();
-  const res = await fetch(`${url}/v1/models/object-detector/predict?labels=person&frames=false&${query}`, { method: 'POST', body: video as BodyInit, headers: { 'content-type': 'video/mp4' } });
-  const body = await res.json();
-  if (res.status !== 200) throw new Error(JSON.stringify(body));
-  return { wallS: (performance.now() - t0) / 1000, body };
-}
-
-const dir = await mkdtemp(join(tmpdir(), 'framewatch-1080p-'));
-try {
-  const path = join(dir, 'clip-1080p.mp4');
-  console.log('building the 1080p clip ...');
-  await buildClip(path);
-  const video = await readFile(path);
-  const rows: string[] = [];
-  const factor = (s: number) => (SECONDS / s).toFixed(1);
-  const exactDecode = await decodeSeconds(path, false, 2);
-  const keyDecode = await decodeSeconds(path, true, 2);
-  rows.push(`| decode alone, exact grid at 2 fps (every frame decoded) | ${exactDecode.toFixed(1)} | ${factor(exactDecode)}x | | | | | |`);
-  rows.push(`| decode alone, keyframes only | ${keyDecode.toFixed(1)} | ${factor(keyDecode)}x | | | | | |`);
-  const server = await startServer({ FRAMEWATCH_DATA_DIR: join(dir, 'data') });
-  try {
-    await serve(server.url, video, 'fps=0.5&sampling=keyframes'); // warm-up
-    for (const [name, query] of [
-      ['server, exact, fps=2', 'fps=2&sampling=exact'],
-      ['server, auto at fps=2 (keyframes every 2 s: runs exact)', 'fps=2&sampling=auto'],
-      ['server, auto at fps=0.5 (runs keyframes)', 'fps=0.5&sampling=auto'],
-      ['server, keyframes at fps=2', 'fps=2&sampling=keyframes'],
-      ['server, exact, fps=2, motion=true', 'fps=2&sampling=exact&motion=true'],
-      ['server, keyframes at fps=2, motion=true', 'fps=2&sampling=keyframes&motion=true'],
-    ] as const) {
-      const { wallS, body } = await serve(server.url, video, query);
-      const segments = body.segments.map((s: { startS: number; endS: number }) => `${s.startS}-${s.endS}`).join(', ');
-      const inferred = body.video.motion.enabled ? `, ${body.video.motion.framesInferred} inferred, ${body.video.motion.framesSkipped} skipped` : '';
-      const t = body.timings;
-      const stages = [t.decodeMs, t.preprocessMs, t.inferenceMs, t.postprocessMs, t.thumbnailMs].map((ms: number) => (ms / 1000).toFixed(1)).join(' | ');
-      rows.push(`| ${name} (${body.video.sampling.mode}, ${body.video.framesSampled} frames${inferred}; segments ${segments}) | ${wallS.toFixed(1)} | ${factor(wallS)}x | ${stages} |`);
+/** Decode, preprocessing and ORT at once, no server: the next frame decodes while one infers. */
+async function decodeAndInfer(path: string, info: VideoInfo, model: Model, keyframeTimes?: number[]): Promise<Cost> {
+  const { wallS, cpuS } = await timed(async () => {
+    let running: Promise<unknown> = Promise.resolve();
+    for await (const frame of sampleFrames(path, info, decodeOptions(keyframeTimes))) {
+      const input = await applyPreprocessing(frame.image, model.manifest.preprocessing);
+      await running;
+      running = model.session.run(model.feed(input));
     }
-  } finally {
-    server.child.kill('SIGTERM');
-  }
-  const header = '| what | wall s | real-time factor | decode s | preprocess s | inference s | postprocess s | thumbnails s |';
-  // Stage times are the server's own: wall time spent in each stage, which overlap (decode runs while frames infer).
-  console.log([`60 s 1080p30 H.264 clip, 6 Mbit/s, keyframe every 2 s, object-detector, labels=person:`, '', header, '| --- | --- | --- | --- | --- | --- | --- | --- |', ...rows].join('\n'));
-} finally {
-  await rm(dir, { recursive: true, force: true });
+    await running;
+  });
+  return { wallS, cpuS };
 }
+
+interface ServerRow { name: string; query: string; wallS: number; mode: Mode; frames: number; inferred: number; skipped: number; segments: Array<{ startS: number; endS: number }>; stagesS: number[] }
+
+async function serve(url: string, video: Buffer, name: string, query: string): Promise<ServerRow> {
+  const t0 = performance.now();
+  const res = await fetch(`${url}/v1/models/${MODEL}/predict?labels=person&frames=false&${query}`, { method: 'POST', body: video as BodyInit, headers: { 'content-type': 'video/mp4' } });
+  const body = (await res.json()) as any;
+  if (res.status !== 200) throw new Error(JSON.stringify(body));
+  const t = body.timings;
+  return {
+    name, query, wallS: (performance.now() - t0) / 1000, mode: body.video.sampling.mode, frames: body.video.framesSampled,
+    inferred: body.video.motion.framesInferred, skipped: body.video.motion.framesSkipped,
+    segments: body.segments.map((s: { startS: number; endS: number }) => ({ startS: s.startS, endS: s.endS })),
+    stagesS: [t.decodeMs, t.preprocessMs, t.inferenceMs, t.postprocessMs, t.thumbnailMs].map((ms: number) => ms / 1000),
+  };
+}
+
+const SERVER_RUNS = [
+  ['exact, fps=2', 'fps=2&sampling=exact'],
+  ['auto, fps=2 (keyframes every 2 s: runs exact)', 'fps=2&sampling=auto'],
+  ['auto, fps=0.5 (runs keyframes)', 'fps=0.5&sampling=auto'],
+  ['keyframes, fps=2', 'fps=2&sampling=keyframes'],
+  ['exact, fps=2, motion=true', 'fps=2&sampling=exact&motion=true'],
+  ['keyframes, fps=2, motion=true', 'fps=2&sampling=keyframes&motion=true'],
+] as const;
+
+export async function video1080pBench() {
+  const dir = await mkdtemp(join(tmpdir(), 'framewatch-1080p-'));
+  try {
+    const path = join(dir, 'clip-1080p.mp4');
+    console.log('1080p: building the 60 s clip ...');
+    await buildClip(path);
+    const info = await probeVideo(path);
+    const keyframeTimes = chooseSampling('keyframes', await probeKeyframes(path, info), { fps: FPS, startS: 0 }).keyframeTimes!;
+    const model = await openModel();
+    console.log('1080p: each stage alone, then decode and ORT at once ...');
+    const stages = { exact: await stageCosts(path, info, model), keyframes: await stageCosts(path, info, model, keyframeTimes) };
+    const together = { exact: await decodeAndInfer(path, info, model), keyframes: await decodeAndInfer(path, info, model, keyframeTimes) };
+    await model.session.release();
+    const video = await readFile(path);
+    const server = await startServer({ FRAMEWATCH_DATA_DIR: join(dir, 'data') });
+    const rows: ServerRow[] = [];
+    try {
+      await serve(server.url, video, 'warm-up', 'fps=0.5&sampling=keyframes');
+      for (const [name, query] of SERVER_RUNS) {
+        console.log(`1080p: server, ${name} ...`);
+        rows.push(await serve(server.url, video, name, query));
+      }
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    return { videoS: SECONDS, fps: FPS, keyframes: keyframeTimes.length, stages, together, rows, targets: targetsOf(stages, together, rows) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const segmentsMatch = (a: ServerRow['segments'], b: ServerRow['segments'], toleranceS: number) =>
+  a.length === b.length && a.every((s, i) => Math.abs(s.startS - b[i].startS) <= toleranceS && Math.abs(s.endS - b[i].endS) <= toleranceS);
+
+function targetsOf(stages: Record<Mode, Record<Stage, Cost>>, together: Record<Mode, Cost>, rows: ServerRow[]) {
+  const row = (query: string) => rows.find((r) => r.query === query)!;
+  const rtf = (r: ServerRow) => SECONDS / r.wallS;
+  const exact = row('fps=2&sampling=exact');
+  const auto = row('fps=0.5&sampling=auto');
+  const motion = row('fps=2&sampling=exact&motion=true');
+  return [
+    { target: 'exact, fps=2: real-time factor >= 5.5', value: rtf(exact), pass: rtf(exact) >= 5.5 },
+    { target: 'exact, fps=2: server wall <= 1.15x the floor (decode and ORT at once, no server)', value: exact.wallS / together.exact.wallS, pass: exact.wallS / together.exact.wallS <= 1.15 },
+    { target: 'auto at fps=0.5 (keyframes): real-time factor >= 20', value: rtf(auto), pass: rtf(auto) >= 20 },
+    { target: 'motion, exact fps=2: share of inferences skipped >= 0.5', value: motion.skipped / motion.frames, pass: motion.skipped / motion.frames >= 0.5 },
+    { target: 'motion, exact fps=2: same segments as without, boundaries within 1 s (1 = yes)', value: Number(segmentsMatch(motion.segments, exact.segments, 1)), pass: segmentsMatch(motion.segments, exact.segments, 1) },
+  ];
+}
+
+const f1 = (v: number) => v.toFixed(1);
+const f2 = (v: number) => v.toFixed(2);
+
+/** The section as bench/RESULTS.md shows it. */
+export function video1080pMarkdown(r: Awaited<ReturnType<typeof video1080pBench>>): string {
+  const stageNames: Stage[] = ['decode', 'preprocess', 'inference', 'postprocess', 'thumbnails'];
+  const floorRow = (name: string, c: Cost) => `| ${name} | ${f1(c.wallS)} | ${f1(r.videoS / c.wallS)}x | ${f1(c.cpuS)} |`;
+  return [
+    `1080p: a ${r.videoS} s 1080p30 H.264 clip, 6 Mbit/s, a keyframe every 2 s (${r.keyframes} keyframes), object-detector, \`labels=person\`, sampled at ${r.fps} fps.`,
+    ``,
+    `Each stage alone, on the same frames (CPU: this process and its ffmpeg children; ORT with the server's session options):`,
+    ``,
+    `| stage | exact: wall s | exact: CPU s | keyframes: wall s | keyframes: CPU s |`,
+    `| --- | --- | --- | --- | --- |`,
+    ...stageNames.map((s) => `| ${s} | ${f2(r.stages.exact[s].wallS)} | ${f2(r.stages.exact[s].cpuS)} | ${f2(r.stages.keyframes[s].wallS)} | ${f2(r.stages.keyframes[s].cpuS)} |`),
+    ``,
+    `The floor on this machine, no server:`,
+    ``,
+    `| what | wall s | real-time factor | CPU s |`,
+    `| --- | --- | --- | --- |`,
+    floorRow('exact: decode alone', r.stages.exact.decode),
+    floorRow('exact: ORT alone', r.stages.exact.inference),
+    floorRow('exact: decode, preprocess and ORT at once', r.together.exact),
+    floorRow('keyframes: decode alone', r.stages.keyframes.decode),
+    floorRow('keyframes: ORT alone', r.stages.keyframes.inference),
+    floorRow('keyframes: decode, preprocess and ORT at once', r.together.keyframes),
+    ``,
+    `The server, upload to answer (sync), after one warm-up request. Stage columns are the server's own wall time per stage; they overlap (frames decode while earlier ones infer):`,
+    ``,
+    `| request | wall s | real-time factor | mode | frames | inferred / skipped | segments | decode s | preprocess s | inference s | postprocess s | thumbnails s |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+    ...r.rows.map((row) => `| ${row.name} | ${f1(row.wallS)} | ${f1(r.videoS / row.wallS)}x | ${row.mode} | ${row.frames} | ${row.inferred} / ${row.skipped} | ${row.segments.map((s) => `${s.startS}-${s.endS}`).join(', ')} | ${row.stagesS.map(f1).join(' | ')} |`),
+    ``,
+    `| 1080p target | measured | met |`,
+    `| --- | --- | --- |`,
+    ...r.targets.map((t) => `| ${t.target} | ${f2(t.value)} | ${t.pass ? 'yes' : 'no'} |`),
+  ].join('\n');
+}
+
+if (process.argv[1]?.endsWith('video-1080p.js')) console.log(video1080pMarkdown(await video1080pBench()));

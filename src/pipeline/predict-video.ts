@@ -129,7 +129,7 @@ export function sumTimings(all: readonly StageTimings[]): StageTimings {
 }
 
 /** Decodes the one sampled frame a thumbnail shows, by seeking to it: grid index `index`, or the keyframe at `timeS`. */
-async function decodeFrameAt(path: string, info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'decodeThreads' | 'sampling'>, frame: FrameDetections) {
+export async function decodeFrameAt(path: string, info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'decodeThreads' | 'sampling'>, frame: FrameDetections) {
   const keyframe = o.sampling?.mode === 'keyframes' ? [frame.timeS] : undefined;
   // timeS is rounded to the millisecond: seek a millisecond early, or a keyframe rounded up is skipped.
   const startS = keyframe ? Math.max(0, frame.timeS - 0.001) : o.startS + frame.index / o.fps;
