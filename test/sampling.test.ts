@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
-import { checkHwaccel, probeKeyframes, probeVideo, resolveMediaTools } from '../src/media/ffmpeg.js';
+import { checkHwaccel, probeKeyframes, probeVideo, resolveMediaTools, sampleFrames, type SampleOptions } from '../src/media/ffmpeg.js';
 import { chooseSampling, createTracker, DEFAULT_TRACKER, sampleIntervalS } from '../src/pipeline/index.js';
 import { postFile, startTestServer } from './helpers/server.js';
 import { knownTruthVideo } from './helpers/videos.js';
@@ -43,6 +43,26 @@ describe('choosing the sampling', () => {
   it('reads the keyframe index from the packets', async () => {
     const path = join(dir, 'gop1s.mp4');
     expect(await probeKeyframes(path, await probeVideo(path))).toEqual(keyframes);
+  });
+
+  it('ffmpeg delivers exactly the listed keyframes: each one the picture the exact grid decodes at its time', async () => {
+    const path = join(dir, 'gop1s.mp4');
+    const info = await probeVideo(path);
+    const decode = async (o: SampleOptions) => {
+      const out: Uint8Array[] = [];
+      for await (const f of sampleFrames(path, info, o)) out.push(f.image.data);
+      return out;
+    };
+    // Mean absolute difference per channel value, 0-255.
+    const diff = (a: Uint8Array, b: Uint8Array) => a.reduce((sum, v, i) => sum + Math.abs(v - b[i]), 0) / a.length;
+    // The clip's keyframes fall on whole seconds, so the 1 fps grid lands on the same moments.
+    // The grid's frames pass through ffmpeg's fps filter, so they match to within rounding.
+    const [keyframed, grid] = await Promise.all([decode({ fps: 1, startS: 0, keyframeTimes: keyframes }), decode({ fps: 1, startS: 0 })]);
+    expect(keyframed).toHaveLength(keyframes.length);
+    expect(grid).toHaveLength(keyframes.length);
+    for (const [i, frame] of keyframed.entries()) expect(diff(frame, grid[i]), `keyframe ${i}`).toBeLessThan(2);
+    // The clip cuts to another picture every 4 s: a frame from the wrong time would differ.
+    expect(diff(keyframed[0], grid[4])).toBeGreaterThan(20);
   });
 
   it('the tracker\'s gap follows the sampling: a person seen every 2 s is one track, not four', () => {
