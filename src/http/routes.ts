@@ -6,6 +6,7 @@ import type { VersionEntry } from '../registry/index.js';
 import { createJobRoutes } from './routes-jobs.js';
 import { createManagementRoutes } from './routes-manage.js';
 import { createPredictRoutes } from './routes-predict.js';
+import { createReviewRoutes } from './routes-review.js';
 import { createV2Routes } from './routes-v2.js';
 import type { AppDeps } from './deps.js';
 
@@ -103,5 +104,6 @@ export function createRoutes(deps: AppDeps): Router {
   router.use(createManagementRoutes(deps));
   router.use(createPredictRoutes(deps));
   router.use(createJobRoutes(deps));
+  router.use(createReviewRoutes(deps));
   return router;
 }

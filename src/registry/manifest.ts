@@ -14,6 +14,18 @@ const tensorSpec = z.object({
 });
 
 /** The committed description of one model version: naming, provenance, I/O and processing. */
+/** Decisions a version needs before its reviewers' numbers judge it. */
+export const DEFAULT_MIN_DECISIONS = 20;
+
+/** What a model version is expected to achieve with reviewers (GET .../quality judges it). */
+export const expectedSchema = z.strictObject({
+  precision: z.number().min(0).max(1).optional(),
+  timeSavedRatio: z.number().max(1).optional(),
+  /** Decisions needed before the version is judged (fewer: insufficient-data). */
+  minDecisions: z.number().int().positive().default(DEFAULT_MIN_DECISIONS),
+});
+export type Expected = z.infer<typeof expectedSchema>;
+
 export const manifestSchema = z.object({
   project: z.string().min(1),
   name: z.string().regex(MODEL_NAME_RE, 'must be lowercase kebab-case'),
@@ -39,6 +51,8 @@ export const manifestSchema = z.object({
   postprocessing: z.record(z.string(), z.unknown()).default({}),
   labels: z.array(z.string()).min(1),
   golden: z.array(z.object({ input: z.string().min(1), sha256 })).default([]),
+  /** Reviewers' numbers this version should reach: precision, time saved. */
+  expected: expectedSchema.optional(),
   /** Per-model batcher overrides; unset fields take the server's defaults. */
   serving: z
     .object({

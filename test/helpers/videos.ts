@@ -59,3 +59,13 @@ export async function staticCameraVideo(out: string): Promise<void> {
   const graph = "[0]scale=640:360,setsar=1[bg];[1]scale=320:-2[fg];[bg][fg]overlay=x='if(between(t,10,20),(t-10)*32,-1000)':y=120:shortest=1,fps=10,format=yuv420p[v]";
   await ffmpeg(['-loop', '1', '-t', '30', '-i', 'test/fixtures/home.jpg', '-loop', '1', '-t', '30', '-i', 'test/fixtures/messi5.jpg', '-filter_complex', graph, '-map', '[v]', '-c:v', 'libx264', '-preset', 'veryfast', out]);
 }
+
+/**
+ * 20 s, 640x360, 10 fps, a static camera (home.jpg) with people (messi5.jpg) crossing twice:
+ * 2-6 s and 12-16 s, so a review has two person segments apart from each other.
+ */
+export async function twoEventsVideo(out: string): Promise<void> {
+  const x = "if(between(t,2,6),(t-2)*80,if(between(t,12,16),(t-12)*80,-1000))";
+  const graph = `[0]scale=640:360,setsar=1[bg];[1]scale=320:-2[fg];[bg][fg]overlay=x='${x}':y=120:shortest=1,fps=10,format=yuv420p[v]`;
+  await ffmpeg(['-loop', '1', '-t', '20', '-i', 'test/fixtures/home.jpg', '-loop', '1', '-t', '20', '-i', 'test/fixtures/messi5.jpg', '-filter_complex', graph, '-map', '[v]', '-c:v', 'libx264', '-preset', 'veryfast', out]);
+}

@@ -154,6 +154,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
 
   return {
     mode: 'embedded',
+    reviews: store.reviews,
     checkBacklog,
     async submit(request) {
       const spec: VideoJobSpec = { ...request, jobId: randomUUID() };

@@ -1,4 +1,5 @@
 import { FramewatchError } from '../../errors/index.js';
+import type { ReviewStore } from '../../review/index.js';
 import type { VideoJobSpec } from './spec.js';
 import type { JobRecord } from './store.js';
 
@@ -22,6 +23,8 @@ export interface JobQueue {
   readResult(jobId: string): Promise<unknown | undefined>;
   /** The job's files (thumbnails). */
   filesDir(jobId: string): string;
+  /** Reviews of its jobs: on disk beside the job (embedded), in Redis (shared). */
+  readonly reviews: ReviewStore;
   /** Whether submissions can be taken; `reason` says why not (for /readyz). */
   health(): { ready: boolean; reason?: string };
   /** Shutdown: stop taking work; running work finishes, is handed back, or ends INTERRUPTED. */

@@ -9,6 +9,7 @@ import { metrics } from '../../metrics/index.js';
 import type { ModelRepository } from '../../registry/index.js';
 import { assertBacklogRoom, isFinal, toJobError, type BacklogLimits, type JobQueue } from './queue.js';
 import { chunkPayloadSchema, chunkResultSchema, videoJobSpecSchema, WORKER_ID, type ChunkResult, type VideoJobSpec } from './spec.js';
+import { createRedisReviewStore } from '../../review/index.js';
 import type { JobRecord, JobStore } from './store.js';
 import { chunkPayloads, finishJob, newJobRecord, progressOf, runChunk } from './video-job.js';
 
@@ -252,6 +253,7 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
 
   return {
     mode: 'shared',
+    reviews: createRedisReviewStore(commands, ttlS),
     checkBacklog(bytes = 0) {
       requireRedis();
       assertBacklogRoom(options.backlog, backlogSeen, bytes);

@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ErrorCode } from '../../errors/index.js';
 import { writeFileAtomic } from '../../registry/index.js';
+import { createDiskReviewStore, type ReviewStore } from '../../review/index.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
@@ -30,6 +31,8 @@ export interface JobStore {
   readResult(jobId: string): Promise<unknown | undefined>;
   /** A directory for the job's files (thumbnails). */
   filesDir(jobId: string): string;
+  /** Reviewers' decisions on the job's segments, beside the job. */
+  reviews: ReviewStore;
 }
 
 const JOB_ID_RE = /^[0-9a-f-]{36}$/;
@@ -65,5 +68,6 @@ export function createDiskJobStore(dataDir: string): JobStore {
     },
     readResult: (id) => readJson(join(dir(id), 'result.json')),
     filesDir: (id) => join(dir(id), 'files'),
+    reviews: createDiskReviewStore(dir),
   };
 }

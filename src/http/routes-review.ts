@@ -1,0 +1,127 @@
+import express, { Router } from 'express';
+import { z } from 'zod';
+import { FramewatchError } from '../errors/index.js';
+import { metrics } from '../metrics/index.js';
+import type { JobQueue } from '../pipeline/index.js';
+import {
+  activityInputSchema, decisionInputSchema, missedInputSchema, reviewReport, summarizeReviews, versionQuality,
+  type ReviewedResult, type ReviewReport,
+} from '../review/index.js';
+import type { AppDeps } from './deps.js';
+import { parseInput, validateModelName, versionParamSchema } from './params.js';
+import { requireToken } from './security.js';
+
+/** A succeeded job's result, or JOB_NOT_FOUND / JOB_NOT_FINISHED. */
+async function reviewable(jobs: JobQueue, jobId: string) {
+  const record = await jobs.get(jobId).catch(() => undefined);
+  if (!record) throw new FramewatchError('JOB_NOT_FOUND', `no job '${jobId}'`);
+  const result = record.status === 'succeeded' ? ((await jobs.readResult(jobId)) as ReviewedResult | undefined) : undefined;
+  if (!result) throw new FramewatchError('JOB_NOT_FINISHED', `job '${jobId}' is ${record.status}: only a succeeded job has segments to review`);
+  return { record, result };
+}
+
+async function reportOf(jobs: JobQueue, jobId: string): Promise<ReviewReport> {
+  const { record, result } = await reviewable(jobs, jobId);
+  return reviewReport(jobId, record.createdAt, result, await jobs.reviews.read(jobId));
+}
+
+/** Every succeeded job's review, filtered by model, version and creation time. */
+async function reportsWhere(jobs: JobQueue, f: { model?: string; version?: number; since?: string; until?: string }): Promise<ReviewReport[]> {
+  const records = (await jobs.list()).filter((r) =>
+    r.status === 'succeeded' && (!f.model || r.model.name === f.model) && (f.version === undefined || r.model.version === f.version) &&
+    (!f.since || r.createdAt >= f.since) && (!f.until || r.createdAt < f.until));
+  const reports = await Promise.all(records.map((r) => reportOf(jobs, r.jobId).catch(() => undefined)));
+  return reports.filter((r): r is ReviewReport => r !== undefined);
+}
+
+const summaryQuery = z.strictObject({
+  model: z.string().optional(),
+  version: z.coerce.number().int().positive().optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+});
+
+/**
+ * The reviewer's side: decisions on segments, missed ranges, active review time, and what
+ * they add up to per job, over many jobs, and per model version against its expectations.
+ */
+export function createReviewRoutes({ jobs, repository, config }: AppDeps): Router {
+  const router = Router();
+  const json = express.json({ limit: '16kb' });
+  // Reviews are about predictions: the same token as predict guards them.
+  const token = requireToken(config.apiToken, 'predict');
+  router.param('name', validateModelName);
+
+  /** Runs a change and records what it did to the job's review in the metrics. */
+  const change = async (jobId: string, apply: (before: ReviewReport) => Promise<unknown>) => {
+    const before = await reportOf(jobs, jobId);
+    const value = await apply(before);
+    const after = await reportOf(jobs, jobId);
+    const labels = { model: after.model.name, version: String(after.model.version) };
+    if (after.status === 'reviewed' && before.status !== 'reviewed' && after.timeSaved !== null) metrics.reviewTimeSaved.observe(labels, after.timeSaved);
+    return { value, report: after };
+  };
+
+  router.get('/v1/jobs/:id/review', token, async (req, res) => void res.json(await reportOf(jobs, id(req))));
+
+  router.put('/v1/jobs/:id/segments/:n/decision', token, json, async (req, res) => {
+    const input = parseInput(decisionInputSchema, req.body);
+    const { report } = await change(id(req), async (before) => {
+      const n = segmentNumber(param(req, 'n'), before.counts.segments, id(req));
+      await jobs.reviews.decide(id(req), n, { ...input, decidedAt: new Date().toISOString() });
+      metrics.reviewDecisions.inc({ model: before.model.name, version: String(before.model.version), decision: input.decision });
+    });
+    res.json(report);
+  });
+
+  router.delete('/v1/jobs/:id/segments/:n/decision', token, async (req, res) => {
+    const { report } = await change(id(req), async (before) => jobs.reviews.decide(id(req), segmentNumber(param(req, 'n'), before.counts.segments, id(req)), undefined));
+    res.json(report);
+  });
+
+  router.post('/v1/jobs/:id/missed', token, json, async (req, res) => {
+    const input = parseInput(missedInputSchema, req.body);
+    const { value, report } = await change(id(req), async (before) => {
+      if (input.endS > before.videoS + 0.001) throw new FramewatchError('INVALID_INPUT', `'endS' ${input.endS} is past the end of the video (${before.videoS} s)`);
+      return jobs.reviews.addMissed(id(req), { ...input, markedAt: new Date().toISOString() });
+    });
+    res.status(201).json({ missed: value, review: report });
+  });
+
+  router.delete('/v1/jobs/:id/missed/:m', token, async (req, res) => {
+    const { value: removed, report } = await change(id(req), () => jobs.reviews.removeMissed(id(req), Number(param(req, 'm'))));
+    if (!removed) throw new FramewatchError('NOT_FOUND', `job '${id(req)}' has no missed range ${param(req, 'm')}`);
+    res.json(report);
+  });
+
+  router.post('/v1/jobs/:id/review/activity', token, json, async (req, res) => {
+    const input = parseInput(activityInputSchema, req.body);
+    const { report } = await change(id(req), () => jobs.reviews.addActivity(id(req), input.activeMs));
+    res.json(report);
+  });
+
+  router.get('/v1/review/summary', token, async (req, res) => {
+    const q = parseInput(summaryQuery, req.query);
+    res.json({ filter: q, ...summarizeReviews(await reportsWhere(jobs, q)) });
+  });
+
+  router.get('/v1/models/:name/versions/:version/quality', token, async (req, res) => {
+    const version = parseInput(versionParamSchema, req.params.version);
+    const entry = repository.list().find((e) => e.name === req.params.name && e.version === version);
+    if (!entry) {
+      repository.resolve(param(req, 'name')); // MODEL_NOT_FOUND when the name is unknown
+      throw new FramewatchError('VERSION_NOT_FOUND', `model '${req.params.name}' has no version ${version}`);
+    }
+    res.json({ model: entry.name, version, ...versionQuality(await reportsWhere(jobs, { model: entry.name, version }), entry.manifest?.expected) });
+  });
+  return router;
+}
+
+const param = (req: express.Request, name: string): string => String(req.params[name]);
+const id = (req: express.Request): string => param(req, 'id');
+
+function segmentNumber(text: string, count: number, jobId: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n >= count) throw new FramewatchError('SEGMENT_NOT_FOUND', `job '${jobId}' has no segment ${text} (it has ${count})`);
+  return n;
+}
