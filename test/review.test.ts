@@ -153,6 +153,17 @@ describe('reviewing a job over HTTP', () => {
     expect(value(new RegExp(`framewatch_review_time_saved_ratio_count\\{model="${MODEL}",version="${version}"\\} (\\d+)`))).toBe(3); // B completed twice
   });
 
+  it('the job keeps its video for the page: the uploaded bytes, seekable with Range, and no upload left in tmp', async () => {
+    const whole = await fetch(`${server.url}/v1/jobs/${jobA}/video`);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('content-type')).toBe('video/mp4');
+    expect(Buffer.from(await whole.arrayBuffer()).equals(video)).toBe(true);
+    const part = await fetch(`${server.url}/v1/jobs/${jobA}/video`, { headers: { range: 'bytes=100-199' } });
+    expect(part.status).toBe(206);
+    expect(Buffer.from(await part.arrayBuffer()).equals(video.subarray(100, 200))).toBe(true);
+    expect(await readdir(join(dir, 'data', 'tmp')).catch(() => [])).toEqual([]);
+  });
+
   it('the reviews survive a restart of the server', async () => {
     await server.close();
     server = await start();
@@ -168,6 +179,9 @@ describe('a job without a result cannot be reviewed', () => {
     // Very rarely the job has already finished; then the decision is taken.
     if (res.status !== 200) expect([res.status, res.body.error.code]).toEqual([409, 'JOB_NOT_FINISHED']);
     await fetch(`${server.url}/v1/jobs/${body.jobId}`, { method: 'DELETE' });
+    // A cancelled job keeps no video.
+    const kept = await fetch(`${server.url}/v1/jobs/${body.jobId}/video`);
+    expect(kept.status).toBe(404);
   });
 });
 

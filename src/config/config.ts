@@ -60,6 +60,8 @@ export const configSchema = z.object({
   queueMaxStalled: intFromEnv(0).max(100).default(2),
   /** Finished jobs, results, thumbnails and uploads are deleted after this many hours. */
   jobTtlHours: z.coerce.number().gt(0).max(87_600).default(168),
+  /** A succeeded job keeps its video (for the review page and dataset export) until it expires. */
+  keepVideos: z.union([z.boolean(), z.stringbool()]).default(true),
   /** Videos up to this long answer synchronously unless ?mode= says otherwise. */
   syncMaxSeconds: z.coerce.number().nonnegative().default(60),
   /** Batcher defaults for every model; unset = the measured default for the provider (see README). */
@@ -122,6 +124,7 @@ export const ENV_NAMES: Record<keyof z.infer<typeof configSchema>, string> = {
   queueStalledIntervalMs: 'FRAMEWATCH_QUEUE_STALLED_INTERVAL_MS',
   queueMaxStalled: 'FRAMEWATCH_QUEUE_MAX_STALLED',
   jobTtlHours: 'FRAMEWATCH_JOB_TTL_HOURS',
+  keepVideos: 'FRAMEWATCH_KEEP_VIDEOS',
   maxBatchSize: 'FRAMEWATCH_MAX_BATCH_SIZE',
   maxQueueDelayMs: 'FRAMEWATCH_MAX_QUEUE_DELAY_MS',
   maxQueueSize: 'FRAMEWATCH_MAX_QUEUE_SIZE',

@@ -2,11 +2,15 @@ import { Router } from 'express';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FramewatchError } from '../errors/index.js';
+import { sniffFile } from '../media/sniff.js';
 import type { JobQueue } from '../pipeline/index.js';
 import type { AppDeps } from './deps.js';
 import { requireToken } from './security.js';
 
 export const jobLinks = (jobId: string) => ({ self: `/v1/jobs/${jobId}` });
+
+/** Content types browsers play, by sniffed container. */
+const VIDEO_TYPES: Record<string, string> = { mp4: 'video/mp4', mov: 'video/quicktime', matroska: 'video/webm', ogg: 'video/ogg', avi: 'video/x-msvideo' };
 
 /** Adds each segment's thumbnail URL to a stored result. */
 export function withThumbnailLinks(jobId: string, result: unknown): unknown {
@@ -40,6 +44,15 @@ export function createJobRoutes({ jobs, config }: AppDeps): Router {
     await requireJob(jobs, req.params.id);
     const record = await jobs.cancel(req.params.id);
     res.json({ ...record, links: jobLinks(record.jobId) });
+  });
+
+  // The job's video, kept for review (FRAMEWATCH_KEEP_VIDEOS); Range requests let players seek.
+  router.get('/v1/jobs/:id/video', async (req, res) => {
+    const record = await requireJob(jobs, req.params.id);
+    const path = resolve(jobs.videoPath(record.jobId));
+    const sniffed = await sniffFile(path).catch(() => undefined);
+    if (!sniffed) throw new FramewatchError('NOT_FOUND', `job '${record.jobId}' has no kept video (it did not succeed, or FRAMEWATCH_KEEP_VIDEOS is off)`);
+    res.type(VIDEO_TYPES[sniffed.format] ?? 'application/octet-stream').sendFile(path);
   });
 
   router.get('/v1/jobs/:id/segments/:n/thumbnail.jpg', async (req, res) => {

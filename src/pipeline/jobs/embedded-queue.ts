@@ -21,6 +21,8 @@ export interface EmbeddedQueueOptions {
   chunkSeconds?: number;
   backlog?: BacklogLimits;
   logger: Logger;
+  /** A succeeded job keeps its video (FRAMEWATCH_KEEP_VIDEOS). */
+  keepVideos?: boolean;
 }
 
 interface ActiveJob {
@@ -78,7 +80,8 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
   };
 
   const finish = async (job: ActiveJob, patch: Partial<JobRecord>) => {
-    await rm(job.spec.path, { force: true }).catch((err) => logger.error('temp file removal failed', { jobId: job.record.jobId, error: String(err) }));
+    const keep = patch.status === 'succeeded' && options.keepVideos === true;
+    await store.settleUpload(job.record.jobId, job.spec.path, keep).catch((err) => logger.error('upload removal failed', { jobId: job.record.jobId, error: String(err) }));
     await save(job, patch);
     active.delete(job.record.jobId);
     job.resolve(job.record);
@@ -194,6 +197,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
     },
     readResult: (jobId) => store.readResult(jobId),
     filesDir: (jobId) => store.filesDir(jobId),
+    videoPath: (jobId) => store.videoPath(jobId),
     async cancel(jobId) {
       const job = active.get(jobId);
       if (job) return stop(job);

@@ -15,12 +15,14 @@ export function openJobQueue(config: Config, store: JobStore, repository: ModelR
       maxConcurrent: config.maxVideoJobs,
       chunkConcurrency: config.chunkConcurrency,
       chunkSeconds: config.chunkSeconds,
+      keepVideos: config.keepVideos,
     });
   }
   return createSharedQueue({
     redisUrl: config.redisUrl,
     store, repository, logger, backlog,
     work: config.role !== 'api',
+    keepVideos: config.keepVideos,
     chunkSeconds: config.chunkSeconds,
     chunkConcurrency: config.chunkConcurrency,
     lockMs: config.queueLockMs,

@@ -23,6 +23,8 @@ export interface JobQueue {
   readResult(jobId: string): Promise<unknown | undefined>;
   /** The job's files (thumbnails). */
   filesDir(jobId: string): string;
+  /** Where a succeeded job's kept video is (FRAMEWATCH_KEEP_VIDEOS; it may not exist). */
+  videoPath(jobId: string): string;
   /** Reviews of its jobs: on disk beside the job (embedded), in Redis (shared). */
   readonly reviews: ReviewStore;
   /** Whether submissions can be taken; `reason` says why not (for /readyz). */

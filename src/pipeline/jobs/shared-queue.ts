@@ -36,6 +36,8 @@ export interface SharedQueueOptions {
   repository: ModelRepository;
   /** 'api' only enqueues; 'worker' and 'all' also run chunks and parents. */
   work: boolean;
+  /** A succeeded job keeps its video (FRAMEWATCH_KEEP_VIDEOS). */
+  keepVideos?: boolean;
   chunkSeconds: number;
   chunkConcurrency: number;
   backlog: BacklogLimits;
@@ -202,11 +204,12 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
       const chunks = values.sort((a, b) => a.index - b.index).map((c, i) => ({ ...record.chunks![i], framesDone: c.frames.length, worker: c.worker }));
       await finalize(spec.jobId, { status: 'succeeded', progress: { framesDone: done, framesTotal: done, percent: 100 }, chunks });
       logger.info('video job succeeded', { jobId: spec.jobId, frames: done, segments: result.segments.length, workers: [...new Set(values.map((v) => v.worker))] });
+      // The parent runs last, after every chunk: nothing reads the upload any more.
+      await store.settleUpload(spec.jobId, spec.path, options.keepVideos ?? false);
     } else {
       await commands.hdel(KEY.active, spec.jobId);
+      await rm(spec.path, { force: true });
     }
-    // The parent runs last, after every chunk: nothing reads the upload any more.
-    await rm(spec.path, { force: true });
   }
 
   const workers: Worker[] = [];
@@ -319,6 +322,7 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
     },
     readResult: (jobId) => store.readResult(jobId),
     filesDir: (jobId) => store.filesDir(jobId),
+    videoPath: (jobId) => store.videoPath(jobId),
     dashboardQueues: () => [chunkQueue, videoQueue],
     health: () => (commands.status === 'ready' ? { ready: true } : { ready: false, reason: `video queue: Redis is unreachable (${lastRedisError || commands.status})` }),
     async close() {

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ErrorCode } from '../../errors/index.js';
 import { writeFileAtomic } from '../../registry/index.js';
@@ -33,6 +33,13 @@ export interface JobStore {
   filesDir(jobId: string): string;
   /** Reviewers' decisions on the job's segments, beside the job. */
   reviews: ReviewStore;
+  /**
+   * The end of a job's upload: kept as the job's video when `keep` (a succeeded job, with
+   * FRAMEWATCH_KEEP_VIDEOS), else removed.
+   */
+  settleUpload(jobId: string, uploadPath: string, keep: boolean): Promise<void>;
+  /** Where a kept video is (it may not exist). */
+  videoPath(jobId: string): string;
 }
 
 const JOB_ID_RE = /^[0-9a-f-]{36}$/;
@@ -69,5 +76,12 @@ export function createDiskJobStore(dataDir: string): JobStore {
     readResult: (id) => readJson(join(dir(id), 'result.json')),
     filesDir: (id) => join(dir(id), 'files'),
     reviews: createDiskReviewStore(dir),
+    async settleUpload(id, uploadPath, keep) {
+      if (!keep) return rm(uploadPath, { force: true });
+      await mkdir(dir(id), { recursive: true });
+      // The upload and the jobs share the data directory (one volume): a rename, no copy.
+      await rename(uploadPath, join(dir(id), 'video'));
+    },
+    videoPath: (id) => join(dir(id), 'video'),
   };
 }
