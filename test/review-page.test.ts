@@ -6,7 +6,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
 import { startTestServer } from './helpers/server.js';
-import { knownTruthVideo } from './helpers/videos.js';
+import { knownTruthVideo, twoEventsVideo } from './helpers/videos.js';
 
 // Debian's Chromium (installed by .ci/run when missing); playwright's own download cannot work here.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -120,5 +120,93 @@ describe('review page with an API token', () => {
     await page.reload();
     expect(await page.inputValue('#token')).toBe(token);
     await page.close();
+  });
+});
+
+describe('reviewing a video with the keyboard only', () => {
+  const player = (page: import('playwright-core').Page) => page.evaluate(() => {
+    const v = document.getElementById('player') as HTMLVideoElement;
+    return { t: v.currentTime, paused: v.paused, ready: v.readyState };
+  });
+
+  it('confirms one segment, dismisses one, marks a missed range; a reload keeps it all; a segment plays to its end and stops', async () => {
+    await twoEventsVideo(join(dir, 'two.mp4'));
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(server.url);
+    await page.waitForSelector('#model option[value^="object-detector/"]', { state: 'attached' });
+    await page.fill('#labels', 'person');
+    await page.setInputFiles('#file', join(dir, 'two.mp4'));
+    await page.locator('#cards .card').nth(1).waitFor({ timeout: 60_000 });
+    const jobId = /#\/jobs\/(.+)$/.exec(page.url())![1];
+    await expect.poll(async () => (await player(page)).ready).toBeGreaterThanOrEqual(1);
+
+    // At 1280x800 the player, the timeline and the cards are all on screen without scrolling.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const inView = await page.evaluate(() => ['#player', '#timeline', '#cards .card'].map((sel) => {
+      const r = document.querySelector(sel)!.getBoundingClientRect();
+      return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0;
+    }));
+    expect(inView).toEqual([true, true, true]);
+
+    const key = (k: string) => page.keyboard.press(k);
+    await key('y'); // the first segment is active
+    await expect.poll(() => page.getAttribute('#cards .card[data-segment="0"]', 'data-decision')).toBe('confirmed');
+    await key('n');
+    await expect.poll(async () => (await player(page)).t).toBeCloseTo(Number(await page.getAttribute('#cards .card[data-segment="1"]', 'data-segment-start')), 1);
+    await key('x');
+    await expect.poll(() => page.getAttribute('#cards .card[data-segment="1"]', 'data-decision')).toBe('dismissed');
+    // From the second segment's start (11 s): +5 s +1 s = 17 s, mark; +2 s = 19 s, mark.
+    await key('Shift+ArrowRight');
+    await key('ArrowRight');
+    await key('m');
+    await key('ArrowRight');
+    await key('ArrowRight');
+    await key('m');
+    await page.waitForSelector('#missed li');
+    expect(await page.getAttribute('#review-state', 'data-status')).toBe('reviewed');
+    await page.screenshot({ path: `${ARTIFACTS}/review-flow-desktop.png` });
+
+    const review = await (await fetch(`${server.url}/v1/jobs/${jobId}/review`)).json();
+    expect(review.segments.map((s: any) => s.decision?.decision)).toEqual(['confirmed', 'dismissed']);
+    expect(review.missed).toHaveLength(1);
+    expect(review.missed[0].startS).toBeCloseTo(17, 0);
+    expect(review.missed[0].endS).toBeCloseTo(19, 0);
+
+    await page.reload();
+    await page.locator('#cards .card').nth(1).waitFor();
+    expect(await page.getAttribute('#cards .card[data-segment="0"]', 'data-decision')).toBe('confirmed');
+    expect(await page.getAttribute('#cards .card[data-segment="1"]', 'data-decision')).toBe('dismissed');
+    expect(await page.locator('#missed li').count()).toBe(1);
+    expect(await page.getAttribute('#review-state', 'data-status')).toBe('reviewed');
+
+    // Play the first segment alone, at 3x: it stops within 0.5 s of its end.
+    await expect.poll(async () => (await player(page)).ready).toBeGreaterThanOrEqual(1);
+    const end = review.segments[0].endS;
+    await key(']');
+    await key(']');
+    await key(']');
+    expect(await page.textContent('#speed')).toBe('3x');
+    await key('n'); // the second segment (after the reload the first is active)
+    await key('p'); // back to the first
+    await key('Enter');
+    await expect.poll(async () => (await player(page)).t, { timeout: 15_000 }).toBeGreaterThan(review.segments[0].startS + 0.5);
+    await expect.poll(async () => (await player(page)).paused, { timeout: 15_000 }).toBe(true);
+    expect(Math.abs((await player(page)).t - end)).toBeLessThanOrEqual(0.5);
+    expect(errors).toEqual([]);
+    await page.close();
+
+    // A phone opens the same job by its link.
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await phone.goto(`${server.url}/#/jobs/${jobId}`);
+    await phone.locator('#cards .card').nth(1).waitFor();
+    expect(await phone.getAttribute('#cards .card[data-segment="0"]', 'data-decision')).toBe('confirmed');
+    await phone.screenshot({ path: `${ARTIFACTS}/review-flow-phone.png`, fullPage: true });
+    // And the jobs list shows it reviewed.
+    await phone.goto(`${server.url}/#/jobs`);
+    await expect.poll(() => phone.locator(`#jobs-table a[href="#/jobs/${jobId}"]`).count()).toBe(1);
+    expect(await phone.locator(`#jobs-table tr:has(a[href="#/jobs/${jobId}"]) td`).last().textContent()).toBe('reviewed');
+    await phone.close();
   });
 });

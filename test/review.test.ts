@@ -248,7 +248,7 @@ async function untar(tar: Buffer): Promise<Map<string, Buffer>> {
   const unpack = extract();
   unpack.on('entry', (header, stream, next) => {
     const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
+    stream.on('data', (c: unknown) => chunks.push(c as Buffer)).on('end', () => {
       files.set(header.name, Buffer.concat(chunks));
       next();
     });

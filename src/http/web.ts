@@ -3,14 +3,20 @@ import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../config/index.js';
 
 /**
- * The review page: HTML and CSS from src/web/static, the page's script compiled by the
- * project's build to dist/src/web/app.js. Nothing is loaded from elsewhere.
+ * The review page: HTML and CSS from src/web/static, the page's modules compiled by the
+ * project's build to dist/src/web/ (app.js and what it imports). Nothing is loaded from elsewhere.
  */
+const PAGE_MODULES = new Set(['app.js', 'label-layout.js']);
+
 export function createWebRoutes(): Router {
   const router = Router();
   const staticDir = join(PACKAGE_ROOT, 'src', 'web', 'static');
   router.get('/', (_req, res) => res.sendFile(join(staticDir, 'index.html')));
-  router.get('/assets/app.js', (_req, res) => res.type('text/javascript').sendFile(join(PACKAGE_ROOT, 'dist', 'src', 'web', 'app.js')));
+  router.get('/assets/:module.js', (req, res, next) => {
+    const file = `${req.params.module}.js`;
+    if (!PAGE_MODULES.has(file)) return next();
+    res.type('text/javascript').sendFile(join(PACKAGE_ROOT, 'dist', 'src', 'web', file));
+  });
   router.use('/assets', serveStatic(staticDir, { index: false, fallthrough: true }));
   return router;
 }

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import type { RgbImage } from '../../preprocessing/index.js';
 import type { Detection } from '../tasks/index.js';
+import { placeLabels } from '../web/label-layout.js';
 
 const escapeXml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -15,12 +16,14 @@ export async function renderThumbnail(frame: RgbImage, detections: readonly Dete
   const height = Math.max(1, Math.round(frame.height * scale));
   const stroke = Math.max(2, Math.round(width / 320));
   const font = Math.max(12, Math.round(width / 40));
-  const boxes = detections.map((d) => {
-    const [x, y, w, h] = [d.box.x, d.box.y, d.box.width, d.box.height].map((v) => v * scale);
-    const text = `${escapeXml(d.label)} ${(d.score * 100).toFixed(0)}%`;
-    return `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="#ffd400" stroke-width="${stroke}"/>` +
-      `<text x="${x + stroke}" y="${Math.max(font, y - stroke)}" font-family="DejaVu Sans, sans-serif" font-size="${font}" fill="#ffd400" stroke="#000" stroke-width="0.6">${text}</text>`;
-  });
+  const scaled = detections.map((d) => ({ d, box: [d.box.x, d.box.y, d.box.width, d.box.height].map((v) => v * scale) }));
+  const texts = scaled.map(({ d }) => `${d.label} ${(d.score * 100).toFixed(0)}%`);
+  // Label boxes sized for the font (about 0.6 em per character), placed so none covers another.
+  const spots = placeLabels(scaled.map(({ box: [x, y] }, i) => ({ x, y, width: Math.ceil(texts[i].length * font * 0.6) + 2 * stroke, height: font + 2 * stroke })), { width, height });
+  const boxes = scaled.map(({ box: [x, y, w, h] }, i) =>
+    `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="#ffd400" stroke-width="${stroke}"/>` +
+    `<rect x="${spots[i].x}" y="${spots[i].y}" width="${spots[i].width}" height="${spots[i].height}" fill="#000" fill-opacity="0.6"/>` +
+    `<text x="${spots[i].x + stroke}" y="${spots[i].y + font}" font-family="DejaVu Sans, sans-serif" font-size="${font}" fill="#ffd400">${escapeXml(texts[i])}</text>`);
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${boxes.join('')}</svg>`;
   // sharp resizes before it composites, so the boxes land on the scaled picture.
   return sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } })
