@@ -106,9 +106,9 @@ describe('reviewing a job over HTTP', () => {
     expect(body.segments[0].decision).toMatchObject({ decision: 'confirmed', label: 'player', note: 'the striker' });
     expect(body.segments[1].decision).toMatchObject({ decision: 'dismissed', note: 'a poster' });
 
-    // Job B: both segments dismissed, 4 s of review: 1 - 4 / 20 = 0.8.
+    // Job B: one segment confirmed, one dismissed, 4 s of review: 1 - 4 / 20 = 0.8.
     await api('POST', `/v1/jobs/${jobB}/review/activity`, { activeMs: 4000 });
-    await api('PUT', `/v1/jobs/${jobB}/segments/0/decision`, { decision: 'dismissed' });
+    await api('PUT', `/v1/jobs/${jobB}/segments/0/decision`, { decision: 'confirmed' });
     expect((await api('PUT', `/v1/jobs/${jobB}/segments/1/decision`, { decision: 'dismissed' })).body).toMatchObject({ status: 'reviewed', timeSaved: 0.8 });
   });
 
@@ -127,26 +127,26 @@ describe('reviewing a job over HTTP', () => {
     // 40 s of video, 13 s of review: 1 - 13 / 40; medians of (0.55, 0.8) and of (9, 4) s.
     expect(body.reviewed).toMatchObject({ videoS: 40, activeS: 13, timeSaved: 0.675 });
     expect(body.medians).toMatchObject({ timeSaved: 0.675, activeS: 6.5 });
-    expect(body.decisions).toEqual({ confirmed: 1, dismissed: 3, labelCorrections: 1, missed: 1 });
+    expect(body.decisions).toEqual({ confirmed: 2, dismissed: 2, labelCorrections: 1, missed: 1 });
     expect((await api('GET', `/v1/review/summary?model=another-model`)).body.jobs).toEqual({ reviewed: 0, inProgress: 0 });
     expect((await api('GET', `/v1/review/summary?since=2999-01-01T00:00:00Z`)).body.jobs.reviewed).toBe(0);
     expect((await api('GET', `/v1/review/summary?since=yesterday`)).status).toBe(400);
   });
 
-  it('quality: precision 1/4 is below the manifest\'s expected 0.9', async () => {
+  it('quality: a reviewer who dismisses half the segments puts precision (0.5) below the manifest\'s expected 0.9', async () => {
     const { status, body } = await api('GET', `/v1/models/${MODEL}/versions/${version}/quality`);
     expect(status).toBe(200);
     expect(body).toMatchObject({
       model: MODEL, version, status: 'below-expected',
       expected: { precision: 0.9, timeSavedRatio: 0.5, minDecisions: 2 },
       samples: { decisions: 4, minDecisions: 2, reviewedJobs: 2 },
-      precision: 0.25,
+      precision: 0.5,
       // One missed range in 40 s of reviewed video: 90 per video hour.
       missedPerVideoHour: 90,
       labelCorrections: 1,
       timeSaved: 0.675,
     });
-    expect(body.reasons).toEqual(['precision 0.25 < 0.9']);
+    expect(body.reasons).toEqual(['precision 0.5 < 0.9']);
     expect((await api('GET', `/v1/models/${MODEL}/versions/999/quality`)).body.error.code).toBe('VERSION_NOT_FOUND');
     expect((await api('GET', `/v1/models/nope/versions/1/quality`)).body.error.code).toBe('MODEL_NOT_FOUND');
   });
@@ -154,8 +154,8 @@ describe('reviewing a job over HTTP', () => {
   it('counts decisions and completed reviews in the metrics', async () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
     const value = (re: RegExp) => Number(re.exec(text)?.[1]);
-    expect(value(new RegExp(`framewatch_review_decisions_total\\{model="${MODEL}",version="${version}",decision="dismissed"\\} (\\d+)`))).toBe(4); // one taken back and made again
-    expect(value(new RegExp(`framewatch_review_decisions_total\\{model="${MODEL}",version="${version}",decision="confirmed"\\} (\\d+)`))).toBe(1);
+    expect(value(new RegExp(`framewatch_review_decisions_total\\{model="${MODEL}",version="${version}",decision="dismissed"\\} (\\d+)`))).toBe(3); // one taken back and made again
+    expect(value(new RegExp(`framewatch_review_decisions_total\\{model="${MODEL}",version="${version}",decision="confirmed"\\} (\\d+)`))).toBe(2);
     expect(value(new RegExp(`framewatch_review_time_saved_ratio_count\\{model="${MODEL}",version="${version}"\\} (\\d+)`))).toBe(3); // B completed twice
   });
 
@@ -179,11 +179,13 @@ describe('reviewing a job over HTTP', () => {
       const { x, y, width, height } = best.detections[k].box;
       expect(Math.max(...a.bbox.map((v: number, j: number) => Math.abs(v - [x, y, width, height][j])))).toBeLessThan(1);
     }
-    // Three dismissed segments are hard negatives (images without annotations); the missed range is to label.
+    // Two confirmed segments are labelled, two dismissed ones hard negatives (images without annotations); the missed range is to label.
     expect(coco.images).toHaveLength(4);
-    expect(coco.annotations.every((a: any) => a.image_id === labelled.id)).toBe(true);
+    const negatives = coco.images.filter((i: any) => /-s1-/.test(i.file_name)).map((i: any) => i.id);
+    expect(negatives).toHaveLength(2);
+    expect(coco.annotations.filter((a: any) => negatives.includes(a.image_id))).toEqual([]);
     const manifest = JSON.parse(files.get('manifest.json')!.toString());
-    expect(manifest).toMatchObject({ model: MODEL, format: 'coco', counts: { labelled: 1, hardNegatives: 3, toLabel: 1 } });
+    expect(manifest).toMatchObject({ model: MODEL, format: 'coco', counts: { labelled: 2, hardNegatives: 2, toLabel: 1 } });
     expect(manifest.name).toMatch(new RegExp(`^framewatch-${MODEL}-review-\\d{4}-\\d{2}-\\d{2}$`));
     expect(manifest.jobs.map((j: any) => j.jobId).sort()).toEqual([jobA, jobB].sort());
     const toLabel = [...files.keys()].filter((f) => f.startsWith('to-label/'));
@@ -219,8 +221,8 @@ describe('reviewing a job over HTTP', () => {
       expect(Math.abs(h * 360 - height)).toBeLessThan(1);
     }
     // Hard negatives are background images: empty label files.
-    const empty = await Promise.all(labels.filter((f) => !f.startsWith(`${jobA}-s0-`)).map((f) => readFile(join(out, 'labels', 'train', f), 'utf8')));
-    expect(empty).toEqual(['', '', '']);
+    const empty = await Promise.all(labels.filter((f) => /-s1-/.test(f)).map((f) => readFile(join(out, 'labels', 'train', f), 'utf8')));
+    expect(empty).toEqual(['', '']);
   });
 
   it('the job keeps its video for the page: the uploaded bytes, seekable with Range, and no upload left in tmp', async () => {
