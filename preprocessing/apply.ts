@@ -59,6 +59,13 @@ export function planResize(resize: ResizeSpec, sourceWidth: number, sourceHeight
       const pad = { top, bottom: resize.height - ch - top, left, right: resize.width - cw - left, value: resize.padValue };
       return plan(cw, ch, resize.width, resize.height, left, top, pad);
     }
+    case 'fit-height': {
+      const m = resize.widthMultipleOf;
+      const cw = Math.max(1, Math.min(resize.maxWidth, Math.ceil((sourceWidth * resize.height) / sourceHeight)));
+      const iw = Math.max(cw, Math.min(Math.ceil(resize.maxWidth / m) * m, Math.ceil(cw / m) * m));
+      const pad = { top: 0, bottom: 0, left: 0, right: iw - cw, value: resize.padValue };
+      return plan(cw, resize.height, iw, resize.height, 0, 0, pad);
+    }
     case 'limit-side': {
       // PaddleOCR's DetResizeForTest with limit_type 'max'.
       const longest = Math.max(sourceWidth, sourceHeight);

@@ -12,6 +12,18 @@ export const resizeSchema = z.discriminatedUnion('mode', [
     padValue: z.number().int().min(0).max(255).default(114),
   }),
   z.object({
+    /**
+     * Text-line recognizers (PaddleOCR's resize_norm_img): the height is fixed, the width
+     * follows the aspect ratio up to maxWidth, and the right is padded to a multiple of
+     * widthMultipleOf. Lines of similar width get the same input width, so they share a batch.
+     */
+    mode: z.literal('fit-height'),
+    height: z.number().int().positive(),
+    maxWidth: z.number().int().positive(),
+    widthMultipleOf: z.number().int().positive().default(1),
+    padValue: z.number().int().min(0).max(255).default(128),
+  }),
+  z.object({
     mode: z.literal('limit-side'),
     /** The longest side is capped at this many pixels (images are never upscaled). */
     maxSide: z.number().int().positive(),

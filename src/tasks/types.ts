@@ -9,6 +9,9 @@ export interface Detection {
   box: Box;
   /** Rotated quad for text boxes: top-left, top-right, bottom-right, bottom-left. */
   polygon?: Point[];
+  /** What a text recognizer read in the box, and its confidence (0-1). */
+  text?: string;
+  textScore?: number;
 }
 
 /** A raw output tensor, as ONNX Runtime returns it. */
