@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { join } from 'node:path';
 import { ERROR_CATALOGUE, FramewatchError } from '../errors/index.js';
 import { probeVideo } from '../media/ffmpeg.js';
-import { planSampling, predictImage, type JobQueue } from '../pipeline/index.js';
+import { planSampling, predictImage, predictPipelineImage, type JobQueue } from '../pipeline/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { ReadyModel } from '../registry/index.js';
 import { parseInput, predictQuerySchema, validateModelName, versionParamSchema, videoQuerySchema } from './params.js';
@@ -88,6 +88,7 @@ export function createPredictRoutes(deps: AppDeps): Router {
   const predict = async (req: Request, res: Response, pick: { version?: number; label?: string } = {}) => {
     const query = parseInput(predictQuerySchema, { threshold: req.query.threshold });
     const name = String(req.params.name);
+    if (repository.isPipeline(name)) return predictWithPipeline(req, res, pick.version, query.threshold);
     const model = pick.label ? repository.resolveLabel(name, pick.label) : repository.resolve(name, pick.version);
     // Shed load before reading the body; but take a slot only once the body is here, so
     // clients that open uploads and send nothing cannot hold the queue.
@@ -108,6 +109,25 @@ export function createPredictRoutes(deps: AppDeps): Router {
     } finally {
       release();
     }
+  };
+
+  /** A pipeline: images only in this version; each step admits the work through its own batcher. */
+  const predictWithPipeline = async (req: Request, res: Response, version: number | undefined, threshold: number | undefined) => {
+    const pipeline = repository.resolvePipeline(String(req.params.name), version);
+    pipeline.steps.forEach((s) => s.model.batcher.assertRoom());
+    const imagesOnly = new FramewatchError('INVALID_INPUT', `'${pipeline.name}' is a pipeline: it reads images; send a video to a single model (video through pipelines is not served yet)`);
+    const upload = await receiveUpload(req, {
+      maxImageBytes: config.maxImageBytes, maxVideoBytes: config.maxVideoBytes, tmpDir: join(config.dataDir, 'tmp'),
+      // Refused as soon as the first bytes say video, before anything is stored.
+      checkVideoBacklog: () => {
+        throw imagesOnly;
+      },
+    });
+    if (upload.kind === 'video') {
+      await upload.cleanup();
+      throw imagesOnly;
+    }
+    res.json(await predictPipelineImage(pipeline, upload.bytes, { maxPixels: config.maxImagePixels, threshold }));
   };
 
   const auth = requireToken(config.apiToken, 'predict');

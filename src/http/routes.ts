@@ -12,6 +12,10 @@ import type { AppDeps } from './deps.js';
 
 function describeVersion(e: VersionEntry) {
   const m = e.manifest;
+  if (e.pipeline) {
+    const p = e.pipeline;
+    return { version: e.version, status: e.state, ...(e.reason ? { reason: e.reason } : {}), kind: 'pipeline', task: 'pipeline', project: p.project, createdAt: p.createdAt, steps: p.steps };
+  }
   return {
     version: e.version,
     status: e.state,

@@ -6,3 +6,4 @@ export * from './tracker.js';
 export * from './segments.js';
 export * from './jobs/index.js';
 export * from './score-file.js';
+export * from './predict-pipeline.js';

@@ -68,3 +68,28 @@ export const manifestSchema = z.object({
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type TensorSpec = z.infer<typeof tensorSpec>;
+
+/**
+ * A pipeline of existing model versions, versioned and named like a model. Step 0 runs on the
+ * image; each later step runs on crops of the previous step's detections (`crop: 'quad'`: the
+ * detection's rotated quad, warped upright; its box when it has none) and what it reads
+ * (`text`, `textScore`) is merged into that detection.
+ */
+export const pipelineManifestSchema = z.strictObject({
+  kind: z.literal('pipeline'),
+  project: z.string().min(1),
+  name: z.string().regex(MODEL_NAME_RE, 'must be lowercase kebab-case'),
+  version: z.number().int().positive(),
+  createdAt: z.iso.datetime(),
+  description: z.string().optional(),
+  steps: z
+    .array(z.strictObject({
+      model: z.string().regex(MODEL_NAME_RE, 'must be lowercase kebab-case'),
+      /** Pinned: a pipeline version always runs the same step versions. */
+      version: z.number().int().positive(),
+      crop: z.enum(['quad']).optional(),
+    }))
+    .min(2)
+    .refine((steps) => steps.slice(1).every((s) => s.crop), 'every step after the first needs crop'),
+});
+export type PipelineManifest = z.infer<typeof pipelineManifestSchema>;

@@ -23,7 +23,7 @@ import {
 } from '../runtime/index.js';
 import { getTask, type Task } from '../tasks/index.js';
 import { sha256File } from './hash.js';
-import type { Manifest } from './manifest.js';
+import type { Manifest, PipelineManifest } from './manifest.js';
 import { readLabels, writeLabels } from './labels.js';
 import { readManifest, scanRepository, type ScannedVersion } from './scan.js';
 import { checkSkew, SKEW_TOLERANCE, type ImageDecoder, type SkewReport } from './skew.js';
@@ -54,8 +54,18 @@ export interface VersionEntry {
   provider?: Provider;
   manifest?: Manifest;
   ready?: ReadyModel;
+  /** Set instead of manifest for a pipeline; it is READY while every step was at load. */
+  pipeline?: PipelineManifest;
   /** The golden replay at load, when the version has golden samples. */
   skew?: SkewReport;
+}
+
+/** A pipeline that serves: its manifest and its steps' ready versions, resolved per request. */
+export interface ReadyPipeline {
+  readonly name: string;
+  readonly version: number;
+  readonly manifest: PipelineManifest;
+  readonly steps: ReadonlyArray<{ model: ReadyModel; crop?: 'quad' }>;
 }
 
 export interface RepositoryOptions {
@@ -85,6 +95,10 @@ export interface ModelRepository {
   list(): readonly VersionEntry[];
   /** The ready version asked for, or the newest ready one. Throws the matching error code. */
   resolve(name: string, version?: number): ReadyModel;
+  /** True when `name` is a pipeline of other versions (served by /predict, not KServe v2). */
+  isPipeline(name: string): boolean;
+  /** Like resolve, for a pipeline: its steps resolved now (a step unloaded since is MODEL_NOT_READY). */
+  resolvePipeline(name: string, version?: number): ReadyPipeline;
   /** The version a label (stable, canary, ...) points at, from models/<name>/labels.json. */
   resolveLabel(name: string, label: string): ReadyModel;
   labels(name: string): Record<string, number>;
@@ -210,8 +224,24 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
   }
 
   const entryFrom = (s: ScannedVersion): VersionEntry => ({
-    name: s.name, version: s.version, dir: s.dir, manifest: s.manifest, state: s.manifest ? 'LOADING' : 'FAILED', reason: s.problem,
+    name: s.name, version: s.version, dir: s.dir, manifest: s.manifest, pipeline: s.pipeline, state: s.manifest || s.pipeline ? 'LOADING' : 'FAILED', reason: s.problem,
   });
+
+  /** A pipeline is READY when every pinned step is a READY model version; else FAILED, saying which step. */
+  function activatePipeline(entry: VersionEntry): void {
+    const problems = entry.pipeline!.steps.map((step) => {
+      const target = entries.find((e) => e.name === step.model && e.version === step.version);
+      if (!target) return `step ${step.model}@${step.version} is not in the repository`;
+      if (target.pipeline) return `step ${step.model}@${step.version} is a pipeline; steps are models`;
+      if (target.state !== 'READY') return `step ${step.model}@${step.version} is ${target.state}${target.reason ? ` (${target.reason})` : ''}`;
+      return undefined;
+    }).filter(Boolean);
+    entry.state = problems.length ? 'FAILED' : 'READY';
+    entry.reason = problems.length ? problems.join('; ') : undefined;
+    metrics.modelReady.set({ model: entry.name, version: String(entry.version), provider: 'pipeline' }, problems.length ? 0 : 1);
+    if (problems.length) log.error('pipeline version failed', { model: entry.name, version: entry.version, reason: entry.reason });
+    else log.info('pipeline version ready', { model: entry.name, version: entry.version, steps: entry.pipeline!.steps });
+  }
 
   return {
     async loadAll() {
@@ -219,14 +249,31 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       entries = scanned.map(entryFrom);
       for (const name of new Set(entries.map((e) => e.name))) labels.set(name, await readLabels(options.root, name));
       for (const entry of entries) {
-        if (entry.state === 'LOADING') await activate(entry);
-        else log.error('model version failed', { model: entry.name, version: entry.version, reason: entry.reason });
+        if (entry.state === 'LOADING' && entry.manifest) await activate(entry);
+        else if (entry.state === 'FAILED') log.error('model version failed', { model: entry.name, version: entry.version, reason: entry.reason });
       }
+      // Pipelines after the models they run.
+      for (const entry of entries) if (entry.pipeline) activatePipeline(entry);
     },
     list: () => entries,
+    isPipeline: (name) => entries.some((e) => e.name === name && e.pipeline),
+    resolvePipeline(name, version) {
+      const versions = entries.filter((e) => e.name === name && e.pipeline);
+      if (versions.length === 0) throw new FramewatchError('MODEL_NOT_FOUND', `pipeline '${name}' is not in the repository`);
+      const entry = version === undefined ? versions.filter((e) => e.state === 'READY').sort((a, b) => b.version - a.version)[0] : versions.find((e) => e.version === version);
+      if (!entry && version !== undefined) throw new FramewatchError('VERSION_NOT_FOUND', `pipeline '${name}' has no version ${version}`, { versions: versions.map((e) => e.version) });
+      if (!entry || entry.state !== 'READY') {
+        throw new FramewatchError('MODEL_NOT_READY', `pipeline '${name}' has no ready version`, { versions: versions.map((e) => ({ version: e.version, state: e.state, reason: e.reason })) });
+      }
+      const manifest = entry.pipeline!;
+      return { name, version: entry.version, manifest, steps: manifest.steps.map((step) => ({ model: this.resolve(step.model, step.version), crop: step.crop })) };
+    },
     resolve(name, version) {
       const versions = entries.filter((e) => e.name === name);
       if (versions.length === 0) throw new FramewatchError('MODEL_NOT_FOUND', `model '${name}' is not in the repository`);
+      if (versions.some((e) => e.pipeline)) {
+        throw new FramewatchError('MODEL_NOT_FOUND', `'${name}' is a pipeline, not a single model: POST /v1/models/${name}/predict serves it`);
+      }
       if (version !== undefined) {
         const entry = versions.find((e) => e.version === version);
         if (!entry) {
@@ -264,8 +311,14 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       return next;
     },
     async load(name, version) {
-      const { manifest, problem } = await readManifest(join(options.root, name, String(version)), name, version);
+      const { manifest, pipeline, problem } = await readManifest(join(options.root, name, String(version)), name, version);
       let entry = entries.find((e) => e.name === name && e.version === version);
+      if (pipeline) {
+        if (!entry) entries.push((entry = entryFrom({ name, version, dir: join(options.root, name, String(version)), pipeline })));
+        entry.pipeline = pipeline;
+        activatePipeline(entry);
+        return entry;
+      }
       if (!entry) {
         if (!manifest) throw new FramewatchError('VERSION_NOT_FOUND', `models/${name}/${version} has no usable manifest: ${problem}`);
         entry = entryFrom({ name, version, dir: join(options.root, name, String(version)), manifest });
@@ -299,6 +352,13 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       const found: VersionEntry[] = [];
       for (const s of await scanRepository(options.root)) {
         if (known.has(`${s.name}/${s.version}`) || (options.only && !options.only(s.name))) continue;
+        if (s.pipeline) {
+          const entry = entryFrom(s);
+          entries.push(entry);
+          activatePipeline(entry);
+          found.push(entry);
+          continue;
+        }
         // A version is picked up only once complete: valid manifest, model file, matching sha256.
         if (!s.manifest || !(await fileMatches(join(s.dir, s.manifest.file.name), s.manifest.file.sha256))) continue;
         const entry = entryFrom(s);

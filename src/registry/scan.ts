@@ -1,12 +1,14 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { manifestSchema, MODEL_NAME_RE, VERSION_RE, type Manifest } from './manifest.js';
+import { manifestSchema, MODEL_NAME_RE, pipelineManifestSchema, VERSION_RE, type Manifest, type PipelineManifest } from './manifest.js';
 
 export interface ScannedVersion {
   name: string;
   version: number;
   dir: string;
   manifest?: Manifest;
+  /** Set instead of manifest for a pipeline of other versions. */
+  pipeline?: PipelineManifest;
   /** Why the manifest is unusable, when it is. */
   problem?: string;
 }
@@ -32,19 +34,20 @@ export async function scanRepository(root: string): Promise<ScannedVersion[]> {
 }
 
 /** Reads and validates one manifest, checking that it names the directory it sits in. */
-export async function readManifest(dir: string, name: string, version: number): Promise<{ manifest?: Manifest; problem?: string }> {
+export async function readManifest(dir: string, name: string, version: number): Promise<{ manifest?: Manifest; pipeline?: PipelineManifest; problem?: string }> {
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
   } catch (err) {
     return { problem: `manifest.json unreadable: ${(err as Error).message}` };
   }
-  const parsed = manifestSchema.safeParse(raw);
+  const isPipeline = (raw as { kind?: unknown } | null)?.kind === 'pipeline';
+  const parsed = (isPipeline ? pipelineManifestSchema : manifestSchema).safeParse(raw);
   if (!parsed.success) {
     return { problem: `manifest.json invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
   }
   if (parsed.data.name !== name || parsed.data.version !== version) {
     return { problem: `manifest.json names ${parsed.data.name}@${parsed.data.version} but sits in ${name}/${version}` };
   }
-  return { manifest: parsed.data };
+  return isPipeline ? { pipeline: parsed.data as PipelineManifest } : { manifest: parsed.data as Manifest };
 }

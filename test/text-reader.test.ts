@@ -1,0 +1,111 @@
+import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../src/cli/serve.js';
+import { warpQuad } from '../src/media/warp.js';
+import { postRaw, scratchRepository, startTestServer } from './helpers/server.js';
+import { editDistance } from './helpers/text-lines.js';
+
+let dir: string;
+let server: RunningServer;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'framewatch-reader-'));
+  server = await startTestServer({ modelsDir: 'models', dataDir: join(dir, 'data') });
+});
+afterAll(async () => {
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A 900x420 sign board: three lines at known places, the last turned 6 degrees. */
+const LINES = [
+  { text: 'PLATFORM 9', x: 60, y: 90, size: 48, rotate: 0 },
+  { text: 'Trains to Berlin 14:05', x: 60, y: 190, size: 36, rotate: 0 },
+  { text: 'Exit via gate B', x: 80, y: 320, size: 40, rotate: -6 },
+];
+async function signBoard(): Promise<Buffer> {
+  const texts = LINES.map((l) => `<text x="${l.x}" y="${l.y}" font-family="DejaVu Sans" font-size="${l.size}" fill="#fff" transform="rotate(${l.rotate} ${l.x} ${l.y})">${l.text}</text>`);
+  return sharp(Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="900" height="420"><rect width="100%" height="100%" fill="#183a6b"/>${texts.join('')}</svg>`)).png().toBuffer();
+}
+
+describe('the text-reader pipeline (text-detector, then text-recognizer on each warped quad)', () => {
+  it('reads every line where it is, the turned one too; detections gain text and textScore', async () => {
+    const { status, body } = await postRaw(`${server.url}/v1/models/text-reader/predict`, await signBoard(), 'image/png');
+    expect(status, JSON.stringify(body)).toBe(200);
+    expect(body.model).toEqual({ name: 'text-reader', version: 1, kind: 'pipeline' });
+    expect(body.steps.map((s: any) => `${s.model}@${s.version}`)).toEqual(['text-detector@2', 'text-recognizer@1']);
+    for (const line of LINES) {
+      // The detection whose box holds the line's start point, read within one character.
+      const hit = body.detections.find((d: any) => d.box.x <= line.x + 10 && d.box.x + d.box.width >= line.x + 10 && d.box.y <= line.y && d.box.y + d.box.height >= line.y - line.size / 2);
+      expect(hit, `${line.text}: ${JSON.stringify(body.detections.map((d: any) => [d.text, d.box]))}`).toBeDefined();
+      expect(editDistance(hit.text, line.text), `${line.text} read as ${hit.text}`).toBeLessThanOrEqual(1);
+      expect(hit.textScore).toBeGreaterThan(0.5);
+    }
+    const turned = body.detections.find((d: any) => d.text?.includes('gate'));
+    expect(turned.polygon[1].y).toBeLessThan(turned.polygon[0].y - 10); // a rotated quad, not a box
+  });
+
+  it('is listed as a pipeline with its pinned steps, and counted per step in the metrics', async () => {
+    const model = await (await fetch(`${server.url}/v1/models/text-reader`)).json();
+    expect(model.versions[0]).toMatchObject({ version: 1, status: 'READY', kind: 'pipeline', steps: [{ model: 'text-detector', version: 2 }, { model: 'text-recognizer', version: 1, crop: 'quad' }] });
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toMatch(/framewatch_pipeline_step_duration_seconds_count\{pipeline="text-reader",version="1",step="text-recognizer"\} [1-9]/);
+    expect(text).toMatch(/framewatch_pipeline_duration_seconds_count\{pipeline="text-reader",version="1"\} [1-9]/);
+  });
+
+  it('KServe v2 serves single models only: the pipeline is refused there with a pointer to /predict', async () => {
+    const res = await fetch(`${server.url}/v2/models/text-reader/infer`, { method: 'POST', body: '{"inputs":[]}', headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(404);
+    expect(JSON.stringify(await res.json())).toMatch(/is a pipeline.*\/v1\/models\/text-reader\/predict/);
+  });
+
+  it('refuses a video with a clear INVALID_INPUT before storing it', async () => {
+    const video = await readFile('test/fixtures/Megamind.avi');
+    const { status, body } = await postRaw(`${server.url}/v1/models/text-reader/predict`, video, 'video/x-msvideo');
+    expect([status, body.error.code]).toEqual([400, 'INVALID_INPUT']);
+    expect(body.error.message).toMatch(/pipeline/);
+    expect(await readdir(join(dir, 'data', 'tmp')).catch(() => [])).toEqual([]);
+  });
+});
+
+describe('a pipeline whose step version is missing', () => {
+  it('is FAILED with the reason while every model still serves', async () => {
+    const repo = await scratchRepository(['text-detector', 'text-recognizer']);
+    await mkdir(join(repo.dir, 'text-reader', '1'), { recursive: true });
+    const manifest = JSON.parse(await readFile('models/text-reader/1/manifest.json', 'utf8'));
+    manifest.steps[1].version = 7;
+    await writeFile(join(repo.dir, 'text-reader', '1', 'manifest.json'), JSON.stringify(manifest));
+    const other = await startTestServer({ modelsDir: repo.dir, dataDir: join(dir, 'data-failed') });
+    try {
+      const model = await (await fetch(`${other.url}/v1/models/text-reader`)).json();
+      expect(model.versions[0]).toMatchObject({ status: 'FAILED', reason: 'step text-recognizer@7 is not in the repository' });
+      const { status, body } = await postRaw(`${other.url}/v1/models/text-reader/predict`, await signBoard(), 'image/png');
+      expect([status, body.error.code]).toEqual([503, 'MODEL_NOT_READY']);
+      expect(JSON.stringify(body.error.details)).toMatch(/text-recognizer@7 is not in the repository/);
+      expect((await postRaw(`${other.url}/v1/models/text-detector/predict`, await signBoard(), 'image/png')).status).toBe(200);
+      expect((await postRaw(`${other.url}/v1/models/text-recognizer/predict`, await signBoard(), 'image/png')).status).toBe(200);
+    } finally {
+      await other.close();
+      await repo.remove();
+    }
+  });
+});
+
+describe('warping a quad upright', () => {
+  it('maps the quad\'s corners to the crop\'s corners, and turns a tall crop 90 degrees', () => {
+    // A 100x100 picture whose red channel is x and green channel is y.
+    const data = new Uint8Array(100 * 100 * 3);
+    for (let y = 0; y < 100; y++) for (let x = 0; x < 100; x++) data.set([x, y, 0], (y * 100 + x) * 3);
+    const image = { data, width: 100, height: 100 };
+    const crop = warpQuad(image, [{ x: 20, y: 30 }, { x: 80, y: 30 }, { x: 80, y: 50 }, { x: 20, y: 50 }]);
+    expect([crop.width, crop.height]).toEqual([60, 20]);
+    const px = (c: typeof crop, x: number, y: number) => [...c.data.subarray((y * c.width + x) * 3, (y * c.width + x) * 3 + 2)];
+    expect(px(crop, 0, 0)).toEqual([20, 30]);
+    expect(px(crop, 59, 19)).toEqual([79, 49]);
+    const tall = warpQuad(image, [{ x: 10, y: 10 }, { x: 30, y: 10 }, { x: 30, y: 70 }, { x: 10, y: 70 }]);
+    expect([tall.width, tall.height]).toEqual([60, 20]);
+  });
+});
