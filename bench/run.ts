@@ -18,6 +18,7 @@ import { getTask } from '../src/tasks/index.js';
 import { latest } from './bundled.js';
 import { freePort, startServer } from './processes.js';
 import { scaleBench, scaleMarkdown } from './scale.js';
+import { textReaderBench, textReaderMarkdown } from './text-reader.js';
 import { video1080pBench, video1080pMarkdown } from './video-1080p.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -216,6 +217,8 @@ async function main() {
   const scale = await scaleBench();
   console.log('1080p: stages, floor and the server in each sampling mode ...');
   const video1080p = await video1080pBench();
+  console.log('text-reader pipeline against its steps ...');
+  const textReader = await textReaderBench();
 
   const base = raw.reqPerS;
   const serverRows = rows.filter((r) => r.name.startsWith('server (CPU'));
@@ -232,7 +235,7 @@ async function main() {
     ...costs.map((c) => ({ target: `preprocess (resize + tensor, from raw pixels as video frames are) <= 15% of inference (${c.model})`, value: c.preprocessToInference, pass: c.preprocessToInference <= 0.15 })),
   ];
   const date = new Date().toISOString().slice(0, 10);
-  const result = { date, host: hostname(), cpus: availableParallelism(), seconds: SECONDS, model: MODEL, rows, memory, video, scale, video1080p, preprocessing: costs, targets };
+  const result = { date, host: hostname(), cpus: availableParallelism(), seconds: SECONDS, model: MODEL, rows, memory, video, scale, video1080p, textReader, preprocessing: costs, targets };
   await mkdir('bench/results', { recursive: true });
   await writeFile(`bench/results/${date}-${hostname()}.json`, `${JSON.stringify(result, null, 2)}\n`);
 
@@ -260,6 +263,8 @@ async function main() {
     scaleMarkdown(scale),
     ``,
     video1080pMarkdown(video1080p),
+    ``,
+    textReaderMarkdown(textReader),
     ``,
     `| target | measured | met |`,
     `| --- | --- | --- |`,
