@@ -31,6 +31,8 @@ export const videoQuerySchema = z
     start: z.coerce.number().min(0).default(0),
     end: z.coerce.number().positive().optional(),
     labels: z.string().max(2000).transform((s) => s.split(',').map((l) => l.trim()).filter(Boolean)).optional(),
+    /** Text readers: comma-separated terms; a segment is kept when its text contains one (case-insensitive). */
+    query: z.string().max(2000).transform((s) => s.split(',').map((l) => l.trim()).filter(Boolean)).optional(),
     pad: z.coerce.number().min(0).max(60).default(1),
     mergeGap: z.coerce.number().min(0).max(600).default(2),
     mode: z.enum(['sync', 'async']).optional(),

@@ -2,12 +2,23 @@ import { Router } from 'express';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FramewatchError } from '../errors/index.js';
+import { z } from 'zod';
 import { sniffFile } from '../media/sniff.js';
+import { foldText } from '../pipeline/index.js';
+import { parseInput } from './params.js';
 import type { JobQueue } from '../pipeline/index.js';
 import type { AppDeps } from './deps.js';
 import { requireToken } from './security.js';
 
 export const jobLinks = (jobId: string) => ({ self: `/v1/jobs/${jobId}` });
+
+const searchQuery = z.strictObject({
+  /** Comma-separated terms; case and spacing are folded. */
+  text: z.string().trim().min(1).max(200),
+  model: z.string().optional(),
+  /** Jobs in the answer, newest first. */
+  limit: z.coerce.number().int().positive().max(500).default(50),
+});
 
 /** Content types browsers play, by sniffed container. */
 const VIDEO_TYPES: Record<string, string> = { mp4: 'video/mp4', mov: 'video/quicktime', matroska: 'video/webm', ogg: 'video/ogg', avi: 'video/x-msvideo' };
@@ -53,6 +64,23 @@ export function createJobRoutes({ jobs, config }: AppDeps): Router {
     const sniffed = await sniffFile(path).catch(() => undefined);
     if (!sniffed) throw new FramewatchError('NOT_FOUND', `job '${record.jobId}' has no kept video (it did not succeed, or FRAMEWATCH_KEEP_VIDEOS is off)`);
     res.type(VIDEO_TYPES[sniffed.format] ?? 'application/octet-stream').sendFile(path);
+  });
+
+  // Text search over finished jobs: the segments whose text contains one of the terms.
+  router.get('/v1/search', requireToken(config.apiToken, 'predict'), async (req, res) => {
+    const q = parseInput(searchQuery, req.query);
+    const terms = q.text.split(',').map(foldText).filter(Boolean);
+    const records = (await jobs.list()).filter((r) => r.status === 'succeeded' && (!q.model || r.model.name === q.model)).reverse();
+    const results = [];
+    for (const record of records) {
+      const result = (await jobs.readResult(record.jobId).catch(() => undefined)) as { segments?: Array<{ startS: number; endS: number; texts?: string[] }> } | undefined;
+      const segments = (result?.segments ?? [])
+        .map((s, index) => ({ index, startS: s.startS, endS: s.endS, texts: s.texts ?? [], thumbnail: `/v1/jobs/${record.jobId}/segments/${index}/thumbnail.jpg` }))
+        .filter((s) => s.texts.some((t) => terms.some((term) => foldText(t).includes(term))));
+      if (segments.length) results.push({ jobId: record.jobId, createdAt: record.createdAt, model: record.model, filename: record.input.filename, segments, links: jobLinks(record.jobId) });
+      if (results.length >= q.limit) break;
+    }
+    res.json({ text: q.text, results });
   });
 
   router.get('/v1/jobs/:id/segments/:n/thumbnail.jpg', async (req, res) => {

@@ -15,7 +15,7 @@ async function predictVideoUpload(
   req: Request,
   res: Response,
   deps: AppDeps,
-  model: ReadyModel,
+  model: { name: string; version: number },
   upload: Extract<ReceivedUpload, { kind: 'video' }>,
 ): Promise<void> {
   let submitted = false;
@@ -39,6 +39,7 @@ async function predictVideoUpload(
         endS: options.end,
         maxFrames: options.maxFrames,
         labels: options.labels,
+        query: options.query,
         pad: options.pad,
         mergeGap: options.mergeGap,
         threshold: options.threshold,
@@ -111,22 +112,15 @@ export function createPredictRoutes(deps: AppDeps): Router {
     }
   };
 
-  /** A pipeline: images only in this version; each step admits the work through its own batcher. */
+  /** A pipeline: each step admits the work through its own batcher; a video becomes a job like any other. */
   const predictWithPipeline = async (req: Request, res: Response, version: number | undefined, threshold: number | undefined) => {
     const pipeline = repository.resolvePipeline(String(req.params.name), version);
     pipeline.steps.forEach((s) => s.model.batcher.assertRoom());
-    const imagesOnly = new FramewatchError('INVALID_INPUT', `'${pipeline.name}' is a pipeline: it reads images; send a video to a single model (video through pipelines is not served yet)`);
     const upload = await receiveUpload(req, {
       maxImageBytes: config.maxImageBytes, maxVideoBytes: config.maxVideoBytes, tmpDir: join(config.dataDir, 'tmp'),
-      // Refused as soon as the first bytes say video, before anything is stored.
-      checkVideoBacklog: () => {
-        throw imagesOnly;
-      },
+      checkVideoBacklog: () => deps.jobs.checkBacklog(Number(req.headers['content-length']) || 0),
     });
-    if (upload.kind === 'video') {
-      await upload.cleanup();
-      throw imagesOnly;
-    }
+    if (upload.kind === 'video') return predictVideoUpload(req, res, deps, { name: pipeline.name, version: pipeline.version }, upload);
     res.json(await predictPipelineImage(pipeline, upload.bytes, { maxPixels: config.maxImagePixels, threshold }));
   };
 

@@ -3,11 +3,12 @@ import { applyPreprocessing, type ModelInput } from '../../preprocessing/index.j
 import { FramewatchError } from '../errors/index.js';
 import { sampleFrames, type SampledFrame, type VideoInfo } from '../media/ffmpeg.js';
 import { driftSample, metrics, recordPredictions } from '../metrics/index.js';
-import type { ReadyModel } from '../registry/index.js';
+import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import type { NumericTensor } from '../runtime/index.js';
 import { createBoundedQueue } from './frame-queue.js';
 import { createMotionGate, type MotionOptions } from './motion.js';
 import { postprocessOutputs } from './postprocess.js';
+import { readDetections } from './predict-pipeline.js';
 import type { FrameDetections } from './tracker.js';
 
 /**
@@ -41,6 +42,8 @@ export interface InferFramesOptions {
   onProgress?: (framesDone: number) => void;
   /** Motion gating: frames too like the last inferred one skip the model. */
   motion?: MotionOptions;
+  /** A pipeline's later steps, run on each inferred frame's detections (text-reader: read each line). */
+  readers?: ReadyPipeline['steps'];
 }
 
 /** Time of frame `index` on the grid, to the millisecond (as results report it). */
@@ -121,7 +124,8 @@ export async function inferFrames(
       const t3 = performance.now();
       for (const [i, { frame, input }] of batch.entries()) {
         const inferred = outputs[i];
-        const detections = inferred ? postprocessOutputs(model, inferred, input.transform, o.threshold) : carried;
+        let detections = inferred ? postprocessOutputs(model, inferred, input.transform, o.threshold) : carried;
+        if (inferred && o.readers?.length) detections = await readDetections(o.readers, frame.image, [...detections]);
         if (inferred) {
           carried = detections;
           recordPredictions(model, detections);

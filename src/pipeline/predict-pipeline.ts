@@ -35,6 +35,28 @@ const corners = (d: Detection): Point[] =>
   d.polygon ?? [{ x: d.box.x, y: d.box.y }, { x: d.box.x + d.box.width, y: d.box.y }, { x: d.box.x + d.box.width, y: d.box.y + d.box.height }, { x: d.box.x, y: d.box.y + d.box.height }];
 
 /**
+ * The steps after the first, on each detection's crop of `source` (its quad warped upright):
+ * what a step reads (`text`, `textScore`) is merged into the detection. `onStep` hears when
+ * each step began.
+ */
+export async function readDetections(
+  steps: ReadyPipeline['steps'],
+  source: RgbImage,
+  detections: Detection[],
+  onStep?: (model: ReadyModel, startedAt: number) => void,
+): Promise<Detection[]> {
+  for (const step of steps) {
+    const t = performance.now();
+    detections = await mapPool(detections, CROPS_IN_FLIGHT, async (d) => {
+      const [read] = await runStep(step.model, warpQuad(source, corners(d)));
+      return read?.text === undefined ? d : { ...d, text: read.text, textScore: read.textScore };
+    });
+    onStep?.(step.model, t);
+  }
+  return detections;
+}
+
+/**
  * An image through a pipeline: step 0 on the whole picture (with the threshold override),
  * then each later step on every detection's crop (its quad warped upright), each through its
  * own model's batcher, so steps of different requests overlap. What a later step reads
@@ -54,14 +76,7 @@ export async function predictPipelineImage(pipeline: ReadyPipeline, bytes: Uint8
   let t = performance.now();
   let detections = await runStep(first.model, source, options.threshold);
   observe(first.model, t, 1);
-  for (const step of later) {
-    t = performance.now();
-    detections = await mapPool(detections, CROPS_IN_FLIGHT, async (d) => {
-      const [read] = await runStep(step.model, warpQuad(source, corners(d)));
-      return read?.text === undefined ? d : { ...d, text: read.text, textScore: read.textScore };
-    });
-    observe(step.model, t, detections.length);
-  }
+  detections = await readDetections(later, source, detections, (model, from) => observe(model, from, detections.length));
   const t2 = performance.now();
   metrics.pipelineDuration.observe({ pipeline: pipeline.name, version: String(pipeline.version) }, (t2 - t0) / 1000);
   return {

@@ -12,7 +12,7 @@ import { mapPool } from './map-pool.js';
 import type { MotionOptions } from './motion.js';
 import { sampleIntervalS, type SamplingPlan } from './sampling.js';
 import { buildSegments, summarizeReview, type ReviewSummary, type SegmentLabel } from './segments.js';
-import { createTracker, DEFAULT_TRACKER, type FrameDetections } from './tracker.js';
+import { createTracker, DEFAULT_TRACKER, textTrackKeys, type FrameDetections } from './tracker.js';
 
 export interface VideoOptions {
   fps: number;
@@ -20,6 +20,8 @@ export interface VideoOptions {
   endS?: number;
   maxFrames?: number;
   labels?: string[];
+  /** Text readers: keep only segments whose text contains one of these terms. */
+  query?: string[];
   pad: number;
   mergeGap: number;
   threshold?: number;
@@ -43,6 +45,8 @@ export interface VideoSegment {
   startS: number;
   endS: number;
   labels: SegmentLabel[];
+  /** Text readers: what the segment's lines say, clearest first. */
+  texts?: string[];
   bestFrame: { timeS: number; detections: Detection[] };
 }
 
@@ -57,7 +61,7 @@ export interface VideoPrediction {
     motion: { enabled: boolean; maxSkipS?: number; framesInferred: number; framesSkipped: number };
   };
   frames?: FrameDetections[];
-  tracks: Array<{ id: number; label: string; startS: number; endS: number; maxScore: number; hits: number }>;
+  tracks: Array<{ id: number; label: string; text?: string; startS: number; endS: number; maxScore: number; hits: number }>;
   segments: VideoSegment[];
   review: ReviewSummary;
   timings: StageTimings & { thumbnailMs: number; totalMs: number; framesPerSecond: number };
@@ -143,7 +147,7 @@ export async function decodeFrameAt(path: string, info: VideoInfo, o: Pick<Video
   }
 }
 
-export type AssembleOptions = Pick<VideoOptions, 'fps' | 'startS' | 'labels' | 'pad' | 'mergeGap' | 'includeFrames' | 'decodeThreads' | 'thumbnailDir' | 'sampling' | 'motion'>;
+export type AssembleOptions = Pick<VideoOptions, 'fps' | 'startS' | 'labels' | 'query' | 'pad' | 'mergeGap' | 'includeFrames' | 'decodeThreads' | 'thumbnailDir' | 'sampling' | 'motion'>;
 
 /**
  * Turns the per-frame detections of a whole video (every chunk, merged in time order) into
@@ -152,7 +156,7 @@ export type AssembleOptions = Pick<VideoOptions, 'fps' | 'startS' | 'labels' | '
  * the end, one per segment, by seeking to the segment's best frame.
  */
 export async function assembleVideo(
-  model: ReadyModel,
+  model: { name: string; version: number },
   path: string,
   info: VideoInfo,
   frames: readonly FrameDetections[],
@@ -163,10 +167,11 @@ export async function assembleVideo(
 ): Promise<VideoPrediction> {
   const ordered = [...frames].sort((a, b) => a.index - b.index);
   // A track survives one missed sample, whatever the sampling: keyframes may be seconds apart.
-  const tracker = createTracker({ ...DEFAULT_TRACKER, maxGapS: Math.max(DEFAULT_TRACKER.maxGapS, 1.5 * sampleIntervalS(o.sampling, o.fps)) });
+  // Text readers: one track per line of text (readings folded, near-identical ones merged).
+  const tracker = createTracker({ ...DEFAULT_TRACKER, maxGapS: Math.max(DEFAULT_TRACKER.maxGapS, 1.5 * sampleIntervalS(o.sampling, o.fps)) }, textTrackKeys());
   for (const frame of ordered) tracker.update(frame);
   const tracks = tracker.finish();
-  const segments = buildSegments(tracks, info.durationS, { pad: o.pad, mergeGap: o.mergeGap, labels: o.labels });
+  const segments = buildSegments(tracks, info.durationS, { pad: o.pad, mergeGap: o.mergeGap, labels: o.labels, query: o.query });
   const byIndex = new Map(ordered.map((f) => [f.index, f]));
   const wanted = o.labels ? new Set(o.labels) : undefined;
   const t0 = performance.now();
@@ -178,7 +183,7 @@ export async function assembleVideo(
     const detections = frame.detections.filter((d) => !wanted || wanted.has(d.label));
     const image = await decodeFrameAt(path, info, o, frame);
     await writeFile(join(o.thumbnailDir, `${index}.jpg`), await renderThumbnail(image, detections));
-    return { index, startS: segment.startS, endS: segment.endS, labels: segment.labels, bestFrame: { timeS: frame.timeS, detections: [...detections] } };
+    return { index, startS: segment.startS, endS: segment.endS, labels: segment.labels, ...(segment.texts ? { texts: segment.texts } : {}), bestFrame: { timeS: frame.timeS, detections: [...detections] } };
   });
   const thumbnailMs = performance.now() - t0;
   const totalMs = performance.now() - startedAt;
@@ -194,7 +199,7 @@ export async function assembleVideo(
       motion: { enabled: o.motion?.enabled ?? false, ...(o.motion?.enabled ? { maxSkipS: o.motion.maxSkipS } : {}), framesInferred, framesSkipped: ordered.length - framesInferred },
     },
     ...(o.includeFrames ? { frames: ordered } : {}),
-    tracks: tracks.map(({ id, label, startS, endS, maxScore, hits }) => ({ id, label, startS, endS, maxScore, hits })),
+    tracks: tracks.map(({ id, label, text, startS, endS, maxScore, hits }) => ({ id, label, ...(text !== undefined ? { text } : {}), startS, endS, maxScore, hits })),
     segments: videoSegments,
     review,
     timings: {

@@ -1,4 +1,4 @@
-import type { Track } from './tracker.js';
+import { foldText, type Track } from './tracker.js';
 
 export interface SegmentOptions {
   /** Seconds added before and after each track. */
@@ -7,6 +7,8 @@ export interface SegmentOptions {
   mergeGap: number;
   /** Only tracks of these labels make segments (all when undefined). */
   labels?: readonly string[];
+  /** Only text tracks whose reading contains one of these terms (case and spacing folded) make segments. */
+  query?: readonly string[];
 }
 
 export interface SegmentLabel {
@@ -19,6 +21,8 @@ export interface Segment {
   startS: number;
   endS: number;
   labels: SegmentLabel[];
+  /** The readings of its text tracks, clearest first (text readers only). */
+  texts?: string[];
   /** Ids of the tracks inside; used to pick the best frame. */
   trackIds: number[];
 }
@@ -38,8 +42,10 @@ const round3 = (v: number) => Math.round(v * 1000) / 1000;
  */
 export function buildSegments(tracks: readonly Track[], durationS: number, options: SegmentOptions): Segment[] {
   const wanted = options.labels ? new Set(options.labels) : undefined;
+  const terms = options.query?.map(foldText).filter(Boolean);
   const spans = tracks
     .filter((t) => !wanted || wanted.has(t.label))
+    .filter((t) => !terms?.length || (t.text !== undefined && terms.some((term) => foldText(t.text!).includes(term))))
     .map((t) => ({ startS: Math.max(0, t.startS - options.pad), endS: Math.min(durationS, t.endS + options.pad), tracks: [t] }))
     .sort((a, b) => a.startS - b.startS);
   const merged: typeof spans = [];
@@ -58,10 +64,13 @@ export function buildSegments(tracks: readonly Track[], durationS: number, optio
       entry.trackCount++;
       byLabel.set(t.label, entry);
     }
+    const read = m.tracks.filter((t) => t.text !== undefined).sort((a, b) => (b.textScore ?? 0) - (a.textScore ?? 0));
+    const texts = [...new Set(read.map((t) => t.text!))];
     return {
       startS: round3(m.startS),
       endS: round3(m.endS),
       labels: [...byLabel.values()].sort((a, b) => b.maxScore - a.maxScore),
+      ...(texts.length ? { texts } : {}),
       trackIds: m.tracks.map((t) => t.id),
     };
   });

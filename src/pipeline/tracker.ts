@@ -18,6 +18,11 @@ export const DEFAULT_TRACKER: TrackerOptions = { minHits: 2, maxGapS: 1.5, minIo
 export interface Track {
   id: number;
   label: string;
+  /** What matches a detection to the track: its label, or label and folded text for text readers. */
+  key: string;
+  /** The track's clearest reading (highest textScore), for text. */
+  text?: string;
+  textScore?: number;
   startS: number;
   endS: number;
   maxScore: number;
@@ -51,7 +56,7 @@ export function matchScore(a: Box, b: Box, options: TrackerOptions): number {
  * best first; unmatched detections open tracks; tracks unseen for maxGapS close. Pure and
  * incremental: feed frames in time order, then call finish().
  */
-export function createTracker(options: TrackerOptions = DEFAULT_TRACKER) {
+export function createTracker(options: TrackerOptions = DEFAULT_TRACKER, keyOf: (d: Detection) => string = (d) => d.label) {
   const open: Track[] = [];
   const closed: Track[] = [];
   let nextId = 1;
@@ -65,7 +70,7 @@ export function createTracker(options: TrackerOptions = DEFAULT_TRACKER) {
       const pairs: Array<{ t: number; d: number; score: number }> = [];
       open.forEach((track, t) =>
         frame.detections.forEach((det, d) => {
-          if (det.label !== track.label) return;
+          if (keyOf(det) !== track.key) return;
           const score = matchScore(track.lastBox, det.box, options);
           if (score > 0) pairs.push({ t, d, score });
         }),
@@ -78,6 +83,10 @@ export function createTracker(options: TrackerOptions = DEFAULT_TRACKER) {
         track.endS = frame.timeS;
         track.hits++;
         track.lastBox = det.box;
+        if (det.text !== undefined && (track.textScore === undefined || (det.textScore ?? 0) > track.textScore)) {
+          track.text = det.text;
+          track.textScore = det.textScore ?? 0;
+        }
         if (det.score > track.maxScore || track.hits === 1) {
           track.maxScore = det.score;
           track.bestFrameIndex = frame.index;
@@ -94,7 +103,7 @@ export function createTracker(options: TrackerOptions = DEFAULT_TRACKER) {
       frame.detections.forEach((det, d) => {
         if (usedDets.has(d)) return;
         const track: Track = {
-          id: nextId++, label: det.label, startS: frame.timeS, endS: frame.timeS, maxScore: det.score, hits: 0,
+          id: nextId++, label: det.label, key: keyOf(det), startS: frame.timeS, endS: frame.timeS, maxScore: det.score, hits: 0,
           bestFrameIndex: frame.index, bestTimeS: frame.timeS, lastBox: det.box,
         };
         open.push(track);
@@ -106,5 +115,43 @@ export function createTracker(options: TrackerOptions = DEFAULT_TRACKER) {
     finish(): Track[] {
       return [...closed, ...open].filter((t) => t.hits >= options.minHits).sort((a, b) => a.startS - b.startS || a.id - b.id);
     },
+  };
+}
+
+/** Text as tracks and queries compare it: case and spacing folded. */
+export const foldText = (text: string): string => text.toLowerCase().replace(/\s+/g, '');
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}
+
+/**
+ * A track key per detection for text readers: the folded text, with near-identical readings
+ * of one line (at most one character in five differing from a reading seen before) merged
+ * into that reading's key. Other detections keep their label.
+ */
+export function textTrackKeys(similarity = 0.8): (d: Detection) => string {
+  const seen: string[] = [];
+  const cache = new Map<string, string>();
+  return (d) => {
+    if (d.text === undefined) return d.label;
+    const folded = foldText(d.text);
+    let key = cache.get(folded);
+    if (key === undefined) {
+      key = seen.find((k) => 1 - editDistance(k, folded) / Math.max(k.length, folded.length, 1) >= similarity) ?? folded;
+      if (key === folded) seen.push(folded);
+      cache.set(folded, key);
+    }
+    return `${d.label}\u0000${key}`;
   };
 }

@@ -69,3 +69,13 @@ export async function twoEventsVideo(out: string): Promise<void> {
   const graph = `[0]scale=640:360,setsar=1[bg];[1]scale=320:-2[fg];[bg][fg]overlay=x='${x}':y=120:shortest=1,fps=10,format=yuv420p[v]`;
   await ffmpeg(['-loop', '1', '-t', '20', '-i', 'test/fixtures/home.jpg', '-loop', '1', '-t', '20', '-i', 'test/fixtures/messi5.jpg', '-filter_complex', graph, '-map', '[v]', '-c:v', 'libx264', '-preset', 'veryfast', out]);
 }
+
+/**
+ * 20 s, 640x360, 10 fps, a dark board with two overlaid strings (ffmpeg drawtext): `first`
+ * from 3 to 8 s and `second` from 12 to 17 s.
+ */
+export async function twoTextsVideo(out: string, first: string, second: string): Promise<void> {
+  const font = 'fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
+  const draw = (text: string, y: number, from: number, to: number) => `drawtext=${font}:text='${text}':fontsize=44:fontcolor=white:x=60:y=${y}:enable='between(t,${from},${to})'`;
+  await ffmpeg(['-f', 'lavfi', '-i', 'color=c=0x183a6b:s=640x360:r=10:d=20', '-vf', `${draw(first, 110, 3, 8)},${draw(second, 230, 12, 17)}`, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', out]);
+}

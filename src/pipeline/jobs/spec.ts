@@ -25,6 +25,7 @@ export const videoJobOptionsSchema = z.object({
   endS: z.number().positive().optional(),
   maxFrames: z.number().int().positive().optional(),
   labels: z.array(z.string()).optional(),
+  query: z.array(z.string()).optional(),
   pad: z.number().nonnegative(),
   mergeGap: z.number().nonnegative(),
   threshold: z.number().min(0).max(1).optional(),

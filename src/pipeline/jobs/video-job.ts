@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { metrics } from '../../metrics/index.js';
-import type { ModelRepository } from '../../registry/index.js';
+import type { ModelRepository, ReadyPipeline } from '../../registry/index.js';
 import { inferFrames, rangeStartS } from '../infer-frames.js';
 import { assembleVideo, decoderThreadsFor, expectedFrames, planChunks, sumTimings, type VideoPrediction } from '../predict-video.js';
 import type { JobRecord } from './store.js';
@@ -33,13 +33,23 @@ export function progressOf(record: JobRecord): JobRecord['progress'] {
   return { framesDone, framesTotal, percent: Math.min(100, Math.round((framesDone / Math.max(1, framesTotal)) * 1000) / 10) };
 }
 
+/**
+ * What a job's model name runs: a model, or a pipeline's first step with its later steps as
+ * readers of each frame's detections. The job and its result carry the name asked for.
+ */
+export function resolveVideoModel(repository: ModelRepository, asked: { name: string; version: number }) {
+  if (!repository.isPipeline(asked.name)) return { model: repository.resolve(asked.name, asked.version), readers: [] as ReadyPipeline['steps'] };
+  const [first, ...readers] = repository.resolvePipeline(asked.name, asked.version).steps;
+  return { model: first.model, readers };
+}
+
 /** Stage one, on any worker: decode the chunk's range, run the model, return each frame's detections. */
 export async function runChunk(
   repository: ModelRepository,
   { index, range, spec }: ChunkPayload,
   o: { signal?: AbortSignal; onProgress?: (framesDone: number) => void } = {},
 ): Promise<ChunkResult> {
-  const model = repository.resolve(spec.model.name, spec.model.version);
+  const { model, readers } = resolveVideoModel(repository, spec.model);
   const started = performance.now();
   const { frames, timings, framesInferred } = await inferFrames(model, spec.path, spec.info, range, {
     threshold: spec.options.threshold,
@@ -47,17 +57,18 @@ export async function runChunk(
     signal: o.signal,
     onProgress: o.onProgress,
     motion: spec.options.motion,
+    readers,
   });
-  metrics.chunkDuration.observe({ model: model.name }, (performance.now() - started) / 1000);
+  metrics.chunkDuration.observe({ model: spec.model.name }, (performance.now() - started) / 1000);
   return { index, frames: frames.map((f) => ({ ...f, detections: [...f.detections] })), timings, framesInferred, worker: WORKER_ID };
 }
 
 /** Stage two, once per job: merge the chunks in time order, then tracks, segments and thumbnails. */
 export function finishJob(repository: ModelRepository, spec: VideoJobSpec, chunks: readonly ChunkResult[], thumbnailDir: string, startedAt: number): Promise<VideoPrediction> {
-  const model = repository.resolve(spec.model.name, spec.model.version);
+  const { model } = resolveVideoModel(repository, spec.model);
   const ordered = [...chunks].sort((a, b) => a.index - b.index);
   return assembleVideo(
-    model,
+    spec.model,
     spec.path,
     spec.info,
     ordered.flatMap((c) => c.frames),
