@@ -6,7 +6,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
 import { startTestServer } from './helpers/server.js';
-import { knownTruthVideo, twoEventsVideo } from './helpers/videos.js';
+import { knownTruthVideo, twoEventsVideo, twoTextsVideo } from './helpers/videos.js';
 
 // Debian's Chromium (installed by .ci/run when missing); playwright's own download cannot work here.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -208,5 +208,30 @@ describe('reviewing a video with the keyboard only', () => {
     await expect.poll(() => phone.locator(`#jobs-table a[href="#/jobs/${jobId}"]`).count()).toBe(1);
     expect(await phone.locator(`#jobs-table tr:has(a[href="#/jobs/${jobId}"]) td`).last().textContent()).toBe('reviewed');
     await phone.close();
+  });
+});
+
+describe('searching text on the page (text-reader)', () => {
+  it('filters a result\'s segments by their text, and finds jobs by text on the jobs page', async () => {
+    await twoTextsVideo(join(dir, 'texts.mp4'), 'GATE 14B', 'EXIT NORTH');
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(server.url);
+    await page.waitForSelector('#model option[value^="text-reader/"]', { state: 'attached' });
+    await page.selectOption('#model', { value: 'text-reader/versions/1' });
+    await page.setInputFiles('#file', join(dir, 'texts.mp4'));
+    await page.locator('#cards .card').nth(1).waitFor({ timeout: 60_000 });
+    expect(await page.textContent('#cards .card[data-segment="0"] .labels')).toContain('GATE 14B');
+    await page.fill('#search', 'exit north');
+    await expect.poll(() => page.locator('#cards .card:visible').count()).toBe(1);
+    expect(await page.textContent('#cards .card:visible .labels')).toContain('EXIT NORTH');
+    await page.fill('#search', '');
+    await expect.poll(() => page.locator('#cards .card:visible').count()).toBe(2);
+
+    await page.goto(`${server.url}/#/jobs`);
+    await page.fill('#search-text', 'gate 14b');
+    await page.press('#search-text', 'Enter');
+    await expect.poll(() => page.locator('#search-results li a').count()).toBeGreaterThanOrEqual(1);
+    expect(await page.textContent('#search-results li')).toContain('GATE 14B');
+    await page.close();
   });
 });

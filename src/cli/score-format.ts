@@ -1,6 +1,7 @@
 import type { ScoreRecord } from '../pipeline/index.js';
 
-export const CSV_HEADER = 'path,sha256,model,version,kind,label,score,x,y,width,height,startS,endS,error';
+/** `text`: what a text reader read (a detection's text; a segment's texts joined by ' | '). */
+export const CSV_HEADER = 'path,sha256,model,version,kind,label,score,x,y,width,height,startS,endS,error,text';
 
 const cell = (v: unknown): string => {
   if (v === undefined || v === null) return '';
@@ -12,8 +13,8 @@ const cell = (v: unknown): string => {
 export function recordsToCsv(r: ScoreRecord): string {
   const head = [r.path, r.sha256, r.model.name, r.model.version, r.kind];
   const rows: unknown[][] = [];
-  for (const d of r.detections ?? []) rows.push([...head, d.label, d.score, d.box.x, d.box.y, d.box.width, d.box.height, '', '', '']);
-  for (const s of r.segments ?? []) rows.push([...head, s.labels.map((l) => l.label).join(' '), s.labels[0]?.maxScore, '', '', '', '', s.startS, s.endS, '']);
-  if (rows.length === 0) rows.push([...head, '', '', '', '', '', '', '', '', r.error?.code ?? '']);
+  for (const d of r.detections ?? []) rows.push([...head, d.label, d.score, d.box.x, d.box.y, d.box.width, d.box.height, '', '', '', d.text]);
+  for (const s of r.segments ?? []) rows.push([...head, s.labels.map((l) => l.label).join(' '), s.labels[0]?.maxScore, '', '', '', '', s.startS, s.endS, '', s.texts?.join(' | ')]);
+  if (rows.length === 0) rows.push([...head, '', '', '', '', '', '', '', '', r.error?.code ?? '', '']);
   return rows.map((row) => row.map(cell).join(',')).join('\n') + '\n';
 }

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { FramewatchError } from '../errors/index.js';
 import { sampleFrames, type VideoInfo } from '../media/ffmpeg.js';
 import { renderThumbnail } from '../media/thumbnail.js';
-import type { ReadyModel } from '../registry/index.js';
+import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import { metrics } from '../metrics/index.js';
 import type { Detection } from '../tasks/index.js';
 import { inferFrames, type FrameRange, type StageTimings } from './infer-frames.js';
@@ -22,6 +22,9 @@ export interface VideoOptions {
   labels?: string[];
   /** Text readers: keep only segments whose text contains one of these terms. */
   query?: string[];
+  /** A pipeline's later steps (the model is its first step), and the name results carry. */
+  readers?: ReadyPipeline['steps'];
+  as?: { name: string; version: number };
   pad: number;
   mergeGap: number;
   threshold?: number;
@@ -233,6 +236,7 @@ export async function predictVideo(model: ReadyModel, path: string, info: VideoI
       decodeThreads,
       signal: o.signal,
       motion: o.motion,
+      readers: o.readers,
       onProgress: (n) => o.onProgress?.({ framesDone: done + n, framesTotal: Math.max(framesTotal, done + n) }),
     });
     frames.push(...chunk.frames);
@@ -240,5 +244,5 @@ export async function predictVideo(model: ReadyModel, path: string, info: VideoI
     framesInferred += chunk.framesInferred;
   }
   if (o.signal?.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
-  return assembleVideo(model, path, info, frames, sumTimings(stages), { ...o, decodeThreads }, startedAt, framesInferred);
+  return assembleVideo(o.as ?? model, path, info, frames, sumTimings(stages), { ...o, decodeThreads }, startedAt, framesInferred);
 }

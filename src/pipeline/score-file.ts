@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { FramewatchError, isFramewatchError, type ErrorCode } from '../errors/index.js';
 import { probeVideo } from '../media/ffmpeg.js';
 import { sniffFile } from '../media/sniff.js';
-import { sha256File, type ReadyModel } from '../registry/index.js';
+import { sha256File, type ReadyModel, type ReadyPipeline } from '../registry/index.js';
 import type { Detection } from '../tasks/index.js';
 import { predictImage } from './predict-image.js';
+import { predictPipelineImage } from './predict-pipeline.js';
 import { predictVideo, type VideoOptions, type VideoSegment } from './predict-video.js';
 import type { ReviewSummary } from './segments.js';
 
@@ -26,12 +27,12 @@ export interface ScoreRecord {
 export type ScoreVideoOptions = Omit<VideoOptions, 'thumbnailDir' | 'signal' | 'onProgress' | 'includeFrames'>;
 
 /**
- * Scores one file with the same pipeline as the server: images through predictImage,
- * videos through predictVideo (thumbnails to a scratch dir that is removed). A failure
+ * Scores one file with the same pipeline as the server: images through predictImage (or
+ * predictPipelineImage), videos through predictVideo (thumbnails to a scratch dir that is removed). A failure
  * becomes the record's error; it never throws for bad input.
  */
 export async function scoreFile(
-  model: ReadyModel,
+  model: ReadyModel | ReadyPipeline,
   path: string,
   options: { maxPixels: number; threshold?: number; video: ScoreVideoOptions; /** When the caller hashed the file already. */ sha256?: string },
 ): Promise<ScoreRecord> {
@@ -41,14 +42,19 @@ export async function scoreFile(
     const media = await sniffFile(path);
     if (media) kind = media.kind === 'image' ? 'image' : 'video';
     if (!media) throw new FramewatchError('UNSUPPORTED_MEDIA_TYPE', 'not a supported image or video format');
+    const pipeline = 'steps' in model ? model : undefined;
     if (media.kind === 'image') {
-      const result = await predictImage(model, await readFile(path), { maxPixels: options.maxPixels, threshold: options.threshold });
+      const imageOptions = { maxPixels: options.maxPixels, threshold: options.threshold };
+      const result = pipeline ? await predictPipelineImage(pipeline, await readFile(path), imageOptions) : await predictImage(model as ReadyModel, await readFile(path), imageOptions);
       return { ...base, kind: 'image', detections: result.detections, frames: 1, timings: result.timings };
     }
     const info = await probeVideo(path);
     const scratch = await mkdtemp(join(tmpdir(), 'framewatch-score-'));
     try {
-      const result = await predictVideo(model, path, info, { ...options.video, threshold: options.threshold, includeFrames: false, thumbnailDir: scratch });
+      // A pipeline runs its first step on each frame and its later steps on that step's detections.
+      const [first, ...readers] = pipeline?.steps ?? [{ model: model as ReadyModel }];
+      const as = { name: model.name, version: model.version };
+      const result = await predictVideo(first.model, path, info, { ...options.video, threshold: options.threshold, includeFrames: false, thumbnailDir: scratch, readers, as });
       return { ...base, kind: 'video', frames: result.video.framesSampled, segments: result.segments, review: result.review, timings: result.timings };
     } finally {
       await rm(scratch, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { placeLabels } from './label-layout.js';
 
 interface Box { x: number; y: number; width: number; height: number }
 interface Detection { label: string; score: number; box: Box }
-interface Segment { index: number; startS: number; endS: number; labels: Array<{ label: string; maxScore: number; trackCount: number }>; bestFrame: { timeS: number; detections: Detection[] }; thumbnail: string }
+interface Segment { index: number; startS: number; endS: number; labels: Array<{ label: string; maxScore: number; trackCount: number }>; texts?: string[]; bestFrame: { timeS: number; detections: Detection[] }; thumbnail: string }
 interface VideoResult { jobId: string; segments: Segment[]; review: { totalS: number; flaggedS: number; flaggedRatio: number; segmentCount: number }; video: { width: number; height: number } }
 interface Decision { decision: 'confirmed' | 'dismissed'; label?: string; note?: string }
 interface Review { status: string; activeS: number; timeSaved: number | null; segments: Array<{ index: number; decision?: Decision }>; missed: Array<{ id: number; startS: number; endS: number }>; counts: { undecided: number } }
@@ -22,7 +22,10 @@ const els = {
   timeline: $('timeline'), cursor: $('cursor'), cards: $<HTMLOListElement>('cards'), imageResult: $('image-result'), imageCanvas: $<HTMLCanvasElement>('image-canvas'),
   detections: document.querySelector('#detections tbody') as HTMLTableSectionElement, reviewState: $('review-state'), markMissed: $<HTMLButtonElement>('mark-missed'),
   speed: $('speed'), missed: $<HTMLUListElement>('missed'), jobs: $('jobs'), jobsBody: document.querySelector('#jobs-table tbody') as HTMLTableSectionElement,
+  search: $<HTMLInputElement>('search'), searchJobs: $<HTMLFormElement>('search-jobs'), searchText: $<HTMLInputElement>('search-text'), searchResults: $<HTMLUListElement>('search-results'),
 };
+/** Text as the server compares it: case and spacing folded. */
+const fold = (s: string) => s.toLowerCase().replace(/\s+/g, '');
 
 const COLOURS = ['#ffd400', '#4fc3f7', '#f06292', '#81c784', '#ffb74d', '#ba68c8'];
 const colourOf = (() => {
@@ -238,6 +241,8 @@ function renderVideo(v: View) {
   }
   renderReview(v);
   activate(v.active, false);
+  els.search.value = '';
+  els.search.oninput = () => filterSegments(v, els.search.value);
   $('download-json').onclick = () => download(`framewatch-${v.jobId}.json`, 'application/json', JSON.stringify(v.result, null, 2));
   $('download-csv').onclick = () =>
     download(`framewatch-${v.jobId}-segments.csv`, 'text/csv', ['index,startS,endS,labels,bestFrameS,decision', ...segments.map((s) => `${s.index},${s.startS},${s.endS},"${s.labels.map((l) => l.label).join(' ')}",${s.bestFrame.timeS},${decisionOf(v, s.index)?.decision ?? ''}`)].join('\n'));
@@ -258,7 +263,7 @@ function card(s: Segment): HTMLLIElement {
   time.textContent = `${clock(s.startS)} – ${clock(s.endS)}`;
   const labels = document.createElement('div');
   labels.className = 'labels';
-  labels.textContent = s.labels.map((l) => `${l.label} ${(l.maxScore * 100).toFixed(0)}%`).join(', ');
+  labels.textContent = s.labels.map((l) => `${l.label} ${(l.maxScore * 100).toFixed(0)}%`).join(', ') + (s.texts?.length ? `: “${s.texts.join('”, “')}”` : '');
   const state = document.createElement('div');
   state.className = 'state';
   const decide = document.createElement('div');
@@ -282,6 +287,15 @@ function card(s: Segment): HTMLLIElement {
 }
 
 const decisionOf = (v: View, n: number) => v.review.segments[n]?.decision;
+
+/** Shows only the segments whose texts or labels contain the term (case and spacing folded). */
+function filterSegments(v: View, term: string) {
+  const wanted = fold(term);
+  for (const el of document.querySelectorAll<HTMLElement>('#cards .card, #timeline .range')) {
+    const s = v.result.segments[Number(el.dataset.segment)];
+    el.hidden = wanted !== '' && ![...(s.texts ?? []), ...s.labels.map((l) => l.label)].some((t) => fold(t).includes(wanted));
+  }
+}
 
 /** Decision states on cards and timeline, the missed ranges, and the review's numbers. */
 function renderReview(v: View) {
@@ -478,6 +492,24 @@ async function showJobs() {
     }),
   );
 }
+
+els.searchJobs.onsubmit = async (e) => {
+  e.preventDefault();
+  const res = await api(`/v1/search?text=${encodeURIComponent(els.searchText.value)}`);
+  const body = (await res.json()) as { results: Array<{ jobId: string; filename?: string; segments: Array<{ startS: number; endS: number; texts: string[] }> }> } & ApiError;
+  if (!res.ok) return showError(body.error?.code ?? `HTTP_${res.status}`, body.error?.message ?? 'the search failed');
+  els.searchResults.replaceChildren(
+    ...(body.results.length ? body.results : [undefined]).map((r) => {
+      const li = document.createElement('li');
+      if (!r) return (li.textContent = 'No finished job shows that text.'), li;
+      const link = document.createElement('a');
+      link.href = `#/jobs/${r.jobId}`;
+      link.textContent = r.filename ?? r.jobId;
+      li.append(link, ` — ${r.segments.map((s) => `${clock(s.startS)}–${clock(s.endS)} “${s.texts.join('”, “')}”`).join('; ')}`);
+      return li;
+    }),
+  );
+};
 
 function showImage(file: File, result: { detections: Detection[]; image: { width: number; height: number } }) {
   els.status.hidden = true;
