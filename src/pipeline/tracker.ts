@@ -121,7 +121,8 @@ export function createTracker(options: TrackerOptions = DEFAULT_TRACKER, keyOf: 
 /** Text as tracks and queries compare it: case and spacing folded. */
 export const foldText = (text: string): string => text.toLowerCase().replace(/\s+/g, '');
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance between two strings, by characters. */
+export function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let diagonal = row[0];

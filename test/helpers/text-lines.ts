@@ -49,17 +49,4 @@ export async function renderedSet(): Promise<RenderedLine[]> {
   return out;
 }
 
-/** Levenshtein distance between two strings, by characters. */
-export function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length];
-}
+export { editDistance } from '../../src/pipeline/tracker.js';
