@@ -1,10 +1,14 @@
 # CPU image. Same steps as the README: npm ci (builds via `prepare`), models prepare, serve.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json .npmrc tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY preprocessing ./preprocessing
 COPY src ./src
 COPY models ./models
+# The CPU build needs nothing onnxruntime-node's install script downloads. npm 11.19+ skips
+# it (allowScripts in package.json); older npm (this image's) reads this variable.
+ENV ONNXRUNTIME_NODE_INSTALL=skip
 RUN npm ci \
  && node dist/src/cli/main.js models prepare \
  && npm prune --omit=dev

@@ -1,6 +1,6 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { appendFile, readdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../logging/logger.js';
@@ -194,7 +194,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   process.stderr.write(
     `score: ${totals.files} files scored, ${totals.skipped} already in ${out ? basename(out) : 'output'}, ${totals.frames} frames, ` +
       `${totals.detections} detections or segments, ${totals.failures} failed, ${(totals.frames / Math.max(seconds, 1e-3)).toFixed(1)} frames/s, ` +
-      `output: ${out ?? 'stdout'}${out ? ` (${dirname(out)})` : ''}\n`,
+      `output: ${out ?? 'stdout'}\n`,
   );
   return totals.failures === 0 || values['allow-failures'] ? 0 : 1;
 }

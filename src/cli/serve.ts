@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../logging/logger.js';
 import { checkHwaccel, mediaToolVersions, resolveMediaTools, useMediaTools } from '../media/ffmpeg.js';
 import { createDiskJobStore, openJobQueue, startRetention, type JobQueue } from '../pipeline/index.js';
 import { createRepository, type ModelRepository } from '../registry/index.js';
+import { cudaProviderInstalled } from '../runtime/index.js';
 import { imageLoader, sessionSettings } from './config-options.js';
 import { parseCommandArgs } from './args.js';
 import { FRAMEWATCH_VERSION, loadConfig, type Config } from '../config/index.js';
@@ -87,7 +88,12 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  logger.info('listening', { url, modelsDir: config.modelsDir, device: config.device, version: FRAMEWATCH_VERSION });
+  // One line for the device: 'auto' without the CUDA provider installed is plain CPU, not a failure.
+  const provider = config.device === 'cpu' || !cudaProviderInstalled() ? 'cpu' : 'cuda (CPU fallback per model)';
+  logger.info('listening', { url, modelsDir: config.modelsDir, device: config.device, provider, version: FRAMEWATCH_VERSION });
+  if (!config.apiToken && !['127.0.0.1', '::1', 'localhost'].includes(config.host)) {
+    logger.warn(`NO API TOKEN: listening on ${config.host}, so anyone who can reach port ${config.port} can run the models and read every job and video; set FRAMEWATCH_API_TOKEN, or FRAMEWATCH_HOST=127.0.0.1 to stay on this machine`, { host: config.host });
+  }
   const ready = repository.loadAll();
   void ready.finally(modelsLoaded);
   let poller: NodeJS.Timeout | undefined;

@@ -24,7 +24,8 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   const [name, versionText] = positionals[0].split('@');
   const versions = (await readdir(join(config.modelsDir, name)).catch(() => [] as string[])).filter((v) => /^[1-9]\d*$/.test(v)).map(Number);
   const version = versionText ? Number(versionText) : Math.max(...versions);
-  if (!versions.includes(version)) throw new UsageError(`no version ${versionText ?? ''} of '${name}' in ${config.modelsDir}`);
+  if (versions.length === 0) throw new UsageError(`no model '${name}' in ${config.modelsDir} (framewatch verify <name>[@<version>]; the models are the folders there)`);
+  if (!versions.includes(version)) throw new UsageError(`'${name}' has no version ${versionText}; it has ${versions.sort((a, b) => a - b).join(', ')}`);
   const dir = join(config.modelsDir, name, String(version));
   const { manifest, problem } = await readManifest(dir, name, version);
   if (!manifest) throw new UsageError(problem ?? 'manifest unreadable');

@@ -61,7 +61,8 @@ export function ortSessionOptions(threads?: number, spinning = false) {
 export async function createSession(modelPath: string, options: SessionOptions): Promise<ModelSession> {
   const wantsCuda = options.device !== 'cpu';
   const cudaPresent = wantsCuda && cudaProviderInstalled();
-  if (wantsCuda && !cudaPresent) {
+  // Asked for by name: say so per model. With 'auto', the start-up line says it once.
+  if (options.device === 'cuda' && !cudaPresent) {
     options.logger?.warn('CUDA execution provider not installed, using CPU', { model: modelPath, device: options.device });
   }
   const workerData: SessionWorkerData = {
