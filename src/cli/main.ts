@@ -3,6 +3,7 @@ import { ConfigError } from '../config/index.js';
 import { FramewatchError } from '../errors/index.js';
 import { UsageError } from './args.js';
 import { datasetCommand } from './dataset.js';
+import { loadtestCommand } from './loadtest.js';
 import { exportCommand, modelsCommand } from './export.js';
 import { scoreCommand } from './score.js';
 import { serveCommand } from './serve.js';
@@ -17,6 +18,7 @@ Commands:
   score            score files, folders or globs of images and videos to JSONL or CSV
   verify           replay a version's golden samples and report train/serve skew
   dataset export   write reviewers' decisions as a COCO or YOLO dataset (from a running server)
+  loadtest         drive a running server with autocannon; client and server numbers side by side
 
 Run 'framewatch <command> --help' for a command's options.`;
 
@@ -27,6 +29,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   score: scoreCommand,
   verify: verifyCommand,
   dataset: datasetCommand,
+  loadtest: loadtestCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
