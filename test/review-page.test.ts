@@ -8,7 +8,7 @@ import type { RunningServer } from '../src/cli/serve.js';
 import { startTestServer } from './helpers/server.js';
 import { knownTruthVideo, twoEventsVideo, twoTextsVideo } from './helpers/videos.js';
 
-// Debian's Chromium (installed by .ci/run when missing); playwright's own download cannot work here.
+// Debian's Chromium (npm test installs it when missing: scripts/test-deps.mjs); playwright's own download cannot work here.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = 'test/artifacts';
 
@@ -21,7 +21,7 @@ beforeAll(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   await knownTruthVideo(join(dir, 'truth.mp4'));
   server = await startTestServer({ modelsDir: 'models', dataDir: join(dir, 'data') });
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (.ci/run does)`);
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (npm test does, as root)`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

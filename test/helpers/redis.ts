@@ -22,12 +22,12 @@ export interface TestRedis {
 }
 
 /**
- * A real redis-server (Debian's package; .ci/run installs it) on a free loopback port, with
+ * A real redis-server (Debian's package; npm test installs it when missing) on a free loopback port, with
  * the append-only file on, so a restart keeps the queue as production Redis would.
  */
 export async function startRedis(dir: string): Promise<TestRedis> {
   if (spawnSync('redis-server', ['--version']).error) {
-    throw new Error('redis-server is not installed: apt-get install -y redis-server (.ci/run does this)');
+    throw new Error('redis-server is not installed: apt-get install -y redis-server (npm test does this as root)');
   }
   const port = await freePort();
   let child: ChildProcess | undefined;
