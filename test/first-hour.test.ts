@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
-import { memoryLogger, startTestServer, type LogLine } from './helpers/server.js';
+import { readFile } from 'node:fs/promises';
+import { memoryLogger, postFile, startTestServer, type LogLine } from './helpers/server.js';
+import { twoEventsVideo } from './helpers/videos.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -42,5 +44,27 @@ describe('quiet, clear starts', () => {
     expect(unknown.stderr).toMatch(/no model 'nope' in /);
     const version = await runCli(['verify', 'object-detector@9']);
     expect(version.stderr).toMatch(/'object-detector' has no version 9; it has 2/);
+  });
+});
+
+describe('defaults a reviewer would pick', () => {
+  it('the object detector reviews people unless told otherwise (its manifest\'s review.labels); labels=* asks for every label', async () => {
+    await twoEventsVideo(join(dir, 'two.mp4'));
+    const video = await readFile(join(dir, 'two.mp4'));
+    const server = await startTestServer({ modelsDir: 'models', dataDir: join(dir, 'data-defaults') });
+    try {
+      const model = await (await fetch(`${server.url}/v1/models/object-detector`)).json();
+      expect(model.versions[0].review).toEqual({ labels: ['person'] });
+      const predict = (query: string) => postFile(`${server.url}/v1/models/object-detector/predict?frames=false${query}`, video, 'two.mp4');
+      const [{ body: byDefault }, { body: every }] = await Promise.all([predict(''), predict('&labels=*')]);
+      // Two crossings of 4 s in 20 s: about half flagged, and only people.
+      expect(byDefault.segments.map((s: any) => s.labels.map((l: any) => l.label))).toEqual([['person'], ['person']]);
+      expect(byDefault.review.flaggedRatio).toBeLessThan(0.6);
+      // Every label: the birds over the building keep the whole video flagged.
+      expect(every.segments.flatMap((s: any) => s.labels.map((l: any) => l.label))).toContain('bird');
+      expect(every.review.flaggedRatio).toBeGreaterThan(byDefault.review.flaggedRatio);
+    } finally {
+      await server.close();
+    }
   });
 });

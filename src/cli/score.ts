@@ -12,7 +12,7 @@ import { recordsToCsv, CSV_HEADER } from './score-format.js';
 
 export const SCORE_HELP = `Usage: framewatch score <files|dirs|globs...> --model <name>[@<version>] [--out results.jsonl]
                        [--format jsonl|csv] [--concurrency N] [--server URL] [--allow-failures]
-                       [--fps N] [--labels a,b] [--pad S] [--merge-gap S] [--threshold T]
+                       [--fps N] [--labels a,b|*] [--pad S] [--merge-gap S] [--threshold T]
 
 Scores images and videos with the same pipeline as the server (in process), or sends them to a
 running framewatch with --server. One record per file: path, sha256, model, detections (images)
@@ -135,7 +135,10 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       await repository.close();
       throw err;
     }
-    score = (path, sha256) => scoreFile(model, path, { maxPixels: config.maxImagePixels, threshold, video, sha256 });
+    // No --labels: the model's review defaults, as the server applies them.
+    const reviewLabels = 'steps' in model ? undefined : model.manifest.review?.labels;
+    const videoOptions = video.labels?.includes('*') ? { ...video, labels: undefined } : video.labels || !reviewLabels ? video : { ...video, labels: reviewLabels };
+    score = (path, sha256) => scoreFile(model, path, { maxPixels: config.maxImagePixels, threshold, video: videoOptions, sha256 });
     close = () => repository.close();
   }
 

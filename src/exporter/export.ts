@@ -39,6 +39,9 @@ export interface ExportOptions {
   createdAt?: Date;
   /** Folder of images for the drift reference profile; default: the golden images. */
   referenceDir?: string;
+  /** Copied into the manifest as they are (see the manifest schema). */
+  expected?: Manifest['expected'];
+  review?: Manifest['review'];
 }
 
 export interface ExportResult {
@@ -132,6 +135,8 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
         postprocessing,
         labels,
         golden,
+        ...(options.expected ? { expected: options.expected } : {}),
+        ...(options.review ? { review: options.review } : {}),
       });
       await writeFileAtomic(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
       await rename(staging, finalDir);

@@ -61,6 +61,8 @@ export async function prepareBundledModels(modelsDir: string, decode: ImageDecod
         preprocessing: committed.preprocessing,
         postprocessing: committed.postprocessing,
         labels: committed.labels,
+        expected: committed.expected,
+        review: committed.review,
         golden: committed.golden.map((g) => join(entry.dir, g.input)),
         decode,
         createdAt: new Date(committed.createdAt),

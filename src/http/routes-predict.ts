@@ -15,7 +15,7 @@ async function predictVideoUpload(
   req: Request,
   res: Response,
   deps: AppDeps,
-  model: { name: string; version: number },
+  model: { name: string; version: number; defaultLabels?: string[] },
   upload: Extract<ReceivedUpload, { kind: 'video' }>,
 ): Promise<void> {
   let submitted = false;
@@ -38,7 +38,8 @@ async function predictVideoUpload(
         startS: options.start,
         endS: options.end,
         maxFrames: options.maxFrames,
-        labels: options.labels,
+        // No labels asked for: the manifest's review defaults; `labels=*`: every label.
+        labels: options.labels?.includes('*') ? undefined : options.labels ?? model.defaultLabels,
         query: options.query,
         pad: options.pad,
         mergeGap: options.mergeGap,
@@ -102,7 +103,7 @@ export function createPredictRoutes(deps: AppDeps): Router {
       checkVideoBacklog: () => deps.jobs.checkBacklog(Number(req.headers['content-length']) || 0),
     });
     // Video frames queue as bulk work under the job and backlog limits instead.
-    if (upload.kind === 'video') return predictVideoUpload(req, res, deps, model, upload);
+    if (upload.kind === 'video') return predictVideoUpload(req, res, deps, { name: model.name, version: model.version, defaultLabels: model.manifest.review?.labels }, upload);
     const release = model.batcher.admit();
     try {
       const fieldOptions = parseInput(predictQuerySchema, { threshold: upload.fields.threshold });

@@ -26,6 +26,7 @@ function describeVersion(e: VersionEntry) {
     provider: e.provider ?? null,
     inputShape: m?.inputs[0]?.shape ?? null,
     labelCount: m?.labels.length ?? 0,
+    ...(m?.review ? { review: m.review } : {}),
     ...(e.skew ? { skew: { ok: e.skew.ok, maxAbsDiff: e.skew.maxAbsDiff, tolerance: e.skew.tolerance } } : {}),
   };
 }

@@ -53,6 +53,11 @@ export const manifestSchema = z.object({
   golden: z.array(z.object({ input: z.string().min(1), sha256 })).default([]),
   /** Reviewers' numbers this version should reach: precision, time saved. */
   expected: expectedSchema.optional(),
+  /**
+   * What a review of this model's video starts from: the labels that make segments when a
+   * request names none (the page and the CLI prefill them).
+   */
+  review: z.strictObject({ labels: z.array(z.string().min(1)).min(1).optional() }).optional(),
   /** Per-model batcher overrides; unset fields take the server's defaults. */
   serving: z
     .object({

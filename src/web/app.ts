@@ -84,21 +84,32 @@ function showError(code: string, message: string) {
 async function loadModels() {
   try {
     const res = await fetch('/v1/models');
-    const body = (await res.json()) as { models: Array<{ name: string; versions: Array<{ version: number; status: string; task: string }> }> };
+    const body = (await res.json()) as { models: Array<{ name: string; versions: Array<{ version: number; status: string; task: string; review?: { labels?: string[] } }> }> };
     els.model.replaceChildren();
     for (const m of body.models) {
       for (const v of m.versions.filter((v) => v.status === 'READY')) {
         const option = new Option(`${m.name} v${v.version}`, `${m.name}/versions/${v.version}`);
         option.title = `${m.name} version ${v.version} (${v.task})`;
+        option.dataset.labels = v.review?.labels?.join(',') ?? '';
         els.model.append(option);
       }
     }
     const preferred = [...els.model.options].find((o) => o.value.startsWith('object-detector/'));
     if (preferred) els.model.value = preferred.value;
+    prefillLabels();
   } catch {
     showError('UNAVAILABLE', 'the model list could not be loaded');
   }
 }
+
+/** The model's review defaults (its manifest's review.labels) fill the label filter, unless the reviewer typed their own. */
+let prefilled = '';
+function prefillLabels() {
+  const defaults = els.model.selectedOptions[0]?.dataset.labels ?? '';
+  if (els.labels.value.trim() === '' || els.labels.value === prefilled) els.labels.value = defaults;
+  prefilled = defaults;
+}
+els.model.onchange = prefillLabels;
 
 /** POSTs the file with upload progress (XMLHttpRequest reports it; fetch does not). */
 function upload(file: File, url: string): Promise<{ status: number; body: unknown }> {
