@@ -64,19 +64,27 @@ describe('the text-reader pipeline (text-detector, then text-recognizer on each 
 });
 
 describe('a pipeline whose step version is missing', () => {
-  it('is FAILED with the reason while every model still serves', async () => {
+  it('is FAILED with the reason while every model still serves; labels pick pipeline versions', async () => {
     const repo = await scratchRepository(['text-detector', 'text-recognizer']);
-    await mkdir(join(repo.dir, 'text-reader', '1'), { recursive: true });
     const manifest = JSON.parse(await readFile('models/text-reader/1/manifest.json', 'utf8'));
+    await mkdir(join(repo.dir, 'text-reader', '2'), { recursive: true });
+    await writeFile(join(repo.dir, 'text-reader', '2', 'manifest.json'), JSON.stringify({ ...manifest, version: 2 }));
+    await writeFile(join(repo.dir, 'text-reader', 'labels.json'), JSON.stringify({ stable: 2, broken: 1 }));
+    await mkdir(join(repo.dir, 'text-reader', '1'), { recursive: true });
     manifest.steps[1].version = 7;
     await writeFile(join(repo.dir, 'text-reader', '1', 'manifest.json'), JSON.stringify(manifest));
     const other = await startTestServer({ modelsDir: repo.dir, dataDir: join(dir, 'data-failed') });
     try {
       const model = await (await fetch(`${other.url}/v1/models/text-reader`)).json();
-      expect(model.versions[0]).toMatchObject({ status: 'FAILED', reason: 'step text-recognizer@7 is not in the repository' });
-      const { status, body } = await postRaw(`${other.url}/v1/models/text-reader/predict`, await signBoard(), 'image/png');
+      expect(model.versions[0]).toMatchObject({ version: 1, status: 'FAILED', reason: 'step text-recognizer@7 is not in the repository' });
+      expect(model.versions[1]).toMatchObject({ version: 2, status: 'READY' });
+      const { status, body } = await postRaw(`${other.url}/v1/models/text-reader/versions/1/predict`, await signBoard(), 'image/png');
       expect([status, body.error.code]).toEqual([503, 'MODEL_NOT_READY']);
       expect(JSON.stringify(body.error.details)).toMatch(/text-recognizer@7 is not in the repository/);
+      const board = await signBoard();
+      expect((await postRaw(`${other.url}/v1/models/text-reader/labels/stable/predict`, board, 'image/png')).body.model).toEqual({ name: 'text-reader', version: 2, kind: 'pipeline' });
+      expect((await postRaw(`${other.url}/v1/models/text-reader/labels/broken/predict`, board, 'image/png')).body.error.code).toBe('MODEL_NOT_READY');
+      expect((await postRaw(`${other.url}/v1/models/text-reader/labels/nope/predict`, board, 'image/png')).body.error.code).toBe('VERSION_NOT_FOUND');
       expect((await postRaw(`${other.url}/v1/models/text-detector/predict`, await signBoard(), 'image/png')).status).toBe(200);
       expect((await postRaw(`${other.url}/v1/models/text-recognizer/predict`, await signBoard(), 'image/png')).status).toBe(200);
     } finally {
