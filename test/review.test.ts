@@ -331,7 +331,13 @@ describe.each(['disk', 'redis'] as const)('the %s review store', (kind) => {
     const after = await store.read(jobId);
     expect(after.missed.map((m) => m.id)).toEqual([1, 2, 4, 5]);
     expect(after.decisions[3]).toBeUndefined();
-    if (client) expect(await client.ttl(`framewatch:job:${jobId}:review:decisions`)).toBeGreaterThan(3500); // expires with the job
+    if (client) {
+      expect(await client.ttl(`framewatch:job:${jobId}:review:decisions`)).toBeGreaterThan(3500); // expires with the job
+      // The very first write to a key gets its expiry too.
+      const fresh = '22222222-2222-3333-4444-555555555555';
+      await store.addActivity(fresh, 1000);
+      expect(await client.ttl(`framewatch:job:${fresh}:review`)).toBeGreaterThan(3500);
+    }
   });
 
   it('an unknown job reads as an empty review', async () => {

@@ -73,7 +73,8 @@ describe('a pipeline whose step version is missing', () => {
     await mkdir(join(repo.dir, 'text-reader', '1'), { recursive: true });
     manifest.steps[1].version = 7;
     await writeFile(join(repo.dir, 'text-reader', '1', 'manifest.json'), JSON.stringify(manifest));
-    const other = await startTestServer({ modelsDir: repo.dir, dataDir: join(dir, 'data-failed') });
+    const admin = 'an-admin-token-0123456789';
+    const other = await startTestServer({ modelsDir: repo.dir, dataDir: join(dir, 'data-failed'), adminToken: admin });
     try {
       const model = await (await fetch(`${other.url}/v1/models/text-reader`)).json();
       expect(model.versions[0]).toMatchObject({ version: 1, status: 'FAILED', reason: 'step text-recognizer@7 is not in the repository' });
@@ -85,6 +86,13 @@ describe('a pipeline whose step version is missing', () => {
       expect((await postRaw(`${other.url}/v1/models/text-reader/labels/stable/predict`, board, 'image/png')).body.model).toEqual({ name: 'text-reader', version: 2, kind: 'pipeline' });
       expect((await postRaw(`${other.url}/v1/models/text-reader/labels/broken/predict`, board, 'image/png')).body.error.code).toBe('MODEL_NOT_READY');
       expect((await postRaw(`${other.url}/v1/models/text-reader/labels/nope/predict`, board, 'image/png')).body.error.code).toBe('VERSION_NOT_FOUND');
+      // The pipeline follows its steps: a step unloaded makes it FAILED, loaded again READY.
+      const manage = (action: string) => fetch(`${other.url}/v1/models/text-recognizer/versions/1/${action}`, { method: 'POST', headers: { authorization: `Bearer ${admin}` } });
+      const state = async () => (await (await fetch(`${other.url}/v1/models/text-reader`)).json()).versions[1];
+      expect((await manage('unload')).status).toBe(200);
+      expect(await state()).toMatchObject({ status: 'FAILED', reason: 'step text-recognizer@1 is UNLOADED' });
+      expect((await manage('load')).status).toBeLessThan(300);
+      await expect.poll(async () => (await state()).status, { timeout: 30_000 }).toBe('READY');
       expect((await postRaw(`${other.url}/v1/models/text-detector/predict`, await signBoard(), 'image/png')).status).toBe(200);
       expect((await postRaw(`${other.url}/v1/models/text-recognizer/predict`, await signBoard(), 'image/png')).status).toBe(200);
     } finally {

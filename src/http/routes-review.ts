@@ -3,7 +3,7 @@ import { pack as tarPack } from 'tar-stream';
 import { z } from 'zod';
 import { FramewatchError } from '../errors/index.js';
 import { metrics } from '../metrics/index.js';
-import type { JobQueue } from '../pipeline/index.js';
+import { mapPool, type JobQueue } from '../pipeline/index.js';
 import {
   activityInputSchema, decisionInputSchema, missedInputSchema, reviewReport, summarizeReviews, versionQuality, writeDataset, datasetName,
   type ReviewedResult, type ReviewReport,
@@ -31,7 +31,8 @@ async function reportsWhere(jobs: JobQueue, f: { model?: string; version?: numbe
   const records = (await jobs.list()).filter((r) =>
     r.status === 'succeeded' && (!f.model || r.model.name === f.model) && (f.version === undefined || r.model.version === f.version) &&
     (!f.since || r.createdAt >= f.since) && (!f.until || r.createdAt < f.until));
-  const reports = await Promise.all(records.map((r) => reportOf(jobs, r.jobId).catch(() => undefined)));
+  // A few at a time: each reads a result file.
+  const reports = await mapPool(records, 8, (r) => reportOf(jobs, r.jobId).catch(() => undefined));
   return reports.filter((r): r is ReviewReport => r !== undefined);
 }
 

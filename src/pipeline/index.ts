@@ -7,3 +7,4 @@ export * from './segments.js';
 export * from './jobs/index.js';
 export * from './score-file.js';
 export * from './predict-pipeline.js';
+export * from './map-pool.js';

@@ -125,7 +125,7 @@ export async function inferFrames(
       for (const [i, { frame, input }] of batch.entries()) {
         const inferred = outputs[i];
         let detections = inferred ? postprocessOutputs(model, inferred, input.transform, o.threshold) : carried;
-        if (inferred && o.readers?.length) detections = await readDetections(o.readers, frame.image, [...detections]);
+        if (inferred && o.readers?.length) detections = await readDetections(o.readers, frame.image, [...detections], { priority: 'bulk' });
         if (inferred) {
           carried = detections;
           recordPredictions(model, detections);

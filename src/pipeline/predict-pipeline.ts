@@ -4,6 +4,7 @@ import { decodeImage } from '../media/image.js';
 import { warpQuad } from '../media/warp.js';
 import { metrics, recordPredictions } from '../metrics/index.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
+import type { Priority } from '../runtime/index.js';
 import type { Detection } from '../tasks/index.js';
 import type { ImagePredictOptions } from './predict-image.js';
 import { mapPool } from './map-pool.js';
@@ -23,9 +24,9 @@ export interface PipelinePrediction {
 const ms = (from: number, to: number) => Math.round((to - from) * 100) / 100;
 
 /** One picture through one model's batcher: its detections in the picture's pixels. */
-async function runStep(model: ReadyModel, image: RgbImage, threshold?: number): Promise<Detection[]> {
+async function runStep(model: ReadyModel, image: RgbImage, threshold?: number, priority: Priority = 'interactive'): Promise<Detection[]> {
   const input = await applyPreprocessing(image, model.manifest.preprocessing);
-  const outputs = await model.batcher.run(input, 'interactive');
+  const outputs = await model.batcher.run(input, priority);
   const detections = postprocessOutputs(model, outputs, input.transform, threshold);
   recordPredictions(model, detections);
   return detections;
@@ -37,21 +38,28 @@ const corners = (d: Detection): Point[] =>
 /**
  * The steps after the first, on each detection's crop of `source` (its quad warped upright):
  * what a step reads (`text`, `textScore`) is merged into the detection. `onStep` hears when
- * each step began.
+ * each step began. Video frames read as bulk work (behind interactive requests, outside their
+ * queue limit), as their first step runs.
  */
 export async function readDetections(
   steps: ReadyPipeline['steps'],
   source: RgbImage,
   detections: Detection[],
-  onStep?: (model: ReadyModel, startedAt: number) => void,
+  o: { priority?: Priority; onStep?: (model: ReadyModel, startedAt: number) => void } = {},
 ): Promise<Detection[]> {
   for (const step of steps) {
     const t = performance.now();
     detections = await mapPool(detections, CROPS_IN_FLIGHT, async (d) => {
-      const [read] = await runStep(step.model, warpQuad(source, corners(d)));
+      let crop: RgbImage;
+      try {
+        crop = warpQuad(source, corners(d));
+      } catch {
+        return d; // a degenerate quad (a line of zero height): nothing to read, the detection stays
+      }
+      const [read] = await runStep(step.model, crop, undefined, o.priority);
       return read?.text === undefined ? d : { ...d, text: read.text, textScore: read.textScore };
     });
-    onStep?.(step.model, t);
+    o.onStep?.(step.model, t);
   }
   return detections;
 }
@@ -76,7 +84,7 @@ export async function predictPipelineImage(pipeline: ReadyPipeline, bytes: Uint8
   let t = performance.now();
   let detections = await runStep(first.model, source, options.threshold);
   observe(first.model, t, 1);
-  detections = await readDetections(later, source, detections, (model, from) => observe(model, from, detections.length));
+  detections = await readDetections(later, source, detections, { onStep: (model, from) => observe(model, from, detections.length) });
   const t2 = performance.now();
   metrics.pipelineDuration.observe({ pipeline: pipeline.name, version: String(pipeline.version) }, (t2 - t0) / 1000);
   return {

@@ -141,6 +141,8 @@ export function editDistance(a: string, b: string): number {
  * of one line (at most one character in five differing from a reading seen before) merged
  * into that reading's key. Other detections keep their label.
  */
+const RECENT_READINGS = 256;
+
 export function textTrackKeys(similarity = 0.8): (d: Detection) => string {
   const seen: string[] = [];
   const cache = new Map<string, string>();
@@ -149,8 +151,12 @@ export function textTrackKeys(similarity = 0.8): (d: Detection) => string {
     const folded = foldText(d.text);
     let key = cache.get(folded);
     if (key === undefined) {
+      // Compared with the most recent distinct readings only, so noisy OCR over a long video stays linear.
       key = seen.find((k) => 1 - editDistance(k, folded) / Math.max(k.length, folded.length, 1) >= similarity) ?? folded;
-      if (key === folded) seen.push(folded);
+      if (key === folded) {
+        seen.unshift(folded);
+        seen.length = Math.min(seen.length, RECENT_READINGS);
+      }
       cache.set(folded, key);
     }
     return `${d.label}\u0000${key}`;

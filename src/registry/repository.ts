@@ -236,12 +236,17 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       if (target.state !== 'READY') return `step ${step.model}@${step.version} is ${target.state}${target.reason ? ` (${target.reason})` : ''}`;
       return undefined;
     }).filter(Boolean);
-    entry.state = problems.length ? 'FAILED' : 'READY';
-    entry.reason = problems.length ? problems.join('; ') : undefined;
+    const [state, reason] = problems.length ? (['FAILED', problems.join('; ')] as const) : (['READY', undefined] as const);
+    if (entry.state === 'UNLOADED' || (entry.state === state && entry.reason === reason)) return;
+    entry.state = state;
+    entry.reason = reason;
     metrics.modelReady.set({ model: entry.name, version: String(entry.version), provider: 'pipeline' }, problems.length ? 0 : 1);
-    if (problems.length) log.error('pipeline version failed', { model: entry.name, version: entry.version, reason: entry.reason });
+    if (problems.length) log.error('pipeline version failed', { model: entry.name, version: entry.version, reason });
     else log.info('pipeline version ready', { model: entry.name, version: entry.version, steps: entry.pipeline!.steps });
   }
+
+  /** A pipeline's state follows its steps: re-judged whenever a model version loads, unloads or appears. */
+  const refreshPipelines = () => entries.filter((e) => e.pipeline).forEach(activatePipeline);
 
   return {
     async loadAll() {
@@ -253,11 +258,15 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
         else if (entry.state === 'FAILED') log.error('model version failed', { model: entry.name, version: entry.version, reason: entry.reason });
       }
       // Pipelines after the models they run.
-      for (const entry of entries) if (entry.pipeline) activatePipeline(entry);
+      refreshPipelines();
     },
-    list: () => entries,
+    list: () => {
+      refreshPipelines();
+      return entries;
+    },
     isPipeline: (name) => entries.some((e) => e.name === name && e.pipeline),
     resolvePipeline(name, version) {
+      refreshPipelines();
       const versions = entries.filter((e) => e.name === name && e.pipeline);
       if (versions.length === 0) throw new FramewatchError('MODEL_NOT_FOUND', `pipeline '${name}' is not in the repository`);
       const entry = version === undefined ? versions.filter((e) => e.state === 'READY').sort((a, b) => b.version - a.version)[0] : versions.find((e) => e.version === version);
@@ -316,6 +325,8 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       if (pipeline) {
         if (!entry) entries.push((entry = entryFrom({ name, version, dir: join(options.root, name, String(version)), pipeline })));
         entry.pipeline = pipeline;
+        if (entry.state === 'UNLOADED') entry.state = 'LOADING';
+        if (!labels.has(name)) labels.set(name, await readLabels(options.root, name));
         activatePipeline(entry);
         return entry;
       }
@@ -353,9 +364,10 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       for (const s of await scanRepository(options.root)) {
         if (known.has(`${s.name}/${s.version}`) || (options.only && !options.only(s.name))) continue;
         if (s.pipeline) {
+          // Judged after this poll's models have loaded (refreshPipelines below).
           const entry = entryFrom(s);
           entries.push(entry);
-          activatePipeline(entry);
+          if (!labels.has(s.name)) labels.set(s.name, await readLabels(options.root, s.name));
           found.push(entry);
           continue;
         }
@@ -368,6 +380,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
         found.push(entry);
       }
       entries.sort((a, b) => a.name.localeCompare(b.name) || a.version - b.version);
+      refreshPipelines();
       return found;
     },
     async close() {

@@ -65,9 +65,10 @@ export function createDiskReviewStore(jobDir: (jobId: string) => string): Review
 /** Keys beside the job's record; they expire `ttlS` after the last review write. */
 export function createRedisReviewStore(redis: Redis, ttlS: number): ReviewStore {
   const key = (id: string) => ({ decisions: `framewatch:job:${id}:review:decisions`, missed: `framewatch:job:${id}:review:missed`, counters: `framewatch:job:${id}:review` });
-  const touch = (id: string) => {
+  /** Runs the writes, then (re)sets every key's expiry: EXPIRE on a key not yet written does nothing. */
+  const write = (id: string, add: (m: ReturnType<Redis['multi']>) => ReturnType<Redis['multi']>) => {
     const k = key(id);
-    return redis.multi().expire(k.decisions, ttlS).expire(k.missed, ttlS).expire(k.counters, ttlS);
+    return add(redis.multi()).expire(k.decisions, ttlS).expire(k.missed, ttlS).expire(k.counters, ttlS).exec();
   };
   return {
     async read(id) {
@@ -81,19 +82,19 @@ export function createRedisReviewStore(redis: Redis, ttlS: number): ReviewStore 
     },
     async decide(id, n, decision) {
       const k = key(id);
-      await (decision ? touch(id).hset(k.decisions, String(n), JSON.stringify(decision)) : touch(id).hdel(k.decisions, String(n))).exec();
+      await write(id, (m) => (decision ? m.hset(k.decisions, String(n), JSON.stringify(decision)) : m.hdel(k.decisions, String(n))));
     },
     async addMissed(id, range) {
       const missed = { id: await redis.hincrby(key(id).counters, 'missedSeq', 1), ...range };
-      await touch(id).hset(key(id).missed, String(missed.id), JSON.stringify(missed)).exec();
+      await write(id, (m) => m.hset(key(id).missed, String(missed.id), JSON.stringify(missed)));
       return missed;
     },
     async removeMissed(id, missedId) {
-      const [[, removed]] = (await redis.multi().hdel(key(id).missed, String(missedId)).exec()) as Array<[Error | null, number]>;
+      const [[, removed]] = (await write(id, (m) => m.hdel(key(id).missed, String(missedId)))) as Array<[Error | null, number]>;
       return removed > 0;
     },
     async addActivity(id, ms) {
-      await touch(id).hincrby(key(id).counters, 'activeMs', ms).exec();
+      await write(id, (m) => m.hincrby(key(id).counters, 'activeMs', ms));
     },
   };
 }

@@ -80,6 +80,9 @@ const detectionSchema = z.object({
   score: z.number(),
   box: boxSchema,
   polygon: z.array(z.object({ x: z.number(), y: z.number() })).optional(),
+  /** What a pipeline's reader read: it must survive the trip from a chunk to its parent. */
+  text: z.string().optional(),
+  textScore: z.number().optional(),
 });
 
 /** What a chunk returns: each frame's detections, its stage timings, and who ran it. */
