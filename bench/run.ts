@@ -1,9 +1,9 @@
 // `npm run bench`: autocannon against a real server process on loopback, next to the raw
-// in-process pipeline, all in one run on one machine. Writes bench/results/<date>-<host>.json
-// and bench/RESULTS.md. Every row states its ratio to the raw pipeline.
+// in-process pipeline, all in one run on one machine. Prints markdown; `-- --out file.json`
+// also writes the figures as JSON. Every row states its ratio to the raw pipeline.
 import autocannon from 'autocannon';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,19 +26,19 @@ const CONCURRENCY = [1, 4, 16, 64];
 const MODEL = 'object-detector';
 const threads = availableParallelism();
 
-interface Row { name: string; concurrency: number | null; reqPerS: number; p50: number; p90: number; p99: number; errors: number; rejected503: number; cpuMsPerReq?: number }
+export interface Row { name: string; concurrency: number | null; reqPerS: number; p50: number; p90: number; p99: number; errors: number; rejected503: number; cpuMsPerReq?: number }
 
 /** ONNX Runtime alone: its own defaults with one intra-op thread per core, the strictest baseline. */
 const ortAlone = (modelPath: string) => ort.InferenceSession.create(modelPath, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
 
 /** The raw pipeline as the server runs it in process: fused decode + resize, tensor step, ORT, postprocess. */
-async function rawPipeline(jpeg: Buffer): Promise<Row> {
+export async function rawPipeline(jpeg: Buffer, seconds = SECONDS): Promise<Row> {
   const { manifest, modelPath } = await latest(MODEL);
   const session = await ortAlone(modelPath);
   const task = getTask(manifest.task);
   const params = task.paramsSchema.parse(manifest.postprocessing);
   const latencies: number[] = [];
-  const end = Date.now() + SECONDS * 1000;
+  const end = Date.now() + seconds * 1000;
   while (Date.now() < end) {
     const t0 = performance.now();
     const { input } = await loadImage(jpeg, manifest.preprocessing, { maxPixels: 40e6 });
@@ -49,7 +49,7 @@ async function rawPipeline(jpeg: Buffer): Promise<Row> {
   await session.release();
   latencies.sort((a, b) => a - b);
   const q = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]);
-  return { name: 'raw in-process pipeline (decode, preprocess, ORT, postprocess)', concurrency: null, reqPerS: latencies.length / SECONDS, p50: q(0.5), p90: q(0.9), p99: q(0.99), errors: 0, rejected503: 0 };
+  return { name: 'raw in-process pipeline (decode, preprocess, ORT, postprocess)', concurrency: null, reqPerS: latencies.length / seconds, p50: q(0.5), p90: q(0.9), p99: q(0.99), errors: 0, rejected503: 0 };
 }
 
 /**
@@ -90,7 +90,7 @@ const metric = async (url: string, name: string) => {
   return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 };
 
-async function load(url: string, jpeg: Buffer, connections: number, name: string, seconds = SECONDS): Promise<Row> {
+export async function load(url: string, jpeg: Buffer, connections: number, name: string, seconds = SECONDS): Promise<Row> {
   const cpu0 = await metric(url, 'framewatch_process_cpu_seconds_total');
   const r = await autocannon({ url: `${url}/v1/models/${MODEL}/predict`, method: 'POST', body: jpeg, headers: { 'content-type': 'image/jpeg' }, connections, duration: seconds, timeout: 60 });
   const cpu1 = await metric(url, 'framewatch_process_cpu_seconds_total');
@@ -159,7 +159,13 @@ async function videoBench(dir: string) {
 
 const fmt = (v: number | undefined, d = 1) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(d));
 
+/** Roughly how long main() runs at this many seconds per point (measured on 2 cores). */
+const expectedMinutes = (seconds: number) => Math.round((8 * seconds + 15 + 3 * 5 + 20 + 200 + 60 + 240 + 110 + 60) / 60);
+
 async function main() {
+  const outIndex = process.argv.indexOf('--out');
+  const out = outIndex > 0 ? process.argv[outIndex + 1] : undefined;
+  console.log(`npm run bench: about ${expectedMinutes(SECONDS)} minutes on 2 cores (${SECONDS} s per point; BENCH_SECONDS changes it). It prints its results as markdown${out ? ` and writes JSON to ${out}` : '; -- --out <file.json> also writes them as JSON'}; bench/RESULTS.md is the hand-kept history and is not rewritten. npm run bench:quick takes under 2 minutes.`);
   const dir = await mkdtemp(join(tmpdir(), 'framewatch-bench-'));
   if (process.env.BENCH_ONLY === 'video') {
     console.log(JSON.stringify(await videoBench(dir), null, 2));
@@ -236,8 +242,7 @@ async function main() {
   ];
   const date = new Date().toISOString().slice(0, 10);
   const result = { date, host: hostname(), cpus: availableParallelism(), seconds: SECONDS, model: MODEL, rows, memory, video, scale, video1080p, textReader, preprocessing: costs, targets };
-  await mkdir('bench/results', { recursive: true });
-  await writeFile(`bench/results/${date}-${hostname()}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  if (out) await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
 
   const md = [
     `# Benchmark results`,
@@ -271,8 +276,7 @@ async function main() {
     ...targets.map((t) => `| ${t.target} | ${fmt(t.value, 2)} | ${t.pass ? 'yes' : 'no'} |`),
     ``,
   ].join('\n');
-  await writeFile('bench/RESULTS.md', md);
   console.log(md);
 }
 
-await main();
+if (process.argv[1]?.endsWith('run.js')) await main();

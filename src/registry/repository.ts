@@ -229,6 +229,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
 
   /** A pipeline is READY when every pinned step is a READY model version; else FAILED, saying which step. */
   function activatePipeline(entry: VersionEntry): void {
+    if (entry.state === 'UNLOADED') return; // until an explicit load
     const problems = entry.pipeline!.steps.map((step) => {
       const target = entries.find((e) => e.name === step.model && e.version === step.version);
       if (!target) return `step ${step.model}@${step.version} is not in the repository`;
@@ -236,10 +237,13 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       if (target.state !== 'READY') return `step ${step.model}@${step.version} is ${target.state}${target.reason ? ` (${target.reason})` : ''}`;
       return undefined;
     }).filter(Boolean);
-    const [state, reason] = problems.length ? (['FAILED', problems.join('; ')] as const) : (['READY', undefined] as const);
-    if (entry.state === 'UNLOADED' || (entry.state === state && entry.reason === reason)) return;
+    // A step still loading leaves the pipeline LOADING, not FAILED: it is judged again once the step is.
+    const waiting = entry.pipeline!.steps.some((step) => entries.find((e) => e.name === step.model && e.version === step.version)?.state === 'LOADING');
+    const [state, reason] = waiting ? (['LOADING', undefined] as const) : problems.length ? (['FAILED', problems.join('; ')] as const) : (['READY', undefined] as const);
+    if (entry.state === state && entry.reason === reason) return;
     entry.state = state;
     entry.reason = reason;
+    if (state === 'LOADING') return;
     metrics.modelReady.set({ model: entry.name, version: String(entry.version), provider: 'pipeline' }, problems.length ? 0 : 1);
     if (problems.length) log.error('pipeline version failed', { model: entry.name, version: entry.version, reason });
     else log.info('pipeline version ready', { model: entry.name, version: entry.version, steps: entry.pipeline!.steps });
