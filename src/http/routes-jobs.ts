@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { FramewatchError } from '../errors/index.js';
 import { z } from 'zod';
 import { sniffFile } from '../media/sniff.js';
-import { foldText } from '../pipeline/index.js';
+import { foldTerms, succeededWhere, textMatches } from '../pipeline/index.js';
 import { parseInput } from './params.js';
 import type { JobQueue } from '../pipeline/index.js';
 import type { AppDeps } from './deps.js';
@@ -69,14 +69,14 @@ export function createJobRoutes({ jobs, config }: AppDeps): Router {
   // Text search over finished jobs: the segments whose text contains one of the terms.
   router.get('/v1/search', requireToken(config.apiToken, 'predict'), async (req, res) => {
     const q = parseInput(searchQuery, req.query);
-    const terms = q.text.split(',').map(foldText).filter(Boolean);
-    const records = (await jobs.list()).filter((r) => r.status === 'succeeded' && (!q.model || r.model.name === q.model)).reverse();
+    const terms = foldTerms(q.text.split(','));
+    const records = succeededWhere(await jobs.list(), { model: q.model }).reverse();
     const results = [];
     for (const record of records) {
       const result = (await jobs.readResult(record.jobId).catch(() => undefined)) as { segments?: Array<{ startS: number; endS: number; texts?: string[] }> } | undefined;
       const segments = (result?.segments ?? [])
         .map((s, index) => ({ index, startS: s.startS, endS: s.endS, texts: s.texts ?? [], thumbnail: `/v1/jobs/${record.jobId}/segments/${index}/thumbnail.jpg` }))
-        .filter((s) => s.texts.some((t) => terms.some((term) => foldText(t).includes(term))));
+        .filter((s) => s.texts.some((t) => textMatches(t, terms)));
       if (segments.length) results.push({ jobId: record.jobId, createdAt: record.createdAt, model: record.model, filename: record.input.filename, segments, links: jobLinks(record.jobId) });
       if (results.length >= q.limit) break;
     }

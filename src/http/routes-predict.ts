@@ -90,7 +90,7 @@ export function createPredictRoutes(deps: AppDeps): Router {
   const predict = async (req: Request, res: Response, pick: { version?: number; label?: string } = {}) => {
     const query = parseInput(predictQuerySchema, { threshold: req.query.threshold });
     const name = String(req.params.name);
-    if (repository.isPipeline(name)) return predictWithPipeline(req, res, pick.label ? labelledVersion(name, pick.label) : pick.version, query.threshold);
+    if (repository.isPipeline(name)) return predictWithPipeline(req, res, pick.label ? repository.labelVersion(name, pick.label) : pick.version, query.threshold);
     const model = pick.label ? repository.resolveLabel(name, pick.label) : repository.resolve(name, pick.version);
     // Shed load before reading the body; but take a slot only once the body is here, so
     // clients that open uploads and send nothing cannot hold the queue.
@@ -111,13 +111,6 @@ export function createPredictRoutes(deps: AppDeps): Router {
     } finally {
       release();
     }
-  };
-
-  /** The version a label (stable, canary, ...) points at; VERSION_NOT_FOUND when it points nowhere. */
-  const labelledVersion = (name: string, label: string): number => {
-    const version = repository.labels(name)[label];
-    if (version === undefined) throw new FramewatchError('VERSION_NOT_FOUND', `model '${name}' has no label '${label}'`, { labels: repository.labels(name) });
-    return version;
   };
 
   /** A pipeline: each step admits the work through its own batcher; a video becomes a job like any other. */

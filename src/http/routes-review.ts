@@ -3,7 +3,7 @@ import { pack as tarPack } from 'tar-stream';
 import { z } from 'zod';
 import { FramewatchError } from '../errors/index.js';
 import { metrics } from '../metrics/index.js';
-import { mapPool, type JobQueue } from '../pipeline/index.js';
+import { mapPool, succeededWhere, type JobQueue, type SucceededFilter } from '../pipeline/index.js';
 import {
   activityInputSchema, decisionInputSchema, missedInputSchema, reviewReport, summarizeReviews, versionQuality, writeDataset, datasetName,
   type ReviewedResult, type ReviewReport,
@@ -27,10 +27,8 @@ async function reportOf(jobs: JobQueue, jobId: string): Promise<ReviewReport> {
 }
 
 /** Every succeeded job's review, filtered by model, version and creation time. */
-async function reportsWhere(jobs: JobQueue, f: { model?: string; version?: number; since?: string; until?: string }): Promise<ReviewReport[]> {
-  const records = (await jobs.list()).filter((r) =>
-    r.status === 'succeeded' && (!f.model || r.model.name === f.model) && (f.version === undefined || r.model.version === f.version) &&
-    (!f.since || r.createdAt >= f.since) && (!f.until || r.createdAt < f.until));
+async function reportsWhere(jobs: JobQueue, f: SucceededFilter): Promise<ReviewReport[]> {
+  const records = succeededWhere(await jobs.list(), f);
   // A few at a time: each reads a result file.
   const reports = await mapPool(records, 8, (r) => reportOf(jobs, r.jobId).catch(() => undefined));
   return reports.filter((r): r is ReviewReport => r !== undefined);
@@ -63,9 +61,11 @@ export function createReviewRoutes({ jobs, repository, config }: AppDeps): Route
 
   /** Runs a change and records what it did to the job's review in the metrics. */
   const change = async (jobId: string, apply: (before: ReviewReport) => Promise<unknown>) => {
-    const before = await reportOf(jobs, jobId);
+    // The job and its result are read once; only the review state is read again after the change.
+    const { record, result } = await reviewable(jobs, jobId);
+    const before = reviewReport(jobId, record.createdAt, result, await jobs.reviews.read(jobId));
     const value = await apply(before);
-    const after = await reportOf(jobs, jobId);
+    const after = reviewReport(jobId, record.createdAt, result, await jobs.reviews.read(jobId));
     const labels = { model: after.model.name, version: String(after.model.version) };
     if (after.status === 'reviewed' && before.status !== 'reviewed' && after.timeSaved !== null) metrics.reviewTimeSaved.observe(labels, after.timeSaved);
     return { value, report: after };

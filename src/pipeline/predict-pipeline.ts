@@ -35,6 +35,13 @@ async function runStep(model: ReadyModel, image: RgbImage, threshold?: number, p
 const corners = (d: Detection): Point[] =>
   d.polygon ?? [{ x: d.box.x, y: d.box.y }, { x: d.box.x + d.box.width, y: d.box.y }, { x: d.box.x + d.box.width, y: d.box.y + d.box.height }, { x: d.box.x, y: d.box.y + d.box.height }];
 
+/** What runs on each video frame: a model alone, or a pipeline's first step with its later steps reading what it found. */
+export function frameSteps(target: ReadyModel | ReadyPipeline): { model: ReadyModel; readers: ReadyPipeline['steps'] } {
+  if (!('steps' in target)) return { model: target, readers: [] };
+  const [first, ...readers] = target.steps;
+  return { model: first.model, readers };
+}
+
 /**
  * The steps after the first, on each detection's crop of `source` (its quad warped upright):
  * what a step reads (`text`, `textScore`) is merged into the detection. `onStep` hears when

@@ -1,4 +1,4 @@
-import { foldText, type Track } from './tracker.js';
+import { foldTerms, textMatches, type Track } from './tracker.js';
 
 export interface SegmentOptions {
   /** Seconds added before and after each track. */
@@ -42,10 +42,10 @@ const round3 = (v: number) => Math.round(v * 1000) / 1000;
  */
 export function buildSegments(tracks: readonly Track[], durationS: number, options: SegmentOptions): Segment[] {
   const wanted = options.labels ? new Set(options.labels) : undefined;
-  const terms = options.query?.map(foldText).filter(Boolean);
+  const terms = options.query && foldTerms(options.query);
   const spans = tracks
     .filter((t) => !wanted || wanted.has(t.label))
-    .filter((t) => !terms?.length || (t.text !== undefined && terms.some((term) => foldText(t.text!).includes(term))))
+    .filter((t) => !terms?.length || (t.text !== undefined && textMatches(t.text, terms)))
     .map((t) => ({ startS: Math.max(0, t.startS - options.pad), endS: Math.min(durationS, t.endS + options.pad), tracks: [t] }))
     .sort((a, b) => a.startS - b.startS);
   const merged: typeof spans = [];

@@ -67,10 +67,12 @@ export function createTracker(options: TrackerOptions = DEFAULT_TRACKER, keyOf: 
       for (let i = open.length - 1; i >= 0; i--) {
         if (frame.timeS - open[i].endS > options.maxGapS) closed.push(...open.splice(i, 1));
       }
+      // Each detection's key once per frame (for text it is a folded, fuzzy-matched reading).
+      const keys = frame.detections.map(keyOf);
       const pairs: Array<{ t: number; d: number; score: number }> = [];
       open.forEach((track, t) =>
         frame.detections.forEach((det, d) => {
-          if (keyOf(det) !== track.key) return;
+          if (keys[d] !== track.key) return;
           const score = matchScore(track.lastBox, det.box, options);
           if (score > 0) pairs.push({ t, d, score });
         }),
@@ -103,7 +105,7 @@ export function createTracker(options: TrackerOptions = DEFAULT_TRACKER, keyOf: 
       frame.detections.forEach((det, d) => {
         if (usedDets.has(d)) return;
         const track: Track = {
-          id: nextId++, label: det.label, key: keyOf(det), startS: frame.timeS, endS: frame.timeS, maxScore: det.score, hits: 0,
+          id: nextId++, label: det.label, key: keys[d], startS: frame.timeS, endS: frame.timeS, maxScore: det.score, hits: 0,
           bestFrameIndex: frame.index, bestTimeS: frame.timeS, lastBox: det.box,
         };
         open.push(track);
@@ -120,6 +122,12 @@ export function createTracker(options: TrackerOptions = DEFAULT_TRACKER, keyOf: 
 
 /** Text as tracks and queries compare it: case and spacing folded. */
 export const foldText = (text: string): string => text.toLowerCase().replace(/\s+/g, '');
+
+/** Folded search terms, from a query's terms (empty ones dropped). */
+export const foldTerms = (terms: readonly string[]): string[] => terms.map(foldText).filter(Boolean);
+
+/** Whether a reading contains one of the folded terms: what query= and search both match. */
+export const textMatches = (text: string, foldedTerms: readonly string[]): boolean => foldedTerms.some((term) => foldText(text).includes(term));
 
 /** Levenshtein distance between two strings, by characters. */
 export function editDistance(a: string, b: string): number {

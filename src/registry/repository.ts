@@ -101,6 +101,8 @@ export interface ModelRepository {
   resolvePipeline(name: string, version?: number): ReadyPipeline;
   /** The version a label (stable, canary, ...) points at, from models/<name>/labels.json. */
   resolveLabel(name: string, label: string): ReadyModel;
+  /** The version a label points at, for a model or a pipeline; VERSION_NOT_FOUND when none. */
+  labelVersion(name: string, label: string): number;
   labels(name: string): Record<string, number>;
   setLabel(name: string, label: string, version: number): Promise<Record<string, number>>;
   /** (Re)loads a version in the background; a failed reload keeps the loaded copy serving. */
@@ -310,10 +312,13 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       }
       return newest.ready!;
     },
-    resolveLabel(name, label) {
+    labelVersion(name, label) {
       const version = labels.get(name)?.[label];
       if (version === undefined) throw new FramewatchError('VERSION_NOT_FOUND', `model '${name}' has no label '${label}'`, { labels: labels.get(name) ?? {} });
-      return this.resolve(name, version);
+      return version;
+    },
+    resolveLabel(name, label) {
+      return this.resolve(name, this.labelVersion(name, label));
     },
     labels: (name) => ({ ...(labels.get(name) ?? {}) }),
     async setLabel(name, label, version) {

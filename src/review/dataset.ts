@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import sharp from 'sharp';
 import type { Pack } from 'tar-stream';
 import { FramewatchError } from '../errors/index.js';
+import { succeededWhere } from '../pipeline/jobs/queue.js';
+import type { JobRecord } from '../pipeline/jobs/store.js';
 import { probeVideo, sampleFrames } from '../media/ffmpeg.js';
 import type { Box } from '../../preprocessing/index.js';
 import { reviewReport, type ReviewReport, type ReviewState } from './review.js';
@@ -17,7 +19,7 @@ export type DatasetFormat = 'coco' | 'yolo';
 
 /** What the export reads: the job queue satisfies it. */
 export interface DatasetSource {
-  list(): Promise<Array<{ jobId: string; status: string; createdAt: string; model: { name: string; version: number } }>>;
+  list(): Promise<Array<Pick<JobRecord, 'jobId' | 'status' | 'createdAt' | 'model'>>>;
   readResult(jobId: string): Promise<unknown>;
   videoPath(jobId: string): string;
   reviews: { read(jobId: string): Promise<ReviewState> };
@@ -149,8 +151,7 @@ export async function writeDataset(
 ): Promise<{ name: string; images: number; jobs: number; skipped: number }> {
   const createdAt = new Date().toISOString();
   const name = datasetName(model.project, filter, createdAt.slice(0, 10));
-  const records = (await source.list()).filter((r) =>
-    r.status === 'succeeded' && r.model.name === filter.model && (filter.version === undefined || r.model.version === filter.version) && (!filter.since || r.createdAt >= filter.since));
+  const records = succeededWhere(await source.list(), filter);
   const images: DatasetImage[] = [];
   const jobs: Array<{ jobId: string; version: number; createdAt: string; images: number }> = [];
   const skipped: Array<{ jobId: string; reason: string }> = [];

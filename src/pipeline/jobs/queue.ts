@@ -37,6 +37,21 @@ export interface JobQueue {
 
 export const isFinal = (s: JobRecord['status']): boolean => s === 'succeeded' || s === 'failed' || s === 'cancelled';
 
+/** Which finished jobs a review summary, a search or a dataset export reads. */
+export interface SucceededFilter {
+  model?: string;
+  version?: number;
+  /** Created at or after (ISO time). */
+  since?: string;
+  /** Created before (ISO time). */
+  until?: string;
+}
+
+/** The succeeded jobs among `records` that match the filter, in the order given. */
+export const succeededWhere = <R extends Pick<JobRecord, 'status' | 'createdAt' | 'model'>>(records: readonly R[], f: SucceededFilter): R[] =>
+  records.filter((r) => r.status === 'succeeded' && (!f.model || r.model.name === f.model) && (f.version === undefined || r.model.version === f.version) &&
+    (!f.since || r.createdAt >= f.since) && (!f.until || r.createdAt < f.until));
+
 /** Seconds a refused client is asked to wait: a video job takes tens of seconds at least. */
 export const BACKLOG_RETRY_AFTER_S = 30;
 

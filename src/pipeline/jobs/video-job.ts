@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { metrics } from '../../metrics/index.js';
-import type { ModelRepository, ReadyPipeline } from '../../registry/index.js';
+import type { ModelRepository } from '../../registry/index.js';
+import { frameSteps } from '../predict-pipeline.js';
 import { inferFrames, rangeStartS } from '../infer-frames.js';
 import { assembleVideo, decoderThreadsFor, expectedFrames, planChunks, sumTimings, type VideoPrediction } from '../predict-video.js';
 import type { JobRecord } from './store.js';
@@ -38,9 +39,7 @@ export function progressOf(record: JobRecord): JobRecord['progress'] {
  * readers of each frame's detections. The job and its result carry the name asked for.
  */
 export function resolveVideoModel(repository: ModelRepository, asked: { name: string; version: number }) {
-  if (!repository.isPipeline(asked.name)) return { model: repository.resolve(asked.name, asked.version), readers: [] as ReadyPipeline['steps'] };
-  const [first, ...readers] = repository.resolvePipeline(asked.name, asked.version).steps;
-  return { model: first.model, readers };
+  return frameSteps(repository.isPipeline(asked.name) ? repository.resolvePipeline(asked.name, asked.version) : repository.resolve(asked.name, asked.version));
 }
 
 /** Stage one, on any worker: decode the chunk's range, run the model, return each frame's detections. */
