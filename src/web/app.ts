@@ -81,6 +81,9 @@ function showError(code: string, message: string) {
   els.status.hidden = true;
 }
 
+/** An API answer that failed: its error code and message, or the HTTP status and what was being done. */
+const showApiError = (status: number, body: ApiError, doing: string) => showError(body.error?.code ?? `HTTP_${status}`, body.error?.message ?? doing);
+
 async function loadModels() {
   try {
     const res = await fetch('/v1/models');
@@ -152,7 +155,7 @@ async function pollJob(jobId: string): Promise<JobRecord | undefined> {
     for (;;) {
       const res = await api(`/v1/jobs/${jobId}`);
       const job = (await res.json()) as JobRecord;
-      if (!res.ok) return void showError(job.error?.code ?? `HTTP_${res.status}`, job.error?.message ?? 'the job could not be read');
+      if (!res.ok) return void showApiError(res.status, job, 'the job could not be read');
       if (job.status === 'succeeded') return job;
       if (job.status === 'failed' || job.status === 'cancelled') return void showError(job.error?.code ?? 'FAILED', job.error?.message ?? job.status);
       const { framesDone, framesTotal, percent } = job.progress;
@@ -366,7 +369,7 @@ async function decideSegment(n: number, decision: Decision['decision']) {
   // The same key again takes the decision back.
   const res = current === decision ? await api(`/v1/jobs/${v.jobId}/segments/${n}/decision`, { method: 'DELETE' }) : await sendJson(`/v1/jobs/${v.jobId}/segments/${n}/decision`, 'PUT', { decision });
   const body = (await res.json()) as Review & ApiError;
-  if (!res.ok) return showError(body.error?.code ?? `HTTP_${res.status}`, body.error?.message ?? 'the decision was not saved');
+  if (!res.ok) return showApiError(res.status, body, 'the decision was not saved');
   if (view === v) {
     v.review = body;
     renderReview(v);
@@ -389,7 +392,7 @@ async function markMissed() {
   if (endS - startS < 0.1) return;
   const res = await sendJson(`/v1/jobs/${v.jobId}/missed`, 'POST', { startS, endS });
   const body = (await res.json()) as { review: Review } & ApiError;
-  if (!res.ok) return showError(body.error?.code ?? `HTTP_${res.status}`, body.error?.message ?? 'the missed range was not saved');
+  if (!res.ok) return showApiError(res.status, body, 'the missed range was not saved');
   v.review = body.review;
   renderReview(v);
 }
@@ -484,7 +487,7 @@ async function showJobs() {
   showSection('jobs');
   const res = await api('/v1/jobs');
   const body = (await res.json()) as { jobs: JobRecord[] } & ApiError;
-  if (!res.ok) return showError(body.error?.code ?? `HTTP_${res.status}`, body.error?.message ?? 'the jobs could not be listed');
+  if (!res.ok) return showApiError(res.status, body, 'the jobs could not be listed');
   const recent = body.jobs.slice(-50).reverse();
   const reviews = await Promise.all(recent.map((j) => (j.status === 'succeeded' ? api(`/v1/jobs/${j.jobId}/review`).then((r) => (r.ok ? (r.json() as Promise<Review>) : undefined)) : undefined)));
   els.jobsBody.replaceChildren(
@@ -508,7 +511,7 @@ els.searchJobs.onsubmit = async (e) => {
   e.preventDefault();
   const res = await api(`/v1/search?text=${encodeURIComponent(els.searchText.value)}`);
   const body = (await res.json()) as { results: Array<{ jobId: string; filename?: string; segments: Array<{ startS: number; endS: number; texts: string[] }> }> } & ApiError;
-  if (!res.ok) return showError(body.error?.code ?? `HTTP_${res.status}`, body.error?.message ?? 'the search failed');
+  if (!res.ok) return showApiError(res.status, body, 'the search failed');
   els.searchResults.replaceChildren(
     ...(body.results.length ? body.results : [undefined]).map((r) => {
       const li = document.createElement('li');
@@ -566,7 +569,7 @@ async function analyse(file: File) {
   try {
     const { status, body } = await upload(file, `/v1/models/${els.model.value}/predict?${query}`);
     const error = (body as ApiError).error;
-    if (status >= 400 || error) return showError(error?.code ?? `HTTP_${status}`, error?.message ?? 'request failed');
+    if (status >= 400 || error) return showApiError(status, body as ApiError, 'request failed');
     const jobId = (body as { jobId?: string }).jobId;
     if (jobId) {
       localFiles.set(jobId, file);
