@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { applyPreprocessing, type ModelInput } from '../preprocessing/index.js';
 import { decodeImage, loadImage } from '../src/media/image.js';
 import { ffmpegPath, probeVideo, sampleFrames } from '../src/media/ffmpeg.js';
-import { decoderThreadsFor } from '../src/pipeline/index.js';
+import { decoderThreadsFor, videoDecoderScale } from '../src/pipeline/index.js';
 import { ortSessionOptions } from '../src/runtime/index.js';
 import { getTask } from '../src/tasks/index.js';
 import { latest } from './bundled.js';
@@ -111,11 +111,12 @@ async function videoBench(dir: string) {
   await promisify(execFile)(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', ...inputs, '-filter_complex', graph, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', path]);
   const { manifest, modelPath } = await latest(MODEL);
   const info = await probeVideo(path);
-  // Sampled as the server samples on CPU (its decoder threads), optionally preprocessed.
+  // Sampled as the server samples on CPU (its decoder threads, the model's size), optionally preprocessed.
+  const scale = videoDecoderScale({ manifest }, info);
   const decodeAll = async (preprocess: boolean) => {
     const inputs: ModelInput[] = [];
-    for await (const f of sampleFrames(path, info, { fps: 2, startS: 0, threads: decoderThreadsFor('cpu') })) {
-      if (preprocess) inputs.push(await applyPreprocessing(f.image, manifest.preprocessing));
+    for await (const f of sampleFrames(path, info, { fps: 2, startS: 0, threads: decoderThreadsFor('cpu'), scale })) {
+      if (preprocess) inputs.push(await applyPreprocessing(f.image, manifest.preprocessing, scale && info));
     }
     return inputs;
   };

@@ -16,7 +16,7 @@ import * as ort from 'onnxruntime-node';
 import { applyPreprocessing, type ModelInput } from '../preprocessing/index.js';
 import { ffmpegPath, probeKeyframes, probeVideo, sampleFrames, type SampledFrame, type VideoInfo } from '../src/media/ffmpeg.js';
 import { renderThumbnail } from '../src/media/thumbnail.js';
-import { chooseSampling, decodeFrameAt, decoderThreadsFor } from '../src/pipeline/index.js';
+import { chooseSampling, decodeFrameAt, decoderThreadsFor, videoDecoderScale } from '../src/pipeline/index.js';
 import { ortSessionOptions } from '../src/runtime/index.js';
 import { getTask } from '../src/tasks/index.js';
 import { latest, timed } from './bundled.js';
@@ -59,16 +59,18 @@ async function openModel() {
 }
 type Model = Awaited<ReturnType<typeof openModel>>;
 
-const decodeOptions = (keyframeTimes?: number[]) => ({ fps: FPS, startS: 0, threads: decoderThreadsFor('cpu'), keyframeTimes });
+/** Decoded as the server decodes on CPU: its decoder threads, at the model's input size. */
+const decodeOptions = (model: Model, info: VideoInfo, keyframeTimes?: number[]) => ({ fps: FPS, startS: 0, threads: decoderThreadsFor('cpu'), keyframeTimes, scale: videoDecoderScale(model, info) });
+const preprocessed = (model: Model, info: VideoInfo, frame: SampledFrame) => applyPreprocessing(frame.image, model.manifest.preprocessing, videoDecoderScale(model, info) && info);
 
 /** Every stage alone, one after the other, on the same frames: wall and CPU seconds. */
 async function stageCosts(path: string, info: VideoInfo, model: Model, keyframeTimes?: number[]): Promise<Record<Stage, Cost>> {
   const decode = await timed(async () => {
     const frames: SampledFrame[] = [];
-    for await (const frame of sampleFrames(path, info, decodeOptions(keyframeTimes))) frames.push(frame);
+    for await (const frame of sampleFrames(path, info, decodeOptions(model, info, keyframeTimes))) frames.push(frame);
     return frames;
   });
-  const preprocess = await timed(() => Promise.all(decode.value.map((f) => applyPreprocessing(f.image, model.manifest.preprocessing))));
+  const preprocess = await timed(() => Promise.all(decode.value.map((f) => preprocessed(model, info, f))));
   await model.session.run(model.feed(preprocess.value[0])); // warm-up
   const inference = await timed(async () => {
     const outputs = [];
@@ -86,7 +88,7 @@ async function stageCosts(path: string, info: VideoInfo, model: Model, keyframeT
     Promise.all(THUMBNAIL_TIMES.map(async (t) => {
       const i = keyframeTimes ? keyframeTimes.findIndex((k) => k >= t) : t * FPS;
       const image = await decodeFrameAt(path, info, { fps: FPS, startS: 0, decodeThreads: 1, sampling }, { index: i, timeS: keyframeTimes?.[i] ?? t, detections: [] });
-      return renderThumbnail(image, postprocess.value[i]);
+      return renderThumbnail(image, postprocess.value[i], info.width);
     })),
   );
   const cost = ({ wallS, cpuS }: Cost) => ({ wallS, cpuS });
@@ -97,8 +99,8 @@ async function stageCosts(path: string, info: VideoInfo, model: Model, keyframeT
 async function decodeAndInfer(path: string, info: VideoInfo, model: Model, keyframeTimes?: number[]): Promise<Cost> {
   const { wallS, cpuS } = await timed(async () => {
     let running: Promise<unknown> = Promise.resolve();
-    for await (const frame of sampleFrames(path, info, decodeOptions(keyframeTimes))) {
-      const input = await applyPreprocessing(frame.image, model.manifest.preprocessing);
+    for await (const frame of sampleFrames(path, info, decodeOptions(model, info, keyframeTimes))) {
+      const input = await preprocessed(model, info, frame);
       await running;
       running = model.session.run(model.feed(input));
     }

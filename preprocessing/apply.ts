@@ -141,10 +141,36 @@ export function toTensor(image: RgbImage, spec: PreprocessSpec, out?: Float32Arr
  * Applies the whole spec: resize/pad with sharp, then normalize. Returns tensor data and
  * transform. With `normalizeInModel` the model normalizes, so the resized pixels are the
  * tensor as they are (no copy, no per-pixel loop).
+ *
+ * `scaledFrom`: the image is a `source`-sized picture already resized to the plan's content
+ * size by its decoder (see decoderScale); only the padding and the tensor step remain, and
+ * the transform still maps back to the source's pixels.
  */
-export async function applyPreprocessing(image: RgbImage, spec: PreprocessSpec): Promise<ModelInput> {
-  const plan = planResize(spec.resize, image.width, image.height);
-  return toModelInput(await resizePixels(image, plan, spec.interpolation), plan, spec);
+export async function applyPreprocessing(image: RgbImage, spec: PreprocessSpec, scaledFrom?: { width: number; height: number }): Promise<ModelInput> {
+  if (!scaledFrom) {
+    const plan = planResize(spec.resize, image.width, image.height);
+    return toModelInput(await resizePixels(image, plan, spec.interpolation), plan, spec);
+  }
+  const plan = planResize(spec.resize, scaledFrom.width, scaledFrom.height);
+  if (image.width !== plan.contentWidth || image.height !== plan.contentHeight) {
+    throw new RangeError(`a decoder-scaled frame is ${image.width}x${image.height}, the plan wants ${plan.contentWidth}x${plan.contentHeight}`);
+  }
+  // The same plan with the scaled picture as its source: no resize left, the padding only.
+  const padOnly = { ...plan, transform: { ...plan.transform, sourceWidth: image.width, sourceHeight: image.height } };
+  return toModelInput(await resizePixels(image, padOnly, spec.interpolation), plan, spec);
+}
+
+/**
+ * The size a video decoder may deliver frames at instead of the source size: the plan's
+ * content size, where the plan shrinks the picture on both sides (undefined otherwise: a
+ * picture stretched up one way differs more between the two scalers). ffmpeg
+ * then scales before the pipe (a fraction of the bytes, no full-size resize in sharp), and
+ * applyPreprocessing with `scaledFrom` finishes. Its filter is not libvips': the pixels differ
+ * by about one level on average, 99.9% within four (tested, with the same detections).
+ */
+export function decoderScale(spec: PreprocessSpec, sourceWidth: number, sourceHeight: number): { width: number; height: number; interpolation: PreprocessSpec['interpolation'] } | undefined {
+  const { contentWidth: width, contentHeight: height } = planResize(spec.resize, sourceWidth, sourceHeight);
+  return width < sourceWidth && height < sourceHeight ? { width, height, interpolation: spec.interpolation } : undefined;
 }
 
 /**

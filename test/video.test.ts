@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyPreprocessing, preprocessSpecSchema } from '../preprocessing/index.js';
+import { applyPreprocessing, decoderScale, preprocessSpecSchema } from '../preprocessing/index.js';
 import type { RunningServer } from '../src/cli/serve.js';
 import { sampleFrames, probeVideo } from '../src/media/ffmpeg.js';
 import { loadImage } from '../src/media/image.js';
+import { iou } from '../src/tasks/geometry.js';
+import type { Detection } from '../src/tasks/index.js';
 import { postFile, postRaw, startTestServer } from './helpers/server.js';
 import { audioOnly, knownTruthVideo, remux, textVideo } from './helpers/videos.js';
 
@@ -25,7 +27,7 @@ const tmpFiles = () => readdir(join(dataDir, 'tmp')).catch(() => [] as string[])
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'framewatch-video-'));
   dataDir = join(dir, 'data');
-  await Promise.all([knownTruthVideo(video('truth.mp4')), textVideo(video('text.mp4'), 9, 3, 6), audioOnly(video('tone.m4a'))]);
+  await Promise.all([knownTruthVideo(video('truth.mp4')), knownTruthVideo(video('truth-720p.mp4'), undefined, { width: 1280, height: 720 }), textVideo(video('text.mp4'), 9, 3, 6), audioOnly(video('tone.m4a'))]);
   server = await startTestServer({ modelsDir: 'models', dataDir });
 });
 afterAll(async () => {
@@ -127,7 +129,7 @@ describe('decoder threads', () => {
 });
 
 describe('no skew between the video and image paths', () => {
-  it('a frame from the video path and the same frame as PNG through the image path give the identical tensor', async () => {
+  it('a full-size frame (as a pipeline\'s readers get it) and the same frame as PNG through the image path give the identical tensor', async () => {
     const spec = preprocessSpecSchema.parse(JSON.parse(await readFile('models/object-detector/2/manifest.json', 'utf8')).preprocessing);
     const path = video('truth.mp4');
     const info = await probeVideo(path);
@@ -142,6 +144,63 @@ describe('no skew between the video and image paths', () => {
     const bytes = (t: typeof fromVideoPath) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     expect(bytes(fromImagePath).length).toBe(512 * 512 * 3);
     expect(bytes(fromImagePath).equals(bytes(fromVideoPath))).toBe(true);
+  });
+});
+
+describe('frames scaled by ffmpeg to the model size (the default video path, when it shrinks the frame): within tolerance of the image path, same detections', () => {
+  const TIMES = [1, 5, 9]; // fruits, messi, home, in a 1280x720 version of the known-truth video
+
+  it('each pixel of the tensor is on average within 1.5 levels of the image path, 99% within 4', async () => {
+    const spec = preprocessSpecSchema.parse(JSON.parse(await readFile('models/object-detector/2/manifest.json', 'utf8')).preprocessing);
+    const path = video('truth-720p.mp4');
+    const info = await probeVideo(path);
+    expect(decoderScale(spec, 640, 480)).toBeUndefined(); // 480 rows stretched to 512: sharp resizes
+    const scale = decoderScale(spec, info.width, info.height);
+    expect(scale).toEqual({ width: 512, height: 512, interpolation: 'linear' });
+    const frameAt = async (startS: number, withScale: boolean) => {
+      const frames = sampleFrames(path, info, { fps: 1, startS, maxFrames: 1, ...(withScale ? { scale } : {}) });
+      const { value } = await frames.next();
+      await frames.return(undefined);
+      return value!.image;
+    };
+    for (const t of TIMES) {
+      const full = await applyPreprocessing(await frameAt(t, false), spec);
+      const scaled = await applyPreprocessing(await frameAt(t, true), spec, info);
+      expect(scaled.dims).toEqual(full.dims);
+      expect(scaled.transform).toEqual(full.transform);
+      let sum = 0;
+      let within4 = 0;
+      for (let i = 0; i < full.data.length; i++) {
+        const d = Math.abs(full.data[i] - scaled.data[i]);
+        sum += d;
+        if (d <= 4) within4++;
+      }
+      expect(sum / full.data.length).toBeLessThanOrEqual(1.5);
+      expect(within4 / full.data.length).toBeGreaterThanOrEqual(0.99);
+    }
+  });
+
+  it('a video frame gives the detections its full-size picture gives as an image (same labels, IoU >= 0.9, scores within 0.05)', async () => {
+    const path = video('truth-720p.mp4');
+    const info = await probeVideo(path);
+    const { status, body } = await predictVideo('object-detector', 'truth-720p.mp4', '?fps=1&sampling=exact');
+    expect(status).toBe(200);
+    for (const t of TIMES) {
+      const frames = sampleFrames(path, info, { fps: 1, startS: t, maxFrames: 1 });
+      const { value } = await frames.next();
+      await frames.return(undefined);
+      const png = await sharp(value!.image.data, { raw: { width: info.width, height: info.height, channels: 3 } }).png().toBuffer();
+      const image = await postFile(`${server.url}/v1/models/object-detector/predict`, png, 'frame.png', 'image/png');
+      const fromImage: Detection[] = image.body.detections;
+      const fromVideo: Detection[] = body.frames.find((f: { timeS: number }) => f.timeS === t).detections;
+      expect(fromImage.length).toBeGreaterThan(0);
+      expect(fromVideo.map((d) => d.label).sort()).toEqual(fromImage.map((d) => d.label).sort());
+      for (const d of fromImage) {
+        const match = fromVideo.filter((v) => v.label === d.label).sort((a, b) => iou(b.box, d.box) - iou(a.box, d.box))[0];
+        expect(iou(match.box, d.box)).toBeGreaterThanOrEqual(0.9);
+        expect(Math.abs(match.score - d.score)).toBeLessThanOrEqual(0.05);
+      }
+    }
   });
 });
 

@@ -2,7 +2,7 @@
 // demuxer named (-f) and only the file protocol allowed. Uploads are hostile input: nothing
 // here lets ffmpeg guess a format or open a second file.
 import { execFile, spawn } from 'node:child_process';
-import type { RgbImage } from '../../preprocessing/index.js';
+import type { PreprocessSpec, RgbImage } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
 import { mediaTools } from './ffmpeg-tools.js';
 import { sniffFile } from './sniff.js';
@@ -150,8 +150,21 @@ export interface SampleOptions {
    * deliver each at its own time, `keyframeTimes[i]` for the i-th; fps is then unused.
    */
   keyframeTimes?: readonly number[];
+  /**
+   * Deliver frames at this size (ffmpeg's scaler, before the pipe) instead of the source size,
+   * with the interpolation the preprocessing spec names.
+   */
+  scale?: { width: number; height: number; interpolation: PreprocessSpec['interpolation'] };
   signal?: AbortSignal;
 }
+
+/** swscale's filter for each interpolation; exact rounding and full-resolution chroma keep it near libvips. */
+const SCALER_FLAGS: Record<PreprocessSpec['interpolation'], string> = {
+  nearest: 'neighbor',
+  linear: 'bilinear+accurate_rnd+full_chroma_int',
+  cubic: 'bicubic+accurate_rnd+full_chroma_int',
+  lanczos3: 'lanczos+accurate_rnd+full_chroma_int',
+};
 
 export interface SampledFrame {
   index: number;
@@ -170,14 +183,16 @@ function sampleArgs(path: string, info: Pick<VideoInfo, 'demuxer'>, options: Sam
     ...inputArgs(path, info.demuxer),
   ];
   // Keyframes pass through at their own timestamps; the exact grid is ffmpeg's fps filter.
-  const output = ['-an', '-sn', '-dn', ...(keyframes ? ['-vsync', '0'] : ['-vf', `fps=${options.fps}`]), '-f', 'rawvideo', '-pix_fmt', 'rgb24'];
+  const { scale } = options;
+  const filters = [...(keyframes ? [] : [`fps=${options.fps}`]), ...(scale ? [`scale=${scale.width}:${scale.height}:flags=${SCALER_FLAGS[scale.interpolation]}`] : [])];
+  const output = ['-an', '-sn', '-dn', ...(keyframes ? ['-vsync', '0'] : []), ...(filters.length ? ['-vf', filters.join(',')] : []), '-f', 'rawvideo', '-pix_fmt', 'rgb24'];
   if (options.endS !== undefined) output.push('-t', String(Math.max(0, options.endS - options.startS)));
   if (options.maxFrames !== undefined) output.push('-frames:v', String(options.maxFrames));
   return ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', ...input, ...output, 'pipe:1'];
 }
 
 /**
- * Decodes frames at `fps` as raw RGB on a pipe (no file per frame). Reading is pull-based:
+ * Decodes frames at `fps` as raw RGB on a pipe (no file per frame), at the source size or `scale`. Reading is pull-based:
  * the pipe applies backpressure, so ffmpeg waits while the consumer is busy. ffmpeg is
  * killed when the signal aborts or the consumer stops early; it never outlives the generator.
  */
@@ -186,7 +201,8 @@ export async function* sampleFrames(
   info: Pick<VideoInfo, 'width' | 'height' | 'demuxer'>,
   options: SampleOptions,
 ): AsyncGenerator<SampledFrame> {
-  const frameBytes = info.width * info.height * 3;
+  const { width, height } = options.scale ?? info;
+  const frameBytes = width * height * 3;
   const child = spawn(mediaTools().ffmpeg, sampleArgs(path, info, options), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr = `${stderr}${text}`.slice(-4000)));
@@ -210,7 +226,7 @@ export async function* sampleFrames(
         offset += take;
         if (filled === frameBytes) {
           const timeS = options.keyframeTimes ? options.keyframeTimes[index] ?? options.keyframeTimes.at(-1)! : options.startS + index / options.fps;
-          yield { index, timeS, image: { data: frame, width: info.width, height: info.height } };
+          yield { index, timeS, image: { data: frame, width, height } };
           index++;
           frame = new Uint8Array(frameBytes);
           filled = 0;

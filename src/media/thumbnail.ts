@@ -5,15 +5,24 @@ import { placeLabels } from '../web/label-layout.js';
 
 const escapeXml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** Thumbnails are at most this wide. */
+export const THUMBNAIL_MAX_WIDTH = 640;
+
+/** A thumbnail's size for a frame of width x height: at most THUMBNAIL_MAX_WIDTH wide, same aspect. */
+export function thumbnailSize(width: number, height: number): { width: number; height: number } {
+  const scale = Math.min(1, THUMBNAIL_MAX_WIDTH / width);
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
 /**
- * JPEG of a frame with its detections drawn as labelled boxes, at most `maxWidth` wide. The
- * frame is scaled down first and the boxes drawn at the small size: drawing on a 1080p frame
+ * JPEG of a frame with its detections (in the pixels of a `sourceWidth`-wide frame) drawn as
+ * labelled boxes, at thumbnailSize. The frame is scaled down first (or already is: a decoder
+ * can deliver it at that size) and the boxes drawn at the small size: drawing on a 1080p frame
  * and scaling after costs several times more for the same picture.
  */
-export async function renderThumbnail(frame: RgbImage, detections: readonly Detection[], maxWidth = 640): Promise<Buffer> {
-  const scale = Math.min(1, maxWidth / frame.width);
-  const width = Math.max(1, Math.round(frame.width * scale));
-  const height = Math.max(1, Math.round(frame.height * scale));
+export async function renderThumbnail(frame: RgbImage, detections: readonly Detection[], sourceWidth = frame.width): Promise<Buffer> {
+  const { width, height } = thumbnailSize(frame.width, frame.height);
+  const scale = width / sourceWidth;
   const stroke = Math.max(2, Math.round(width / 320));
   const font = Math.max(12, Math.round(width / 40));
   const scaled = detections.map((d) => ({ d, box: [d.box.x, d.box.y, d.box.width, d.box.height].map((v) => v * scale) }));

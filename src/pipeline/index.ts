@@ -8,3 +8,4 @@ export * from './jobs/index.js';
 export * from './score-file.js';
 export * from './predict-pipeline.js';
 export * from './map-pool.js';
+export { videoDecoderScale } from './infer-frames.js';

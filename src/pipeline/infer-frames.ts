@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { applyPreprocessing, type ModelInput } from '../../preprocessing/index.js';
+import { applyPreprocessing, decoderScale, type ModelInput } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
 import { sampleFrames, type SampledFrame, type VideoInfo } from '../media/ffmpeg.js';
 import { driftSample, metrics, recordPredictions } from '../metrics/index.js';
@@ -53,7 +53,16 @@ export const frameTimeS = (range: Pick<FrameRange, 'gridStartS' | 'fps'>, index:
 export const rangeStartS = (range: FrameRange): number => range.keyframeTimes?.[0] ?? range.gridStartS + range.firstIndex / range.fps;
 
 /**
- * Decodes one range with ffmpeg, preprocesses each frame and hands it to the batcher at once,
+ * The size ffmpeg delivers a video's frames at for this model: its preprocessing's content
+ * size, so that the full-size frame never crosses the pipe nor goes through sharp. A
+ * pipeline's readers crop lines from the full-size frame, so it keeps the source size.
+ */
+export function videoDecoderScale(model: Pick<ReadyModel, 'manifest'>, info: Pick<VideoInfo, 'width' | 'height'>, readers?: ReadyPipeline['steps']) {
+  return readers?.length ? undefined : decoderScale(model.manifest.preprocessing, info.width, info.height);
+}
+
+/**
+ * Decodes one range with ffmpeg (at the model's size, see videoDecoderScale), preprocesses each frame and hands it to the batcher at once,
  * into a bounded queue of frames in flight (two batches), so ONNX Runtime already has the
  * next frames while this postprocesses. A full queue pauses ffmpeg. Returns each frame's
  * detections in source pixels.
@@ -85,16 +94,17 @@ export async function inferFrames(
     if (--pending === 0) timings.inferenceMs += performance.now() - busySince;
   };
 
+  const scale = videoDecoderScale(model, info, o.readers);
   const producer = (async () => {
     const startS = rangeStartS(range);
     const frames = sampleFrames(path, info, {
-      fps: range.fps, startS, endS: range.endS, maxFrames: range.frames, keyframeTimes: range.keyframeTimes, signal: stop.signal, threads: o.decodeThreads,
+      fps: range.fps, startS, endS: range.endS, maxFrames: range.frames, keyframeTimes: range.keyframeTimes, signal: stop.signal, threads: o.decodeThreads, scale,
     });
     try {
       for (let t = performance.now(), next = await frames.next(); !next.done; t = performance.now(), next = await frames.next()) {
         const t1 = performance.now();
         timings.decodeMs += t1 - t;
-        const input = await applyPreprocessing(next.value.image, spec);
+        const input = await applyPreprocessing(next.value.image, spec, scale && info);
         const t2 = performance.now();
         timings.preprocessMs += t2 - t1;
         metrics.preprocessDuration.observe(metricLabels, (t2 - t1) / 1000);
@@ -130,7 +140,7 @@ export async function inferFrames(
           carried = detections;
           recordPredictions(model, detections);
           // Drift statistics come from the model-sized pixels, never the source frame.
-          model.drift?.observe(driftSample(input.pixels, detections, frame.image));
+          model.drift?.observe(driftSample(input.pixels, detections, info));
         }
         const index = range.firstIndex + frame.index;
         const timeS = range.keyframeTimes ? Math.round(frame.timeS * 1000) / 1000 : frameTimeS(range, index);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FramewatchError } from '../errors/index.js';
 import { sampleFrames, type VideoInfo } from '../media/ffmpeg.js';
-import { renderThumbnail } from '../media/thumbnail.js';
+import { renderThumbnail, thumbnailSize } from '../media/thumbnail.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import { metrics } from '../metrics/index.js';
 import type { Detection } from '../tasks/index.js';
@@ -135,12 +135,17 @@ export function sumTimings(all: readonly StageTimings[]): StageTimings {
   return sum;
 }
 
-/** Decodes the one sampled frame a thumbnail shows, by seeking to it: grid index `index`, or the keyframe at `timeS`. */
+/**
+ * Decodes the one sampled frame a thumbnail shows, by seeking to it: grid index `index`, or
+ * the keyframe at `timeS`; at the thumbnail's size (ffmpeg scales it before the pipe).
+ */
 export async function decodeFrameAt(path: string, info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'decodeThreads' | 'sampling'>, frame: FrameDetections) {
   const keyframe = o.sampling?.mode === 'keyframes' ? [frame.timeS] : undefined;
   // timeS is rounded to the millisecond: seek a millisecond early, or a keyframe rounded up is skipped.
   const startS = keyframe ? Math.max(0, frame.timeS - 0.001) : o.startS + frame.index / o.fps;
-  const frames = sampleFrames(path, info, { fps: o.fps, startS, maxFrames: 1, keyframeTimes: keyframe, threads: o.decodeThreads });
+  const size = thumbnailSize(info.width, info.height);
+  const scale = size.width < info.width ? { ...size, interpolation: 'linear' as const } : undefined;
+  const frames = sampleFrames(path, info, { fps: o.fps, startS, maxFrames: 1, keyframeTimes: keyframe, threads: o.decodeThreads, scale });
   try {
     const { value } = await frames.next();
     if (!value) throw new FramewatchError('INVALID_MEDIA', `the frame at ${frame.timeS} s could not be decoded for its thumbnail`);
@@ -185,7 +190,7 @@ export async function assembleVideo(
     const frame = byIndex.get(best.bestFrameIndex)!;
     const detections = frame.detections.filter((d) => !wanted || wanted.has(d.label));
     const image = await decodeFrameAt(path, info, o, frame);
-    await writeFile(join(o.thumbnailDir, `${index}.jpg`), await renderThumbnail(image, detections));
+    await writeFile(join(o.thumbnailDir, `${index}.jpg`), await renderThumbnail(image, detections, info.width));
     return { index, startS: segment.startS, endS: segment.endS, labels: segment.labels, ...(segment.texts ? { texts: segment.texts } : {}), bestFrame: { timeS: frame.timeS, detections: [...detections] } };
   });
   const thumbnailMs = performance.now() - t0;

@@ -4,17 +4,18 @@ import { ffmpegPath } from '../../src/media/ffmpeg.js';
 
 const run = promisify(execFile);
 const ffmpeg = (args: string[]) => run(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
-const FIT = 'scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=10';
+const fit = (w: number, h: number) => `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=10`;
 
 /**
- * 12 s, 640x480: fruits.jpg 0-4 s, messi5.jpg 4-8 s (the only person), home.jpg 8-12 s.
- * `keyframeEvery` frames (at 10 fps) sets a fixed keyframe interval; by default x264 puts
- * keyframes only at the scene cuts (0, 4 and 8 s).
+ * 12 s, 640x480 (or `size`): fruits.jpg 0-4 s, messi5.jpg 4-8 s (the only person), home.jpg
+ * 8-12 s. `keyframeEvery` frames (at 10 fps) sets a fixed keyframe interval; by default x264
+ * puts keyframes only at the scene cuts (0, 4 and 8 s).
  */
-export async function knownTruthVideo(out: string, keyframeEvery?: number): Promise<void> {
+export async function knownTruthVideo(out: string, keyframeEvery?: number, size = { width: 640, height: 480 }): Promise<void> {
   const inputs = ['fruits.jpg', 'messi5.jpg', 'home.jpg'].flatMap((f) => ['-loop', '1', '-t', '4', '-i', `test/fixtures/${f}`]);
   const gop = keyframeEvery ? ['-g', String(keyframeEvery), '-keyint_min', String(keyframeEvery), '-sc_threshold', '0'] : [];
-  await ffmpeg([...inputs, '-filter_complex', `[0]${FIT}[a];[1]${FIT}[b];[2]${FIT}[c];[a][b][c]concat=n=3:v=1:a=0`, '-c:v', 'libx264', ...gop, '-pix_fmt', 'yuv420p', out]);
+  const fitted = fit(size.width, size.height);
+  await ffmpeg([...inputs, '-filter_complex', `[0]${fitted}[a];[1]${fitted}[b];[2]${fitted}[c];[a][b][c]concat=n=3:v=1:a=0`, '-c:v', 'libx264', ...gop, '-pix_fmt', 'yuv420p', out]);
 }
 
 /** White 640x360 video of `seconds`, with black text drawn (ffmpeg drawtext) only from `from` to `to`. */
