@@ -5,6 +5,7 @@ import { ffmpegPath } from '../../src/media/ffmpeg.js';
 const run = promisify(execFile);
 const ffmpeg = (args: string[]) => run(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
 const fit = (w: number, h: number) => `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=10`;
+const FIT = fit(640, 480);
 
 /**
  * 12 s, 640x480 (or `size`): fruits.jpg 0-4 s, messi5.jpg 4-8 s (the only person), home.jpg
