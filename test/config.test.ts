@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/index.js';
+import { defaultThreads } from '../src/cli/config-options.js';
 import { runCli } from './helpers/cli.js';
 
 
@@ -19,6 +20,16 @@ describe('config', () => {
     expect(loadConfig({ FRAMEWATCH_THREAD_SPINNING: 'true' }).threadSpinning).toBe(true);
     expect(loadConfig({ FRAMEWATCH_THREAD_SPINNING: 'false' }).threadSpinning).toBe(false);
     expect(() => loadConfig({ FRAMEWATCH_THREAD_SPINNING: 'sometimes' })).toThrow(/FRAMEWATCH_THREAD_SPINNING/);
+  });
+
+  it('a worker leaves ffmpeg a core: ORT gets cores - 1 threads unless FRAMEWATCH_THREADS says otherwise', () => {
+    expect(defaultThreads({ role: 'worker' }, 2)).toBe(1);
+    expect(defaultThreads({ role: 'worker' }, 16)).toBe(15);
+    expect(defaultThreads({ role: 'worker' }, 1)).toBeUndefined();
+    expect(defaultThreads({ role: 'worker', threads: 2 }, 2)).toBe(2);
+    // Serving images too (all, api): the repository's default, every core.
+    expect(defaultThreads({ role: 'all' }, 2)).toBeUndefined();
+    expect(defaultThreads({ role: 'api' }, 2)).toBeUndefined();
   });
 
   it('takes the ffmpeg pair together, and api/worker roles only with Redis', () => {
