@@ -1,5 +1,6 @@
-// `npm test` runs this first: the two Debian packages the tests drive for real, Chromium (the
-// review page's browser tests) and redis-server (the shared-mode tests start their own).
+// `npm test` runs this first: the Debian packages the tests drive for real, Chromium (the
+// review page's browser tests), redis-server (the shared-mode tests start their own) and curl
+// (the README's quickstart).
 // Missing ones are installed when this runs as root with apt-get (as CI does); otherwise it
 // stops at once and names the one command to run.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -13,15 +14,17 @@ if (process.env.CHROMIUM_PATH && !existsSync(process.env.CHROMIUM_PATH)) {
 const missing = [];
 if (!process.env.CHROMIUM_PATH && !has('chromium')) missing.push('chromium');
 if (!has('redis-server')) missing.push('redis-server');
+// The README's quickstart is run as written (test/readme.test.ts).
+if (!has('curl')) missing.push('curl');
 if (missing.length === 0) process.exit(0);
 
 const command = `apt-get install -y ${missing.join(' ')}`;
 if (process.getuid?.() === 0 && has('apt-get')) {
-  console.error(`npm test: installing ${missing.join(' and ')} (Debian packages the tests use) ...`);
+  console.error(`npm test: installing ${missing.join(', ')} (Debian packages the tests use) ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
   execFileSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: ['ignore', 'ignore', 'inherit'], env });
   process.exit(0);
 }
-console.error(`npm test needs ${missing.join(' and ')} (Debian packages the tests drive for real). Run:\n\n  sudo ${command}\n`);
+console.error(`npm test needs ${missing.join(', ')} (Debian packages the tests drive for real). Run:\n\n  sudo ${command}\n`);
 process.exit(1);

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
 import { startTestServer } from './helpers/server.js';
@@ -166,7 +167,10 @@ describe('reviewing a video with the keyboard only', () => {
     await key('m');
     await page.waitForSelector('#missed li');
     expect(await page.getAttribute('#review-state', 'data-status')).toBe('reviewed');
+    await expect.poll(async () => (await player(page)).ready).toBeGreaterThanOrEqual(2); // the seek has landed
     await page.screenshot({ path: `${ARTIFACTS}/review-flow-desktop.png` });
+    // The README's picture (a palette PNG, a third of the bytes): UPDATE_SCREENSHOTS=1 npx vitest run test/review-page.test.ts renews it.
+    if (process.env.UPDATE_SCREENSHOTS === '1') await sharp(`${ARTIFACTS}/review-flow-desktop.png`).png({ palette: true }).toFile('docs/images/review-page.png');
 
     const review = await (await fetch(`${server.url}/v1/jobs/${jobId}/review`)).json();
     expect(review.segments.map((s: any) => s.decision?.decision)).toEqual(['confirmed', 'dismissed']);

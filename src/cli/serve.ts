@@ -15,7 +15,7 @@ import { FRAMEWATCH_VERSION, loadConfig, type Config } from '../config/index.js'
 export const SERVE_HELP = `Usage: framewatch serve [--port N] [--host H] [--models-dir DIR]
 
 Serves every model version in the repository over HTTP.
-Settings come from FRAMEWATCH_* environment variables (see README); flags override them.
+Settings come from FRAMEWATCH_* environment variables (docs/configuration.md); flags override them.
   --port N          FRAMEWATCH_PORT (default 8080)
   --host H          FRAMEWATCH_HOST (default 0.0.0.0)
   --models-dir DIR  FRAMEWATCH_MODELS_DIR (default ./models)`;

@@ -64,7 +64,7 @@ export const configSchema = z.object({
   keepVideos: z.union([z.boolean(), z.stringbool()]).default(true),
   /** Videos up to this long answer synchronously unless ?mode= says otherwise. */
   syncMaxSeconds: z.coerce.number().nonnegative().default(60),
-  /** Batcher defaults for every model; unset = the measured default for the provider (see README). */
+  /** Batcher defaults for every model; unset = the measured default for the provider (docs/benchmarks.md). */
   maxBatchSize: intFromEnv(1).max(256).optional(),
   maxQueueDelayMs: z.coerce.number().min(0).max(10_000).optional(),
   maxQueueSize: intFromEnv(1).max(100_000).optional(),
