@@ -20,6 +20,8 @@ import { chooseSampling, decodeFrameAt, decoderThreadsFor, videoDecoderScale } f
 import { ortSessionOptions } from '../src/runtime/index.js';
 import { getTask } from '../src/tasks/index.js';
 import { latest, timed } from './bundled.js';
+import { reservedCores } from '../src/cli/config-options.js';
+import { intraOpThreads } from '../src/registry/index.js';
 import { startServer } from './processes.js';
 
 const SECONDS = 60;
@@ -150,7 +152,10 @@ async function serverRows(video: Buffer, dataDir: string, env: Record<string, st
       rows.push(await serve(server.url, video, name, query));
     }
   } finally {
+    // The next server starts only once this one has exited (no overlap in the measurements).
+    const exited = server.child.exitCode !== null ? Promise.resolve() : new Promise((resolve) => server.child.once('exit', resolve));
     server.child.kill('SIGTERM');
+    await exited;
   }
   return rows;
 }
@@ -171,7 +176,7 @@ export async function video1080pBench() {
     const video = await readFile(path);
     const rows = await serverRows(video, join(dir, 'data'), {}, SERVER_RUNS);
     // ORT's threads as a worker (FRAMEWATCH_ROLE=worker) sets them: a core left for ffmpeg.
-    const workerThreads = String(Math.max(1, availableParallelism() - 1));
+    const workerThreads = String(intraOpThreads({ reservedCores: reservedCores({ role: 'worker' }) }, 1));
     const workerRows = await serverRows(video, join(dir, 'data-worker'), { FRAMEWATCH_THREADS: workerThreads }, WORKER_RUNS);
     rows.push(...workerRows.map((r) => ({ ...r, name: `${r.name}, ORT on ${workerThreads} thread(s) as a worker`, worker: true })));
     return { videoS: SECONDS, fps: FPS, keyframes: keyframeTimes.length, stages, together, rows, targets: targetsOf(stages, together, rows) };

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/index.js';
-import { defaultThreads } from '../src/cli/config-options.js';
+import { reservedCores } from '../src/cli/config-options.js';
+import { intraOpThreads } from '../src/registry/index.js';
+import { parseCpuQuota, usableCores } from '../src/runtime/index.js';
 import { runCli } from './helpers/cli.js';
 
 
@@ -22,14 +24,26 @@ describe('config', () => {
     expect(() => loadConfig({ FRAMEWATCH_THREAD_SPINNING: 'sometimes' })).toThrow(/FRAMEWATCH_THREAD_SPINNING/);
   });
 
-  it('a worker leaves ffmpeg a core: ORT gets cores - 1 threads unless FRAMEWATCH_THREADS says otherwise', () => {
-    expect(defaultThreads({ role: 'worker' }, 2)).toBe(1);
-    expect(defaultThreads({ role: 'worker' }, 16)).toBe(15);
-    expect(defaultThreads({ role: 'worker' }, 1)).toBeUndefined();
-    expect(defaultThreads({ role: 'worker', threads: 2 }, 2)).toBe(2);
-    // Serving images too (all, api): the repository's default, every core.
-    expect(defaultThreads({ role: 'all' }, 2)).toBeUndefined();
-    expect(defaultThreads({ role: 'api' }, 2)).toBeUndefined();
+  it('a worker leaves ffmpeg a core: ORT gets the other cores, shared among instances, unless FRAMEWATCH_THREADS says otherwise', () => {
+    const worker = { reservedCores: reservedCores({ role: 'worker' }) };
+    expect(intraOpThreads(worker, 1, 2)).toBe(1);
+    expect(intraOpThreads(worker, 1, 16)).toBe(15);
+    expect(intraOpThreads(worker, 2, 16)).toBe(7); // two instances never oversubscribe
+    expect(intraOpThreads(worker, 1, 1)).toBe(1);
+    expect(intraOpThreads({ ...worker, threads: 2 }, 1, 2)).toBe(2);
+    // Serving images too (all, api): every core.
+    expect(intraOpThreads({ reservedCores: reservedCores({ role: 'all' }) }, 1, 2)).toBe(2);
+    expect(intraOpThreads({ reservedCores: reservedCores({ role: 'api' }) }, 2, 16)).toBe(8);
+  });
+
+  it('reads a container\'s CPU limit from its cgroup (v2 cpu.max, v1 cfs quota), none when unlimited', () => {
+    expect(parseCpuQuota({ cpuMax: '200000 100000\n' })).toBe(2);
+    expect(parseCpuQuota({ cpuMax: '150000 100000' })).toBe(1.5);
+    expect(parseCpuQuota({ cpuMax: 'max 100000\n' })).toBeUndefined();
+    expect(parseCpuQuota({ cfsQuotaUs: '400000\n', cfsPeriodUs: '100000\n' })).toBe(4);
+    expect(parseCpuQuota({ cfsQuotaUs: '-1\n', cfsPeriodUs: '100000\n' })).toBeUndefined();
+    expect(parseCpuQuota({})).toBeUndefined();
+    expect(usableCores()).toBeGreaterThanOrEqual(1);
   });
 
   it('takes the ffmpeg pair together, and api/worker roles only with Redis', () => {

@@ -1,20 +1,17 @@
-import { availableParallelism } from 'node:os';
 import type { Config } from '../config/index.js';
 import { loadImage } from '../media/image.js';
 import type { ImageDecoder } from '../registry/index.js';
 
 /**
- * ONNX Runtime's intra-op threads when FRAMEWATCH_THREADS is unset: a worker runs only video,
- * where ffmpeg decodes beside ORT, so it leaves ffmpeg a core. Measured on 2 cores, a 1080p
- * minute: 20% faster at exact sampling and keyframes (ORT on one thread); images, which a
- * worker never serves, would lose 12% latency (docs/benchmarks.md). Else the repository's
- * default: the cores divided among a model's instances.
+ * Cores a process leaves to other work when FRAMEWATCH_THREADS is unset: a worker runs only
+ * video, where ffmpeg decodes beside ONNX Runtime, so it leaves ffmpeg one. Measured on 2
+ * cores, a 1080p minute with ORT on one thread: 15-20% faster (bench/RESULTS.md); images,
+ * which a worker never serves, would lose 12% latency that way.
  */
-export const defaultThreads = (config: Pick<Config, 'threads' | 'role'>, cores = availableParallelism()): number | undefined =>
-  config.threads ?? (config.role === 'worker' && cores > 1 ? cores - 1 : undefined);
+export const reservedCores = (config: Pick<Config, 'role'>): number => (config.role === 'worker' ? 1 : 0);
 
 /** The ONNX Runtime settings every session a command opens takes from the config. */
-export const sessionSettings = (config: Config) => ({ device: config.device, threads: defaultThreads(config), spinning: config.threadSpinning });
+export const sessionSettings = (config: Config) => ({ device: config.device, threads: config.threads, reservedCores: reservedCores(config), spinning: config.threadSpinning });
 
 /** The serving path's image loading under the configured pixel limit. */
 export const imageLoader = (config: Config): ImageDecoder => (bytes, spec) => loadImage(bytes, spec, { maxPixels: config.maxImagePixels });

@@ -12,7 +12,7 @@ export const configSchema = z.object({
   modelsDir: z.string().min(1).default('./models'),
   dataDir: z.string().min(1).default('./data'),
   device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
-  /** ONNX Runtime intra-op threads; unset = the cores divided among a model's instances. */
+  /** ONNX Runtime intra-op threads; unset = the usable cores (less one on a worker) divided among a model's instances. */
   threads: intFromEnv(1).max(256).optional(),
   /**
    * Whether ONNX Runtime's idle intra-op threads spin before sleeping. Off by default: on a

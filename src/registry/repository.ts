@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { applyPreprocessing } from '../../preprocessing/index.js';
 import { FramewatchError, isFramewatchError } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
-import { availableParallelism } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { createDriftMonitor, metrics, type DriftMonitor, type DriftProfile } from '../metrics/index.js';
 import {
@@ -13,6 +12,7 @@ import {
   resolveBatcherOptions,
   runSingle,
   tensorArray,
+  usableCores,
   type Batcher,
   type BatcherOptions,
   type BatcherSettings,
@@ -68,11 +68,21 @@ export interface ReadyPipeline {
   readonly steps: ReadonlyArray<{ model: ReadyModel; crop?: 'quad' }>;
 }
 
+/**
+ * ONNX Runtime's intra-op threads per session: as configured, else the usable cores (a
+ * container's CPU limit included) less the reserved ones, divided among the instances (at least one each), so they never oversubscribe.
+ */
+export function intraOpThreads(o: Pick<RepositoryOptions, 'threads' | 'reservedCores'>, instances: number, cores = usableCores()): number {
+  return o.threads ?? Math.max(1, Math.floor((cores - (o.reservedCores ?? 0)) / instances));
+}
+
 export interface RepositoryOptions {
   root: string;
   device: Device;
-  /** Intra-op threads; unset = the cores divided among the batcher's instances. */
+  /** Intra-op threads; unset = the cores (less reservedCores) divided among the batcher's instances. */
   threads?: number;
+  /** Cores left to other work when threads is unset: a video worker leaves ffmpeg one. */
+  reservedCores?: number;
   /** ONNX Runtime thread spinning (see config threadSpinning). */
   spinning?: boolean;
   logger: Logger;
@@ -129,7 +139,7 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
   const settings = options.batching ?? DEFAULT_BATCHING;
   // Instances share the cores: each session gets its part, so they never oversubscribe.
   const plannedInstances = manifest.serving?.instances ?? (settings.instances ?? PROVIDER_DEFAULTS.cpu.instances);
-  const threads = options.threads ?? Math.max(1, Math.floor(availableParallelism() / plannedInstances));
+  const threads = intraOpThreads(options, plannedInstances);
   const session = await createSession(modelPath, { device: options.device, threads, spinning: options.spinning, logger: options.logger });
   const [input] = session.inputs;
   if (manifest.preprocessing.normalizeInModel && (input?.dtype !== 'uint8' || input.shape.length !== 4 || input.shape[3] !== 3)) {
