@@ -166,7 +166,7 @@ export async function applyPreprocessing(image: RgbImage, spec: PreprocessSpec, 
  * picture stretched up one way differs more between the two scalers). ffmpeg
  * then scales before the pipe (a fraction of the bytes, no full-size resize in sharp), and
  * applyPreprocessing with `scaledFrom` finishes. Its filter is not libvips': the pixels differ
- * by about one level on average, 99.9% within four (tested, with the same detections).
+ * by about one level on average, 99.9% within four (tested against a looser bound, with the same detections).
  */
 export function decoderScale(spec: PreprocessSpec, sourceWidth: number, sourceHeight: number): { width: number; height: number; interpolation: PreprocessSpec['interpolation'] } | undefined {
   const { contentWidth: width, contentHeight: height } = planResize(spec.resize, sourceWidth, sourceHeight);

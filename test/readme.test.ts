@@ -28,12 +28,13 @@ export function quickstartSteps(readme: string): Step[] {
 
 /**
  * `shown` is an abridged `actual`: every key it has, `actual` has with a matching value; every
- * element of a shown array matches a distinct element of the actual one; numbers agree within
- * 0.02 below 1 (scores, ratios) and within 5% or 1 above (pixels, seconds); strings are equal.
+ * element of a shown array matches a distinct element of the actual one; whole numbers in the
+ * answer (versions, counts, sizes) are shown exactly; other numbers agree within 0.02 below 1
+ * (scores, ratios) and within 5% or 1 above (box pixels, seconds); strings are equal.
  */
 export function abridges(shown: unknown, actual: unknown, path = '$'): string[] {
   if (typeof shown === 'number') {
-    const tolerance = Math.abs(shown) < 1 ? 0.02 : Math.max(1, 0.05 * Math.abs(shown));
+    const tolerance = Number.isInteger(actual) ? 0 : Math.abs(shown) < 1 ? 0.02 : Math.max(1, 0.05 * Math.abs(shown));
     return typeof actual === 'number' && Math.abs(actual - shown) <= tolerance ? [] : [`${path}: shown ${shown}, got ${JSON.stringify(actual)}`];
   }
   if (Array.isArray(shown)) {
@@ -57,6 +58,8 @@ const readme = readFileSync('README.md', 'utf8');
 const steps = quickstartSteps(readme);
 let server: RunningServer;
 let dataDir: string;
+/** Where the score command writes instead of the working tree's results.jsonl (a user's own may be there). */
+const scoreOut = () => join(dataDir, 'results.jsonl');
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'framewatch-readme-'));
@@ -65,7 +68,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await rm(dataDir, { recursive: true, force: true });
-  await rm('results.jsonl', { force: true });
 });
 
 describe('the README quickstart', () => {
@@ -82,9 +84,9 @@ describe('the README quickstart', () => {
 
   it('the score command writes one JSON line per file: the photos\' detections, the video\'s two segments', async () => {
     const step = steps.find((s) => s.command.startsWith('npx framewatch score '))!;
-    await rm('results.jsonl', { force: true });
-    await promisify(execFile)('bash', ['-c', step.command], { env: { ...process.env, FRAMEWATCH_LOG_LEVEL: 'warn' } });
-    const lines = (await readFile('results.jsonl', 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(step.command).toContain('--out results.jsonl');
+    await promisify(execFile)('bash', ['-c', step.command.replace('--out results.jsonl', `--out ${scoreOut()}`)], { env: { ...process.env, FRAMEWATCH_LOG_LEVEL: 'warn' } });
+    const lines = (await readFile(scoreOut(), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     const byName = new Map(lines.map((l) => [String(l.path).split('/').pop(), l]));
     expect([...byName.keys()].sort()).toEqual(['crossings.mp4', 'fruits.jpg', 'home.jpg', 'licenseplate_motion.jpg', 'messi5.jpg']);
     expect(byName.get('messi5.jpg').detections.some((d: { label: string }) => d.label === 'person')).toBe(true);

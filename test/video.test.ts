@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,8 @@ import { applyPreprocessing, decoderScale, preprocessSpecSchema } from '../prepr
 import type { RunningServer } from '../src/cli/serve.js';
 import { sampleFrames, probeVideo } from '../src/media/ffmpeg.js';
 import { loadImage } from '../src/media/image.js';
+import { videoDecoderScale } from '../src/pipeline/index.js';
+import type { ReadyModel } from '../src/registry/index.js';
 import { iou } from '../src/tasks/geometry.js';
 import type { Detection } from '../src/tasks/index.js';
 import { postFile, postRaw, startTestServer } from './helpers/server.js';
@@ -168,16 +171,29 @@ describe('frames scaled by ffmpeg to the model size (the default video path, whe
       const scaled = await applyPreprocessing(await frameAt(t, true), spec, info);
       expect(scaled.dims).toEqual(full.dims);
       expect(scaled.transform).toEqual(full.transform);
+      // The model-sized pixels, whatever the spec's normalization makes of them.
+      const [a, b] = [full.pixels.data, scaled.pixels.data];
       let sum = 0;
       let within4 = 0;
-      for (let i = 0; i < full.data.length; i++) {
-        const d = Math.abs(full.data[i] - scaled.data[i]);
+      for (let i = 0; i < a.length; i++) {
+        const d = Math.abs(a[i] - b[i]);
         sum += d;
         if (d <= 4) within4++;
       }
-      expect(sum / full.data.length).toBeLessThanOrEqual(1.5);
-      expect(within4 / full.data.length).toBeGreaterThanOrEqual(0.99);
+      expect(sum / a.length).toBeLessThanOrEqual(1.5);
+      expect(within4 / a.length).toBeGreaterThanOrEqual(0.99);
     }
+  });
+
+  it('a model that shrinks a frame gets it scaled by ffmpeg; a pipeline\'s readers get the full-size frame to crop lines from', () => {
+    const model = (name: string, version: number) => ({ manifest: { preprocessing: preprocessSpecSchema.parse(JSON.parse(readFileSync(`models/${name}/${version}/manifest.json`, 'utf8')).preprocessing) } });
+    const hd = { width: 1920, height: 1080 };
+    expect(videoDecoderScale(model('object-detector', 2), hd)).toEqual({ width: 512, height: 512, interpolation: 'linear' });
+    expect(videoDecoderScale(model('text-detector', 2), hd)).toMatchObject({ height: expect.any(Number) });
+    // text-reader's first step with its reader: full size, whatever the detector would take.
+    const reader = [{ model: {} as ReadyModel }];
+    expect(videoDecoderScale(model('text-detector', 2), hd, reader)).toBeUndefined();
+    expect(videoDecoderScale(model('object-detector', 2), { width: 640, height: 480 })).toBeUndefined();
   });
 
   it('a video frame gives the detections its full-size picture gives as an image (same labels, IoU >= 0.9, scores within 0.05)', async () => {

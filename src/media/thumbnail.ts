@@ -20,7 +20,7 @@ export function thumbnailSize(width: number, height: number): { width: number; h
  * can deliver it at that size) and the boxes drawn at the small size: drawing on a 1080p frame
  * and scaling after costs several times more for the same picture.
  */
-export async function renderThumbnail(frame: RgbImage, detections: readonly Detection[], sourceWidth = frame.width): Promise<Buffer> {
+export async function renderThumbnail(frame: RgbImage, detections: readonly Detection[], sourceWidth: number): Promise<Buffer> {
   const { width, height } = thumbnailSize(frame.width, frame.height);
   const scale = width / sourceWidth;
   const stroke = Math.max(2, Math.round(width / 320));

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { applyPreprocessing, decoderScale, type ModelInput } from '../../preprocessing/index.js';
+import { applyPreprocessing, decoderScale, type ModelInput, type PreprocessSpec } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
 import { sampleFrames, type SampledFrame, type VideoInfo } from '../media/ffmpeg.js';
 import { driftSample, metrics, recordPredictions } from '../metrics/index.js';
@@ -57,7 +57,7 @@ export const rangeStartS = (range: FrameRange): number => range.keyframeTimes?.[
  * size, so that the full-size frame never crosses the pipe nor goes through sharp. A
  * pipeline's readers crop lines from the full-size frame, so it keeps the source size.
  */
-export function videoDecoderScale(model: Pick<ReadyModel, 'manifest'>, info: Pick<VideoInfo, 'width' | 'height'>, readers?: ReadyPipeline['steps']) {
+export function videoDecoderScale(model: { manifest: { preprocessing: PreprocessSpec } }, info: Pick<VideoInfo, 'width' | 'height'>, readers?: ReadyPipeline['steps']) {
   return readers?.length ? undefined : decoderScale(model.manifest.preprocessing, info.width, info.height);
 }
 
