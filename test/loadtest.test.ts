@@ -1,4 +1,3 @@
-import autocannon from 'autocannon';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,12 +10,10 @@ import { spawnServer, type ServerProcess } from './helpers/processes.js';
 const run = promisify(execFile);
 let dir: string;
 let server: ServerProcess;
-let jpeg: Buffer;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'framewatch-loadtest-'));
-  jpeg = await sharp('test/fixtures/basketball1.png').jpeg({ quality: 90 }).toBuffer();
-  await writeFile(join(dir, 'photo.jpg'), jpeg);
+  await writeFile(join(dir, 'photo.jpg'), await sharp('test/fixtures/basketball1.png').jpeg({ quality: 90 }).toBuffer());
   server = await spawnServer({ FRAMEWATCH_DATA_DIR: join(dir, 'data') });
 });
 afterAll(async () => {
@@ -31,19 +28,26 @@ const loadtest = (args: string[]) =>
   );
 
 describe('framewatch loadtest', () => {
-  it('sends the file as binary: all 2xx, and its throughput agrees with autocannon driven directly within 10%', async () => {
-    const direct = () => autocannon({ url: `${server.url}/v1/models/object-detector/predict`, method: 'POST', body: jpeg, headers: { 'content-type': 'image/jpeg' }, connections: 4, duration: 5 });
-    await direct(); // warm-up: batches of every size, ORT's arena
-    const cli = await loadtest(['-c', '4', '-d', '5']);
-    const viaCli = Number(/\| throughput \| ([\d.]+) req\/s/.exec(cli.stdout)?.[1]);
-    const r = await direct();
-    const viaAutocannon = (r.statusCodeStats['200']?.count ?? 0) / 5;
-    console.log(`loadtest ${viaCli} req/s, autocannon directly ${viaAutocannon.toFixed(1)} req/s\n${cli.stdout}`);
+  // Its throughput against autocannon driven directly is a timing, measured side by side in
+  // `npm run bench:quick`; here, what it reports must be what the server counted.
+  it('sends the file as binary: only 200s, each one the server counted, and the server\'s own figures beside them', async () => {
+    const served200 = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('framewatch_http_requests_total{') && l.includes('route="/v1/models/:name/predict"') && l.includes('status="200"'));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const before = await served200();
+    const cli = await loadtest(['-c', '4', '-d', '3']);
+    const after = await served200();
     expect(cli.code, cli.stderr).toBe(0);
-    expect(cli.stdout).toMatch(/\| status codes \| 200: \d+ \|/); // only 200s
+    const reported = Number(/\| status codes \| 200: (\d+) \|/.exec(cli.stdout)?.[1]); // only 200s
+    expect(reported).toBeGreaterThan(10);
+    // The server may have answered the last requests in flight as the clients stopped: at most one per connection.
+    expect(after - before - reported).toBeGreaterThanOrEqual(0);
+    expect(after - before - reported).toBeLessThanOrEqual(4);
+    expect(Number(/\| throughput \| ([\d.]+) req\/s/.exec(cli.stdout)?.[1])).toBeCloseTo(reported / 3, 0);
     expect(cli.stdout).toMatch(/\| error rate \| 0\.00% \|/);
     expect(cli.stdout).toMatch(/mean batch size \| [\d.]+ \|/);
-    expect(Math.abs(viaCli - viaAutocannon) / viaAutocannon).toBeLessThanOrEqual(0.1);
   });
 
   it('exits 1 on a missed SLO and says which', async () => {
