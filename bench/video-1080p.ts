@@ -85,7 +85,7 @@ async function stageCosts(path: string, info: VideoInfo, model: Model, keyframeT
     ),
   );
   // As the server cuts them: seek to the frame, draw its detections, encode a JPEG.
-  const sampling = keyframeTimes ? { mode: 'keyframes' as const, requested: 'keyframes' as const } : undefined;
+  const sampling = keyframeTimes ? { mode: 'keyframes' as const, requested: 'keyframes' as const, keyframeTimes } : undefined;
   const thumbnails = await timed(() =>
     Promise.all(THUMBNAIL_TIMES.map(async (t) => {
       const i = keyframeTimes ? keyframeTimes.findIndex((k) => k >= t) : t * FPS;

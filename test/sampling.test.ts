@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
 import { checkHwaccel, probeKeyframes, probeVideo, resolveMediaTools, sampleFrames, type SampleOptions } from '../src/media/ffmpeg.js';
-import { chooseSampling, createTracker, DEFAULT_TRACKER, sampleIntervalS } from '../src/pipeline/index.js';
+import { chooseSampling, createTracker, decodeFrameAt, DEFAULT_TRACKER, sampleIntervalS } from '../src/pipeline/index.js';
 import { postFile, startTestServer } from './helpers/server.js';
 import { knownTruthVideo } from './helpers/videos.js';
 
@@ -63,6 +63,22 @@ describe('choosing the sampling', () => {
     for (const [i, frame] of keyframed.entries()) expect(diff(frame, grid[i]), `keyframe ${i}`).toBeLessThan(2);
     // The clip cuts to another picture every 4 s: a frame from the wrong time would differ.
     expect(diff(keyframed[0], grid[4])).toBeGreaterThan(20);
+  });
+
+  it('a keyframe\'s thumbnail is sought straight to it: the picture the sampling decoded there, also at a scene cut', async () => {
+    const path = join(dir, 'gop1s.mp4');
+    const info = await probeVideo(path);
+    const sampled: Uint8Array[] = [];
+    for await (const f of sampleFrames(path, info, { fps: 1, startS: 0, keyframeTimes: keyframes })) sampled.push(f.image.data);
+    const diff = (a: Uint8Array, b: Uint8Array) => a.reduce((sum, v, i) => sum + Math.abs(v - b[i]), 0) / a.length;
+    const sampling = { mode: 'keyframes' as const, requested: 'keyframes' as const, keyframeTimes: keyframes };
+    // 4 and 8 s are scene cuts: landing on the keyframe before would show the previous picture.
+    // 11 s is the last keyframe (no next one known): the accurate seek.
+    for (const t of [3, 4, 8, 11]) {
+      const image = await decodeFrameAt(path, info, { fps: 1, startS: 0, sampling }, { index: t, timeS: t, detections: [] });
+      expect(diff(image.data, sampled[t]), `keyframe at ${t} s`).toBeLessThan(1);
+      expect(diff(image.data, sampled[t - 1]) > 20 || ![4, 8].includes(t)).toBe(true);
+    }
   });
 
   it('the tracker\'s gap follows the sampling: a person seen every 2 s is one track, not four', () => {

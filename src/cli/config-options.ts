@@ -5,8 +5,9 @@ import type { ImageDecoder } from '../registry/index.js';
 /**
  * Cores a process leaves to other work when FRAMEWATCH_THREADS is unset: a worker runs only
  * video, where ffmpeg decodes beside ONNX Runtime, so it leaves ffmpeg one. Measured on 2
- * cores, a 1080p minute with ORT on one thread: 15-20% faster (bench/RESULTS.md); images,
- * which a worker never serves, would lose 12% latency that way.
+ * cores, a 1080p minute at exact sampling with ORT on one thread: 5-20% faster over four
+ * measurements (bench/RESULTS.md); images, which a worker never serves, would lose 12%
+ * latency that way.
  */
 export const reservedCores = (config: Pick<Config, 'role'>): number => (config.role === 'worker' ? 1 : 0);
 

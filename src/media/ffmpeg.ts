@@ -155,6 +155,12 @@ export interface SampleOptions {
    * with the interpolation the preprocessing spec names.
    */
   scale?: { width: number; height: number; interpolation: PreprocessSpec['interpolation'] };
+  /**
+   * `startS` is a keyframe's time and the next keyframe is more than 2 * KEYFRAME_SEEK_SLACK_S
+   * later: seek straight to it and decode from it (for one frame: a thumbnail), instead of
+   * from the keyframe before it, as a plain -ss at a keyframe's time does.
+   */
+  keyframeSeek?: boolean;
   signal?: AbortSignal;
 }
 
@@ -172,14 +178,30 @@ export interface SampledFrame {
   image: RgbImage;
 }
 
+/**
+ * ffmpeg seeks 3/23 s before an -ss when the stream has B-frames (a margin for their
+ * reordering), which lands on the keyframe before the one asked for. Asking this much past a
+ * keyframe, without accurate seeking, lands on the keyframe itself either way, as long as the
+ * next keyframe is more than twice this later.
+ */
+export const KEYFRAME_SEEK_SLACK_S = 0.14;
+
+/** The input's seek: straight to a keyframe (keyframeSeek), or ffmpeg's accurate seek to startS. */
+const seekArgs = (options: SampleOptions): string[] => {
+  if (options.keyframeSeek) return ['-noaccurate_seek', '-ss', String(options.startS + KEYFRAME_SEEK_SLACK_S)];
+  return options.startS > 0 ? ['-ss', String(options.startS)] : [];
+};
+
 function sampleArgs(path: string, info: Pick<VideoInfo, 'demuxer'>, options: SampleOptions): string[] {
-  const keyframes = options.keyframeTimes !== undefined;
+  // Keyframes at their own times: no fps grid. keyframeSeek decodes normally from its keyframe:
+  // skipping the frames after it makes the decoder wait for the next keyframe to give one out.
+  const keyframes = options.keyframeTimes !== undefined || options.keyframeSeek === true;
   const input = [
     ...(options.threads ? ['-threads', String(options.threads)] : []),
-    ...(keyframes ? ['-skip_frame', 'nokey'] : []),
+    ...(options.keyframeTimes !== undefined && !options.keyframeSeek ? ['-skip_frame', 'nokey'] : []),
     // NVDEC decodes on the GPU; frames come back to system memory for the RGB pipe.
     ...(mediaTools().hwaccel ? ['-hwaccel', mediaTools().hwaccel!] : []),
-    ...(options.startS > 0 ? ['-ss', String(options.startS)] : []),
+    ...seekArgs(options),
     ...inputArgs(path, info.demuxer),
   ];
   // Keyframes pass through at their own timestamps; the exact grid is ffmpeg's fps filter.

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FramewatchError } from '../errors/index.js';
-import { sampleFrames, type VideoInfo } from '../media/ffmpeg.js';
+import { KEYFRAME_SEEK_SLACK_S, sampleFrames, type VideoInfo } from '../media/ffmpeg.js';
 import { renderThumbnail, thumbnailSize } from '../media/thumbnail.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import { metrics } from '../metrics/index.js';
@@ -141,11 +141,14 @@ export function sumTimings(all: readonly StageTimings[]): StageTimings {
  */
 export async function decodeFrameAt(path: string, info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'decodeThreads' | 'sampling'>, frame: FrameDetections) {
   const keyframe = o.sampling?.mode === 'keyframes' ? [frame.timeS] : undefined;
-  // timeS is rounded to the millisecond: seek a millisecond early, or a keyframe rounded up is skipped.
-  const startS = keyframe ? Math.max(0, frame.timeS - 0.001) : o.startS + frame.index / o.fps;
+  // A keyframe with the next one far enough: straight to it (see keyframeSeek). Else timeS,
+  // rounded to the millisecond, is sought a millisecond early, or a keyframe rounded up is skipped.
+  const next = o.sampling?.keyframeTimes?.find((t) => t > frame.timeS + 1e-6);
+  const keyframeSeek = keyframe !== undefined && next !== undefined && next - frame.timeS > 2 * KEYFRAME_SEEK_SLACK_S;
+  const startS = keyframeSeek ? frame.timeS : keyframe ? Math.max(0, frame.timeS - 0.001) : o.startS + frame.index / o.fps;
   const size = thumbnailSize(info.width, info.height);
   const scale = size.width < info.width ? { ...size, interpolation: 'linear' as const } : undefined;
-  const frames = sampleFrames(path, info, { fps: o.fps, startS, maxFrames: 1, keyframeTimes: keyframe, threads: o.decodeThreads, scale });
+  const frames = sampleFrames(path, info, { fps: o.fps, startS, maxFrames: 1, keyframeTimes: keyframe, keyframeSeek, threads: o.decodeThreads, scale });
   try {
     const { value } = await frames.next();
     if (!value) throw new FramewatchError('INVALID_MEDIA', `the frame at ${frame.timeS} s could not be decoded for its thumbnail`);
