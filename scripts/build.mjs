@@ -2,7 +2,7 @@
 // `npm start` runs) it compiles only when a source, a tsconfig or package.json is newer than
 // the stamp: a restart with no change skips the compiler's seconds.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const STAMP = 'dist/.build-stamp';
@@ -21,5 +21,7 @@ function newest(paths) {
 
 if (process.argv.includes('--if-stale') && existsSync(STAMP) && newest(INPUTS) <= statSync(STAMP).mtimeMs) process.exit(0);
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+// tsc writes files without the executable bit; `npx framewatch` runs the bin file itself.
+for (const path of Object.values(JSON.parse(readFileSync('package.json', 'utf8')).bin ?? {})) chmodSync(path, 0o755);
 mkdirSync('dist', { recursive: true });
 writeFileSync(STAMP, `${new Date().toISOString()}\n`);

@@ -23,6 +23,10 @@ describe('quiet, clear starts', () => {
     expect(statSync('dist/.build-stamp').mtimeMs).toBe(before);
   });
 
+  it('the build leaves the CLI executable, so npx framewatch runs on a fresh clone', () => {
+    expect(statSync('dist/src/cli/main.js').mode & 0o111).toBe(0o111);
+  });
+
   it('bound beyond loopback without a token, the server says so loudly; with one, or on loopback, it does not; no CUDA line per model', async () => {
     const starts = async (overrides: Record<string, unknown>) => {
       const lines: LogLine[] = [];
