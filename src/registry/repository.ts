@@ -70,7 +70,8 @@ export interface ReadyPipeline {
 
 /**
  * ONNX Runtime's intra-op threads per session: as configured, else the usable cores (a
- * container's CPU limit included) less the reserved ones, divided among the instances (at least one each), so they never oversubscribe.
+ * container's CPU limit included) less the reserved ones, divided among the instances (at
+ * least one each), so that they never oversubscribe.
  */
 export function intraOpThreads(o: Pick<RepositoryOptions, 'threads' | 'reservedCores'>, instances: number, cores = usableCores()): number {
   return o.threads ?? Math.max(1, Math.floor((cores - (o.reservedCores ?? 0)) / instances));
@@ -137,7 +138,6 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
     throw new FramewatchError('MODEL_NOT_READY', `sha256 mismatch for ${manifest.file.name}: manifest ${manifest.file.sha256}, file ${actual}`);
   }
   const settings = options.batching ?? DEFAULT_BATCHING;
-  // Instances share the cores: each session gets its part, so they never oversubscribe.
   const plannedInstances = manifest.serving?.instances ?? (settings.instances ?? PROVIDER_DEFAULTS.cpu.instances);
   const threads = intraOpThreads(options, plannedInstances);
   const session = await createSession(modelPath, { device: options.device, threads, spinning: options.spinning, logger: options.logger });
