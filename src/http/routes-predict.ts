@@ -87,6 +87,16 @@ export function createPredictRoutes(deps: AppDeps): Router {
   const router = Router();
   const { config, repository } = deps;
 
+  /** The upload under the configured limits, for a model or a pipeline alike. */
+  const receive = (req: Request) =>
+    receiveUpload(req, {
+      maxImageBytes: config.maxImageBytes,
+      maxVideoBytes: config.maxVideoBytes,
+      tmpDir: join(config.dataDir, 'tmp'),
+      // A video is refused as soon as its first bytes say so, not after gigabytes arrive.
+      checkVideoBacklog: () => deps.jobs.checkBacklog(Number(req.headers['content-length']) || 0),
+    });
+
   const predict = async (req: Request, res: Response, pick: { version?: number; label?: string } = {}) => {
     const query = parseInput(predictQuerySchema, { threshold: req.query.threshold });
     const name = String(req.params.name);
@@ -95,13 +105,7 @@ export function createPredictRoutes(deps: AppDeps): Router {
     // Shed load before reading the body; but take a slot only once the body is here, so
     // clients that open uploads and send nothing cannot hold the queue.
     model.batcher.assertRoom();
-    const upload = await receiveUpload(req, {
-      maxImageBytes: config.maxImageBytes,
-      maxVideoBytes: config.maxVideoBytes,
-      tmpDir: join(config.dataDir, 'tmp'),
-      // A video is refused as soon as its first bytes say so, not after gigabytes arrive.
-      checkVideoBacklog: () => deps.jobs.checkBacklog(Number(req.headers['content-length']) || 0),
-    });
+    const upload = await receive(req);
     // Video frames queue as bulk work under the job and backlog limits instead.
     if (upload.kind === 'video') return predictVideoUpload(req, res, deps, { name: model.name, version: model.version, defaultLabels: model.manifest.review?.labels }, upload);
     const release = model.batcher.admit();
@@ -117,10 +121,7 @@ export function createPredictRoutes(deps: AppDeps): Router {
   const predictWithPipeline = async (req: Request, res: Response, version: number | undefined, threshold: number | undefined) => {
     const pipeline = repository.resolvePipeline(String(req.params.name), version);
     pipeline.steps.forEach((s) => s.model.batcher.assertRoom());
-    const upload = await receiveUpload(req, {
-      maxImageBytes: config.maxImageBytes, maxVideoBytes: config.maxVideoBytes, tmpDir: join(config.dataDir, 'tmp'),
-      checkVideoBacklog: () => deps.jobs.checkBacklog(Number(req.headers['content-length']) || 0),
-    });
+    const upload = await receive(req);
     if (upload.kind === 'video') return predictVideoUpload(req, res, deps, { name: pipeline.name, version: pipeline.version }, upload);
     res.json(await predictPipelineImage(pipeline, upload.bytes, { maxPixels: config.maxImagePixels, threshold }));
   };
