@@ -20,6 +20,9 @@ export const predictQuerySchema = z.object({
 
 export const versionParamSchema = z.coerce.number().int().positive().max(999_999_999);
 
+/** A comma-separated list: items trimmed, empty ones dropped. */
+const commaList = z.string().max(2000).transform((s) => s.split(',').map((item) => item.trim()).filter(Boolean));
+
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 
 /** Video options, from the query string or multipart fields (fields win). */
@@ -30,9 +33,9 @@ export const videoQuerySchema = z
     maxFrames: z.coerce.number().int().positive().max(1_000_000).optional(),
     start: z.coerce.number().min(0).default(0),
     end: z.coerce.number().positive().optional(),
-    labels: z.string().max(2000).transform((s) => s.split(',').map((l) => l.trim()).filter(Boolean)).optional(),
+    labels: commaList.optional(),
     /** Text readers: comma-separated terms; a segment is kept when its text contains one (case-insensitive). */
-    query: z.string().max(2000).transform((s) => s.split(',').map((l) => l.trim()).filter(Boolean)).optional(),
+    query: commaList.optional(),
     pad: z.coerce.number().min(0).max(60).default(1),
     mergeGap: z.coerce.number().min(0).max(600).default(2),
     mode: z.enum(['sync', 'async']).optional(),
