@@ -127,7 +127,10 @@ export const foldText = (text: string): string => text.toLowerCase().replace(/\s
 export const foldTerms = (terms: readonly string[]): string[] => terms.map(foldText).filter(Boolean);
 
 /** Whether a reading contains one of the folded terms: what query= and search both match. */
-export const textMatches = (text: string, foldedTerms: readonly string[]): boolean => foldedTerms.some((term) => foldText(text).includes(term));
+export const textMatches = (text: string, foldedTerms: readonly string[]): boolean => {
+  const folded = foldText(text);
+  return foldedTerms.some((term) => folded.includes(term));
+};
 
 /** Levenshtein distance between two strings, by characters. */
 export function editDistance(a: string, b: string): number {
