@@ -83,14 +83,14 @@ export async function predictPipelineImage(pipeline: ReadyPipeline, bytes: Uint8
   const t1 = performance.now();
   const steps: PipelinePrediction['steps'] = [];
   const observe = (model: ReadyModel, from: number, items: number) => {
-    const took = performance.now() - from;
-    metrics.pipelineStepDuration.observe({ pipeline: pipeline.name, version: String(pipeline.version), step: model.name }, took / 1000);
-    steps.push({ model: model.name, version: model.version, items, ms: Math.round(took * 100) / 100 });
+    const to = performance.now();
+    metrics.pipelineStepDuration.observe({ pipeline: pipeline.name, version: String(pipeline.version), step: model.name }, (to - from) / 1000);
+    steps.push({ model: model.name, version: model.version, items, ms: ms(from, to) });
   };
-  const [first, ...later] = pipeline.steps;
-  let t = performance.now();
-  let detections = await runStep(first.model, source, options.threshold);
-  observe(first.model, t, 1);
+  const { model: first, readers: later } = frameSteps(pipeline);
+  const t = performance.now();
+  let detections = await runStep(first, source, options.threshold);
+  observe(first, t, 1);
   detections = await readDetections(later, source, detections, { onStep: (model, from) => observe(model, from, detections.length) });
   const t2 = performance.now();
   metrics.pipelineDuration.observe({ pipeline: pipeline.name, version: String(pipeline.version) }, (t2 - t0) / 1000);
