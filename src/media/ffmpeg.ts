@@ -267,3 +267,18 @@ export async function* sampleFrames(
     await exited;
   }
 }
+
+/**
+ * The one frame `options` lead to (a seek: a thumbnail, a dataset image); ffmpeg stops after
+ * it. INVALID_MEDIA with `failure` when the video has no frame there.
+ */
+export async function decodeOneFrame(path: string, info: Pick<VideoInfo, 'width' | 'height' | 'demuxer'>, options: SampleOptions, failure: string): Promise<RgbImage> {
+  const frames = sampleFrames(path, info, { ...options, maxFrames: 1 });
+  try {
+    const { value } = await frames.next();
+    if (!value) throw new FramewatchError('INVALID_MEDIA', failure);
+    return value.image;
+  } finally {
+    await frames.return(undefined);
+  }
+}

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FramewatchError } from '../errors/index.js';
-import { KEYFRAME_SEEK_SLACK_S, sampleFrames, type VideoInfo } from '../media/ffmpeg.js';
+import { decodeOneFrame, KEYFRAME_SEEK_SLACK_S, type VideoInfo } from '../media/ffmpeg.js';
 import { renderThumbnail, thumbnailSize } from '../media/thumbnail.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import { metrics } from '../metrics/index.js';
@@ -148,14 +148,8 @@ export async function decodeFrameAt(path: string, info: VideoInfo, o: Pick<Video
   const startS = keyframeSeek ? frame.timeS : keyframe ? Math.max(0, frame.timeS - 0.001) : o.startS + frame.index / o.fps;
   const size = thumbnailSize(info.width, info.height);
   const scale = size.width < info.width ? { ...size, interpolation: 'linear' as const } : undefined;
-  const frames = sampleFrames(path, info, { fps: o.fps, startS, maxFrames: 1, keyframeTimes: keyframe, keyframeSeek, threads: o.decodeThreads, scale });
-  try {
-    const { value } = await frames.next();
-    if (!value) throw new FramewatchError('INVALID_MEDIA', `the frame at ${frame.timeS} s could not be decoded for its thumbnail`);
-    return value.image;
-  } finally {
-    await frames.return(undefined);
-  }
+  const options = { fps: o.fps, startS, keyframeTimes: keyframe, keyframeSeek, threads: o.decodeThreads, scale };
+  return decodeOneFrame(path, info, options, `the frame at ${frame.timeS} s could not be decoded for its thumbnail`);
 }
 
 export type AssembleOptions = Pick<VideoOptions, 'fps' | 'startS' | 'labels' | 'query' | 'pad' | 'mergeGap' | 'includeFrames' | 'decodeThreads' | 'thumbnailDir' | 'sampling' | 'motion'>;

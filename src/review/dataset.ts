@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import sharp from 'sharp';
 import type { Pack } from 'tar-stream';
-import { FramewatchError } from '../errors/index.js';
 import { succeededWhere } from '../pipeline/jobs/queue.js';
 import type { JobRecord } from '../pipeline/jobs/store.js';
-import { probeVideo, sampleFrames } from '../media/ffmpeg.js';
+import { decodeOneFrame, probeVideo, type VideoInfo } from '../media/ffmpeg.js';
 import type { Box } from '../../preprocessing/index.js';
 import { reviewReport, type ReviewReport, type ReviewState } from './review.js';
 
@@ -54,19 +53,12 @@ interface DatasetImage {
 /** project-model-vVERSION-review-DATE, as versions are named. */
 export const datasetName = (project: string, f: DatasetFilter, date: string) => `${project}-${f.model}${f.version ? `-v${f.version}` : ''}-review-${date}`;
 
-/** The frame at `timeS` of a job's kept video, as a JPEG. */
-async function frameJpeg(path: string, timeS: number): Promise<{ jpeg: Buffer; width: number; height: number }> {
-  const info = await probeVideo(path);
+/** The frame at `timeS` of a job's kept video (probed once per job: `info`), as a JPEG. */
+async function frameJpeg(path: string, info: VideoInfo, timeS: number): Promise<Buffer> {
   // The source frame rate puts the grid on every frame: the first frame at or after timeS.
-  const frames = sampleFrames(path, info, { fps: info.fps > 0 ? info.fps : 30, startS: Math.max(0, timeS), maxFrames: 1, threads: 1 });
-  try {
-    const { value } = await frames.next();
-    if (!value) throw new FramewatchError('INVALID_MEDIA', `the frame at ${timeS} s could not be decoded`);
-    const { data, width, height } = value.image;
-    return { jpeg: await sharp(data, { raw: { width, height, channels: 3 } }).jpeg({ quality: 92 }).toBuffer(), width, height };
-  } finally {
-    await frames.return(undefined);
-  }
+  const options = { fps: info.fps > 0 ? info.fps : 30, startS: Math.max(0, timeS), threads: 1 };
+  const { data, width, height } = await decodeOneFrame(path, info, options, `the frame at ${timeS} s could not be decoded`);
+  return sharp(data, { raw: { width, height, channels: 3 } }).jpeg({ quality: 92 }).toBuffer();
 }
 
 const millis = (s: number) => String(Math.round(s * 1000)).padStart(7, '0');
@@ -164,9 +156,10 @@ export async function writeDataset(
       skipped.push({ jobId: record.jobId, reason: 'no kept video to cut frames from (FRAMEWATCH_KEEP_VIDEOS was off, or the job expired)' });
       continue;
     }
+    const video = source.videoPath(record.jobId);
+    const info = await probeVideo(video);
     for (const image of planned) {
-      const { jpeg } = await frameJpeg(source.videoPath(record.jobId), image.timeS);
-      await addEntry(pack, imagePath(format, image), jpeg);
+      await addEntry(pack, imagePath(format, image), await frameJpeg(video, info, image.timeS));
       images.push(image); // YOLO labels are written once the class list is known
     }
     jobs.push({ jobId: record.jobId, version: record.model.version, createdAt: record.createdAt, images: planned.length });
