@@ -206,6 +206,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
   async function activate(entry: VersionEntry): Promise<void> {
     const previous = entry.ready;
     entry.state = previous ? 'READY' : 'LOADING';
+    refreshPipelines();
     try {
       const ready = await loadVersion(entry, options);
       entry.ready = ready;
@@ -226,6 +227,8 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       entry.reason = reason;
       gauge(entry, false);
       log.error('model version failed', { model: entry.name, version: entry.version, reason });
+    } finally {
+      refreshPipelines();
     }
   }
 
@@ -242,15 +245,15 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
   /** A pipeline is READY when every pinned step is a READY model version; else FAILED, saying which step. */
   function activatePipeline(entry: VersionEntry): void {
     if (entry.state === 'UNLOADED') return; // until an explicit load
-    const problems = entry.pipeline!.steps.map((step) => {
-      const target = entries.find((e) => e.name === step.model && e.version === step.version);
+    const targets = entry.pipeline!.steps.map((step) => ({ step, target: entries.find((e) => e.name === step.model && e.version === step.version) }));
+    const problems = targets.map(({ step, target }) => {
       if (!target) return `step ${step.model}@${step.version} is not in the repository`;
       if (target.pipeline) return `step ${step.model}@${step.version} is a pipeline; steps are models`;
       if (target.state !== 'READY') return `step ${step.model}@${step.version} is ${target.state}${target.reason ? ` (${target.reason})` : ''}`;
       return undefined;
     }).filter(Boolean);
     // A step still loading leaves the pipeline LOADING, not FAILED: it is judged again once the step is.
-    const waiting = entry.pipeline!.steps.some((step) => entries.find((e) => e.name === step.model && e.version === step.version)?.state === 'LOADING');
+    const waiting = targets.some(({ target }) => target?.state === 'LOADING');
     const [state, reason] = waiting ? (['LOADING', undefined] as const) : problems.length ? (['FAILED', problems.join('; ')] as const) : (['READY', undefined] as const);
     if (entry.state === state && entry.reason === reason) return;
     entry.state = state;
@@ -261,7 +264,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
     else log.info('pipeline version ready', { model: entry.name, version: entry.version, steps: entry.pipeline!.steps });
   }
 
-  /** A pipeline's state follows its steps: re-judged whenever a model version loads, unloads or appears. */
+  /** A pipeline's state follows its steps: re-judged wherever a version's state changes (load, unload, scan). */
   const refreshPipelines = () => entries.filter((e) => e.pipeline).forEach(activatePipeline);
 
   return {
@@ -276,13 +279,9 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       // Pipelines after the models they run.
       refreshPipelines();
     },
-    list: () => {
-      refreshPipelines();
-      return entries;
-    },
+    list: () => entries,
     isPipeline: (name) => entries.some((e) => e.name === name && e.pipeline),
     resolvePipeline(name, version) {
-      refreshPipelines();
       const versions = entries.filter((e) => e.name === name && e.pipeline);
       if (versions.length === 0) throw new FramewatchError('MODEL_NOT_FOUND', `pipeline '${name}' is not in the repository`);
       const entry = version === undefined ? versions.filter((e) => e.state === 'READY').sort((a, b) => b.version - a.version)[0] : versions.find((e) => e.version === version);
@@ -359,6 +358,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       else if (!entry.ready) {
         entry.state = 'FAILED';
         entry.reason = problem;
+        refreshPipelines();
         return entry;
       }
       const target = entry;
@@ -373,6 +373,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       entry.state = 'UNLOADED';
       entry.reason = undefined;
       gauge(entry, false);
+      refreshPipelines();
       if (ready) await retire(ready);
       log.info('model version unloaded', { model: name, version });
       return entry;
