@@ -264,6 +264,14 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
     else log.info('pipeline version ready', { model: entry.name, version: entry.version, steps: entry.pipeline!.steps });
   }
 
+  /** Adds a version found after start-up (a load call, a poll): in name and version order, its labels read. */
+  async function track(entry: VersionEntry): Promise<VersionEntry> {
+    entries.push(entry);
+    entries.sort((a, b) => a.name.localeCompare(b.name) || a.version - b.version);
+    if (!labels.has(entry.name)) labels.set(entry.name, await readLabels(options.root, entry.name));
+    return entry;
+  }
+
   /** A pipeline's state follows its steps: re-judged wherever a version's state changes (load, unload, scan). */
   const refreshPipelines = () => entries.filter((e) => e.pipeline).forEach(activatePipeline);
 
@@ -341,19 +349,15 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       const { manifest, pipeline, problem } = await readManifest(join(options.root, name, String(version)), name, version);
       let entry = entries.find((e) => e.name === name && e.version === version);
       if (pipeline) {
-        if (!entry) entries.push((entry = entryFrom({ name, version, dir: join(options.root, name, String(version)), pipeline })));
+        entry ??= await track(entryFrom({ name, version, dir: join(options.root, name, String(version)), pipeline }));
         entry.pipeline = pipeline;
         if (entry.state === 'UNLOADED') entry.state = 'LOADING';
-        if (!labels.has(name)) labels.set(name, await readLabels(options.root, name));
         activatePipeline(entry);
         return entry;
       }
       if (!entry) {
         if (!manifest) throw new FramewatchError('VERSION_NOT_FOUND', `models/${name}/${version} has no usable manifest: ${problem}`);
-        entry = entryFrom({ name, version, dir: join(options.root, name, String(version)), manifest });
-        entries.push(entry);
-        entries.sort((a, b) => a.name.localeCompare(b.name) || a.version - b.version);
-        if (!labels.has(name)) labels.set(name, await readLabels(options.root, name));
+        entry = await track(entryFrom({ name, version, dir: join(options.root, name, String(version)), manifest }));
       } else if (manifest) entry.manifest = manifest;
       else if (!entry.ready) {
         entry.state = 'FAILED';
@@ -385,21 +389,15 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
         if (known.has(`${s.name}/${s.version}`) || (options.only && !options.only(s.name))) continue;
         if (s.pipeline) {
           // Judged after this poll's models have loaded (refreshPipelines below).
-          const entry = entryFrom(s);
-          entries.push(entry);
-          if (!labels.has(s.name)) labels.set(s.name, await readLabels(options.root, s.name));
-          found.push(entry);
+          found.push(await track(entryFrom(s)));
           continue;
         }
         // A version is picked up only once complete: valid manifest, model file, matching sha256.
         if (!s.manifest || !(await fileMatches(join(s.dir, s.manifest.file.name), s.manifest.file.sha256))) continue;
-        const entry = entryFrom(s);
-        entries.push(entry);
-        if (!labels.has(s.name)) labels.set(s.name, await readLabels(options.root, s.name));
+        const entry = await track(entryFrom(s));
         await activate(entry);
         found.push(entry);
       }
-      entries.sort((a, b) => a.name.localeCompare(b.name) || a.version - b.version);
       refreshPipelines();
       return found;
     },
