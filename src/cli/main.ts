@@ -4,7 +4,6 @@ import { ConfigError } from '../config/index.js';
 import { FramewatchError } from '../errors/index.js';
 import { UsageError } from './args.js';
 import { datasetCommand } from './dataset.js';
-import { loadtestCommand } from './loadtest.js';
 import { exportCommand, modelsCommand } from './export.js';
 import { scoreCommand } from './score.js';
 import { serveCommand } from './serve.js';
@@ -30,7 +29,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   score: scoreCommand,
   verify: verifyCommand,
   dataset: datasetCommand,
-  loadtest: loadtestCommand,
+  // autocannon and its dependencies load only for this command, not for every serve.
+  loadtest: async (argv) => (await import('./loadtest.js')).loadtestCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {
