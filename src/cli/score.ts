@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../logging/logger.js';
-import { scoreFile, type ScoreRecord } from '../pipeline/index.js';
+import { reviewLabels, scoreFile, type ScoreRecord } from '../pipeline/index.js';
 import { createRepository, scanRepository, sha256File } from '../registry/index.js';
 import { imageLoader, sessionSettings } from './config-options.js';
 import { parseCommandArgs, UsageError } from './args.js';
@@ -136,8 +136,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       throw err;
     }
     // No --labels: the model's review defaults, as the server applies them.
-    const reviewLabels = 'steps' in model ? undefined : model.manifest.review?.labels;
-    const videoOptions = video.labels?.includes('*') ? { ...video, labels: undefined } : video.labels || !reviewLabels ? video : { ...video, labels: reviewLabels };
+    const videoOptions = { ...video, labels: reviewLabels(video.labels, 'steps' in model ? undefined : model.manifest.review?.labels) };
     score = (path, sha256) => scoreFile(model, path, { maxPixels: config.maxImagePixels, threshold, video: videoOptions, sha256 });
     close = () => repository.close();
   }

@@ -2,9 +2,8 @@ import { Router, type Request, type Response } from 'express';
 import { join } from 'node:path';
 import { ERROR_CATALOGUE, FramewatchError } from '../errors/index.js';
 import { probeVideo } from '../media/ffmpeg.js';
-import { planSampling, predictImage, predictPipelineImage, type JobQueue } from '../pipeline/index.js';
+import { planSampling, predictImage, predictPipelineImage, reviewLabels, type JobQueue } from '../pipeline/index.js';
 import type { Logger } from '../logging/logger.js';
-import type { ReadyModel } from '../registry/index.js';
 import { parseInput, predictQuerySchema, validateModelName, versionParamSchema, videoQuerySchema } from './params.js';
 import { requireToken } from './security.js';
 import type { AppDeps } from './deps.js';
@@ -38,8 +37,7 @@ async function predictVideoUpload(
         startS: options.start,
         endS: options.end,
         maxFrames: options.maxFrames,
-        // No labels asked for: the manifest's review defaults; `labels=*`: every label.
-        labels: options.labels?.includes('*') ? undefined : options.labels ?? model.defaultLabels,
+        labels: reviewLabels(options.labels, model.defaultLabels),
         query: options.query,
         pad: options.pad,
         mergeGap: options.mergeGap,

@@ -11,6 +11,10 @@ export interface SegmentOptions {
   query?: readonly string[];
 }
 
+/** The labels a video review keeps: `*` = every label; none asked for = the model's review defaults (its manifest's review.labels). */
+export const reviewLabels = (requested: string[] | undefined, defaults: string[] | undefined): string[] | undefined =>
+  requested?.includes('*') ? undefined : requested ?? defaults;
+
 export interface SegmentLabel {
   label: string;
   maxScore: number;
