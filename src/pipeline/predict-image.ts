@@ -19,7 +19,8 @@ export interface ImagePrediction {
   timings: { decodeMs: number; preprocessMs: number; inferenceMs: number; postprocessMs: number; totalMs: number };
 }
 
-const ms = (from: number, to: number) => Math.round((to - from) * 100) / 100;
+/** Milliseconds from one performance.now() to another, to two decimals (as timings report them). */
+export const ms = (from: number, to: number) => Math.round((to - from) * 100) / 100;
 
 /** Decode, preprocess, infer and postprocess one encoded image. */
 export async function predictImage(model: ReadyModel, bytes: Uint8Array, options: ImagePredictOptions): Promise<ImagePrediction> {

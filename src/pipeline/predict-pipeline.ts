@@ -6,7 +6,7 @@ import { metrics, recordPredictions } from '../metrics/index.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import type { Priority } from '../runtime/index.js';
 import type { Detection } from '../tasks/index.js';
-import type { ImagePredictOptions } from './predict-image.js';
+import { ms, type ImagePredictOptions } from './predict-image.js';
 import { mapPool } from './map-pool.js';
 import { postprocessOutputs } from './postprocess.js';
 
@@ -20,8 +20,6 @@ export interface PipelinePrediction {
   detections: Detection[];
   timings: { decodeMs: number; totalMs: number };
 }
-
-const ms = (from: number, to: number) => Math.round((to - from) * 100) / 100;
 
 /** One picture through one model's batcher: its detections in the picture's pixels. */
 async function runStep(model: ReadyModel, image: RgbImage, threshold?: number, priority: Priority = 'interactive'): Promise<Detection[]> {
