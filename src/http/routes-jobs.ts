@@ -12,6 +12,9 @@ import { requireToken } from './security.js';
 
 export const jobLinks = (jobId: string) => ({ self: `/v1/jobs/${jobId}` });
 
+/** Where segment `n`'s thumbnail is served. */
+const thumbnailUrl = (jobId: string, n: number) => `/v1/jobs/${jobId}/segments/${n}/thumbnail.jpg`;
+
 const searchQuery = z.strictObject({
   /** Comma-separated terms; case and spacing are folded. */
   text: z.string().trim().min(1).max(200),
@@ -27,7 +30,7 @@ const VIDEO_TYPES: Record<string, string> = { mp4: 'video/mp4', mov: 'video/quic
 export function withThumbnailLinks(jobId: string, result: unknown): unknown {
   const r = result as { segments?: Array<Record<string, unknown>> } | undefined;
   if (!r?.segments) return result;
-  return { ...r, segments: r.segments.map((s, n) => ({ ...s, thumbnail: `/v1/jobs/${jobId}/segments/${n}/thumbnail.jpg` })) };
+  return { ...r, segments: r.segments.map((s, n) => ({ ...s, thumbnail: thumbnailUrl(jobId, n) })) };
 }
 
 async function requireJob(jobs: JobQueue, jobId: string) {
@@ -75,7 +78,7 @@ export function createJobRoutes({ jobs, config }: AppDeps): Router {
     for (const record of records) {
       const result = (await jobs.readResult(record.jobId).catch(() => undefined)) as { segments?: Array<{ startS: number; endS: number; texts?: string[] }> } | undefined;
       const segments = (result?.segments ?? [])
-        .map((s, index) => ({ index, startS: s.startS, endS: s.endS, texts: s.texts ?? [], thumbnail: `/v1/jobs/${record.jobId}/segments/${index}/thumbnail.jpg` }))
+        .map((s, index) => ({ index, startS: s.startS, endS: s.endS, texts: s.texts ?? [], thumbnail: thumbnailUrl(record.jobId, index) }))
         .filter((s) => s.texts.some((t) => textMatches(t, terms)));
       if (segments.length) results.push({ jobId: record.jobId, createdAt: record.createdAt, model: record.model, filename: record.input.filename, segments, links: jobLinks(record.jobId) });
       if (results.length >= q.limit) break;
