@@ -123,14 +123,16 @@ export function createReviewRoutes({ jobs, repository, config }: AppDeps): Route
       repository.resolve(q.model); // MODEL_NOT_FOUND when the name is unknown
       throw new FramewatchError('VERSION_NOT_FOUND', `model '${q.model}' has no version ${q.version}`);
     }
-    const name = datasetName(manifest.project, q, new Date().toISOString().slice(0, 10));
+    // One time for the download's name and the dataset's own (they must not straddle midnight).
+    const createdAt = new Date().toISOString();
+    const name = datasetName(manifest.project, q, createdAt.slice(0, 10));
     const pack = tarPack();
     res.type('application/x-tar').attachment(`${name}.tar`);
     pack.pipe(res);
     const stop = () => pack.destroy();
     res.on('close', stop);
     try {
-      await writeDataset(jobs, q, q.format, { project: manifest.project, labels: manifest.labels }, pack);
+      await writeDataset(jobs, q, q.format, { project: manifest.project, labels: manifest.labels }, pack, createdAt);
       pack.finalize();
     } catch (err) {
       // The headers are gone: end the download broken rather than as a valid, partial tar.

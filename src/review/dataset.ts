@@ -140,8 +140,8 @@ export async function writeDataset(
   format: DatasetFormat,
   model: { project: string; labels: readonly string[] },
   pack: Pack,
+  createdAt = new Date().toISOString(),
 ): Promise<{ name: string; images: number; jobs: number; skipped: number }> {
-  const createdAt = new Date().toISOString();
   const name = datasetName(model.project, filter, createdAt.slice(0, 10));
   const records = succeededWhere(await source.list(), filter);
   const images: DatasetImage[] = [];
