@@ -48,11 +48,14 @@ export function warpQuad(image: RgbImage, quad: readonly Point[]): RgbImage {
   const h = homography([{ x: 0, y: 0 }, { x: width, y: 0 }, { x: width, y: height }, { x: 0, y: height }], quad);
   const out = new Uint8Array(width * height * 3);
   const { data, width: sw, height: sh } = image;
-  const at = (x: number, y: number, c: number) => data[(Math.min(sh - 1, Math.max(0, y)) * sw + Math.min(sw - 1, Math.max(0, x))) * 3 + c];
+  // Edges replicated: a sample outside the picture takes the nearest edge pixel.
+  const col = (x: number) => Math.min(sw - 1, Math.max(0, x)) * 3;
+  const row = (y: number) => Math.min(sh - 1, Math.max(0, y)) * sw * 3;
   for (let v = 0; v < height; v++) {
     for (let u = 0; u < width; u++) {
       // Pixel centres map to pixel centres.
-      const [px, py] = [u + 0.5, v + 0.5];
+      const px = u + 0.5;
+      const py = v + 0.5;
       const w = h[6] * px + h[7] * py + h[8];
       const x = (h[0] * px + h[1] * py + h[2]) / w - 0.5;
       const y = (h[3] * px + h[4] * py + h[5]) / w - 0.5;
@@ -60,9 +63,14 @@ export function warpQuad(image: RgbImage, quad: readonly Point[]): RgbImage {
       const y0 = Math.floor(y);
       const fx = x - x0;
       const fy = y - y0;
+      // The four neighbours' offsets, clamped once per pixel rather than once per channel.
+      const c0 = col(x0);
+      const c1 = col(x0 + 1);
+      const r0 = row(y0);
+      const r1 = row(y0 + 1);
       for (let c = 0; c < 3; c++) {
-        const top = at(x0, y0, c) * (1 - fx) + at(x0 + 1, y0, c) * fx;
-        const bottom = at(x0, y0 + 1, c) * (1 - fx) + at(x0 + 1, y0 + 1, c) * fx;
+        const top = data[r0 + c0 + c] * (1 - fx) + data[r0 + c1 + c] * fx;
+        const bottom = data[r1 + c0 + c] * (1 - fx) + data[r1 + c1 + c] * fx;
         out[(v * width + u) * 3 + c] = Math.round(top * (1 - fy) + bottom * fy);
       }
     }
