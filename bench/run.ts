@@ -116,7 +116,7 @@ async function videoBench(dir: string) {
   const decodeAll = async (preprocess: boolean) => {
     const inputs: ModelInput[] = [];
     for await (const f of sampleFrames(path, info, { fps: 2, startS: 0, threads: decoderThreadsFor('cpu'), scale })) {
-      if (preprocess) inputs.push(await applyPreprocessing(f.image, manifest.preprocessing, scale && info));
+      if (preprocess) inputs.push(await applyPreprocessing(f.image, manifest.preprocessing, f.scaledFrom));
     }
     return inputs;
   };

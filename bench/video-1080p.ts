@@ -63,7 +63,7 @@ type Model = Awaited<ReturnType<typeof openModel>>;
 
 /** Decoded as the server decodes on CPU: its decoder threads, at the model's input size. */
 const decodeOptions = (model: Model, info: VideoInfo, keyframeTimes?: number[]) => ({ fps: FPS, startS: 0, threads: decoderThreadsFor('cpu'), keyframeTimes, scale: videoDecoderScale(model, info) });
-const preprocessed = (model: Model, info: VideoInfo, frame: SampledFrame) => applyPreprocessing(frame.image, model.manifest.preprocessing, videoDecoderScale(model, info) && info);
+const preprocessed = (model: Model, frame: SampledFrame) => applyPreprocessing(frame.image, model.manifest.preprocessing, frame.scaledFrom);
 
 /** Every stage alone, one after the other, on the same frames: wall and CPU seconds. */
 async function stageCosts(path: string, info: VideoInfo, model: Model, keyframeTimes?: number[]): Promise<Record<Stage, Cost>> {
@@ -72,7 +72,7 @@ async function stageCosts(path: string, info: VideoInfo, model: Model, keyframeT
     for await (const frame of sampleFrames(path, info, decodeOptions(model, info, keyframeTimes))) frames.push(frame);
     return frames;
   });
-  const preprocess = await timed(() => Promise.all(decode.value.map((f) => preprocessed(model, info, f))));
+  const preprocess = await timed(() => Promise.all(decode.value.map((f) => preprocessed(model, f))));
   await model.session.run(model.feed(preprocess.value[0])); // warm-up
   const inference = await timed(async () => {
     const outputs = [];
@@ -102,7 +102,7 @@ async function decodeAndInfer(path: string, info: VideoInfo, model: Model, keyfr
   const { wallS, cpuS } = await timed(async () => {
     let running: Promise<unknown> = Promise.resolve();
     for await (const frame of sampleFrames(path, info, decodeOptions(model, info, keyframeTimes))) {
-      const input = await preprocessed(model, info, frame);
+      const input = await preprocessed(model, frame);
       await running;
       running = model.session.run(model.feed(input));
     }

@@ -176,6 +176,8 @@ export interface SampledFrame {
   index: number;
   timeS: number;
   image: RgbImage;
+  /** Set when ffmpeg scaled the frame (`scale`): the source size it was scaled from, for applyPreprocessing. */
+  scaledFrom?: { width: number; height: number };
 }
 
 /**
@@ -224,6 +226,7 @@ export async function* sampleFrames(
   options: SampleOptions,
 ): AsyncGenerator<SampledFrame> {
   const { width, height } = options.scale ?? info;
+  const scaledFrom = options.scale ? { width: info.width, height: info.height } : undefined;
   const frameBytes = width * height * 3;
   const child = spawn(mediaTools().ffmpeg, sampleArgs(path, info, options), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -248,7 +251,7 @@ export async function* sampleFrames(
         offset += take;
         if (filled === frameBytes) {
           const timeS = options.keyframeTimes ? options.keyframeTimes[index] ?? options.keyframeTimes.at(-1)! : options.startS + index / options.fps;
-          yield { index, timeS, image: { data: frame, width, height } };
+          yield { index, timeS, image: { data: frame, width, height }, ...(scaledFrom ? { scaledFrom } : {}) };
           index++;
           frame = new Uint8Array(frameBytes);
           filled = 0;

@@ -104,7 +104,7 @@ export async function inferFrames(
       for (let t = performance.now(), next = await frames.next(); !next.done; t = performance.now(), next = await frames.next()) {
         const t1 = performance.now();
         timings.decodeMs += t1 - t;
-        const input = await applyPreprocessing(next.value.image, spec, scale && info);
+        const input = await applyPreprocessing(next.value.image, spec, next.value.scaledFrom);
         const t2 = performance.now();
         timings.preprocessMs += t2 - t1;
         metrics.preprocessDuration.observe(metricLabels, (t2 - t1) / 1000);
