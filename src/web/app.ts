@@ -268,6 +268,8 @@ function card(s: Segment): HTMLLIElement {
   item.dataset.segment = String(s.index);
   item.dataset.segmentStart = String(s.startS);
   const img = document.createElement('img');
+  // A blob (token set) is let go once the image has it, as before the page learned deep links.
+  img.onload = () => img.src.startsWith('blob:') && URL.revokeObjectURL(img.src);
   void protectedUrl(s.thumbnail).then((url) => url && (img.src = url));
   img.alt = `Best frame at ${clock(s.bestFrame.timeS)}`;
   // A click on the card (not on its buttons) makes it active and seeks to it.
