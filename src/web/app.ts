@@ -405,20 +405,28 @@ function setSpeed(step: number) {
   els.speed.textContent = `${els.player.playbackRate}x`;
 }
 
-/** The best frame's boxes while its moment is on screen, the cursor, and the end of a segment played alone. */
-function onTime() {
-  if (!view) return;
-  const v = view;
-  const t = els.player.currentTime;
+/** A segment played alone stops at its end; the cursor follows the player. */
+function followPlayer(v: View, t: number) {
   if (v.playing && t >= v.playing.endS) {
     els.player.pause();
     els.player.currentTime = v.playing.endS;
     v.playing = undefined;
   }
   els.cursor.style.left = `${(t / v.result.review.totalS) * 100}%`;
+}
+
+/** The best frame's boxes while its moment is on screen, the cursor, and the end of a segment played alone. */
+function onTime() {
+  if (!view) return;
+  const v = view;
+  const t = els.player.currentTime;
+  followPlayer(v, t);
   const rect = els.player.getBoundingClientRect();
-  els.overlay.width = rect.width;
-  els.overlay.height = rect.height;
+  // Setting a canvas's size clears it; only when the player's size changed.
+  if (els.overlay.width !== Math.round(rect.width) || els.overlay.height !== Math.round(rect.height)) {
+    els.overlay.width = rect.width;
+    els.overlay.height = rect.height;
+  }
   const ctx = els.overlay.getContext('2d')!;
   ctx.clearRect(0, 0, rect.width, rect.height);
   const best = v.result.segments.find((s) => Math.abs(s.bestFrame.timeS - t) < 0.5);
@@ -432,12 +440,18 @@ function onTime() {
 }
 els.player.ontimeupdate = onTime;
 els.player.onseeked = onTime;
-// timeupdate comes about every 250 ms; a frame callback stops a played segment closer to its end.
+// timeupdate comes about every 250 ms; a frame callback stops a played segment closer to its
+// end and moves the cursor smoothly (the boxes are drawn on timeupdate). One chain at a time.
+let frameWatch: number | undefined;
 const watchFrames = () => {
-  onTime();
-  if (!els.player.paused) els.player.requestVideoFrameCallback?.(watchFrames);
+  frameWatch = undefined;
+  if (view) followPlayer(view, els.player.currentTime);
+  if (!els.player.paused) frameWatch = els.player.requestVideoFrameCallback?.(watchFrames);
 };
-els.player.onplay = () => els.player.requestVideoFrameCallback?.(watchFrames);
+els.player.onplay = () => {
+  if (frameWatch !== undefined) els.player.cancelVideoFrameCallback?.(frameWatch);
+  frameWatch = els.player.requestVideoFrameCallback?.(watchFrames);
+};
 
 const KEYS: Record<string, (e: KeyboardEvent) => void> = {
   n: () => view && activate((view.active + 1) % view.result.segments.length, true),
