@@ -92,7 +92,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const provider = config.device === 'cpu' || !cudaProviderInstalled() ? 'cpu' : 'cuda (CPU fallback per model)';
   logger.info('listening', { url, modelsDir: config.modelsDir, device: config.device, provider, version: FRAMEWATCH_VERSION });
   if (!config.apiToken && !['127.0.0.1', '::1', 'localhost'].includes(config.host)) {
-    logger.warn(`NO API TOKEN: listening on ${config.host}, so anyone who can reach port ${config.port} can run the models and read every job and video; set FRAMEWATCH_API_TOKEN, or FRAMEWATCH_HOST=127.0.0.1 to stay on this machine`, { host: config.host });
+    logger.warn(`NO API TOKEN: listening on ${config.host}, so anyone who can reach port ${port} can run the models and read every job and video; set FRAMEWATCH_API_TOKEN, or FRAMEWATCH_HOST=127.0.0.1 to stay on this machine`, { host: config.host });
   }
   const ready = repository.loadAll();
   void ready.finally(modelsLoaded);
