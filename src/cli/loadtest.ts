@@ -70,21 +70,27 @@ export async function loadtestCommand(argv: string[]): Promise<number> {
     if (v !== undefined && !(Number.isFinite(n) && n >= 0)) throw new UsageError(`--${name} must be a number, got '${v}'`);
     return v === undefined ? undefined : n;
   };
+  // Every number checked before the run, not a typo found after it.
+  const connections = number('connections', values.connections);
+  const duration = number('duration', values.duration);
+  const rate = number('rate', values.rate);
+  const p99Ms = number('p99-ms', values['p99-ms']);
+  const maxErrorRate = number('max-error-rate', values['max-error-rate'])!;
   const body = await readFile(values.file).catch((err: Error) => {
     throw new UsageError(`cannot read --file: ${err.message}`);
   });
   const media = sniffMedia(body);
   if (!media) throw new UsageError(`${values.file} is not an image or video framewatch reads`);
-  const server = (values.server ?? (/^https?:/.test(target) ? new URL(target).origin : `http://127.0.0.1:${process.env.FRAMEWATCH_PORT ?? 8080}`)).replace(/\/$/, '');
-  const model = /^https?:/.test(target) ? /\/v1\/models\/([^/]+)/.exec(target)?.[1] ?? '' : target;
-  const url = /^https?:/.test(target) ? target : `${server}/v1/models/${target}/predict`;
+  const isUrl = /^https?:/.test(target);
+  const server = (values.server ?? (isUrl ? new URL(target).origin : `http://127.0.0.1:${process.env.FRAMEWATCH_PORT ?? 8080}`)).replace(/\/$/, '');
+  const model = isUrl ? /\/v1\/models\/([^/]+)/.exec(target)?.[1] ?? '' : target;
+  const url = isUrl ? target : `${server}/v1/models/${target}/predict`;
   const token = values.token ?? process.env.FRAMEWATCH_API_TOKEN;
   const headers: Record<string, string> = { 'content-type': CONTENT_TYPES[media.format] ?? 'application/octet-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) };
 
   const before = await readMetrics(server, model);
   const r = await autocannon({
-    url, method: 'POST', body, headers, connections: number('connections', values.connections), duration: number('duration', values.duration),
-    overallRate: number('rate', values.rate), timeout: 120,
+    url, method: 'POST', body, headers, connections, duration, overallRate: rate, timeout: 120,
   });
   const after = await readMetrics(server, model);
   const total = Object.values(r.statusCodeStats).reduce((sum, s) => sum + s.count, 0) + r.errors + r.timeouts;
@@ -105,8 +111,8 @@ export async function loadtestCommand(argv: string[]): Promise<number> {
     `| error rate | ${f(errorRate * 100, 2)}% | rejected: queue full / timeout | ${server_ ? `${server_.rejectedQueueFull} / ${server_.rejectedTimeout}` : '-'} |`,
   ].join('\n'));
   const misses = [
-    ...(values['p99-ms'] !== undefined && r.latency.p99 > number('p99-ms', values['p99-ms'])! ? [`p99 ${r.latency.p99} ms > ${values['p99-ms']} ms`] : []),
-    ...(errorRate > number('max-error-rate', values['max-error-rate'])! ? [`error rate ${f(errorRate * 100, 2)}% > ${Number(values['max-error-rate']) * 100}%`] : []),
+    ...(p99Ms !== undefined && r.latency.p99 > p99Ms ? [`p99 ${r.latency.p99} ms > ${p99Ms} ms`] : []),
+    ...(errorRate > maxErrorRate ? [`error rate ${f(errorRate * 100, 2)}% > ${maxErrorRate * 100}%`] : []),
   ];
   if (misses.length) console.error(`loadtest: SLO missed: ${misses.join('; ')}`);
   return misses.length ? 1 : 0;
