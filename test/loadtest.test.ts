@@ -1,13 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.js';
 import { spawnServer, type ServerProcess } from './helpers/processes.js';
 
-const run = promisify(execFile);
 let dir: string;
 let server: ServerProcess;
 
@@ -21,11 +19,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const loadtest = (args: string[]) =>
-  run(process.execPath, ['dist/src/cli/main.js', 'loadtest', 'object-detector', '--file', join(dir, 'photo.jpg'), '--server', server.url, ...args]).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
-  );
+const loadtest = (args: string[]) => runCli(['loadtest', 'object-detector', '--file', join(dir, 'photo.jpg'), '--server', server.url, ...args]);
 
 describe('framewatch loadtest', () => {
   // Its throughput against autocannon driven directly is a timing, measured side by side in

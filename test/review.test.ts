@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { extract } from 'tar-stream';
 import { tmpdir } from 'node:os';
@@ -15,6 +13,7 @@ import { createRedisReviewStore, type ReviewStore } from '../src/review/index.js
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { postFile, scratchRepository, startTestServer } from './helpers/server.js';
 import { twoEventsVideo } from './helpers/videos.js';
+import { runCli } from './helpers/cli.js';
 
 let dir: string;
 let models: Awaited<ReturnType<typeof scratchRepository>>;
@@ -197,7 +196,8 @@ describe('reviewing a job over HTTP', () => {
   it('exports the Ultralytics YOLO layout with the CLI, from the running server', async () => {
     const out = join(dir, 'yolo');
     // Asynchronously: the server answering it runs in this process.
-    const { stdout } = await promisify(execFile)(process.execPath, ['dist/src/cli/main.js', 'dataset', 'export', '--url', server.url, '--model', MODEL, '--version', String(version), '--format', 'yolo', '--out', out]);
+    const { code, stdout, stderr } = await runCli(['dataset', 'export', '--url', server.url, '--model', MODEL, '--version', String(version), '--format', 'yolo', '--out', out]);
+    expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/files written to/);
     const yaml = await readFile(join(out, 'data.yaml'), 'utf8');
     expect(yaml).toMatch(/^train: images\/train$/m);
