@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../logging/logger.js';
 import { reviewLabels, scoreFile, type ScoreRecord } from '../pipeline/index.js';
-import { createRepository, scanRepository, sha256File } from '../registry/index.js';
+import { createRepository, sha256File } from '../registry/index.js';
 import { imageLoader, sessionSettings } from './config-options.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { recordsToCsv, CSV_HEADER } from './score-format.js';
@@ -120,16 +120,14 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     score = (path, sha256) => scoreViaServer(values.server!, name, version, path, sha256, query);
   } else {
     // Load just this model, or a pipeline and the models its steps pin.
-    const pipelineSteps = (await scanRepository(config.modelsDir)).filter((e) => e.name === name && e.pipeline).flatMap((e) => e.pipeline!.steps.map((step) => step.model));
-    const needed = new Set([name, ...pipelineSteps]);
     const repository = createRepository({
       root: config.modelsDir, ...sessionSettings(config), logger: createLogger(config.logLevel), batching: config,
-      decode: imageLoader(config), only: (n) => needed.has(n),
+      decode: imageLoader(config), only: (n) => n === name,
     });
     await repository.loadAll();
     let model;
     try {
-      model = pipelineSteps.length ? repository.resolvePipeline(name, version) : repository.resolve(name, version);
+      model = repository.isPipeline(name) ? repository.resolvePipeline(name, version) : repository.resolve(name, version);
     } catch (err) {
       // Loaded sessions hold worker threads: release them, or the process never exits.
       await repository.close();

@@ -94,7 +94,7 @@ export interface RepositoryOptions {
   skewTolerance?: number;
   /** Samples per version in the drift window. */
   driftWindow?: number;
-  /** Only load models whose name passes (the CLI loads just the one it scores with). */
+  /** Only load models whose name passes, and the models a passing pipeline's steps pin (the CLI loads just what it scores with). */
   only?: (name: string) => boolean;
 }
 
@@ -195,6 +195,13 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
 const loadFailureReason = (err: unknown): string =>
   isFramewatchError(err) && err.code !== 'MODEL_NOT_READY' ? `${err.code}: ${err.message}` : (err as Error).message;
 
+/** The scanned versions `only` selects, with the models the selected pipelines' steps pin. */
+function selected(scanned: ScannedVersion[], only?: (name: string) => boolean): ScannedVersion[] {
+  if (!only) return scanned;
+  const names = new Set(scanned.filter((s) => only(s.name)).flatMap((s) => [s.name, ...(s.pipeline?.steps.map((step) => step.model) ?? [])]));
+  return scanned.filter((s) => names.has(s.name));
+}
+
 export function createRepository(options: RepositoryOptions): ModelRepository {
   let entries: VersionEntry[] = [];
   const labels = new Map<string, Record<string, number>>();
@@ -277,7 +284,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
 
   return {
     async loadAll() {
-      const scanned = (await scanRepository(options.root)).filter((s) => !options.only || options.only(s.name));
+      const scanned = selected(await scanRepository(options.root), options.only);
       entries = scanned.map(entryFrom);
       for (const name of new Set(entries.map((e) => e.name))) labels.set(name, await readLabels(options.root, name));
       for (const entry of entries) {
@@ -385,8 +392,8 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
     async poll() {
       const known = new Set(entries.map((e) => `${e.name}/${e.version}`));
       const found: VersionEntry[] = [];
-      for (const s of await scanRepository(options.root)) {
-        if (known.has(`${s.name}/${s.version}`) || (options.only && !options.only(s.name))) continue;
+      for (const s of selected(await scanRepository(options.root), options.only)) {
+        if (known.has(`${s.name}/${s.version}`)) continue;
         if (s.pipeline) {
           // Judged after this poll's models have loaded (refreshPipelines below).
           found.push(await track(entryFrom(s)));
