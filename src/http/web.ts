@@ -6,7 +6,7 @@ import { PACKAGE_ROOT } from '../config/index.js';
  * The review page: HTML and CSS from src/web/static, the page's modules compiled by the
  * project's build to dist/src/web/ (app.js and what it imports). Nothing is loaded from elsewhere.
  */
-const PAGE_MODULES = new Set(['app.js', 'label-layout.js']);
+const PAGE_MODULES = new Set(['app.js', 'label-layout.js', 'text-match.js']);
 
 export function createWebRoutes(): Router {
   const router = Router();

@@ -1,6 +1,7 @@
 import type { Box } from '../../preprocessing/index.js';
 import { iou } from '../tasks/geometry.js';
 import type { Detection } from '../tasks/index.js';
+import { foldTerms, foldText, textMatches } from '../web/text-match.js';
 
 export interface TrackerOptions {
   /** A track needs this many matched frames to count. */
@@ -120,17 +121,7 @@ export function createTracker(options: TrackerOptions = DEFAULT_TRACKER, keyOf: 
   };
 }
 
-/** Text as tracks and queries compare it: case and spacing folded. */
-export const foldText = (text: string): string => text.toLowerCase().replace(/\s+/g, '');
-
-/** Folded search terms, from a query's terms (empty ones dropped). */
-export const foldTerms = (terms: readonly string[]): string[] => terms.map(foldText).filter(Boolean);
-
-/** Whether a reading contains one of the folded terms: what query= and search both match. */
-export const textMatches = (text: string, foldedTerms: readonly string[]): boolean => {
-  const folded = foldText(text);
-  return foldedTerms.some((term) => folded.includes(term));
-};
+export { foldTerms, foldText, textMatches };
 
 /** Levenshtein distance between two strings, by characters. */
 export function editDistance(a: string, b: string): number {

@@ -4,6 +4,7 @@
 // token as a bearer header; it is kept in sessionStorage, so it lasts for this tab only.
 // A job's review lives on the server, so a reload or a deep link (#/jobs/<id>) restores it.
 import { placeLabels } from './label-layout.js';
+import { foldTerms, textMatches } from './text-match.js';
 
 interface Box { x: number; y: number; width: number; height: number }
 interface Detection { label: string; score: number; box: Box }
@@ -24,8 +25,6 @@ const els = {
   speed: $('speed'), missed: $<HTMLUListElement>('missed'), jobs: $('jobs'), jobsBody: document.querySelector('#jobs-table tbody') as HTMLTableSectionElement,
   search: $<HTMLInputElement>('search'), searchJobs: $<HTMLFormElement>('search-jobs'), searchText: $<HTMLInputElement>('search-text'), searchResults: $<HTMLUListElement>('search-results'),
 };
-/** Text as the server compares it: case and spacing folded. */
-const fold = (s: string) => s.toLowerCase().replace(/\s+/g, '');
 
 const COLOURS = ['#ffd400', '#4fc3f7', '#f06292', '#81c784', '#ffb74d', '#ba68c8'];
 const colourOf = (() => {
@@ -306,10 +305,10 @@ const decisionOf = (v: View, n: number) => v.review.segments[n]?.decision;
 
 /** Shows only the segments whose texts or labels contain the term (case and spacing folded). */
 function filterSegments(v: View, term: string) {
-  const wanted = fold(term);
+  const wanted = foldTerms([term]);
   for (const el of document.querySelectorAll<HTMLElement>('#cards .card, #timeline .range')) {
     const s = v.result.segments[Number(el.dataset.segment)];
-    el.hidden = wanted !== '' && ![...(s.texts ?? []), ...s.labels.map((l) => l.label)].some((t) => fold(t).includes(wanted));
+    el.hidden = wanted.length > 0 && ![...(s.texts ?? []), ...s.labels.map((l) => l.label)].some((t) => textMatches(t, wanted));
   }
 }
 
