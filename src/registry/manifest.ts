@@ -26,9 +26,11 @@ export const expectedSchema = z.strictObject({
 });
 export type Expected = z.infer<typeof expectedSchema>;
 
+const modelName = z.string().regex(MODEL_NAME_RE, 'must be lowercase kebab-case');
+
 export const manifestSchema = z.object({
   project: z.string().min(1),
-  name: z.string().regex(MODEL_NAME_RE, 'must be lowercase kebab-case'),
+  name: modelName,
   version: z.number().int().positive(),
   createdAt: z.iso.datetime(),
   task: z.string().min(1),
@@ -82,14 +84,11 @@ export type TensorSpec = z.infer<typeof tensorSpec>;
  */
 export const pipelineManifestSchema = z.strictObject({
   kind: z.literal('pipeline'),
-  project: z.string().min(1),
-  name: z.string().regex(MODEL_NAME_RE, 'must be lowercase kebab-case'),
-  version: z.number().int().positive(),
-  createdAt: z.iso.datetime(),
-  description: z.string().optional(),
+  // Named, versioned and described as a model is.
+  ...manifestSchema.pick({ project: true, name: true, version: true, createdAt: true, description: true }).shape,
   steps: z
     .array(z.strictObject({
-      model: z.string().regex(MODEL_NAME_RE, 'must be lowercase kebab-case'),
+      model: modelName,
       /** Pinned: a pipeline version always runs the same step versions. */
       version: z.number().int().positive(),
       crop: z.enum(['quad']).optional(),
