@@ -8,6 +8,7 @@ import {
   activityInputSchema, decisionInputSchema, missedInputSchema, reviewReport, summarizeReviews, versionQuality, writeDataset, datasetName,
   type ReviewedResult, type ReviewReport,
 } from '../review/index.js';
+import type { VersionEntry } from '../registry/index.js';
 import type { AppDeps } from './deps.js';
 import { parseInput, validateModelName, versionParamSchema } from './params.js';
 import { requireToken } from './security.js';
@@ -58,6 +59,17 @@ export function createReviewRoutes({ jobs, repository, config }: AppDeps): Route
   // Reviews are about predictions: the same token as predict guards them.
   const token = requireToken(config.apiToken, 'predict');
   router.param('name', validateModelName);
+
+  /**
+   * A model's version entry: the one named, or the newest when none is; among those `usable`
+   * accepts. MODEL_NOT_FOUND for an unknown name, VERSION_NOT_FOUND for a missing version.
+   */
+  const versionEntry = (name: string, version?: number, usable: (e: VersionEntry) => boolean = () => true): VersionEntry => {
+    const entry = repository.list().filter((e) => e.name === name && usable(e) && (version === undefined || e.version === version)).sort((a, b) => b.version - a.version)[0];
+    if (entry) return entry;
+    repository.resolve(name); // MODEL_NOT_FOUND when the name is unknown
+    throw new FramewatchError('VERSION_NOT_FOUND', version === undefined ? `model '${name}' has no version` : `model '${name}' has no version ${version}`);
+  };
 
   /** Runs a change and records what it did to the job's review in the metrics. */
   const change = async (jobId: string, apply: (before: ReviewReport) => Promise<unknown>) => {
@@ -117,12 +129,7 @@ export function createReviewRoutes({ jobs, repository, config }: AppDeps): Route
   // A dataset for the next version, streamed as a tar while its frames are cut.
   router.get('/v1/datasets/export', token, async (req, res) => {
     const q = parseInput(exportQuery, req.query);
-    const entries = repository.list().filter((e) => e.name === q.model && e.manifest && (q.version === undefined || e.version === q.version));
-    const manifest = entries.sort((a, b) => b.version - a.version)[0]?.manifest;
-    if (!manifest) {
-      repository.resolve(q.model); // MODEL_NOT_FOUND when the name is unknown
-      throw new FramewatchError('VERSION_NOT_FOUND', `model '${q.model}' has no version ${q.version}`);
-    }
+    const manifest = versionEntry(q.model, q.version, (e) => e.manifest !== undefined).manifest!;
     // One time for the download's name and the dataset's own (they must not straddle midnight).
     const createdAt = new Date().toISOString();
     const name = datasetName(manifest.project, q, createdAt.slice(0, 10));
@@ -145,11 +152,7 @@ export function createReviewRoutes({ jobs, repository, config }: AppDeps): Route
 
   router.get('/v1/models/:name/versions/:version/quality', token, async (req, res) => {
     const version = parseInput(versionParamSchema, req.params.version);
-    const entry = repository.list().find((e) => e.name === req.params.name && e.version === version);
-    if (!entry) {
-      repository.resolve(param(req, 'name')); // MODEL_NOT_FOUND when the name is unknown
-      throw new FramewatchError('VERSION_NOT_FOUND', `model '${req.params.name}' has no version ${version}`);
-    }
+    const entry = versionEntry(param(req, 'name'), version);
     res.json({ model: entry.name, version, ...versionQuality(await reportsWhere(jobs, { model: entry.name, version }), entry.manifest?.expected) });
   });
   return router;
