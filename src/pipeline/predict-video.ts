@@ -8,6 +8,7 @@ import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import { metrics } from '../metrics/index.js';
 import type { Detection } from '../tasks/index.js';
 import { inferFrames, type FrameRange, type StageTimings } from './infer-frames.js';
+import { frameSteps } from './predict-pipeline.js';
 import { mapPool } from './map-pool.js';
 import type { MotionOptions } from './motion.js';
 import { sampleIntervalS, type SamplingPlan } from './sampling.js';
@@ -22,9 +23,6 @@ export interface VideoOptions {
   labels?: string[];
   /** Text readers: keep only segments whose text contains one of these terms. */
   query?: string[];
-  /** A pipeline's later steps (the model is its first step), and the name results carry. */
-  readers?: ReadyPipeline['steps'];
-  as?: { name: string; version: number };
   pad: number;
   mergeGap: number;
   threshold?: number;
@@ -222,10 +220,12 @@ export async function assembleVideo(
 /**
  * The whole video pipeline in this process: the chunks (one range unless chunkSeconds is
  * set) one after the other, then assembleVideo. The job queues run the same two stages,
- * spread over workers.
+ * spread over workers. A pipeline runs its first step on each frame and its later steps on
+ * that step's detections; the result carries the name asked for.
  */
-export async function predictVideo(model: ReadyModel, path: string, info: VideoInfo, o: VideoOptions): Promise<VideoPrediction> {
+export async function predictVideo(target: ReadyModel | ReadyPipeline, path: string, info: VideoInfo, o: VideoOptions): Promise<VideoPrediction> {
   const startedAt = performance.now();
+  const { model, readers } = frameSteps(target);
   const decodeThreads = o.decodeThreads ?? decoderThreadsFor(model.session.provider);
   const framesTotal = expectedFrames(info, o);
   const frames: FrameDetections[] = [];
@@ -238,7 +238,7 @@ export async function predictVideo(model: ReadyModel, path: string, info: VideoI
       decodeThreads,
       signal: o.signal,
       motion: o.motion,
-      readers: o.readers,
+      readers,
       onProgress: (n) => o.onProgress?.({ framesDone: done + n, framesTotal: Math.max(framesTotal, done + n) }),
     });
     frames.push(...chunk.frames);
@@ -246,5 +246,5 @@ export async function predictVideo(model: ReadyModel, path: string, info: VideoI
     framesInferred += chunk.framesInferred;
   }
   if (o.signal?.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
-  return assembleVideo(o.as ?? model, path, info, frames, sumTimings(stages), { ...o, decodeThreads }, startedAt, framesInferred);
+  return assembleVideo({ name: target.name, version: target.version }, path, info, frames, sumTimings(stages), { ...o, decodeThreads }, startedAt, framesInferred);
 }

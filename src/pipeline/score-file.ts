@@ -7,7 +7,7 @@ import { sniffFile } from '../media/sniff.js';
 import { sha256File, type ReadyModel, type ReadyPipeline } from '../registry/index.js';
 import type { Detection } from '../tasks/index.js';
 import { predictImage } from './predict-image.js';
-import { frameSteps, predictPipelineImage } from './predict-pipeline.js';
+import { predictPipelineImage } from './predict-pipeline.js';
 import { predictVideo, type VideoOptions, type VideoSegment } from './predict-video.js';
 import type { ReviewSummary } from './segments.js';
 
@@ -51,10 +51,7 @@ export async function scoreFile(
     const info = await probeVideo(path);
     const scratch = await mkdtemp(join(tmpdir(), 'framewatch-score-'));
     try {
-      // A pipeline runs its first step on each frame and its later steps on that step's detections.
-      const { model: first, readers } = frameSteps(model);
-      const as = { name: model.name, version: model.version };
-      const result = await predictVideo(first, path, info, { ...options.video, threshold: options.threshold, includeFrames: false, thumbnailDir: scratch, readers, as });
+      const result = await predictVideo(model, path, info, { ...options.video, threshold: options.threshold, includeFrames: false, thumbnailDir: scratch });
       return { ...base, kind: 'video', frames: result.video.framesSampled, segments: result.segments, review: result.review, timings: result.timings };
     } finally {
       await rm(scratch, { recursive: true, force: true });
