@@ -1,9 +1,9 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
-import { checkHwaccel, probeKeyframes, probeVideo, resolveMediaTools, sampleFrames, type SampleOptions } from '../src/media/ffmpeg.js';
+import { checkHwaccel, probeKeyframes, probeVideo, probeVideoAndKeyframes, resolveMediaTools, sampleFrames, type SampleOptions } from '../src/media/ffmpeg.js';
 import { chooseSampling, createTracker, decodeFrameAt, DEFAULT_TRACKER, sampleIntervalS } from '../src/pipeline/index.js';
 import { postFile, startTestServer } from './helpers/server.js';
 import { knownTruthVideo } from './helpers/videos.js';
@@ -11,6 +11,8 @@ import { knownTruthVideo } from './helpers/videos.js';
 let dir: string;
 let server: RunningServer;
 let video: Buffer;
+/** gop1s.mp4's keyframes: one a second. */
+const keyframes12 = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'framewatch-sampling-'));
@@ -42,7 +44,17 @@ describe('choosing the sampling', () => {
 
   it('reads the keyframe index from the packets', async () => {
     const path = join(dir, 'gop1s.mp4');
-    expect(await probeKeyframes(path, await probeVideo(path))).toEqual(keyframes);
+    expect(await probeKeyframes(path, await probeVideo(path))).toEqual(keyframes12);
+  });
+
+  it('reads the index beside the probe: the same description and keyframes; a file it cannot probe is INVALID_MEDIA', async () => {
+    const path = join(dir, 'gop1s.mp4');
+    const { info, keyframes } = await probeVideoAndKeyframes(path);
+    expect(info).toEqual(await probeVideo(path));
+    expect(await keyframes).toEqual(keyframes12);
+    const broken = join(dir, 'broken.mp4');
+    await writeFile(broken, Buffer.concat([video.subarray(0, 64), Buffer.alloc(4096, 7)]));
+    await expect(probeVideoAndKeyframes(broken)).rejects.toMatchObject({ code: 'INVALID_MEDIA' });
   });
 
   it('ffmpeg delivers exactly the listed keyframes: each one the picture the exact grid decodes at its time', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
-import { textVideo } from './helpers/videos.js';
+import { knownTruthVideo, textVideo } from './helpers/videos.js';
 
 const cli = (args: string[]) => runCli(['score', ...args], { FRAMEWATCH_LOG_LEVEL: 'warn' });
 const readJsonl = async (path: string) => (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
@@ -61,6 +61,33 @@ describe('framewatch score', () => {
     // recognizer may drop the spaces of this wide font; search and query= fold spacing).
     expect(lines.some((l) => l.includes('clip.mp4') && /,text-reader,1,video,text,[\d.]+,,,,,[\d.]+,[\d.]+,,REVIEW ?THIS ?PART$/.test(l)), lines.join('\n')).toBe(true);
     expect(lines.some((l) => l.includes('broken.jpg') && l.endsWith(',INVALID_INPUT,'))).toBe(true);
+  });
+
+  it('samples videos as the server does: auto takes the keyframes where they are close enough, --sampling exact the grid', async () => {
+    const video = join(dir, 'gop1s.mp4');
+    await knownTruthVideo(video, 10); // a keyframe every second; the person from 4 to 8 s
+    const score = async (...args: string[]) => {
+      const out = join(dir, `sampling-${args.join('')}.jsonl`);
+      const { code, stderr } = await cli([video, '--model', 'object-detector', '--out', out, ...args]);
+      expect(code, stderr).toBe(0);
+      return (await readJsonl(out))[0];
+    };
+    // At 0.5 fps the keyframes (1 s apart) are close enough: all 12 decoded, none of the grid's.
+    const [auto, exact] = [await score('--fps', '0.5'), await score('--fps', '1', '--sampling', 'exact', '--motion')];
+    expect(auto).toMatchObject({ frames: 12, sampling: { mode: 'keyframes', requested: 'auto', keyframeIntervalS: 1 } });
+    expect(exact).toMatchObject({ frames: 12, sampling: { mode: 'exact', requested: 'exact' }, motion: { enabled: true, maxSkipS: 5 } });
+    expect(auto.motion).toEqual({ enabled: false, framesInferred: 12, framesSkipped: 0 });
+    // Three still pictures: the gate sends their first frames (and one forced every 5 s), skips the rest.
+    expect(exact.motion.framesSkipped).toBeGreaterThanOrEqual(6);
+    expect(exact.motion.framesInferred + exact.motion.framesSkipped).toBe(12);
+    for (const record of [auto, exact]) {
+      expect(record.segments.map((s: any) => s.labels.map((l: any) => l.label))).toEqual([['person']]);
+      expect(record.segments[0].startS).toBeLessThanOrEqual(4);
+      expect(record.segments[0].endS).toBeGreaterThanOrEqual(8);
+    }
+    const wrong = await cli([video, '--model', 'object-detector', '--sampling', 'often']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/--sampling must be one of auto, exact, keyframes, got 'often'/);
   });
 
   it('an interrupted run over a folder, resumed, gives each file exactly once', async () => {

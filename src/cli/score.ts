@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../logging/logger.js';
-import { reviewLabels, scoreFile, type ScoreRecord } from '../pipeline/index.js';
+import { DEFAULT_MOTION_MAX_SKIP_S, reviewLabels, SAMPLING_MODES, scoreFile, type SamplingMode, type ScoreRecord } from '../pipeline/index.js';
 import { createRepository, sha256File } from '../registry/index.js';
 import { imageLoader, sessionSettings } from './config-options.js';
 import { parseCommandArgs, UsageError } from './args.js';
@@ -13,10 +13,13 @@ import { recordsToCsv, CSV_HEADER } from './score-format.js';
 export const SCORE_HELP = `Usage: framewatch score <files|dirs|globs...> --model <name>[@<version>] [--out results.jsonl]
                        [--format jsonl|csv] [--concurrency N] [--server URL] [--allow-failures]
                        [--fps N] [--labels a,b|*] [--pad S] [--merge-gap S] [--threshold T]
+                       [--sampling auto|exact|keyframes] [--motion]
 
 Scores images and videos with the same pipeline as the server (in process), or sends them to a
 running framewatch with --server. One record per file: path, sha256, model, detections (images)
 or segments and review (videos), timings, or the error code of a file that failed.
+Videos are sampled as the server samples them: --sampling auto (the default) decodes only
+keyframes when they are at least --fps apart; --motion skips frames where nothing moved.
 Re-running with the same --out skips files already scored (by sha256).
 Exit code 0 only when every file scored, unless --allow-failures.`;
 
@@ -69,7 +72,7 @@ async function scoreViaServer(server: string, model: string, version: number | u
   const body = (await res.json()) as any;
   const base = { path, sha256, model: body.model ?? { name: model, version: version ?? 0 } };
   if (!res.ok) return { ...base, kind: 'unknown', error: body.error ?? { code: 'INTERNAL', message: `HTTP ${res.status}` } };
-  if (body.segments) return { ...base, kind: 'video', frames: body.video.framesSampled, segments: body.segments, review: body.review, timings: body.timings };
+  if (body.segments) return { ...base, kind: 'video', frames: body.video.framesSampled, sampling: body.video.sampling, motion: body.video.motion, segments: body.segments, review: body.review, timings: body.timings };
   return { ...base, kind: 'image', detections: body.detections, frames: 1, timings: body.timings };
 }
 
@@ -86,6 +89,8 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     pad: { type: 'string', default: '1' },
     'merge-gap': { type: 'string', default: '2' },
     threshold: { type: 'string' },
+    sampling: { type: 'string', default: 'auto' },
+    motion: { type: 'boolean', default: false },
     'models-dir': { type: 'string' },
   });
   if (values.help) {
@@ -99,11 +104,14 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const format = (values.format ?? (values.out?.endsWith('.csv') ? 'csv' : 'jsonl')) as 'jsonl' | 'csv';
   if (format !== 'jsonl' && format !== 'csv') throw new UsageError(`--format must be jsonl or csv, got '${format}'`);
   const concurrency = Math.max(1, Number(values.concurrency) || 1);
+  const sampling = values.sampling as SamplingMode;
+  if (!SAMPLING_MODES.includes(sampling)) throw new UsageError(`--sampling must be one of ${SAMPLING_MODES.join(', ')}, got '${sampling}'`);
   const config = loadConfig(process.env, { modelsDir: values['models-dir'], logLevel: process.env.FRAMEWATCH_LOG_LEVEL ?? 'warn' });
   const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
   const video = {
     fps: Number(values.fps), startS: 0, pad: Number(values.pad), mergeGap: Number(values['merge-gap']),
     labels: values.labels?.split(',').filter(Boolean), decodeThreads: config.videoDecodeThreads,
+    sampling, motion: { enabled: values.motion, maxSkipS: DEFAULT_MOTION_MAX_SKIP_S },
   };
 
   const files = await expandInputs(positionals);
@@ -114,7 +122,9 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   let score: (path: string, sha256: string) => Promise<ScoreRecord>;
   let close = async () => undefined as void;
   if (values.server) {
-    const query = new URLSearchParams({ fps: String(video.fps), pad: String(video.pad), mergeGap: String(video.mergeGap), frames: 'false', mode: 'sync' });
+    const query = new URLSearchParams({
+      fps: String(video.fps), pad: String(video.pad), mergeGap: String(video.mergeGap), sampling, motion: String(values.motion), frames: 'false', mode: 'sync',
+    });
     if (video.labels) query.set('labels', video.labels.join(','));
     if (threshold !== undefined) query.set('threshold', String(threshold));
     score = (path, sha256) => scoreViaServer(values.server!, name, version, path, sha256, query);

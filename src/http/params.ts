@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { RequestParamHandler } from 'express';
 import { FramewatchError } from '../errors/index.js';
+import { DEFAULT_MOTION_MAX_SKIP_S } from '../pipeline/motion.js';
+import { SAMPLING_MODES } from '../pipeline/sampling.js';
 import { MODEL_NAME_RE } from '../registry/manifest.js';
 
 /** Parses request input with a zod schema; issues become INVALID_INPUT with details. */
@@ -39,9 +41,9 @@ export const videoQuerySchema = z
     pad: z.coerce.number().min(0).max(60).default(1),
     mergeGap: z.coerce.number().min(0).max(600).default(2),
     mode: z.enum(['sync', 'async']).optional(),
-    sampling: z.enum(['exact', 'keyframes', 'auto']).default('auto'),
+    sampling: z.enum(SAMPLING_MODES).default('auto'),
     motion: bool.default(false),
-    motionMaxSkip: z.coerce.number().min(0.5).max(600).default(5),
+    motionMaxSkip: z.coerce.number().min(0.5).max(600).default(DEFAULT_MOTION_MAX_SKIP_S),
     frames: bool.default(true),
   })
   .refine((v) => v.end === undefined || v.end > v.start, { message: "'end' must be after 'start'", path: ['end'] });

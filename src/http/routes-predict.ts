@@ -1,8 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { join } from 'node:path';
 import { ERROR_CATALOGUE, FramewatchError } from '../errors/index.js';
-import { probeVideo } from '../media/ffmpeg.js';
-import { planSampling, predictImage, predictPipelineImage, reviewLabels, type JobQueue } from '../pipeline/index.js';
+import { predictImage, probeAndPlanSampling, predictPipelineImage, reviewLabels, type JobQueue } from '../pipeline/index.js';
 import type { Logger } from '../logging/logger.js';
 import { parseInput, predictQuerySchema, validateModelName, versionParamSchema, videoQuerySchema } from './params.js';
 import { requireToken } from './security.js';
@@ -20,13 +19,9 @@ async function predictVideoUpload(
   let submitted = false;
   try {
     const options = parseInput(videoQuerySchema, { ...req.query, ...upload.fields });
-    const info = await probeVideo(upload.path);
-    if (options.start >= info.durationS) {
-      throw new FramewatchError('INVALID_INPUT', `'start' ${options.start} is past the end of the video (${info.durationS.toFixed(2)} s)`);
-    }
-    const mode = options.mode ?? (info.durationS <= deps.config.syncMaxSeconds ? 'sync' : 'async');
     const range = { fps: options.fps, startS: options.start, endS: options.end, maxFrames: options.maxFrames };
-    const sampling = await planSampling(upload.path, info, options.sampling, range);
+    const { info, sampling } = await probeAndPlanSampling(upload.path, options.sampling, range);
+    const mode = options.mode ?? (info.durationS <= deps.config.syncMaxSeconds ? 'sync' : 'async');
     const record = await deps.jobs.submit({
       model: { name: model.name, version: model.version },
       path: upload.path,

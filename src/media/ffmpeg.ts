@@ -65,10 +65,10 @@ interface ProbeOutput {
 }
 
 /** Runs ffprobe on an upload with the hardened input options; INVALID_MEDIA (`failure`) when it fails. */
-function runFfprobe(path: string, demuxer: string, show: string[], failure: string, maxBuffer = 4 * 1024 * 1024): Promise<string> {
+function runFfprobe(path: string, demuxer: string, show: string[], failure: string, maxBuffer = 4 * 1024 * 1024, signal?: AbortSignal): Promise<string> {
   const args = ['-v', 'error', ...show, ...inputArgs(path, demuxer)];
   return new Promise((resolve, reject) => {
-    execFile(mediaTools().ffprobe, args, { timeout: PROBE_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer }, (err, stdout, stderr) => {
+    execFile(mediaTools().ffprobe, args, { timeout: PROBE_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer, signal }, (err, stdout, stderr) => {
       if (err) return reject(new FramewatchError('INVALID_MEDIA', failure, { reason: reasonFrom(stderr || err.message, path) }));
       resolve(stdout);
     });
@@ -90,14 +90,42 @@ async function runProbe(path: string, demuxer: string): Promise<ProbeOutput> {
  * INVALID_MEDIA (422) when the file is unreadable.
  */
 export async function probeVideo(path: string): Promise<VideoInfo> {
+  return probeWith(path, await videoDemuxer(path));
+}
+
+/**
+ * probeVideo, with the keyframe index (probeKeyframes) read at the same time by a second
+ * ffprobe beside the first, instead of after it. `keyframes` settles on its own: a caller
+ * that does not await it loses nothing; it is stopped when the probe fails.
+ */
+export async function probeVideoAndKeyframes(path: string): Promise<{ info: VideoInfo; keyframes: Promise<number[]> }> {
+  const demuxer = await videoDemuxer(path);
+  const stop = new AbortController();
+  const packets = keyframePacketTimes(path, demuxer, stop.signal);
+  packets.catch(() => undefined);
+  try {
+    const info = await probeWith(path, demuxer);
+    return { info, keyframes: packets.then((times) => fromContainerStart(times, info)) };
+  } catch (err) {
+    stop.abort();
+    throw err;
+  }
+}
+
+/** The demuxer the file's first bytes name; UNSUPPORTED_MEDIA_TYPE when they name no audio or video container. */
+async function videoDemuxer(path: string): Promise<string> {
   const sniffed = await sniffFile(path);
   if (!sniffed?.demuxer) {
     throw new FramewatchError('UNSUPPORTED_MEDIA_TYPE', 'the file is not a supported video container (mp4, mov, mkv, webm, avi, ogg)');
   }
-  const data = await runProbe(path, sniffed.demuxer);
+  return sniffed.demuxer;
+}
+
+async function probeWith(path: string, demuxer: string): Promise<VideoInfo> {
+  const data = await runProbe(path, demuxer);
   const formatName = data.format?.format_name ?? '';
-  if (!formatName.split(',').includes(sniffed.demuxer)) {
-    throw new FramewatchError('INVALID_MEDIA', 'the container does not match its first bytes', { expected: sniffed.demuxer, found: formatName });
+  if (!formatName.split(',').includes(demuxer)) {
+    throw new FramewatchError('INVALID_MEDIA', 'the container does not match its first bytes', { expected: demuxer, found: formatName });
   }
   const streams = data.streams ?? [];
   const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
@@ -118,7 +146,7 @@ export async function probeVideo(path: string): Promise<VideoInfo> {
     rotation,
     codec: video.codec_name ?? 'unknown',
     container: formatName,
-    demuxer: sniffed.demuxer,
+    demuxer,
     startTimeS: Number(data.format?.start_time) || 0,
     hasAudio: streams.some((s) => s.codec_type === 'audio'),
   };
@@ -129,12 +157,20 @@ export async function probeVideo(path: string): Promise<VideoInfo> {
  * (ffprobe reads packets and decodes nothing; the same hardened input options as probing).
  */
 export async function probeKeyframes(path: string, info: Pick<VideoInfo, 'demuxer' | 'startTimeS'>): Promise<number[]> {
+  return fromContainerStart(await keyframePacketTimes(path, info.demuxer), info);
+}
+
+/** The keyframe packets' times as the container counts them, in file order. */
+async function keyframePacketTimes(path: string, demuxer: string, signal?: AbortSignal): Promise<number[]> {
   const show = ['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0'];
-  const stdout = await runFfprobe(path, info.demuxer, show, 'the keyframes cannot be read', 64 * 1024 * 1024);
-  // Packet times count from the container's start time; -ss and the grid count from the file's start.
+  const stdout = await runFfprobe(path, demuxer, show, 'the keyframes cannot be read', 64 * 1024 * 1024, signal);
+  return stdout.split('\n').map((l) => l.split(',')).filter(([t, flags]) => flags?.startsWith('K') && Number.isFinite(Number(t))).map(([t]) => Number(t));
+}
+
+/** Packet times count from the container's start time; -ss and the grid count from the file's start. */
+function fromContainerStart(times: readonly number[], info: Pick<VideoInfo, 'startTimeS'>): number[] {
   const offset = info.startTimeS ?? 0;
-  const times = stdout.split('\n').map((l) => l.split(',')).filter(([t, flags]) => flags?.startsWith('K') && Number.isFinite(Number(t))).map(([t]) => Math.round((Number(t) - offset) * 1e6) / 1e6);
-  return [...new Set(times)].sort((a, b) => a - b);
+  return [...new Set(times.map((t) => Math.round((t - offset) * 1e6) / 1e6))].sort((a, b) => a - b);
 }
 
 export interface SampleOptions {

@@ -12,6 +12,9 @@ export interface MotionOptions {
   maxSkipS: number;
 }
 
+/** A forced inference at least this often, in seconds of video, unless a request says otherwise. */
+export const DEFAULT_MOTION_MAX_SKIP_S = 5;
+
 /** Grid cells per side of the signature, and what counts as a change in one cell. */
 const CELLS = 32;
 const CELL_DELTA = 10;

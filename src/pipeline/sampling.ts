@@ -1,6 +1,8 @@
-import { probeKeyframes, type VideoInfo } from '../media/ffmpeg.js';
+import { FramewatchError } from '../errors/index.js';
+import { probeVideo, probeVideoAndKeyframes, type VideoInfo } from '../media/ffmpeg.js';
 
-export type SamplingMode = 'exact' | 'keyframes' | 'auto';
+export const SAMPLING_MODES = ['auto', 'exact', 'keyframes'] as const;
+export type SamplingMode = (typeof SAMPLING_MODES)[number];
 
 /**
  * Which frames a video job decodes. `exact`: the fps grid (ffmpeg decodes every frame to
@@ -38,20 +40,27 @@ export function chooseSampling(
   return { mode: 'keyframes', requested, keyframeIntervalS, keyframeTimes: o.maxFrames === undefined ? inRange : inRange.slice(0, o.maxFrames) };
 }
 
-/** Reads the keyframe index when the request may use it (not for `exact`), then chooses. */
-export async function planSampling(
+/**
+ * Probes a video and plans its sampling. When the plan may use keyframes (not `exact`), the
+ * keyframe index is read beside the probe rather than after it. INVALID_INPUT when `startS`
+ * is past the end of the video.
+ */
+export async function probeAndPlanSampling(
   path: string,
-  info: VideoInfo,
   requested: SamplingMode,
   o: { fps: number; startS: number; endS?: number; maxFrames?: number },
-): Promise<SamplingPlan> {
-  if (requested === 'exact') return { mode: 'exact', requested };
+): Promise<{ info: VideoInfo; sampling: SamplingPlan }> {
+  const { info, keyframes } = requested === 'exact' ? { info: await probeVideo(path), keyframes: undefined } : await probeVideoAndKeyframes(path);
+  if (o.startS >= info.durationS) {
+    throw new FramewatchError('INVALID_INPUT', `'start' ${o.startS} is past the end of the video (${info.durationS.toFixed(2)} s)`);
+  }
+  if (!keyframes) return { info, sampling: { mode: 'exact', requested } };
   // auto never fails a video that exact sampling can read: an unreadable index means exact.
-  const keyframes = await probeKeyframes(path, info).catch((err: unknown) => {
+  const times = await keyframes.catch((err: unknown) => {
     if (requested === 'auto') return [];
     throw err;
   });
-  return chooseSampling(requested, keyframes, o);
+  return { info, sampling: chooseSampling(requested, times, o) };
 }
 
 /** Seconds between samples, for the tracker's gap rule: a track survives one missed sample. */

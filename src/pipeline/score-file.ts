@@ -2,13 +2,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FramewatchError, isFramewatchError, type ErrorCode } from '../errors/index.js';
-import { probeVideo } from '../media/ffmpeg.js';
 import { sniffFile } from '../media/sniff.js';
 import { sha256File, type ReadyModel, type ReadyPipeline } from '../registry/index.js';
 import type { Detection } from '../tasks/index.js';
 import { predictImage } from './predict-image.js';
 import { predictPipelineImage } from './predict-pipeline.js';
-import { predictVideo, type VideoOptions, type VideoSegment } from './predict-video.js';
+import { predictVideo, type VideoOptions, type VideoPrediction, type VideoSegment } from './predict-video.js';
+import { probeAndPlanSampling, type SamplingMode } from './sampling.js';
 import type { ReviewSummary } from './segments.js';
 
 export interface ScoreRecord {
@@ -18,13 +18,17 @@ export interface ScoreRecord {
   kind: 'image' | 'video' | 'unknown';
   detections?: Detection[];
   frames?: number;
+  /** Videos: which sampling ran (and was asked for), and the frames the motion gate kept from the model. */
+  sampling?: VideoPrediction['video']['sampling'];
+  motion?: VideoPrediction['video']['motion'];
   segments?: VideoSegment[];
   review?: ReviewSummary;
   timings?: Record<string, number>;
   error?: { code: ErrorCode; message: string };
 }
 
-export type ScoreVideoOptions = Omit<VideoOptions, 'thumbnailDir' | 'signal' | 'onProgress' | 'includeFrames'>;
+/** Video options for every file; `sampling` is the mode asked for, planned per file as the server does. */
+export type ScoreVideoOptions = Omit<VideoOptions, 'thumbnailDir' | 'signal' | 'onProgress' | 'includeFrames' | 'sampling'> & { sampling: SamplingMode };
 
 /**
  * Scores one file with the same pipeline as the server: images through predictImage (or
@@ -48,11 +52,11 @@ export async function scoreFile(
       const result = pipeline ? await predictPipelineImage(pipeline, await readFile(path), imageOptions) : await predictImage(model as ReadyModel, await readFile(path), imageOptions);
       return { ...base, kind: 'image', detections: result.detections, frames: 1, timings: result.timings };
     }
-    const info = await probeVideo(path);
+    const { info, sampling } = await probeAndPlanSampling(path, options.video.sampling, options.video);
     const scratch = await mkdtemp(join(tmpdir(), 'framewatch-score-'));
     try {
-      const result = await predictVideo(model, path, info, { ...options.video, threshold: options.threshold, includeFrames: false, thumbnailDir: scratch });
-      return { ...base, kind: 'video', frames: result.video.framesSampled, segments: result.segments, review: result.review, timings: result.timings };
+      const result = await predictVideo(model, path, info, { ...options.video, sampling, threshold: options.threshold, includeFrames: false, thumbnailDir: scratch });
+      return { ...base, kind: 'video', frames: result.video.framesSampled, sampling: result.video.sampling, motion: result.video.motion, segments: result.segments, review: result.review, timings: result.timings };
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
