@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
 import { warpQuad } from '../src/media/warp.js';
-import { postRaw, scratchRepository, startTestServer } from './helpers/server.js';
+import { postFile, postRaw, scratchRepository, startTestServer } from './helpers/server.js';
 import { editDistance } from './helpers/text-lines.js';
 
 let dir: string;
@@ -54,6 +54,20 @@ describe('the text-reader pipeline (text-detector, then text-recognizer on each 
     const text = await (await fetch(`${server.url}/metrics`)).text();
     expect(text).toMatch(/framewatch_pipeline_step_duration_seconds_count\{pipeline="text-reader",version="1",step="text-recognizer"\} [1-9]/);
     expect(text).toMatch(/framewatch_pipeline_duration_seconds_count\{pipeline="text-reader",version="1"\} [1-9]/);
+  });
+
+  it('takes the threshold from the query or a multipart field alike, and feeds its first step\'s drift window', async () => {
+    const page = await readFile('test/fixtures/imageTextN.png');
+    const url = `${server.url}/v1/models/text-reader/predict`;
+    const samples = async () => ((await (await fetch(`${server.url}/v1/models/text-detector/versions/2/drift`)).json()) as any).samples;
+    const before = await samples();
+    const all = await postFile(url, page, 'page.png', 'image/png');
+    const [byQuery, byField] = await Promise.all([postFile(`${url}?threshold=0.99`, page, 'page.png', 'image/png'), postFile(url, page, 'page.png', 'image/png', { threshold: '0.99' })]);
+    expect(byQuery.body.detections.length).toBeLessThan(all.body.detections.length);
+    expect(byField.body.detections.map((d: any) => d.box)).toEqual(byQuery.body.detections.map((d: any) => d.box));
+    for (const d of byField.body.detections) expect(d.score).toBeGreaterThanOrEqual(0.99);
+    expect((await postFile(url, page, 'page.png', 'image/png', { threshold: '7' })).body.error.code).toBe('INVALID_INPUT');
+    expect(await samples()).toBe(before + 3);
   });
 
   it('KServe v2 serves single models only: the pipeline is refused there with a pointer to /predict', async () => {

@@ -76,6 +76,10 @@ async function answerWhenDone(res: Response, jobs: JobQueue, jobId: string): Pro
   }
 }
 
+/** An image's threshold: the query's (checked before the upload is read), else the multipart field's. */
+const imageThreshold = (fromQuery: number | undefined, upload: ReceivedUpload): number | undefined =>
+  fromQuery ?? parseInput(predictQuerySchema, { threshold: upload.fields.threshold }).threshold;
+
 export function createPredictRoutes(deps: AppDeps): Router {
   const router = Router();
   const { config, repository } = deps;
@@ -103,8 +107,7 @@ export function createPredictRoutes(deps: AppDeps): Router {
     if (upload.kind === 'video') return predictVideoUpload(req, res, deps, { name: model.name, version: model.version, defaultLabels: model.manifest.review?.labels }, upload);
     const release = model.batcher.admit();
     try {
-      const fieldOptions = parseInput(predictQuerySchema, { threshold: upload.fields.threshold });
-      res.json(await predictImage(model, upload.bytes, { maxPixels: config.maxImagePixels, threshold: query.threshold ?? fieldOptions.threshold }));
+      res.json(await predictImage(model, upload.bytes, { maxPixels: config.maxImagePixels, threshold: imageThreshold(query.threshold, upload) }));
     } finally {
       release();
     }
@@ -116,7 +119,7 @@ export function createPredictRoutes(deps: AppDeps): Router {
     pipeline.steps.forEach((s) => s.model.batcher.assertRoom());
     const upload = await receive(req);
     if (upload.kind === 'video') return predictVideoUpload(req, res, deps, { name: pipeline.name, version: pipeline.version }, upload);
-    res.json(await predictPipelineImage(pipeline, upload.bytes, { maxPixels: config.maxImagePixels, threshold }));
+    res.json(await predictPipelineImage(pipeline, upload.bytes, { maxPixels: config.maxImagePixels, threshold: imageThreshold(threshold, upload) }));
   };
 
   const auth = requireToken(config.apiToken, 'predict');

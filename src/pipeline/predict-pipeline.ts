@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { applyPreprocessing, type Point, type RgbImage } from '../../preprocessing/index.js';
 import { decodeImage } from '../media/image.js';
 import { warpQuad } from '../media/warp.js';
-import { metrics, recordPredictions } from '../metrics/index.js';
+import { driftSample, metrics, recordPredictions } from '../metrics/index.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import type { Priority } from '../runtime/index.js';
 import type { Detection } from '../tasks/index.js';
@@ -21,12 +21,17 @@ export interface PipelinePrediction {
   timings: { decodeMs: number; totalMs: number };
 }
 
-/** One picture through one model's batcher: its detections in the picture's pixels. */
-async function runStep(model: ReadyModel, image: RgbImage, threshold?: number, priority: Priority = 'interactive'): Promise<Detection[]> {
+/**
+ * One picture through one model's batcher: its detections in the picture's pixels. A whole
+ * picture (`drift`: a pipeline's first step) feeds its model's drift window, as an image sent
+ * to the model alone does; the crops of later steps do not.
+ */
+async function runStep(model: ReadyModel, image: RgbImage, o: { threshold?: number; priority?: Priority; drift?: boolean } = {}): Promise<Detection[]> {
   const input = await applyPreprocessing(image, model.manifest.preprocessing);
-  const outputs = await model.batcher.run(input, priority);
-  const detections = postprocessOutputs(model, outputs, input.transform, threshold);
+  const outputs = await model.batcher.run(input, o.priority ?? 'interactive');
+  const detections = postprocessOutputs(model, outputs, input.transform, o.threshold);
   recordPredictions(model, detections);
+  if (o.drift) model.drift?.observe(driftSample(input.pixels, detections, image));
   return detections;
 }
 
@@ -61,7 +66,7 @@ export async function readDetections(
       } catch {
         return d; // a degenerate quad (a line of zero height): nothing to read, the detection stays
       }
-      const [read] = await runStep(step.model, crop, undefined, o.priority);
+      const [read] = await runStep(step.model, crop, { priority: o.priority });
       return read?.text === undefined ? d : { ...d, text: read.text, textScore: read.textScore };
     });
     o.onStep?.(step.model, t);
@@ -87,7 +92,7 @@ export async function predictPipelineImage(pipeline: ReadyPipeline, bytes: Uint8
   };
   const { model: first, readers: later } = frameSteps(pipeline);
   const t = performance.now();
-  let detections = await runStep(first, source, options.threshold);
+  let detections = await runStep(first, source, { threshold: options.threshold, drift: true });
   observe(first, t, 1);
   detections = await readDetections(later, source, detections, { onStep: (model, from) => observe(model, from, detections.length) });
   const t2 = performance.now();

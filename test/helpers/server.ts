@@ -22,8 +22,9 @@ export async function scratchRepository(models: string[]): Promise<{ dir: string
 }
 
 /** POSTs a file as multipart (field `file`) and returns status and JSON body. */
-export async function postFile(url: string, bytes: Uint8Array, filename = 'upload.bin', type = 'application/octet-stream') {
+export async function postFile(url: string, bytes: Uint8Array, filename = 'upload.bin', type = 'application/octet-stream', fields: Record<string, string> = {}) {
   const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
   form.append('file', new Blob([bytes as Uint8Array<ArrayBuffer>], { type }), filename);
   const res = await fetch(url, { method: 'POST', body: form });
   return { status: res.status, headers: res.headers, body: (await res.json()) as any };
