@@ -31,7 +31,7 @@ export interface VideoOptions {
   decodeThreads?: number;
   /** Split into time chunks of this length (aligned to the sampling grid); unset = one range. */
   chunkSeconds?: number;
-  /** Which frames to decode (planSampling); unset = the exact fps grid. */
+  /** Which frames to decode (probeAndPlanSampling); unset = the exact fps grid. */
   sampling?: SamplingPlan;
   /** Which decoded frames to infer: motion gating; unset = every frame. */
   motion?: MotionOptions;

@@ -54,11 +54,14 @@ export async function longEventsVideo(out: string): Promise<void> {
 }
 
 /**
- * A static camera: 30 s at 640x360, 10 fps, home.jpg as the unchanging background and
- * messi5.jpg's players (320 px wide) crossing it from 10 s to 20 s, then gone.
+ * A static camera: 30 s at 640x360 (or `size`: the bench's is 1080p), 10 fps (or `fps`),
+ * home.jpg as the unchanging background and messi5.jpg's players (half the frame wide)
+ * crossing half of it from 10 s to 20 s, then gone.
  */
-export async function staticCameraVideo(out: string): Promise<void> {
-  const graph = "[0]scale=640:360,setsar=1[bg];[1]scale=320:-2[fg];[bg][fg]overlay=x='if(between(t,10,20),(t-10)*32,-1000)':y=120:shortest=1,fps=10,format=yuv420p[v]";
+export async function staticCameraVideo(out: string, size = { width: 640, height: 360 }, fps = 10): Promise<void> {
+  const { width: w, height: h } = size;
+  const x = `if(between(t,10,20),(t-10)*${w / 20},${-2 * w})`;
+  const graph = `[0]scale=${w}:${h},setsar=1[bg];[1]scale=${w / 2}:-2[fg];[bg][fg]overlay=x='${x}':y=${h / 3}:shortest=1,fps=${fps},format=yuv420p[v]`;
   await ffmpeg(['-loop', '1', '-t', '30', '-i', 'test/fixtures/home.jpg', '-loop', '1', '-t', '30', '-i', 'test/fixtures/messi5.jpg', '-filter_complex', graph, '-map', '[v]', '-c:v', 'libx264', '-preset', 'veryfast', out]);
 }
 
