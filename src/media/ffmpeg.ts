@@ -274,8 +274,10 @@ export async function* sampleFrames(
   const kill = () => child.kill('SIGKILL');
   options.signal?.addEventListener('abort', kill, { once: true });
   let index = 0;
-  // Each frame is assembled once, straight from the pipe's chunks (no re-concatenation).
-  let frame = new Uint8Array(frameBytes);
+  // Each frame is assembled once, straight from the pipe's chunks (no re-concatenation), in
+  // memory that is not zeroed first: every byte is written before the frame is given out.
+  const newFrame = (): Uint8Array => Buffer.allocUnsafeSlow(frameBytes);
+  let frame = newFrame();
   let filled = 0;
   try {
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
@@ -289,7 +291,7 @@ export async function* sampleFrames(
           const timeS = options.keyframeTimes ? options.keyframeTimes[index] ?? options.keyframeTimes.at(-1)! : options.startS + index / options.fps;
           yield { index, timeS, image: { data: frame, width, height }, ...(scaledFrom ? { scaledFrom } : {}) };
           index++;
-          frame = new Uint8Array(frameBytes);
+          frame = newFrame();
           filled = 0;
         }
       }
