@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPreprocessing, preprocessSpecSchema, type ModelInput } from '../preprocessing/index.js';
 import { createLogger } from '../src/logging/logger.js';
 import { createRepository, type ModelRepository, type ReadyModel } from '../src/registry/index.js';
-import { createBatcher, type BatcherOptions } from '../src/runtime/index.js';
+import { join } from 'node:path';
+import { createBatcher, createSession, usableCores, type BatcherOptions, type ModelSession } from '../src/runtime/index.js';
 
 let repository: ModelRepository;
 let model: ReadyModel;
@@ -114,5 +115,54 @@ describe('dynamic batcher (real ONNX Runtime session)', () => {
     const batcher = createBatcher(session, options({ instances: 2 }));
     await Promise.all([batcher.run(inputs.small), batcher.run(inputs.small), batcher.run(inputs.small)]);
     expect(peak).toBe(2);
+  });
+
+  it('runs batches led by bulk items on the bulk session (one thread), the others on the main one, one at a time with one instance', async () => {
+    const bulkSession = await createSession(join('models/text-detector', String(model.version), model.manifest.file.name), { device: 'cpu', threads: 1 });
+    try {
+      const ran: string[] = [];
+      let now = 0;
+      let peak = 0;
+      const counted = (name: string, session: ModelSession): ModelSession => ({
+        ...session,
+        run: async (feeds, transfer) => {
+          ran.push(name);
+          peak = Math.max(peak, ++now);
+          try {
+            return await session.run(feeds, transfer);
+          } finally {
+            now--;
+          }
+        },
+      });
+      const bulk = counted('bulk', bulkSession);
+      const batcher = createBatcher(counted('main', model.session), options({}), {}, async () => bulk);
+      const [frame, image, frame2] = await Promise.all([batcher.run(inputs.small, 'bulk'), batcher.run(inputs.small), batcher.run(inputs.small, 'bulk')]);
+      expect(ran.sort()).toEqual(['bulk', 'bulk', 'main']);
+      expect(peak).toBe(1);
+      // The same model on fewer threads: the same outputs.
+      const [a, b] = [frame['sigmoid_0.tmp_0'].data, image['sigmoid_0.tmp_0'].data];
+      expect(Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-5);
+      expect(frame2['sigmoid_0.tmp_0'].dims).toEqual([1, 1, 64, 64]);
+    } finally {
+      await bulkSession.release();
+    }
+  });
+});
+
+describe('a process that answers images and runs video (bulkReservedCores)', () => {
+  it('opens a second session for bulk work on one core fewer when first asked, and none where that is no fewer or the threads are set', async () => {
+    const open = async (o: { threads?: number; bulkReservedCores?: number }) => {
+      const repo = createRepository({ root: 'models', device: 'cpu', logger: createLogger('silent'), only: (n) => n === 'object-detector', ...o });
+      await repo.loadAll();
+      const { threads, session, bulkSession } = repo.resolve('object-detector');
+      const bulk = bulkSession ? (await bulkSession.get()) !== session : false;
+      await repo.close();
+      return { threads, bulk };
+    };
+    const cores = usableCores();
+    expect(await open({ bulkReservedCores: 1 })).toEqual(cores > 1 ? { threads: { session: cores, bulk: cores - 1 }, bulk: true } : { threads: { session: 1 }, bulk: false });
+    expect(await open({ bulkReservedCores: 1, threads: 1 })).toEqual({ threads: { session: 1 }, bulk: false });
+    expect(await open({})).toEqual({ threads: { session: cores }, bulk: false });
   });
 });

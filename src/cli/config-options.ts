@@ -11,8 +11,18 @@ import type { ImageDecoder } from '../registry/index.js';
  */
 export const reservedCores = (config: Pick<Config, 'role'>): number => (config.role === 'worker' ? 1 : 0);
 
+/**
+ * Cores a process that answers images and also runs video ('all', the default) leaves to
+ * ffmpeg for its video frames only: each version's bulk batches run on a second session with
+ * one thread fewer, its images keep every core. 'api' runs no video; a worker reserves the core
+ * for everything.
+ */
+export const bulkReservedCores = (config: Pick<Config, 'role'>): number | undefined => (config.role === 'all' ? 1 : undefined);
+
 /** The ONNX Runtime settings every session a command opens takes from the config. */
-export const sessionSettings = (config: Config) => ({ device: config.device, threads: config.threads, reservedCores: reservedCores(config), spinning: config.threadSpinning });
+export const sessionSettings = (config: Config) => ({
+  device: config.device, threads: config.threads, reservedCores: reservedCores(config), bulkReservedCores: bulkReservedCores(config), spinning: config.threadSpinning,
+});
 
 /** The serving path's image loading under the configured pixel limit. */
 export const imageLoader = (config: Config): ImageDecoder => (bytes, spec) => loadImage(bytes, spec, { maxPixels: config.maxImagePixels });

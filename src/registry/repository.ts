@@ -36,6 +36,13 @@ export interface ReadyModel {
   readonly version: number;
   readonly manifest: Manifest;
   readonly session: ModelSession;
+  /**
+   * The same model on fewer intra-op threads for bulk (video) work, where ffmpeg needs a core,
+   * opened on the first bulk batch; unset = `session` for all.
+   */
+  readonly bulkSession?: LazySession;
+  /** ONNX Runtime's intra-op threads of each session (CPU). */
+  readonly threads: { session: number; bulk?: number };
   readonly task: Task<{ scoreThreshold: number }>;
   readonly params: { scoreThreshold: number };
   /** Every inference goes through the version's dynamic batcher. */
@@ -84,6 +91,12 @@ export interface RepositoryOptions {
   threads?: number;
   /** Cores left to other work when threads is unset: a video worker leaves ffmpeg one. */
   reservedCores?: number;
+  /**
+   * Cores bulk (video) work leaves to ffmpeg in a process that also answers images: set, and
+   * on CPU with threads unset, each version opens a second session on that many fewer threads
+   * for its bulk batches (when that is a different count). Unset = one session for both.
+   */
+  bulkReservedCores?: number;
   /** ONNX Runtime thread spinning (see config threadSpinning). */
   spinning?: boolean;
   logger: Logger;
@@ -140,27 +153,14 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
   const settings = options.batching ?? DEFAULT_BATCHING;
   const plannedInstances = manifest.serving?.instances ?? (settings.instances ?? PROVIDER_DEFAULTS.cpu.instances);
   const threads = intraOpThreads(options, plannedInstances);
-  const session = await createSession(modelPath, { device: options.device, threads, spinning: options.spinning, logger: options.logger });
+  const open = (intraOp: number) => createSession(modelPath, { device: options.device, threads: intraOp, spinning: options.spinning, logger: options.logger });
+  const session = await open(threads);
   const [input] = session.inputs;
   if (manifest.preprocessing.normalizeInModel && (input?.dtype !== 'uint8' || input.shape.length !== 4 || input.shape[3] !== 3)) {
     await session.release();
     throw new FramewatchError('MODEL_NOT_READY', `preprocessing.normalizeInModel needs a uint8 [N, H, W, 3] input; '${input?.name}' is ${input?.dtype} [${input?.shape}]`);
   }
-  try {
-    if (task.inputKind === 'tensor') {
-      // Warm-up: zeros of each input's shape (dynamic dimensions as 1).
-      await session.run(Object.fromEntries(session.inputs.map((i) => [i.name, zeros(i.dtype, i.shape.map((d) => (d < 0 ? 1 : d)))])));
-    } else {
-      // Warm-up: a blank image through the whole serving path must succeed before READY.
-      const blank = { data: new Uint8Array(64 * 64 * 3).fill(128), width: 64, height: 64 };
-      const input = await applyPreprocessing(blank, manifest.preprocessing);
-      const outputs = await runSingle(session, input);
-      task.postprocess({ outputs, outputNames: session.outputs.map((o) => o.name), transform: input.transform, params, labels: manifest.labels });
-    }
-  } catch (err) {
-    await session.release();
-    throw new FramewatchError('MODEL_NOT_READY', `warm-up failed: ${(err as Error).message}`, undefined, { cause: err });
-  }
+  await warmUp(session, task, manifest, params);
   if (options.decode && manifest.golden.length > 0) {
     const tolerance = options.skewTolerance ?? SKEW_TOLERANCE[session.provider];
     let report: SkewReport;
@@ -175,6 +175,14 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
       throw new FramewatchError('SKEW_DETECTED', report.reason ?? 'the golden replay differs');
     }
   }
+  const bulkThreads = intraOpThreads({ threads: options.threads, reservedCores: options.bulkReservedCores }, plannedInstances);
+  const bulkSession = session.provider === 'cpu' && options.bulkReservedCores !== undefined && bulkThreads !== threads
+    ? lazySession(async () => {
+        const bulk = await open(bulkThreads);
+        await warmUp(bulk, task, manifest, params);
+        return bulk;
+      }, session, (err) => options.logger.warn('bulk session failed to open; video runs on the main session', { model: entry.name, version: entry.version, reason: (err as Error).message }))
+    : undefined;
   const batching = resolveBatcherOptions(session.provider, settings, manifest.serving);
   const labels = { model: entry.name, version: String(entry.version) };
   const batcher = createBatcher(session, batching, {
@@ -185,11 +193,58 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
     onQueued: (seconds) => metrics.queueDuration.observe(labels, seconds),
     onDepth: (depth) => metrics.queueDepth.set(labels, depth),
     onReject: (reason) => metrics.rejected.inc({ ...labels, reason }),
-  });
+  }, bulkSession?.get);
   const reference = await readFile(join(entry.dir, 'reference.json'), 'utf8').then((t) => JSON.parse(t) as { profile: DriftProfile }, () => undefined);
   const drift = reference ? createDriftMonitor(entry.name, entry.version, reference.profile, options.driftWindow ?? 500) : undefined;
-  return { name: entry.name, version: entry.version, manifest, session, task, params, batcher, batching, drift };
+  const sessions = bulkSession ? { bulkSession, threads: { session: threads, bulk: bulkThreads } } : { threads: { session: threads } };
+  return { name: entry.name, version: entry.version, manifest, session, ...sessions, task, params, batcher, batching, drift };
 }
+
+/**
+ * Runs a first inference, which must succeed before READY: zeros of each input's shape
+ * (dynamic dimensions as 1) for tensor models, a blank image through the whole serving path
+ * for image models. On failure the session is released and the error is MODEL_NOT_READY.
+ */
+async function warmUp(session: ModelSession, task: Task<{ scoreThreshold: number }>, manifest: Manifest, params: { scoreThreshold: number }): Promise<void> {
+  try {
+    if (task.inputKind === 'tensor') {
+      await session.run(Object.fromEntries(session.inputs.map((i) => [i.name, zeros(i.dtype, i.shape.map((d) => (d < 0 ? 1 : d)))])));
+    } else {
+      const blank = { data: new Uint8Array(64 * 64 * 3).fill(128), width: 64, height: 64 };
+      const input = await applyPreprocessing(blank, manifest.preprocessing);
+      const outputs = await runSingle(session, input);
+      task.postprocess({ outputs, outputNames: session.outputs.map((o) => o.name), transform: input.transform, params, labels: manifest.labels });
+    }
+  } catch (err) {
+    await session.release();
+    throw new FramewatchError('MODEL_NOT_READY', `warm-up failed: ${(err as Error).message}`, undefined, { cause: err });
+  }
+}
+
+/** A session opened on first use; `fallback` (not released here) when opening fails. */
+export interface LazySession {
+  get(): Promise<ModelSession>;
+  /** Releases the session if it was opened. */
+  release(): Promise<void>;
+}
+
+function lazySession(openIt: () => Promise<ModelSession>, fallback: ModelSession, onFailure: (err: unknown) => void): LazySession {
+  let opening: Promise<ModelSession> | undefined;
+  return {
+    get: () =>
+      (opening ??= openIt().catch((err: unknown) => {
+        onFailure(err);
+        return fallback;
+      })),
+    async release() {
+      const opened = await opening;
+      if (opened && opened !== fallback) await opened.release();
+    },
+  };
+}
+
+/** Releases a version's sessions. */
+const releaseSessions = (ready: ReadyModel) => Promise.all([ready.session.release(), ready.bulkSession?.release()]);
 
 /** A load failure as /v1/models shows it: the code first when it says more than 'not ready'. */
 const loadFailureReason = (err: unknown): string =>
@@ -221,7 +276,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       entry.state = 'READY';
       entry.reason = undefined;
       gauge(entry, true);
-      log.info('model version ready', { model: entry.name, version: entry.version, provider: entry.provider, batching: ready.batching });
+      log.info('model version ready', { model: entry.name, version: entry.version, provider: entry.provider, threads: ready.threads, batching: ready.batching });
       if (previous) await retire(previous); // after the swap: in-flight work on the old one finishes
     } catch (err) {
       const reason = loadFailureReason(err);
@@ -242,7 +297,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
   async function retire(ready: ReadyModel): Promise<void> {
     await ready.batcher.drain();
     ready.drift?.close();
-    await ready.session.release();
+    await releaseSessions(ready);
   }
 
   const entryFrom = (s: ScannedVersion): VersionEntry => ({
@@ -413,7 +468,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
         e.ready?.batcher.close();
         e.ready?.drift?.close();
       });
-      await Promise.all(entries.map((e) => e.ready?.session.release()));
+      await Promise.all(entries.map((e) => e.ready && releaseSessions(e.ready)));
       entries = [];
     },
   };

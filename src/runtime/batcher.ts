@@ -49,9 +49,12 @@ const shapeKey = (i: ModelInput) => `${i.dtype}:${i.dims.join('x')}`;
 /**
  * Dynamic batcher with Triton's semantics: items of one input shape are grouped (PP-OCR's
  * dynamic sizes are grouped by shape, never padded), interactive items go before bulk (video)
- * ones, a full queue rejects at once, and an item past its deadline is dropped unrun.
+ * ones, a full queue rejects at once, and an item past its deadline is dropped unrun. Batches
+ * led by a bulk item run on the session `bulkSession` gives when there is one (the same model
+ * on fewer threads, leaving ffmpeg a core; opened on first use); `instances` bounds the runs in
+ * flight on both together.
  */
-export function createBatcher(session: ModelSession, options: BatcherOptions, events: BatcherEvents = {}) {
+export function createBatcher(session: ModelSession, options: BatcherOptions, events: BatcherEvents = {}, bulkSession?: () => Promise<ModelSession>) {
   const queue: Item[] = [];
   let busy = 0;
   let admitted = 0;
@@ -106,7 +109,8 @@ export function createBatcher(session: ModelSession, options: BatcherOptions, ev
     const started = Date.now();
     for (const item of batch) events.onQueued?.((started - item.enqueuedAt) / 1000);
     try {
-      const outputs = batch[0].feeds ? [await session.run(batch[0].feeds)] : await runBatch(session, batch.map((i) => i.input!));
+      const target = batch[0].priority === 'bulk' && bulkSession ? await bulkSession() : session;
+      const outputs = batch[0].feeds ? [await target.run(batch[0].feeds)] : await runBatch(target, batch.map((i) => i.input!));
       events.onBatch?.(batch.length, (Date.now() - started) / 1000);
       batch.forEach((item, i) => item.resolve(outputs[i] as never));
     } catch (err) {
