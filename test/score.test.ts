@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
+import { startTestServer } from './helpers/server.js';
 import { knownTruthVideo, textVideo } from './helpers/videos.js';
 
 const cli = (args: string[]) => runCli(['score', ...args], { FRAMEWATCH_LOG_LEVEL: 'warn' });
@@ -63,27 +64,39 @@ describe('framewatch score', () => {
     expect(lines.some((l) => l.includes('broken.jpg') && l.endsWith(',INVALID_INPUT,'))).toBe(true);
   });
 
-  it('samples videos as the server does: auto takes the keyframes where they are close enough, --sampling exact the grid', async () => {
+  it('samples videos as the server does, in process and with --server alike: auto takes the keyframes where they are close enough, --sampling exact the grid', async () => {
     const video = join(dir, 'gop1s.mp4');
     await knownTruthVideo(video, 10); // a keyframe every second; the person from 4 to 8 s
-    const score = async (...args: string[]) => {
-      const out = join(dir, `sampling-${args.join('')}.jsonl`);
+    const server = await startTestServer({ modelsDir: 'models', dataDir: join(dir, 'server-data') });
+    const scoreAt = async (args: string[]) => {
+      const out = join(dir, `sampling-${args.join('').replace(/\W/g, '')}.jsonl`);
       const { code, stderr } = await cli([video, '--model', 'object-detector', '--out', out, ...args]);
       expect(code, stderr).toBe(0);
       return (await readJsonl(out))[0];
     };
-    // At 0.5 fps the keyframes (1 s apart) are close enough: all 12 decoded, none of the grid's.
-    const [auto, exact] = [await score('--fps', '0.5'), await score('--fps', '1', '--sampling', 'exact', '--motion')];
-    expect(auto).toMatchObject({ frames: 12, sampling: { mode: 'keyframes', requested: 'auto', keyframeIntervalS: 1 } });
-    expect(exact).toMatchObject({ frames: 12, sampling: { mode: 'exact', requested: 'exact' }, motion: { enabled: true, maxSkipS: 5 } });
-    expect(auto.motion).toEqual({ enabled: false, framesInferred: 12, framesSkipped: 0 });
-    // Three still pictures: the gate sends their first frames (and one forced every 5 s), skips the rest.
-    expect(exact.motion.framesSkipped).toBeGreaterThanOrEqual(6);
-    expect(exact.motion.framesInferred + exact.motion.framesSkipped).toBe(12);
-    for (const record of [auto, exact]) {
-      expect(record.segments.map((s: any) => s.labels.map((l: any) => l.label))).toEqual([['person']]);
-      expect(record.segments[0].startS).toBeLessThanOrEqual(4);
-      expect(record.segments[0].endS).toBeGreaterThanOrEqual(8);
+    /** In process, then the same through the server: the same frames, sampling, gate and segments. */
+    const score = async (...args: string[]) => {
+      const [local, remote] = [await scoreAt(args), await scoreAt([...args, '--server', server.url])];
+      const summary = (r: any) => ({ frames: r.frames, sampling: r.sampling, motion: r.motion, segments: r.segments.map((g: any) => [g.startS, g.endS]) });
+      expect(summary(remote)).toEqual(summary(local));
+      return local;
+    };
+    try {
+      // At 0.5 fps the keyframes (1 s apart) are close enough: all 12 decoded, none of the grid's.
+      const [auto, exact] = [await score('--fps', '0.5'), await score('--fps', '1', '--sampling', 'exact', '--motion')];
+      expect(auto).toMatchObject({ frames: 12, sampling: { mode: 'keyframes', requested: 'auto', keyframeIntervalS: 1 } });
+      expect(exact).toMatchObject({ frames: 12, sampling: { mode: 'exact', requested: 'exact' }, motion: { enabled: true, maxSkipS: 5 } });
+      expect(auto.motion).toEqual({ enabled: false, framesInferred: 12, framesSkipped: 0 });
+      // Three still pictures: the gate sends their first frames (and one forced every 5 s), skips the rest.
+      expect(exact.motion.framesSkipped).toBeGreaterThanOrEqual(6);
+      expect(exact.motion.framesInferred + exact.motion.framesSkipped).toBe(12);
+      for (const record of [auto, exact]) {
+        expect(record.segments.map((s: any) => s.labels.map((l: any) => l.label))).toEqual([['person']]);
+        expect(record.segments[0].startS).toBeLessThanOrEqual(4);
+        expect(record.segments[0].endS).toBeGreaterThanOrEqual(8);
+      }
+    } finally {
+      await server.close();
     }
     const wrong = await cli([video, '--model', 'object-detector', '--sampling', 'often']);
     expect(wrong.code).toBe(2);
