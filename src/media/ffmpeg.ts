@@ -105,7 +105,9 @@ export async function probeVideoAndKeyframes(path: string): Promise<{ info: Vide
   packets.catch(() => undefined);
   try {
     const info = await probeWith(path, demuxer);
-    return { info, keyframes: packets.then((times) => fromContainerStart(times, info)) };
+    const keyframes = packets.then((times) => fromContainerStart(times, info));
+    keyframes.catch(() => undefined);
+    return { info, keyframes };
   } catch (err) {
     stop.abort();
     throw err;
