@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import type { RunningServer } from '../src/cli/serve.js';
 import { checkHwaccel, probeKeyframes, probeVideo, probeVideoAndKeyframes, resolveMediaTools, sampleFrames, type SampleOptions } from '../src/media/ffmpeg.js';
 import { chooseSampling, createTracker, decodeFrameAt, DEFAULT_TRACKER, sampleIntervalS } from '../src/pipeline/index.js';
 import { postFile, startTestServer } from './helpers/server.js';
-import { knownTruthVideo } from './helpers/videos.js';
+import { knownTruthVideo, longTinyVideo } from './helpers/videos.js';
 
 let dir: string;
 let server: RunningServer;
@@ -55,6 +55,25 @@ describe('choosing the sampling', () => {
     const broken = join(dir, 'broken.mp4');
     await writeFile(broken, Buffer.concat([video.subarray(0, 64), Buffer.alloc(4096, 7)]));
     await expect(probeVideoAndKeyframes(broken)).rejects.toMatchObject({ code: 'INVALID_MEDIA' });
+  });
+
+  it('a refused upload stops its index: \'start\' past the end answers 400 and leaves no ffprobe running', async () => {
+    const long = join(dir, 'hour.mp4');
+    await longTinyVideo(long); // its index takes about 20 times as long as its probe
+    const ffprobeChildren = async () => {
+      const found: string[] = [];
+      for (const pid of await readdir('/proc').then((all) => all.filter((p) => /^\d+$/.test(p)))) {
+        const stat = (await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')).trim();
+        const [, comm, rest] = /^\d+ \((.*)\) (.*)$/.exec(stat) ?? [];
+        if (comm?.startsWith('ffprobe') && Number(rest.split(' ')[1]) === process.pid) found.push(pid);
+      }
+      return found;
+    };
+    const { status, body } = await postFile(`${server.url}/v1/models/object-detector/predict?start=99999`, await readFile(long), 'hour.mp4');
+    expect(status).toBe(400);
+    expect(body.error.message).toMatch(/'start' 99999 is past the end/);
+    await new Promise((r) => setTimeout(r, 50)); // a killed child is reaped within milliseconds
+    expect(await ffprobeChildren()).toEqual([]);
   });
 
   it('ffmpeg delivers exactly the listed keyframes: each one the picture the exact grid decodes at its time', async () => {

@@ -95,10 +95,10 @@ export async function probeVideo(path: string): Promise<VideoInfo> {
 
 /**
  * probeVideo, with the keyframe index (probeKeyframes) read at the same time by a second
- * ffprobe beside the first, instead of after it. `keyframes` settles on its own: a caller
- * that does not await it loses nothing; it is stopped when the probe fails.
+ * ffprobe beside the first, instead of after it. It is stopped when the probe fails; a caller
+ * that will not await `keyframes` calls `stop` (an unawaited rejection is handled here).
  */
-export async function probeVideoAndKeyframes(path: string): Promise<{ info: VideoInfo; keyframes: Promise<number[]> }> {
+export async function probeVideoAndKeyframes(path: string): Promise<{ info: VideoInfo; keyframes: Promise<number[]>; stop: () => void }> {
   const demuxer = await videoDemuxer(path);
   const stop = new AbortController();
   const packets = keyframePacketTimes(path, demuxer, stop.signal);
@@ -107,7 +107,7 @@ export async function probeVideoAndKeyframes(path: string): Promise<{ info: Vide
     const info = await probeWith(path, demuxer);
     const keyframes = packets.then((times) => fromContainerStart(times, info));
     keyframes.catch(() => undefined);
-    return { info, keyframes };
+    return { info, keyframes, stop: () => stop.abort() };
   } catch (err) {
     stop.abort();
     throw err;

@@ -50,8 +50,9 @@ export async function probeAndPlanSampling(
   requested: SamplingMode,
   o: { fps: number; startS: number; endS?: number; maxFrames?: number },
 ): Promise<{ info: VideoInfo; sampling: SamplingPlan }> {
-  const { info, keyframes } = requested === 'exact' ? { info: await probeVideo(path), keyframes: undefined } : await probeVideoAndKeyframes(path);
+  const { info, keyframes, stop } = requested === 'exact' ? { info: await probeVideo(path), keyframes: undefined, stop: undefined } : await probeVideoAndKeyframes(path);
   if (o.startS >= info.durationS) {
+    stop?.(); // the upload is refused: its index is not read to the end
     throw new FramewatchError('INVALID_INPUT', `'start' ${o.startS} is past the end of the video (${info.durationS.toFixed(2)} s)`);
   }
   if (!keyframes) return { info, sampling: { mode: 'exact', requested } };

@@ -30,6 +30,11 @@ export async function patternVideo(out: string, seconds: number): Promise<void> 
   await ffmpeg(['-f', 'lavfi', '-i', `testsrc=size=320x240:rate=10:duration=${seconds}`, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', out]);
 }
 
+/** An hour of black 64x64 at 25 fps: 90,000 packets, so reading its index takes far longer than probing it. */
+export async function longTinyVideo(out: string): Promise<void> {
+  await ffmpeg(['-f', 'lavfi', '-i', 'color=c=black:s=64x64:r=25:d=3600', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', out]);
+}
+
 /** Two seconds of a sine tone in an MP4 (m4a) container: audio only. */
 export async function audioOnly(out: string): Promise<void> {
   await ffmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-c:a', 'aac', out]);
