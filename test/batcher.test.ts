@@ -136,7 +136,16 @@ describe('dynamic batcher (real ONNX Runtime session)', () => {
         },
       });
       const bulk = counted('bulk', bulkSession);
-      const batcher = createBatcher(counted('main', model.session), options({}), {}, async () => bulk);
+      // Until the bulk session is open, bulk batches run on the main one; the first bulk item starts the open.
+      let opens = 0;
+      let isOpen = false;
+      const lane = { open: () => void opens++, current: () => (isOpen ? bulk : undefined) };
+      const batcher = createBatcher(counted('main', model.session), options({}), {}, lane);
+      await Promise.all([batcher.run(inputs.small), batcher.run(inputs.small, 'bulk'), batcher.run(inputs.small, 'bulk')]);
+      expect(ran).toEqual(['main', 'main', 'main']);
+      expect(opens).toBe(2); // once per bulk item: opening is the lane's to do once
+      ran.length = 0;
+      isOpen = true;
       const [frame, image, frame2] = await Promise.all([batcher.run(inputs.small, 'bulk'), batcher.run(inputs.small), batcher.run(inputs.small, 'bulk')]);
       expect(ran.sort()).toEqual(['bulk', 'bulk', 'main']);
       expect(peak).toBe(1);
@@ -156,8 +165,12 @@ describe('a process that answers images and runs video (bulkReservedCores)', () 
       const repo = createRepository({ root: 'models', device: 'cpu', logger: createLogger('silent'), only: (n) => n === 'object-detector', ...o });
       await repo.loadAll();
       const { threads, session, bulkSession } = repo.resolve('object-detector');
-      const bulk = bulkSession ? (await bulkSession.get()) !== session : false;
+      expect(bulkSession?.current()).toBeUndefined(); // nothing opened until a video needs it
+      bulkSession?.open();
+      for (let waited = 0; bulkSession && !bulkSession.current() && waited < 20_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      const bulk = bulkSession ? bulkSession.current() !== undefined && bulkSession.current() !== session : false;
       await repo.close();
+      expect(bulkSession?.current()).toBeUndefined(); // released with the version
       return { threads, bulk };
     };
     const cores = usableCores();

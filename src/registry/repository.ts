@@ -14,6 +14,7 @@ import {
   tensorArray,
   usableCores,
   type Batcher,
+  type BulkSession,
   type BatcherOptions,
   type BatcherSettings,
   type Device,
@@ -181,7 +182,7 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
         const bulk = await open(bulkThreads);
         await warmUp(bulk, task, manifest, params);
         return bulk;
-      }, session, (err) => options.logger.warn('bulk session failed to open; video runs on the main session', { model: entry.name, version: entry.version, reason: (err as Error).message }))
+      }, (err) => options.logger.warn('bulk session failed to open; video runs on the main session', { model: entry.name, version: entry.version, reason: (err as Error).message }))
     : undefined;
   const batching = resolveBatcherOptions(session.provider, settings, manifest.serving);
   const labels = { model: entry.name, version: String(entry.version) };
@@ -193,7 +194,7 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
     onQueued: (seconds) => metrics.queueDuration.observe(labels, seconds),
     onDepth: (depth) => metrics.queueDepth.set(labels, depth),
     onReject: (reason) => metrics.rejected.inc({ ...labels, reason }),
-  }, bulkSession?.get);
+  }, bulkSession);
   const reference = await readFile(join(entry.dir, 'reference.json'), 'utf8').then((t) => JSON.parse(t) as { profile: DriftProfile }, () => undefined);
   const drift = reference ? createDriftMonitor(entry.name, entry.version, reference.profile, options.driftWindow ?? 500) : undefined;
   const sessions = bulkSession ? { bulkSession, threads: { session: threads, bulk: bulkThreads } } : { threads: { session: threads } };
@@ -221,24 +222,32 @@ async function warmUp(session: ModelSession, task: Task<{ scoreThreshold: number
   }
 }
 
-/** A session opened on first use; `fallback` (not released here) when opening fails. */
-export interface LazySession {
-  get(): Promise<ModelSession>;
-  /** Releases the session if it was opened. */
+/** A session opened in the background on first use (BulkSession), and released with its version. */
+export interface LazySession extends BulkSession {
+  /** Releases the session once any open under way has ended; none opens after this. */
   release(): Promise<void>;
 }
 
-function lazySession(openIt: () => Promise<ModelSession>, fallback: ModelSession, onFailure: (err: unknown) => void): LazySession {
-  let opening: Promise<ModelSession> | undefined;
+function lazySession(openIt: () => Promise<ModelSession>, onFailure: (err: unknown) => void): LazySession {
+  let opening: Promise<ModelSession | undefined> | undefined;
+  let opened: ModelSession | undefined;
+  let released = false;
   return {
-    get: () =>
-      (opening ??= openIt().catch((err: unknown) => {
-        onFailure(err);
-        return fallback;
-      })),
+    open() {
+      if (opening || released) return;
+      opening = openIt().then(
+        (session) => (opened = session),
+        (err: unknown) => {
+          onFailure(err);
+          return undefined;
+        },
+      );
+    },
+    current: () => (released ? undefined : opened),
     async release() {
-      const opened = await opening;
-      if (opened && opened !== fallback) await opened.release();
+      released = true;
+      await (await opening)?.release();
+      opened = undefined;
     },
   };
 }

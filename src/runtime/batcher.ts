@@ -23,6 +23,14 @@ export interface BatcherOptions {
   instances: number;
 }
 
+/** A second session for bulk batches, opened in the background on first use. */
+export interface BulkSession {
+  /** Starts opening it (once; later calls do nothing). */
+  open(): void;
+  /** The session once open; undefined before (and after a failed open). */
+  current(): ModelSession | undefined;
+}
+
 /** Observations the batcher reports; metrics/ records them. */
 export interface BatcherEvents {
   onBatch?(size: number, seconds: number): void;
@@ -50,11 +58,12 @@ const shapeKey = (i: ModelInput) => `${i.dtype}:${i.dims.join('x')}`;
  * Dynamic batcher with Triton's semantics: items of one input shape are grouped (PP-OCR's
  * dynamic sizes are grouped by shape, never padded), interactive items go before bulk (video)
  * ones, a full queue rejects at once, and an item past its deadline is dropped unrun. Batches
- * led by a bulk item run on the session `bulkSession` gives when there is one (the same model
- * on fewer threads, leaving ffmpeg a core; opened on first use); `instances` bounds the runs in
- * flight on both together.
+ * led by a bulk item run on `bulkSession` once it is open (the same model on fewer threads,
+ * leaving ffmpeg a core): the first bulk item starts opening it, and bulk batches run on the
+ * main session until it is ready, so nothing waits for the open. `instances` bounds the runs
+ * in flight on both together.
  */
-export function createBatcher(session: ModelSession, options: BatcherOptions, events: BatcherEvents = {}, bulkSession?: () => Promise<ModelSession>) {
+export function createBatcher(session: ModelSession, options: BatcherOptions, events: BatcherEvents = {}, bulkSession?: BulkSession) {
   const queue: Item[] = [];
   let busy = 0;
   let admitted = 0;
@@ -109,7 +118,7 @@ export function createBatcher(session: ModelSession, options: BatcherOptions, ev
     const started = Date.now();
     for (const item of batch) events.onQueued?.((started - item.enqueuedAt) / 1000);
     try {
-      const target = batch[0].priority === 'bulk' && bulkSession ? await bulkSession() : session;
+      const target = (batch[0].priority === 'bulk' && bulkSession?.current()) || session;
       const outputs = batch[0].feeds ? [await target.run(batch[0].feeds)] : await runBatch(target, batch.map((i) => i.input!));
       events.onBatch?.(batch.length, (Date.now() - started) / 1000);
       batch.forEach((item, i) => item.resolve(outputs[i] as never));
@@ -185,6 +194,7 @@ export function createBatcher(session: ModelSession, options: BatcherOptions, ev
         }, options.timeoutMs);
         item.timer.unref();
       }
+      if (priority === 'bulk') bulkSession?.open();
       queue.push(item);
       depth();
       schedule();
