@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../logging/logger.js';
-import { DEFAULT_MOTION_MAX_SKIP_S, reviewLabels, SAMPLING_MODES, scoreFile, type SamplingMode, type ScoreRecord } from '../pipeline/index.js';
+import { DEFAULT_MOTION_MAX_SKIP_S, reviewLabels, SAMPLING_MODES, scoreFile, videoRecord, type SamplingMode, type ScoreRecord } from '../pipeline/index.js';
 import { createRepository, sha256File } from '../registry/index.js';
 import { imageLoader, sessionSettings } from './config-options.js';
 import { parseCommandArgs, UsageError } from './args.js';
@@ -19,7 +19,8 @@ Scores images and videos with the same pipeline as the server (in process), or s
 running framewatch with --server. One record per file: path, sha256, model, detections (images)
 or segments and review (videos), timings, or the error code of a file that failed.
 Videos are sampled as the server samples them: --sampling auto (the default) decodes only
-keyframes when they are at least --fps apart; --motion skips frames where nothing moved.
+keyframes when they come at least as often as --fps asks; --motion skips frames where
+nothing moved.
 Re-running with the same --out skips files already scored (by sha256).
 Exit code 0 only when every file scored, unless --allow-failures.`;
 
@@ -72,7 +73,7 @@ async function scoreViaServer(server: string, model: string, version: number | u
   const body = (await res.json()) as any;
   const base = { path, sha256, model: body.model ?? { name: model, version: version ?? 0 } };
   if (!res.ok) return { ...base, kind: 'unknown', error: body.error ?? { code: 'INTERNAL', message: `HTTP ${res.status}` } };
-  if (body.segments) return { ...base, kind: 'video', frames: body.video.framesSampled, sampling: body.video.sampling, motion: body.video.motion, segments: body.segments, review: body.review, timings: body.timings };
+  if (body.segments) return videoRecord(base, body);
   return { ...base, kind: 'image', detections: body.detections, frames: 1, timings: body.timings };
 }
 

@@ -27,6 +27,11 @@ export interface ScoreRecord {
   error?: { code: ErrorCode; message: string };
 }
 
+/** A video's record from its prediction: the same fields whether it ran in process or on a server (--server). */
+export const videoRecord = (base: Pick<ScoreRecord, 'path' | 'sha256' | 'model'>, p: Pick<VideoPrediction, 'video' | 'segments' | 'review' | 'timings'>): ScoreRecord => ({
+  ...base, kind: 'video', frames: p.video.framesSampled, sampling: p.video.sampling, motion: p.video.motion, segments: p.segments, review: p.review, timings: p.timings,
+});
+
 /** Video options for every file; `sampling` is the mode asked for, planned per file as the server does. */
 export type ScoreVideoOptions = Omit<VideoOptions, 'thumbnailDir' | 'signal' | 'onProgress' | 'includeFrames' | 'sampling'> & { sampling: SamplingMode };
 
@@ -56,7 +61,7 @@ export async function scoreFile(
     const scratch = await mkdtemp(join(tmpdir(), 'framewatch-score-'));
     try {
       const result = await predictVideo(model, path, info, { ...options.video, sampling, threshold: options.threshold, includeFrames: false, thumbnailDir: scratch });
-      return { ...base, kind: 'video', frames: result.video.framesSampled, sampling: result.video.sampling, motion: result.video.motion, segments: result.segments, review: result.review, timings: result.timings };
+      return videoRecord(base, result);
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
