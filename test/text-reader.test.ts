@@ -66,8 +66,11 @@ describe('the text-reader pipeline (text-detector, then text-recognizer on each 
     expect(byQuery.body.detections.length).toBeLessThan(all.body.detections.length);
     expect(byField.body.detections.map((d: any) => d.box)).toEqual(byQuery.body.detections.map((d: any) => d.box));
     for (const d of byField.body.detections) expect(d.score).toBeGreaterThanOrEqual(0.99);
+    // Both sent: the field wins, as for video options.
+    const both = await postFile(`${url}?threshold=0.05`, page, 'page.png', 'image/png', { threshold: '0.99' });
+    expect(both.body.detections.map((d: any) => d.box)).toEqual(byQuery.body.detections.map((d: any) => d.box));
     expect((await postFile(url, page, 'page.png', 'image/png', { threshold: '7' })).body.error.code).toBe('INVALID_INPUT');
-    expect(await samples()).toBe(before + 3);
+    expect(await samples()).toBe(before + 4);
   });
 
   it('KServe v2 serves single models only: the pipeline is refused there with a pointer to /predict', async () => {

@@ -76,9 +76,12 @@ async function answerWhenDone(res: Response, jobs: JobQueue, jobId: string): Pro
   }
 }
 
-/** An image's threshold: the query's (checked before the upload is read), else the multipart field's. */
+/**
+ * An image's threshold: a multipart field's, else the query's (checked before the upload is
+ * read). A field wins over the query, as for video options.
+ */
 const imageThreshold = (fromQuery: number | undefined, upload: ReceivedUpload): number | undefined =>
-  fromQuery ?? parseInput(predictQuerySchema, { threshold: upload.fields.threshold }).threshold;
+  parseInput(predictQuerySchema, { threshold: upload.fields.threshold }).threshold ?? fromQuery;
 
 export function createPredictRoutes(deps: AppDeps): Router {
   const router = Router();
