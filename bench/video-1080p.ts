@@ -10,7 +10,7 @@
 // Reports video seconds per wall second (the real-time factor) and its targets.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
@@ -21,12 +21,14 @@ import { chooseSampling, decodeFrameAt, decoderThreadsFor, videoDecoderScale } f
 import { ortSessionOptions } from '../src/runtime/index.js';
 import { getTask } from '../src/tasks/index.js';
 import { latest, timed } from './bundled.js';
-import { reservedCores } from '../src/cli/config-options.js';
+import { bulkReservedCores } from '../src/cli/config-options.js';
 import { intraOpThreads } from '../src/registry/index.js';
 import { startServer } from './processes.js';
 import { staticCameraVideo } from '../test/helpers/videos.js';
 
 const SECONDS = 60;
+/** ORT's intra-op threads for video frames in the default process (one instance). */
+const VIDEO_THREADS = intraOpThreads({ reservedCores: bulkReservedCores({ role: 'all' }) }, 1);
 const FPS = 2;
 const MODEL = 'object-detector';
 /** Where the people are most visible in each crossing: the two thumbnails a review shows. */
@@ -56,8 +58,9 @@ type Stage = 'decode' | 'preprocess' | 'inference' | 'postprocess' | 'thumbnails
 
 async function openModel() {
   const { manifest, modelPath } = await latest(MODEL);
-  // The server's session options and threads (the cores, one instance), not ORT's defaults.
-  const session = await ort.InferenceSession.create(modelPath, ortSessionOptions(availableParallelism()));
+  // The server's session options, and the threads its video frames run on (its bulk session:
+  // a core left to ffmpeg), not ORT's defaults.
+  const session = await ort.InferenceSession.create(modelPath, ortSessionOptions(VIDEO_THREADS));
   const feed = (input: ModelInput) => ({ [session.inputNames[0]]: new ort.Tensor(input.dtype, input.data, [...input.dims]) });
   return { manifest, session, feed, task: getTask(manifest.task), params: getTask(manifest.task).paramsSchema.parse(manifest.postprocessing) };
 }
@@ -116,7 +119,7 @@ async function decodeAndInfer(path: string, info: VideoInfo, model: Model, keyfr
 /** The clips the server is sent: the 60 s bench clip, and a 30 s static camera (people for 10 s of it). */
 type Clip = 'bench' | 'static';
 interface ClipFile { bytes: Buffer; durationS: number }
-interface ServerRow { name: string; query: string; clip: Clip; videoS: number; worker?: boolean; wallS: number; mode: Mode; frames: number; inferred: number; skipped: number; segments: Array<{ startS: number; endS: number }>; stagesS: number[] }
+interface ServerRow { name: string; query: string; clip: Clip; videoS: number; wallS: number; mode: Mode; frames: number; inferred: number; skipped: number; segments: Array<{ startS: number; endS: number }>; stagesS: number[] }
 
 async function serve(url: string, clips: Record<Clip, ClipFile>, name: string, query: string, clip: Clip = 'bench'): Promise<ServerRow> {
   const t0 = performance.now();
@@ -146,8 +149,6 @@ const SERVER_RUNS: readonly ServerRun[] = [
   ['static camera (30 s), exact, fps=2, motion=true', 'fps=2&sampling=exact&motion=true', 'static'],
 ];
 
-/** The same sampling modes on a video-only worker's thread setting. */
-const WORKER_RUNS = SERVER_RUNS.filter(([, query, clip]) => !clip && (query === 'fps=2&sampling=exact' || query === 'fps=0.5&sampling=auto'));
 
 /** Starts a server with `env`, warms it up once per sampling mode, and posts the clip for each run. */
 async function serverRows(clips: Record<Clip, ClipFile>, dataDir: string, env: Record<string, string>, runs: readonly ServerRun[]): Promise<ServerRow[]> {
@@ -188,10 +189,6 @@ export async function video1080pBench() {
     await model.session.release();
     const clips = { bench: { bytes: await readFile(path), durationS: SECONDS }, static: { bytes: await readFile(staticPath), durationS: (await probeVideo(staticPath)).durationS } };
     const rows = await serverRows(clips, join(dir, 'data'), {}, SERVER_RUNS);
-    // ORT's threads as a worker (FRAMEWATCH_ROLE=worker) sets them: a core left for ffmpeg.
-    const workerThreads = String(intraOpThreads({ reservedCores: reservedCores({ role: 'worker' }) }, 1));
-    const workerRows = await serverRows(clips, join(dir, 'data-worker'), { FRAMEWATCH_THREADS: workerThreads }, WORKER_RUNS);
-    rows.push(...workerRows.map((r) => ({ ...r, name: `${r.name}, ORT on ${workerThreads} thread(s) as a worker`, worker: true })));
     return { videoS: SECONDS, fps: FPS, keyframes: keyframeTimes.length, stages, together, rows, targets: targetsOf(stages, together, rows) };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -202,19 +199,16 @@ const segmentsMatch = (a: ServerRow['segments'], b: ServerRow['segments'], toler
   a.length === b.length && a.every((s, i) => Math.abs(s.startS - b[i].startS) <= toleranceS && Math.abs(s.endS - b[i].endS) <= toleranceS);
 
 function targetsOf(stages: Record<Mode, Record<Stage, Cost>>, together: Record<Mode, Cost>, rows: ServerRow[]) {
-  const row = (query: string, worker = false, clip: Clip = 'bench') => rows.find((r) => r.query === query && !!r.worker === worker && r.clip === clip)!;
+  const row = (query: string, clip: Clip = 'bench') => rows.find((r) => r.query === query && r.clip === clip)!;
   const rtf = (r: ServerRow) => r.videoS / r.wallS;
   const exact = row('fps=2&sampling=exact');
   const auto = row('fps=0.5&sampling=auto');
   const motion = row('fps=2&sampling=exact&motion=true');
-  const [still, stillGated] = [row('fps=2&sampling=exact', false, 'static'), row('fps=2&sampling=exact&motion=true', false, 'static')];
-  const [workerExact, workerAuto] = [row('fps=2&sampling=exact', true), row('fps=0.5&sampling=auto', true)];
+  const [still, stillGated] = [row('fps=2&sampling=exact', 'static'), row('fps=2&sampling=exact&motion=true', 'static')];
   return [
     { target: 'exact, fps=2: real-time factor >= 5.5', value: rtf(exact), pass: rtf(exact) >= 5.5 },
     { target: 'exact, fps=2: server wall <= 1.15x the floor (decode and ORT at once, no server)', value: exact.wallS / together.exact.wallS, pass: exact.wallS / together.exact.wallS <= 1.15 },
     { target: 'auto at fps=0.5 (keyframes): real-time factor >= 20', value: rtf(auto), pass: rtf(auto) >= 20 },
-    { target: 'as a worker (ORT on cores - 1): exact, fps=2: real-time factor >= 5.5', value: rtf(workerExact), pass: rtf(workerExact) >= 5.5 },
-    { target: 'as a worker (ORT on cores - 1): auto at fps=0.5 (keyframes): real-time factor >= 20', value: rtf(workerAuto), pass: rtf(workerAuto) >= 20 },
     { target: 'motion, static camera, exact fps=2: share of inferences skipped >= 0.5', value: stillGated.skipped / stillGated.frames, pass: stillGated.skipped / stillGated.frames >= 0.5 },
     { target: 'motion, static camera, exact fps=2: same segments as without, boundaries within 1 s (1 = yes)', value: Number(segmentsMatch(stillGated.segments, still.segments, 1)), pass: segmentsMatch(stillGated.segments, still.segments, 1) },
     { target: 'motion, bench clip, exact fps=2: same segments as without, boundaries within 1 s (1 = yes)', value: Number(segmentsMatch(motion.segments, exact.segments, 1)), pass: segmentsMatch(motion.segments, exact.segments, 1) },
