@@ -2,12 +2,12 @@ import { performance } from 'node:perf_hooks';
 import { applyPreprocessing, decoderScale, type ModelInput, type PreprocessSpec } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
 import { sampleFrames, type SampledFrame, type VideoInfo } from '../media/ffmpeg.js';
-import { driftSample, metrics, recordPredictions } from '../metrics/index.js';
+import { metrics } from '../metrics/index.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import type { NumericTensor } from '../runtime/index.js';
 import { createBoundedQueue } from './frame-queue.js';
 import { createMotionGate, type MotionOptions } from './motion.js';
-import { postprocessOutputs } from './postprocess.js';
+import { observeDetections, postprocessOutputs } from './postprocess.js';
 import { readDetections } from './predict-pipeline.js';
 import type { FrameDetections } from './tracker.js';
 
@@ -138,9 +138,7 @@ export async function inferFrames(
         if (inferred && o.readers?.length) detections = await readDetections(o.readers, frame.image, [...detections], { priority: 'bulk' });
         if (inferred) {
           carried = detections;
-          recordPredictions(model, detections);
-          // Drift statistics come from the model-sized pixels, never the source frame.
-          model.drift?.observe(driftSample(input.pixels, detections, info));
+          observeDetections(model, detections, { pixels: input.pixels, sourceSize: info });
         }
         const index = range.firstIndex + frame.index;
         const timeS = range.keyframeTimes ? Math.round(frame.timeS * 1000) / 1000 : frameTimeS(range, index);

@@ -1,4 +1,5 @@
-import type { Transform } from '../../preprocessing/index.js';
+import type { RgbImage, Transform } from '../../preprocessing/index.js';
+import { driftSample, recordPredictions } from '../metrics/index.js';
 import { FramewatchError, isFramewatchError } from '../errors/index.js';
 import type { ReadyModel } from '../registry/index.js';
 import type { NumericTensor } from '../runtime/index.js';
@@ -23,4 +24,14 @@ export function postprocessOutputs(model: ReadyModel, outputs: Record<string, Nu
     if (isFramewatchError(err)) throw err;
     throw new FramewatchError('INFERENCE_FAILED', `postprocessing failed: ${(err as Error).message}`, undefined, { cause: err });
   }
+}
+
+/**
+ * What the metrics see of one inference: its detections by label and score, and, for a whole
+ * picture, a drift sample. Drift statistics come from the model-sized pixels, never the
+ * source frame; `sourceSize` is the picture's size before preprocessing.
+ */
+export function observeDetections(model: ReadyModel, detections: readonly Detection[], picture?: { pixels: RgbImage; sourceSize: { width: number; height: number } }): void {
+  recordPredictions(model, detections);
+  if (picture) model.drift?.observe(driftSample(picture.pixels, detections, picture.sourceSize));
 }

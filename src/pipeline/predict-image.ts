@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import { driftSample, metrics, recordPredictions } from '../metrics/index.js';
+import { metrics } from '../metrics/index.js';
 import { toModelInput } from '../../preprocessing/index.js';
 import { decodeResized } from '../media/image.js';
 import type { ReadyModel } from '../registry/index.js';
 import type { Detection } from '../tasks/index.js';
-import { postprocessOutputs } from './postprocess.js';
+import { observeDetections, postprocessOutputs } from './postprocess.js';
 
 export interface ImagePredictOptions {
   maxPixels: number;
@@ -39,8 +39,7 @@ export async function predictImage(model: ReadyModel, bytes: Uint8Array, options
   const labels = { model: model.name, version: String(model.version) };
   metrics.decodeDuration.observe({ kind: 'image' }, (t1 - t0) / 1000);
   metrics.preprocessDuration.observe(labels, (t2 - t1) / 1000);
-  recordPredictions(model, detections);
-  model.drift?.observe(driftSample(input.pixels, detections, { width, height }));
+  observeDetections(model, detections, { pixels: input.pixels, sourceSize: { width, height } });
   return {
     model: { name: model.name, version: model.version },
     image: { width, height },

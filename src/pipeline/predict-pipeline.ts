@@ -2,13 +2,13 @@ import { performance } from 'node:perf_hooks';
 import { applyPreprocessing, type Point, type RgbImage } from '../../preprocessing/index.js';
 import { decodeImage } from '../media/image.js';
 import { warpQuad } from '../media/warp.js';
-import { driftSample, metrics, recordPredictions } from '../metrics/index.js';
+import { metrics } from '../metrics/index.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import type { Priority } from '../runtime/index.js';
 import type { Detection } from '../tasks/index.js';
 import { ms, type ImagePredictOptions } from './predict-image.js';
 import { mapPool } from './map-pool.js';
-import { postprocessOutputs } from './postprocess.js';
+import { observeDetections, postprocessOutputs } from './postprocess.js';
 
 /** Crops of one image in flight at once in a later step: its batcher groups them by width bucket. */
 const CROPS_IN_FLIGHT = 4;
@@ -30,8 +30,7 @@ async function runStep(model: ReadyModel, image: RgbImage, o: { threshold?: numb
   const input = await applyPreprocessing(image, model.manifest.preprocessing);
   const outputs = await model.batcher.run(input, o.priority ?? 'interactive');
   const detections = postprocessOutputs(model, outputs, input.transform, o.threshold);
-  recordPredictions(model, detections);
-  if (o.drift) model.drift?.observe(driftSample(input.pixels, detections, image));
+  observeDetections(model, detections, o.drift ? { pixels: input.pixels, sourceSize: image } : undefined);
   return detections;
 }
 
