@@ -70,7 +70,10 @@ describe('the text-reader pipeline (text-detector, then text-recognizer on each 
     const both = await postFile(`${url}?threshold=0.05`, page, 'page.png', 'image/png', { threshold: '0.99' });
     expect(both.body.detections.map((d: any) => d.box)).toEqual(byQuery.body.detections.map((d: any) => d.box));
     expect((await postFile(url, page, 'page.png', 'image/png', { threshold: '7' })).body.error.code).toBe('INVALID_INPUT');
-    expect(await samples()).toBe(before + 4);
+    // A blank field (a form left empty) is not given: the query's threshold stands.
+    const blank = await postFile(`${url}?threshold=0.99`, page, 'page.png', 'image/png', { threshold: ' ' });
+    expect(blank.body.detections.map((d: any) => d.box)).toEqual(byQuery.body.detections.map((d: any) => d.box));
+    expect(await samples()).toBe(before + 5);
   });
 
   it('KServe v2 serves single models only: the pipeline is refused there with a pointer to /predict', async () => {

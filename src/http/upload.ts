@@ -171,7 +171,10 @@ function receiveMultipart(req: Request, limits: UploadLimits): Promise<ReceivedU
         reject(err);
       } else resolve(value!);
     };
-    parser.on('field', (name, value) => (fields[name] = value));
+    // A blank field is one the form left empty: not given (z.coerce would read '' as 0).
+    parser.on('field', (name, value) => {
+      if (value.trim() !== '') fields[name] = value;
+    });
     parser.on('file', (name, stream, info) => {
       if (name !== 'file' || file) {
         stream.resume();
