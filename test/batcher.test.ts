@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPreprocessing, preprocessSpecSchema, type ModelInput } from '../preprocessing/index.js';
 import { createLogger } from '../src/logging/logger.js';
-import { createRepository, type ModelRepository, type ReadyModel } from '../src/registry/index.js';
+import { createRepository, lazySession, type ModelRepository, type ReadyModel } from '../src/registry/index.js';
 import { join } from 'node:path';
-import { createBatcher, createSession, usableCores, type BatcherOptions, type ModelSession } from '../src/runtime/index.js';
+import { createBatcher, createSession, runSingle, usableCores, type BatcherOptions, type ModelSession } from '../src/runtime/index.js';
 
 let repository: ModelRepository;
 let model: ReadyModel;
@@ -160,6 +160,41 @@ describe('dynamic batcher (real ONNX Runtime session)', () => {
 });
 
 describe('a process that answers images and runs video (bulkReservedCores)', () => {
+  const modelFile = () => join('models/text-detector', String(model.version), model.manifest.file.name);
+
+  it('the bulk session: opened once, in the background; released when asked, even mid-open; none after; a failed open leaves video on the main session', async () => {
+    // Released while opening: the session it opened is released once the open ends (a released session refuses to run).
+    let finishOpen!: () => void;
+    const gate = new Promise<void>((r) => (finishOpen = r));
+    let opened: ModelSession | undefined;
+    let opens = 0;
+    const lane = lazySession(async () => {
+      opens++;
+      await gate;
+      return (opened = await createSession(modelFile(), { device: 'cpu', threads: 1 }));
+    }, () => undefined);
+    lane.open();
+    lane.open();
+    expect(lane.current()).toBeUndefined();
+    const released = lane.release();
+    finishOpen();
+    await released;
+    expect(opens).toBe(1);
+    expect(opened).toBeDefined();
+    expect(lane.current()).toBeUndefined();
+    await expect(runSingle(opened!, inputs.small)).rejects.toThrow(/inference worker exited/);
+    lane.open(); // after release: nothing opens
+    expect(opens).toBe(1);
+
+    // A failed open: reported, nothing to release, current() stays empty (video stays on the main session).
+    const failures: unknown[] = [];
+    const failing = lazySession(() => Promise.reject(new Error('no memory')), (err) => failures.push(err));
+    failing.open();
+    await failing.release();
+    expect(failures).toHaveLength(1);
+    expect(failing.current()).toBeUndefined();
+  });
+
   it('opens a second session for bulk work on one core fewer when first asked, and none where that is no fewer or the threads are set', async () => {
     const open = async (o: { threads?: number; bulkReservedCores?: number }) => {
       const repo = createRepository({ root: 'models', device: 'cpu', logger: createLogger('silent'), only: (n) => n === 'object-detector', ...o });

@@ -39,7 +39,8 @@ export interface ReadyModel {
   readonly session: ModelSession;
   /**
    * The same model on fewer intra-op threads for bulk (video) work, where ffmpeg needs a core,
-   * opened on the first bulk batch; unset = `session` for all.
+   * opened in the background on the first bulk item (bulk batches use `session` until it is
+   * open); unset = `session` for all.
    */
   readonly bulkSession?: LazySession;
   /** ONNX Runtime's intra-op threads of each session (CPU). */
@@ -228,7 +229,7 @@ export interface LazySession extends BulkSession {
   release(): Promise<void>;
 }
 
-function lazySession(openIt: () => Promise<ModelSession>, onFailure: (err: unknown) => void): LazySession {
+export function lazySession(openIt: () => Promise<ModelSession>, onFailure: (err: unknown) => void): LazySession {
   let opening: Promise<ModelSession | undefined> | undefined;
   let opened: ModelSession | undefined;
   let released = false;
