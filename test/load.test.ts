@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
-import { postFile, postRaw, startTestServer } from './helpers/server.js';
+import { postFile, postRaw, sample, startTestServer } from './helpers/server.js';
 import { knownTruthVideo } from './helpers/videos.js';
 
 let page: Buffer;
@@ -42,14 +42,6 @@ describe('load shedding over HTTP', () => {
     }
   });
 });
-
-/** Sum of a metric's samples (a histogram's _count) from Prometheus text, optionally filtered by a label. */
-function sample(text: string, name: string, filter = ''): number {
-  const re = new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm');
-  let sum = 0;
-  for (const m of text.matchAll(re)) if (!filter || (m[1] ?? '').includes(filter)) sum += Number(m[2]);
-  return sum;
-}
 
 describe('GET /metrics', () => {
   let server: RunningServer;

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import { spawnServer, type ServerProcess } from './helpers/processes.js';
+import { sample } from './helpers/server.js';
 
 let dir: string;
 let server: ServerProcess;
@@ -25,11 +26,8 @@ describe('framewatch loadtest', () => {
   // Its throughput against autocannon driven directly is a timing, measured side by side in
   // `npm run bench:quick`; here, what it reports must be what the server counted.
   it('sends the file as binary: only 200s, each one the server counted, and the server\'s own figures beside them', async () => {
-    const served200 = async () => {
-      const text = await (await fetch(`${server.url}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith('framewatch_http_requests_total{') && l.includes('route="/v1/models/:name/predict"') && l.includes('status="200"'));
-      return line ? Number(line.split(' ').pop()) : 0;
-    };
+    const served200 = async () =>
+      sample(await (await fetch(`${server.url}/metrics`)).text(), 'framewatch_http_requests_total', 'route="/v1/models/:name/predict",method="POST",status="200"');
     const before = await served200();
     const cli = await loadtest(['-c', '4', '-d', '3']);
     const after = await served200();

@@ -70,3 +70,11 @@ export function parseRawReply(text: string): { status: number; body: any } {
   const json = text.slice(text.indexOf('\r\n\r\n') + 4);
   return { status, body: json ? JSON.parse(json) : undefined };
 }
+
+/** Sum of a metric's samples (a histogram's _count) from Prometheus text, optionally filtered by a label. */
+export function sample(text: string, name: string, filter = ''): number {
+  const re = new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm');
+  let sum = 0;
+  for (const m of text.matchAll(re)) if (!filter || (m[1] ?? '').includes(filter)) sum += Number(m[2]);
+  return sum;
+}
