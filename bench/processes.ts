@@ -11,8 +11,11 @@ export const freePort = () =>
     });
   });
 
-/** Starts `framewatch serve` with these settings and resolves once /readyz answers 200. */
-export async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+/**
+ * Starts `framewatch serve` with these settings and resolves once /readyz answers 200.
+ * `stop` sends SIGTERM and resolves once the process has exited.
+ */
+export async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(process.execPath, ['dist/src/cli/main.js', 'serve'], {
     // MALLOC_ARENA_MAX as `npm start` and the images set it.
@@ -28,5 +31,11 @@ export async function startServer(env: Record<string, string>): Promise<{ child:
     if (tries > 300 || child.exitCode !== null) throw new Error('the server did not become ready');
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { child, url };
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return { child, url, stop };
 }

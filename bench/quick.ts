@@ -1,12 +1,11 @@
 // `npm run bench:quick`: under 2 minutes. The raw in-process pipeline and a real server at
 // concurrency 1, 4 and 16, 10 s each after a warm-up, then `framewatch loadtest` at 4, side by
 // side in one run; prints markdown.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
+import { runCli } from '../test/helpers/cli.js';
 import { startServer } from './processes.js';
 import { load, rawPipeline, type Row } from './run.js';
 
@@ -21,7 +20,8 @@ let cliReqPerS = NaN;
 async function viaLoadtestCli(url: string, connections: number): Promise<number> {
   const file = join(dir, 'photo.jpg');
   await writeFile(file, jpeg);
-  const { stdout } = await promisify(execFile)(process.execPath, ['dist/src/cli/main.js', 'loadtest', 'object-detector', '--file', file, '--server', url, '-c', String(connections), '-d', String(SECONDS)]);
+  const { code, stdout, stderr } = await runCli(['loadtest', 'object-detector', '--file', file, '--server', url, '-c', String(connections), '-d', String(SECONDS)]);
+  if (code !== 0) throw new Error(`framewatch loadtest exited ${code}: ${stderr}`);
   return Number(/\| throughput \| ([\d.]+) req\/s/.exec(stdout)?.[1]);
 }
 const server = await startServer({ FRAMEWATCH_DATA_DIR: join(dir, 'data') });

@@ -121,15 +121,14 @@ type Clip = 'bench' | 'static';
 interface ClipFile { bytes: Buffer; durationS: number }
 interface ServerRow { name: string; query: string; clip: Clip; videoS: number; wallS: number; mode: Mode; frames: number; inferred: number; skipped: number; segments: Array<{ startS: number; endS: number }>; stagesS: number[] }
 
-async function serve(url: string, clips: Record<Clip, ClipFile>, name: string, query: string, clip: Clip = 'bench'): Promise<ServerRow> {
+async function serve(url: string, file: ClipFile, name: string, query: string, clip: Clip): Promise<ServerRow> {
   const t0 = performance.now();
-  const video = clips[clip].bytes;
-  const res = await fetch(`${url}/v1/models/${MODEL}/predict?labels=person&frames=false&${query}`, { method: 'POST', body: video as BodyInit, headers: { 'content-type': 'video/mp4' } });
+  const res = await fetch(`${url}/v1/models/${MODEL}/predict?labels=person&frames=false&${query}`, { method: 'POST', body: file.bytes as BodyInit, headers: { 'content-type': 'video/mp4' } });
   const body = (await res.json()) as any;
   if (res.status !== 200) throw new Error(JSON.stringify(body));
   const t = body.timings;
   return {
-    name, query, clip, videoS: clips[clip].durationS, wallS: (performance.now() - t0) / 1000, mode: body.video.sampling.mode, frames: body.video.framesSampled,
+    name, query, clip, videoS: file.durationS, wallS: (performance.now() - t0) / 1000, mode: body.video.sampling.mode, frames: body.video.framesSampled,
     inferred: body.video.motion.framesInferred, skipped: body.video.motion.framesSkipped,
     segments: body.segments.map((s: { startS: number; endS: number }) => ({ startS: s.startS, endS: s.endS })),
     stagesS: [t.decodeMs, t.preprocessMs, t.inferenceMs, t.postprocessMs, t.thumbnailMs].map((ms: number) => ms / 1000),
@@ -150,23 +149,20 @@ const SERVER_RUNS: readonly ServerRun[] = [
 ];
 
 
-/** Starts a server with `env`, warms it up once per sampling mode, and posts the clip for each run. */
-async function serverRows(clips: Record<Clip, ClipFile>, dataDir: string, env: Record<string, string>, runs: readonly ServerRun[]): Promise<ServerRow[]> {
-  const server = await startServer({ FRAMEWATCH_DATA_DIR: dataDir, ...env });
+/** Starts a server, warms it up once per sampling mode, and posts each run's clip. */
+async function serverRows(clips: Record<Clip, ClipFile>, dataDir: string): Promise<ServerRow[]> {
+  const server = await startServer({ FRAMEWATCH_DATA_DIR: dataDir });
   const rows: ServerRow[] = [];
   try {
     // One warm-up request per sampling mode: the first exact request was 5-10% slower than the next in every run.
-    await serve(server.url, clips, 'warm-up', 'fps=0.5&sampling=keyframes');
-    await serve(server.url, clips, 'warm-up', 'fps=2&sampling=exact');
-    for (const [name, query, clip] of runs) {
-      console.log(`1080p: server${env.FRAMEWATCH_THREADS ? ` (FRAMEWATCH_THREADS=${env.FRAMEWATCH_THREADS})` : ''}, ${name} ...`);
-      rows.push(await serve(server.url, clips, name, query, clip));
+    await serve(server.url, clips.bench, 'warm-up', 'fps=0.5&sampling=keyframes', 'bench');
+    await serve(server.url, clips.bench, 'warm-up', 'fps=2&sampling=exact', 'bench');
+    for (const [name, query, clip = 'bench'] of SERVER_RUNS) {
+      console.log(`1080p: server, ${name} ...`);
+      rows.push(await serve(server.url, clips[clip], name, query, clip));
     }
   } finally {
-    // The next server starts only once this one has exited (no overlap in the measurements).
-    const exited = server.child.exitCode !== null ? Promise.resolve() : new Promise((resolve) => server.child.once('exit', resolve));
-    server.child.kill('SIGTERM');
-    await exited;
+    await server.stop(); // nothing else measured while it winds down
   }
   return rows;
 }
@@ -188,7 +184,7 @@ export async function video1080pBench() {
     const together = { exact: await decodeAndInfer(path, info, model), keyframes: await decodeAndInfer(path, info, model, keyframeTimes) };
     await model.session.release();
     const clips = { bench: { bytes: await readFile(path), durationS: SECONDS }, static: { bytes: await readFile(staticPath), durationS: (await probeVideo(staticPath)).durationS } };
-    const rows = await serverRows(clips, join(dir, 'data'), {}, SERVER_RUNS);
+    const rows = await serverRows(clips, join(dir, 'data'));
     return { videoS: SECONDS, fps: FPS, keyframes: keyframeTimes.length, stages, together, rows, targets: targetsOf(stages, together, rows) };
   } finally {
     await rm(dir, { recursive: true, force: true });
