@@ -421,8 +421,9 @@ function onTime() {
   const t = els.player.currentTime;
   followPlayer(v, t);
   const rect = els.player.getBoundingClientRect();
-  // Setting a canvas's size clears it; only when the player's size changed.
-  if (els.overlay.width !== Math.round(rect.width) || els.overlay.height !== Math.round(rect.height)) {
+  // Setting a canvas's size clears it; only when the player's size changed (a canvas keeps the
+  // whole part of the size it is given).
+  if (els.overlay.width !== Math.trunc(rect.width) || els.overlay.height !== Math.trunc(rect.height)) {
     els.overlay.width = rect.width;
     els.overlay.height = rect.height;
   }
