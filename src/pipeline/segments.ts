@@ -1,4 +1,5 @@
-import { foldTerms, textMatches, type Track } from './tracker.js';
+import { foldTerms, textMatches } from '../web/text-match.js';
+import type { Track } from './tracker.js';
 
 export interface SegmentOptions {
   /** Seconds added before and after each track. */

@@ -1,7 +1,7 @@
 import type { Box } from '../../preprocessing/index.js';
 import { iou } from '../tasks/geometry.js';
 import type { Detection } from '../tasks/index.js';
-import { foldTerms, foldText, textMatches } from '../web/text-match.js';
+import { foldText } from '../web/text-match.js';
 
 export interface TrackerOptions {
   /** A track needs this many matched frames to count. */
@@ -121,7 +121,6 @@ export function createTracker(options: TrackerOptions = DEFAULT_TRACKER, keyOf: 
   };
 }
 
-export { foldTerms, foldText, textMatches };
 
 /** Levenshtein distance between two strings, by characters. */
 export function editDistance(a: string, b: string): number {
