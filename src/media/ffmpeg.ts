@@ -224,7 +224,18 @@ export interface SampledFrame {
  * keyframe, without accurate seeking, lands on the keyframe itself either way, as long as the
  * next keyframe is more than twice this later.
  */
-export const KEYFRAME_SEEK_SLACK_S = 0.14;
+const KEYFRAME_SEEK_SLACK_S = 0.14;
+
+/**
+ * How to seek to the keyframe at `timeS` for one frame (a thumbnail), `nextS` being the next
+ * keyframe's time: straight to it when that is more than twice the slack later (keyframeSeek);
+ * else decoding keyframes only from a millisecond early (timeS is rounded to the millisecond:
+ * a keyframe rounded up would be skipped).
+ */
+export function seekToKeyframe(timeS: number, nextS: number | undefined): Pick<SampleOptions, 'startS' | 'keyframeTimes' | 'keyframeSeek'> {
+  const keyframeSeek = nextS !== undefined && nextS - timeS > 2 * KEYFRAME_SEEK_SLACK_S;
+  return { startS: keyframeSeek ? timeS : Math.max(0, timeS - 0.001), keyframeTimes: [timeS], keyframeSeek };
+}
 
 /** The input's seek: straight to a keyframe (keyframeSeek), or ffmpeg's accurate seek to startS. */
 const seekArgs = (options: SampleOptions): string[] => {

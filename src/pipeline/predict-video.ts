@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FramewatchError } from '../errors/index.js';
-import { decodeOneFrame, KEYFRAME_SEEK_SLACK_S, type VideoInfo } from '../media/ffmpeg.js';
+import { decodeOneFrame, seekToKeyframe, type VideoInfo } from '../media/ffmpeg.js';
 import { renderThumbnail, thumbnailSize } from '../media/thumbnail.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import { metrics } from '../metrics/index.js';
@@ -138,15 +138,12 @@ export function sumTimings(all: readonly StageTimings[]): StageTimings {
  * the keyframe at `timeS`; at the thumbnail's size (ffmpeg scales it before the pipe).
  */
 export async function decodeFrameAt(path: string, info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'decodeThreads' | 'sampling'>, frame: FrameDetections) {
-  const keyframe = o.sampling?.mode === 'keyframes' ? [frame.timeS] : undefined;
-  // A keyframe with the next one far enough: straight to it (see keyframeSeek). Else timeS,
-  // rounded to the millisecond, is sought a millisecond early, or a keyframe rounded up is skipped.
-  const next = o.sampling?.keyframeTimes?.find((t) => t > frame.timeS + 1e-6);
-  const keyframeSeek = keyframe !== undefined && next !== undefined && next - frame.timeS > 2 * KEYFRAME_SEEK_SLACK_S;
-  const startS = keyframeSeek ? frame.timeS : keyframe ? Math.max(0, frame.timeS - 0.001) : o.startS + frame.index / o.fps;
+  const seek = o.sampling?.mode === 'keyframes'
+    ? seekToKeyframe(frame.timeS, o.sampling.keyframeTimes?.find((t) => t > frame.timeS + 1e-6))
+    : { startS: o.startS + frame.index / o.fps };
   const size = thumbnailSize(info.width, info.height);
   const scale = size.width < info.width ? { ...size, interpolation: 'linear' as const } : undefined;
-  const options = { fps: o.fps, startS, keyframeTimes: keyframe, keyframeSeek, threads: o.decodeThreads, scale };
+  const options = { fps: o.fps, ...seek, threads: o.decodeThreads, scale };
   return decodeOneFrame(path, info, options, `the frame at ${frame.timeS} s could not be decoded for its thumbnail`);
 }
 
