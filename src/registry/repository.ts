@@ -82,8 +82,8 @@ export interface ReadyPipeline {
  * container's CPU limit included) less the reserved ones, divided among the instances (at
  * least one each), so that they never oversubscribe.
  */
-export function intraOpThreads(o: Pick<RepositoryOptions, 'threads' | 'reservedCores'>, instances: number, cores = usableCores()): number {
-  return o.threads ?? Math.max(1, Math.floor((cores - (o.reservedCores ?? 0)) / instances));
+export function intraOpThreads(o: Pick<RepositoryOptions, 'threads' | 'reservedCores'>, instances: number, cores?: number): number {
+  return o.threads ?? Math.max(1, Math.floor(((cores ?? usableCores()) - (o.reservedCores ?? 0)) / instances));
 }
 
 export interface RepositoryOptions {
@@ -154,7 +154,9 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
   }
   const settings = options.batching ?? DEFAULT_BATCHING;
   const plannedInstances = manifest.serving?.instances ?? (settings.instances ?? PROVIDER_DEFAULTS.cpu.instances);
-  const threads = intraOpThreads(options, plannedInstances);
+  // The cgroup is read once per version, and not at all when the threads are set.
+  const cores = options.threads === undefined ? usableCores() : undefined;
+  const threads = intraOpThreads(options, plannedInstances, cores);
   const open = (intraOp: number) => createSession(modelPath, { device: options.device, threads: intraOp, spinning: options.spinning, logger: options.logger });
   const session = await open(threads);
   const [input] = session.inputs;
@@ -177,7 +179,7 @@ async function loadVersion(entry: VersionEntry, options: RepositoryOptions): Pro
       throw new FramewatchError('SKEW_DETECTED', report.reason ?? 'the golden replay differs');
     }
   }
-  const bulkThreads = intraOpThreads({ threads: options.threads, reservedCores: options.bulkReservedCores }, plannedInstances);
+  const bulkThreads = intraOpThreads({ threads: options.threads, reservedCores: options.bulkReservedCores }, plannedInstances, cores);
   const bulkSession = session.provider === 'cpu' && options.bulkReservedCores !== undefined && bulkThreads !== threads
     ? lazySession(async () => {
         const bulk = await open(bulkThreads);
