@@ -84,14 +84,18 @@ export async function resizePixels(image: RgbImage, plan: ResizePlan, interpolat
   const { contentWidth: cw, contentHeight: ch } = plan;
   const { inputWidth: iw, inputHeight: ih } = plan.transform;
   if (cw === image.width && ch === image.height && iw === cw && ih === ch) return image;
-  return runResize(sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }), plan, interpolation);
+  return runResize(sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }), image, plan, interpolation);
 }
 
-/** Adds the plan's resize and padding to a sharp pipeline whose output is the source image, and runs it to raw RGB. */
-async function runResize(pipeline: Sharp, plan: ResizePlan, interpolation: PreprocessSpec['interpolation']): Promise<RgbImage> {
+/**
+ * Adds the plan's resize and padding to a sharp pipeline whose output is a `picture`-sized
+ * image, and runs it to raw RGB. The picture is resized only where its size is not the plan's
+ * content size already (a decoder may have scaled it).
+ */
+async function runResize(pipeline: Sharp, picture: { width: number; height: number }, plan: ResizePlan, interpolation: PreprocessSpec['interpolation']): Promise<RgbImage> {
   const { contentWidth: cw, contentHeight: ch, pad } = plan;
-  const { inputWidth: iw, inputHeight: ih, sourceWidth, sourceHeight } = plan.transform;
-  if (cw !== sourceWidth || ch !== sourceHeight) {
+  const { inputWidth: iw, inputHeight: ih } = plan.transform;
+  if (cw !== picture.width || ch !== picture.height) {
     pipeline = pipeline.resize(cw, ch, { fit: 'fill', kernel: interpolation });
   }
   if (iw !== cw || ih !== ch) {
@@ -147,17 +151,13 @@ export function toTensor(image: RgbImage, spec: PreprocessSpec, out?: Float32Arr
  * the transform still maps back to the source's pixels.
  */
 export async function applyPreprocessing(image: RgbImage, spec: PreprocessSpec, scaledFrom?: { width: number; height: number }): Promise<ModelInput> {
-  if (!scaledFrom) {
-    const plan = planResize(spec.resize, image.width, image.height);
-    return toModelInput(await resizePixels(image, plan, spec.interpolation), plan, spec);
-  }
-  const plan = planResize(spec.resize, scaledFrom.width, scaledFrom.height);
-  if (image.width !== plan.contentWidth || image.height !== plan.contentHeight) {
+  const source = scaledFrom ?? image;
+  const plan = planResize(spec.resize, source.width, source.height);
+  if (scaledFrom && (image.width !== plan.contentWidth || image.height !== plan.contentHeight)) {
     throw new RangeError(`a decoder-scaled frame is ${image.width}x${image.height}, the plan wants ${plan.contentWidth}x${plan.contentHeight}`);
   }
-  // The same plan with the scaled picture as its source: no resize left, the padding only.
-  const padOnly = { ...plan, transform: { ...plan.transform, sourceWidth: image.width, sourceHeight: image.height } };
-  return toModelInput(await resizePixels(image, padOnly, spec.interpolation), plan, spec);
+  // A decoder-scaled frame is the plan's content size already: the padding only is left.
+  return toModelInput(await resizePixels(image, plan, spec.interpolation), plan, spec);
 }
 
 /**
@@ -184,7 +184,7 @@ export function decoderScale(spec: PreprocessSpec, sourceWidth: number, sourceHe
  */
 export async function resizeEncoded(decoder: Sharp, width: number, height: number, spec: PreprocessSpec): Promise<{ pixels: RgbImage; plan: ResizePlan }> {
   const plan = planResize(spec.resize, width, height);
-  return { pixels: await runResize(decoder, plan, spec.interpolation), plan };
+  return { pixels: await runResize(decoder, { width, height }, plan, spec.interpolation), plan };
 }
 
 /** The tensor step: resized pixels to model input (no copy when the model normalizes). */
