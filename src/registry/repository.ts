@@ -125,6 +125,8 @@ export interface ModelRepository {
   isPipeline(name: string): boolean;
   /** Like resolve, for a pipeline: its steps resolved now (a step unloaded since is MODEL_NOT_READY). */
   resolvePipeline(name: string, version?: number): ReadyPipeline;
+  /** What a name runs on a video or in score: resolvePipeline for a pipeline, else resolve. */
+  resolveTarget(name: string, version?: number): ReadyModel | ReadyPipeline;
   /** The version a label (stable, canary, ...) points at, from models/<name>/labels.json. */
   resolveLabel(name: string, label: string): ReadyModel;
   /** The version a label points at, for a model or a pipeline; VERSION_NOT_FOUND when none. */
@@ -363,6 +365,9 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
     },
     list: () => entries,
     isPipeline: (name) => entries.some((e) => e.name === name && e.pipeline),
+    resolveTarget(name, version) {
+      return this.isPipeline(name) ? this.resolvePipeline(name, version) : this.resolve(name, version);
+    },
     resolvePipeline(name, version) {
       const versions = entries.filter((e) => e.name === name && e.pipeline);
       if (versions.length === 0) throw new FramewatchError('MODEL_NOT_FOUND', `pipeline '${name}' is not in the repository`);

@@ -39,7 +39,7 @@ export function progressOf(record: JobRecord): JobRecord['progress'] {
  * readers of each frame's detections. The job and its result carry the name asked for.
  */
 export function resolveVideoModel(repository: ModelRepository, asked: { name: string; version: number }) {
-  return frameSteps(repository.isPipeline(asked.name) ? repository.resolvePipeline(asked.name, asked.version) : repository.resolve(asked.name, asked.version));
+  return frameSteps(repository.resolveTarget(asked.name, asked.version));
 }
 
 /** Stage one, on any worker: decode the chunk's range, run the model, return each frame's detections. */
