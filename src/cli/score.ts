@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../logging/logger.js';
-import { DEFAULT_MOTION_MAX_SKIP_S, reviewLabels, SAMPLING_MODES, scoreFile, videoRecord, type SamplingMode, type ScoreRecord } from '../pipeline/index.js';
+import { DEFAULT_MOTION_MAX_SKIP_S, defaultReviewLabels, reviewLabels, SAMPLING_MODES, scoreFile, videoRecord, type SamplingMode, type ScoreRecord } from '../pipeline/index.js';
 import { createRepository, sha256File } from '../registry/index.js';
 import { imageLoader, sessionSettings } from './config-options.js';
 import { parseCommandArgs, UsageError } from './args.js';
@@ -138,14 +138,14 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     await repository.loadAll();
     let model;
     try {
-      model = repository.isPipeline(name) ? repository.resolvePipeline(name, version) : repository.resolve(name, version);
+      model = repository.resolveTarget(name, version);
     } catch (err) {
       // Loaded sessions hold worker threads: release them, or the process never exits.
       await repository.close();
       throw err;
     }
     // No --labels: the model's review defaults, as the server applies them.
-    const videoOptions = { ...video, labels: reviewLabels(video.labels, 'steps' in model ? undefined : model.manifest.review?.labels) };
+    const videoOptions = { ...video, labels: reviewLabels(video.labels, defaultReviewLabels(model)) };
     score = (path, sha256) => scoreFile(model, path, { maxPixels: config.maxImagePixels, threshold, video: videoOptions, sha256 });
     close = () => repository.close();
   }

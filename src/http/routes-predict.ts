@@ -1,7 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import { join } from 'node:path';
 import { ERROR_CATALOGUE, FramewatchError } from '../errors/index.js';
-import { predictImage, probeAndPlanSampling, predictPipelineImage, reviewLabels, type JobQueue } from '../pipeline/index.js';
+import { defaultReviewLabels, predictImage, probeAndPlanSampling, predictPipelineImage, reviewLabels, type JobQueue } from '../pipeline/index.js';
+import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import type { Logger } from '../logging/logger.js';
 import { parseInput, predictQuerySchema, validateModelName, versionParamSchema, videoQuerySchema } from './params.js';
 import { requireToken } from './security.js';
@@ -13,7 +14,7 @@ async function predictVideoUpload(
   req: Request,
   res: Response,
   deps: AppDeps,
-  model: { name: string; version: number; defaultLabels?: string[] },
+  model: ReadyModel | ReadyPipeline,
   upload: Extract<ReceivedUpload, { kind: 'video' }>,
 ): Promise<void> {
   let submitted = false;
@@ -32,7 +33,7 @@ async function predictVideoUpload(
         startS: options.start,
         endS: options.end,
         maxFrames: options.maxFrames,
-        labels: reviewLabels(options.labels, model.defaultLabels),
+        labels: reviewLabels(options.labels, defaultReviewLabels(model)),
         query: options.query,
         pad: options.pad,
         mergeGap: options.mergeGap,
@@ -107,7 +108,7 @@ export function createPredictRoutes(deps: AppDeps): Router {
     model.batcher.assertRoom();
     const upload = await receive(req);
     // Video frames queue as bulk work under the job and backlog limits instead.
-    if (upload.kind === 'video') return predictVideoUpload(req, res, deps, { name: model.name, version: model.version, defaultLabels: model.manifest.review?.labels }, upload);
+    if (upload.kind === 'video') return predictVideoUpload(req, res, deps, model, upload);
     const release = model.batcher.admit();
     try {
       res.json(await predictImage(model, upload.bytes, { maxPixels: config.maxImagePixels, threshold: imageThreshold(query.threshold, upload) }));
@@ -121,7 +122,7 @@ export function createPredictRoutes(deps: AppDeps): Router {
     const pipeline = repository.resolvePipeline(String(req.params.name), version);
     pipeline.steps.forEach((s) => s.model.batcher.assertRoom());
     const upload = await receive(req);
-    if (upload.kind === 'video') return predictVideoUpload(req, res, deps, { name: pipeline.name, version: pipeline.version }, upload);
+    if (upload.kind === 'video') return predictVideoUpload(req, res, deps, pipeline, upload);
     res.json(await predictPipelineImage(pipeline, upload.bytes, { maxPixels: config.maxImagePixels, threshold: imageThreshold(threshold, upload) }));
   };
 

@@ -1,4 +1,5 @@
 import { foldTerms, textMatches } from '../web/text-match.js';
+import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import type { Track } from './tracker.js';
 
 export interface SegmentOptions {
@@ -12,7 +13,10 @@ export interface SegmentOptions {
   query?: readonly string[];
 }
 
-/** The labels a video review keeps: `*` = every label; none asked for = the model's review defaults (its manifest's review.labels). */
+/** A model's review defaults (its manifest's review.labels); a pipeline has none. */
+export const defaultReviewLabels = (target: ReadyModel | ReadyPipeline): string[] | undefined => ('steps' in target ? undefined : target.manifest.review?.labels);
+
+/** The labels a video review keeps: `*` = every label; none asked for = the model's review defaults (defaultReviewLabels). */
 export const reviewLabels = (requested: string[] | undefined, defaults: string[] | undefined): string[] | undefined =>
   requested?.includes('*') ? undefined : requested ?? defaults;
 
