@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
-import { checkHwaccel, probeKeyframes, probeVideo, probeVideoAndKeyframes, resolveMediaTools, sampleFrames, type SampleOptions } from '../src/media/ffmpeg.js';
+import { checkHwaccel, probeKeyframes, probeVideo, probeVideoAndKeyframes, resolveMediaTools, sampleFrames, type SampleOptions, type VideoInfo } from '../src/media/ffmpeg.js';
 import { chooseSampling, createTracker, decodeFrameAt, DEFAULT_TRACKER, sampleIntervalS } from '../src/pipeline/index.js';
 import { postFile, startTestServer } from './helpers/server.js';
 import { knownTruthVideo, longTinyVideo } from './helpers/videos.js';
@@ -11,13 +11,26 @@ import { knownTruthVideo, longTinyVideo } from './helpers/videos.js';
 let dir: string;
 let server: RunningServer;
 let video: Buffer;
-/** gop1s.mp4's keyframes: one a second. */
-const keyframes12 = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+/** gop1s.mp4: 12 s with a keyframe every second, probed once. */
+let gop1s: string;
+let info: VideoInfo;
+const keyframes = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+
+/** Every frame these options decode from gop1s.mp4. */
+const decode = async (o: SampleOptions) => {
+  const out: Uint8Array[] = [];
+  for await (const f of sampleFrames(gop1s, info, o)) out.push(f.image.data);
+  return out;
+};
+/** Mean absolute difference per channel value, 0-255. */
+const diff = (a: Uint8Array, b: Uint8Array) => a.reduce((sum, v, i) => sum + Math.abs(v - b[i]), 0) / a.length;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'framewatch-sampling-'));
-  await knownTruthVideo(join(dir, 'gop1s.mp4'), 10); // a keyframe every second
-  video = await readFile(join(dir, 'gop1s.mp4'));
+  gop1s = join(dir, 'gop1s.mp4');
+  await knownTruthVideo(gop1s, 10); // a keyframe every second
+  video = await readFile(gop1s);
+  info = await probeVideo(gop1s);
   server = await startTestServer({ modelsDir: 'models', dataDir: join(dir, 'data') });
 });
 afterAll(async () => {
@@ -26,7 +39,6 @@ afterAll(async () => {
 });
 
 describe('choosing the sampling', () => {
-  const keyframes = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   it.each([
     ['auto', 1, 'keyframes'],
     ['auto', 0.5, 'keyframes'],
@@ -43,15 +55,13 @@ describe('choosing the sampling', () => {
   });
 
   it('reads the keyframe index from the packets', async () => {
-    const path = join(dir, 'gop1s.mp4');
-    expect(await probeKeyframes(path, await probeVideo(path))).toEqual(keyframes12);
+    expect(await probeKeyframes(gop1s, info)).toEqual(keyframes);
   });
 
   it('reads the index beside the probe: the same description and keyframes; a file it cannot probe is INVALID_MEDIA', async () => {
-    const path = join(dir, 'gop1s.mp4');
-    const { info, keyframes } = await probeVideoAndKeyframes(path);
-    expect(info).toEqual(await probeVideo(path));
-    expect(await keyframes).toEqual(keyframes12);
+    const both = await probeVideoAndKeyframes(gop1s);
+    expect(both.info).toEqual(info);
+    expect(await both.keyframes).toEqual(keyframes);
     const broken = join(dir, 'broken.mp4');
     await writeFile(broken, Buffer.concat([video.subarray(0, 64), Buffer.alloc(4096, 7)]));
     await expect(probeVideoAndKeyframes(broken)).rejects.toMatchObject({ code: 'INVALID_MEDIA' });
@@ -83,15 +93,6 @@ describe('choosing the sampling', () => {
   });
 
   it('ffmpeg delivers exactly the listed keyframes: each one the picture the exact grid decodes at its time', async () => {
-    const path = join(dir, 'gop1s.mp4');
-    const info = await probeVideo(path);
-    const decode = async (o: SampleOptions) => {
-      const out: Uint8Array[] = [];
-      for await (const f of sampleFrames(path, info, o)) out.push(f.image.data);
-      return out;
-    };
-    // Mean absolute difference per channel value, 0-255.
-    const diff = (a: Uint8Array, b: Uint8Array) => a.reduce((sum, v, i) => sum + Math.abs(v - b[i]), 0) / a.length;
     // The clip's keyframes fall on whole seconds, so the 1 fps grid lands on the same moments.
     // The grid's frames pass through ffmpeg's fps filter, so they match to within rounding.
     const [keyframed, grid] = await Promise.all([decode({ fps: 1, startS: 0, keyframeTimes: keyframes }), decode({ fps: 1, startS: 0 })]);
@@ -103,16 +104,12 @@ describe('choosing the sampling', () => {
   });
 
   it('a keyframe\'s thumbnail is sought straight to it: the picture the sampling decoded there, also at a scene cut', async () => {
-    const path = join(dir, 'gop1s.mp4');
-    const info = await probeVideo(path);
-    const sampled: Uint8Array[] = [];
-    for await (const f of sampleFrames(path, info, { fps: 1, startS: 0, keyframeTimes: keyframes })) sampled.push(f.image.data);
-    const diff = (a: Uint8Array, b: Uint8Array) => a.reduce((sum, v, i) => sum + Math.abs(v - b[i]), 0) / a.length;
+    const sampled = await decode({ fps: 1, startS: 0, keyframeTimes: keyframes });
     const sampling = { mode: 'keyframes' as const, requested: 'keyframes' as const, keyframeTimes: keyframes };
     // 4 and 8 s are scene cuts: landing on the keyframe before would show the previous picture.
     // 11 s is the last keyframe (no next one known): the accurate seek.
     for (const t of [3, 4, 8, 11]) {
-      const image = await decodeFrameAt(path, info, { fps: 1, startS: 0, sampling }, { index: t, timeS: t, detections: [] });
+      const image = await decodeFrameAt(gop1s, info, { fps: 1, startS: 0, sampling }, { index: t, timeS: t, detections: [] });
       expect(diff(image.data, sampled[t]), `keyframe at ${t} s`).toBeLessThan(1);
       expect(diff(image.data, sampled[t - 1]) > 20 || ![4, 8].includes(t)).toBe(true);
     }
