@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPreprocessing, decoderScale, preprocessSpecSchema } from '../preprocessing/index.js';
 import type { RunningServer } from '../src/cli/serve.js';
-import { sampleFrames, probeVideo } from '../src/media/ffmpeg.js';
+import { decodeOneFrame, probeVideo, sampleFrames } from '../src/media/ffmpeg.js';
 import { loadImage } from '../src/media/image.js';
 import { videoDecoderScale } from '../src/pipeline/index.js';
 import type { ReadyModel } from '../src/registry/index.js';
@@ -131,18 +131,18 @@ describe('decoder threads', () => {
   });
 });
 
+/** A bundled model version's preprocessing spec. */
+const specOf = (name: string, version: number) => preprocessSpecSchema.parse(JSON.parse(readFileSync(`models/${name}/${version}/manifest.json`, 'utf8')).preprocessing);
+
 describe('no skew between the video and image paths', () => {
   it('a full-size frame (as a pipeline\'s readers get it) and the same frame as PNG through the image path give the identical tensor', async () => {
-    const spec = preprocessSpecSchema.parse(JSON.parse(await readFile('models/object-detector/2/manifest.json', 'utf8')).preprocessing);
+    const spec = specOf('object-detector', 2);
     const path = video('truth.mp4');
-    const info = await probeVideo(path);
-    const frames = sampleFrames(path, info, { fps: 1, startS: 5, maxFrames: 1 });
-    const { value: frame } = await frames.next();
-    await frames.return(undefined);
-    const png = await sharp(frame!.image.data, { raw: { width: frame!.image.width, height: frame!.image.height, channels: 3 } }).png().toBuffer();
+    const frame = await decodeOneFrame(path, await probeVideo(path), { fps: 1, startS: 5 }, 'no frame at 5 s');
+    const png = await sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } }).png().toBuffer();
     // The image path as served: decode and resize fused in one libvips pass, then the tensor step.
     const { input: fromImagePath } = await loadImage(png, spec, { maxPixels: 40e6 });
-    const fromVideoPath = await applyPreprocessing(frame!.image, spec);
+    const fromVideoPath = await applyPreprocessing(frame, spec);
     expect(fromImagePath.dims).toEqual(fromVideoPath.dims);
     const bytes = (t: typeof fromVideoPath) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     expect(bytes(fromImagePath).length).toBe(512 * 512 * 3);
@@ -154,18 +154,13 @@ describe('frames scaled by ffmpeg to the model size (the default video path, whe
   const TIMES = [1, 5, 9]; // fruits, messi, home, in a 1280x720 version of the known-truth video
 
   it('each pixel of the tensor is on average within 1.5 levels of the image path, 99% within 4', async () => {
-    const spec = preprocessSpecSchema.parse(JSON.parse(await readFile('models/object-detector/2/manifest.json', 'utf8')).preprocessing);
+    const spec = specOf('object-detector', 2);
     const path = video('truth-720p.mp4');
     const info = await probeVideo(path);
     expect(decoderScale(spec, 640, 480)).toBeUndefined(); // 480 rows stretched to 512: sharp resizes
     const scale = decoderScale(spec, info.width, info.height);
     expect(scale).toEqual({ width: 512, height: 512, interpolation: 'linear' });
-    const frameAt = async (startS: number, withScale: boolean) => {
-      const frames = sampleFrames(path, info, { fps: 1, startS, maxFrames: 1, ...(withScale ? { scale } : {}) });
-      const { value } = await frames.next();
-      await frames.return(undefined);
-      return value!.image;
-    };
+    const frameAt = (startS: number, withScale: boolean) => decodeOneFrame(path, info, { fps: 1, startS, ...(withScale ? { scale } : {}) }, `no frame at ${startS} s`);
     for (const t of TIMES) {
       const full = await applyPreprocessing(await frameAt(t, false), spec);
       const scaled = await applyPreprocessing(await frameAt(t, true), spec, info);
@@ -186,7 +181,7 @@ describe('frames scaled by ffmpeg to the model size (the default video path, whe
   });
 
   it('a model that shrinks a frame gets it scaled by ffmpeg; a pipeline\'s readers get the full-size frame to crop lines from', () => {
-    const model = (name: string, version: number) => ({ manifest: { preprocessing: preprocessSpecSchema.parse(JSON.parse(readFileSync(`models/${name}/${version}/manifest.json`, 'utf8')).preprocessing) } });
+    const model = (name: string, version: number) => ({ manifest: { preprocessing: specOf(name, version) } });
     const hd = { width: 1920, height: 1080 };
     expect(videoDecoderScale(model('object-detector', 2), hd)).toEqual({ width: 512, height: 512, interpolation: 'linear' });
     expect(videoDecoderScale(model('text-detector', 2), hd)).toMatchObject({ height: expect.any(Number) });
@@ -202,10 +197,8 @@ describe('frames scaled by ffmpeg to the model size (the default video path, whe
     const { status, body } = await predictVideo('object-detector', 'truth-720p.mp4', '?fps=1&sampling=exact');
     expect(status).toBe(200);
     for (const t of TIMES) {
-      const frames = sampleFrames(path, info, { fps: 1, startS: t, maxFrames: 1 });
-      const { value } = await frames.next();
-      await frames.return(undefined);
-      const png = await sharp(value!.image.data, { raw: { width: info.width, height: info.height, channels: 3 } }).png().toBuffer();
+      const frame = await decodeOneFrame(path, info, { fps: 1, startS: t }, `no frame at ${t} s`);
+      const png = await sharp(frame.data, { raw: { width: info.width, height: info.height, channels: 3 } }).png().toBuffer();
       const image = await postFile(`${server.url}/v1/models/object-detector/predict`, png, 'frame.png', 'image/png');
       const fromImage: Detection[] = image.body.detections;
       const fromVideo: Detection[] = body.frames.find((f: { timeS: number }) => f.timeS === t).detections;
