@@ -25,6 +25,9 @@ beforeAll(async () => {
 });
 afterAll(() => repository.close());
 
+/** text-detector's ONNX file, for a second session of the same model. */
+const modelFile = () => join('models/text-detector', String(model.version), model.manifest.file.name);
+
 const options = (over: Partial<BatcherOptions>): BatcherOptions => ({ maxBatchSize: 1, bulkMaxBatchSize: 1, maxQueueDelayMs: 0, maxQueueSize: 100, timeoutMs: 0, instances: 1, ...over });
 
 describe('dynamic batcher (real ONNX Runtime session)', () => {
@@ -118,7 +121,7 @@ describe('dynamic batcher (real ONNX Runtime session)', () => {
   });
 
   it('runs batches led by bulk items on the bulk session (one thread), the others on the main one, one at a time with one instance', async () => {
-    const bulkSession = await createSession(join('models/text-detector', String(model.version), model.manifest.file.name), { device: 'cpu', threads: 1 });
+    const bulkSession = await createSession(modelFile(), { device: 'cpu', threads: 1 });
     try {
       const ran: string[] = [];
       let now = 0;
@@ -160,8 +163,6 @@ describe('dynamic batcher (real ONNX Runtime session)', () => {
 });
 
 describe('a process that answers images and runs video (bulkReservedCores)', () => {
-  const modelFile = () => join('models/text-detector', String(model.version), model.manifest.file.name);
-
   it('the bulk session: opened once, in the background; released when asked, even mid-open; none after; a failed open leaves video on the main session', async () => {
     // Released while opening: the session it opened is released once the open ends (a released session refuses to run).
     let finishOpen!: () => void;
