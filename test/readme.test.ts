@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
+import { readJsonl } from './helpers/cli.js';
 import { startTestServer } from './helpers/server.js';
 
 // The README's quickstart, run as a new user runs it: each shell command as written (the
@@ -86,7 +87,7 @@ describe('the README quickstart', () => {
     const step = steps.find((s) => s.command.startsWith('npx framewatch score '))!;
     expect(step.command).toContain('--out results.jsonl');
     await promisify(execFile)('bash', ['-c', step.command.replace('--out results.jsonl', `--out ${scoreOut()}`)], { env: { ...process.env, FRAMEWATCH_LOG_LEVEL: 'warn' } });
-    const lines = (await readFile(scoreOut(), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = await readJsonl(scoreOut());
     const byName = new Map(lines.map((l) => [String(l.path).split('/').pop(), l]));
     expect([...byName.keys()].sort()).toEqual(['crossings.mp4', 'fruits.jpg', 'home.jpg', 'licenseplate_motion.jpg', 'messi5.jpg']);
     expect(byName.get('messi5.jpg').detections.some((d: { label: string }) => d.label === 'person')).toBe(true);

@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './helpers/cli.js';
+import { readJsonl, runCli } from './helpers/cli.js';
 import { startTestServer } from './helpers/server.js';
 import { knownTruthVideo, textVideo } from './helpers/videos.js';
 
 const cli = (args: string[]) => runCli(['score', ...args], { FRAMEWATCH_LOG_LEVEL: 'warn' });
-const readJsonl = async (path: string) => (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
 
 let dir: string;
 let mixed: string;

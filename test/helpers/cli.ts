@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -9,3 +10,6 @@ export const runCli = (args: string[], env: Record<string, string> = {}) =>
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
     (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
   );
+
+/** The records of a JSON-lines file (what `framewatch score --out` writes). */
+export const readJsonl = async (path: string): Promise<any[]> => (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
