@@ -5,7 +5,7 @@ import { FramewatchError } from '../errors/index.js';
 import { z } from 'zod';
 import { sniffFile } from '../media/sniff.js';
 import { succeededWhere } from '../pipeline/index.js';
-import { foldTerms, textMatches } from '../web/text-match.js';
+import { foldTerms, textMatches } from '../shared/text-match.js';
 import { parseInput } from './params.js';
 import type { JobQueue } from '../pipeline/index.js';
 import type { AppDeps } from './deps.js';

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import type { RgbImage } from '../../preprocessing/index.js';
 import type { Detection } from '../tasks/index.js';
-import { placeLabels } from '../web/label-layout.js';
+import { placeLabels } from '../shared/label-layout.js';
 
 const escapeXml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 

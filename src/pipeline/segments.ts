@@ -1,4 +1,4 @@
-import { foldTerms, textMatches } from '../web/text-match.js';
+import { foldTerms, textMatches } from '../shared/text-match.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import type { Track } from './tracker.js';
 

@@ -1,7 +1,7 @@
 import type { Box } from '../../preprocessing/index.js';
 import { iou } from '../tasks/geometry.js';
 import type { Detection } from '../tasks/index.js';
-import { foldText } from '../web/text-match.js';
+import { foldText } from '../shared/text-match.js';
 
 export interface TrackerOptions {
   /** A track needs this many matched frames to count. */

@@ -3,8 +3,8 @@
 // When the server asks for an API token (401), the page shows a token field and sends the
 // token as a bearer header; it is kept in sessionStorage, so it lasts for this tab only.
 // A job's review lives on the server, so a reload or a deep link (#/jobs/<id>) restores it.
-import { placeLabels } from './label-layout.js';
-import { foldTerms, textMatches } from './text-match.js';
+import { placeLabels } from '../shared/label-layout.js';
+import { foldTerms, textMatches } from '../shared/text-match.js';
 
 interface Box { x: number; y: number; width: number; height: number }
 interface Detection { label: string; score: number; box: Box }

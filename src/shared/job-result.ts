@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { ERROR_CODES } from './error-catalogue.js';
+import { samplingPlanSchema } from './video.js';
+
+// The job contract from worker to page: detections, a video's result, a job's record. One
+// schema each, every type z.infer of it. The server parses stored and queued values with
+// them; the review page imports the types only. Pure: no Node and no DOM.
+
+export const boxSchema = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() });
+export const pointSchema = z.object({ x: z.number(), y: z.number() });
+
+/** One detection in source-image pixels; x and y are the top-left corner. */
+export const detectionSchema = z.object({
+  label: z.string(),
+  classId: z.number(),
+  score: z.number(),
+  box: boxSchema,
+  /** Rotated quad for text boxes: top-left, top-right, bottom-right, bottom-left. */
+  polygon: z.array(pointSchema).optional(),
+  /** What a text recognizer read in the box, and its confidence (0-1). */
+  text: z.string().optional(),
+  textScore: z.number().optional(),
+});
+export type Detection = z.infer<typeof detectionSchema>;
+
+/** One sampled frame's detections: its grid index (or keyframe number) and time. */
+export const frameDetectionsSchema = z.object({
+  index: z.number().int().nonnegative(),
+  timeS: z.number(),
+  detections: z.array(detectionSchema).readonly(),
+});
+export type FrameDetections = z.infer<typeof frameDetectionsSchema>;
+
+export const stageTimingsSchema = z.object({ decodeMs: z.number(), preprocessMs: z.number(), inferenceMs: z.number(), postprocessMs: z.number() });
+export type StageTimings = z.infer<typeof stageTimingsSchema>;
+
+export const segmentLabelSchema = z.object({ label: z.string(), maxScore: z.number(), trackCount: z.number().int() });
+export type SegmentLabel = z.infer<typeof segmentLabelSchema>;
+
+/** A time span worth watching, with the frame its thumbnail shows. */
+export const videoSegmentSchema = z.object({
+  index: z.number().int().nonnegative(),
+  startS: z.number(),
+  endS: z.number(),
+  labels: z.array(segmentLabelSchema),
+  /** Text readers: what the segment's lines say, clearest first. */
+  texts: z.array(z.string()).optional(),
+  bestFrame: z.object({ timeS: z.number(), detections: z.array(detectionSchema) }),
+});
+export type VideoSegment = z.infer<typeof videoSegmentSchema>;
+
+export const trackSummarySchema = z.object({
+  id: z.number().int(),
+  label: z.string(),
+  text: z.string().optional(),
+  startS: z.number(),
+  endS: z.number(),
+  maxScore: z.number(),
+  hits: z.number().int(),
+});
+export type TrackSummary = z.infer<typeof trackSummarySchema>;
+
+export const reviewSummarySchema = z.object({ totalS: z.number(), flaggedS: z.number(), flaggedRatio: z.number(), segmentCount: z.number().int() });
+export type ReviewSummary = z.infer<typeof reviewSummarySchema>;
+
+const modelRefSchema = z.object({ name: z.string(), version: z.number().int().positive() });
+
+/** What a video prediction answers: the sampled video, its tracks, segments and review figures. */
+export const videoPredictionSchema = z.object({
+  model: modelRefSchema,
+  video: z.object({
+    durationS: z.number(),
+    fps: z.number(),
+    width: z.number().int(),
+    height: z.number().int(),
+    codec: z.string(),
+    framesSampled: z.number().int(),
+    /** Which sampling ran (and was asked for). */
+    sampling: samplingPlanSchema.pick({ mode: true, requested: true, keyframeIntervalS: true }),
+    /** The time of every sampled frame. */
+    sampledTimes: z.array(z.number()),
+    /** Frames sent to the model and frames the motion gate kept from it (their detections carried forward). */
+    motion: z.object({ enabled: z.boolean(), maxSkipS: z.number().optional(), framesInferred: z.number().int(), framesSkipped: z.number().int() }),
+  }),
+  frames: z.array(frameDetectionsSchema).optional(),
+  tracks: z.array(trackSummarySchema),
+  segments: z.array(videoSegmentSchema),
+  review: reviewSummarySchema,
+  timings: stageTimingsSchema.extend({ thumbnailMs: z.number(), totalMs: z.number(), framesPerSecond: z.number() }),
+});
+export type VideoPrediction = z.infer<typeof videoPredictionSchema>;
+
+/** A succeeded job's stored result: the prediction under its job id. */
+export const jobResultSchema = videoPredictionSchema.extend({ jobId: z.string() });
+export type JobResult = z.infer<typeof jobResultSchema>;
+
+/** A result as the API serves it: each segment links its thumbnail. */
+export const servedResultSchema = jobResultSchema.extend({ segments: z.array(videoSegmentSchema.extend({ thumbnail: z.string() })) });
+export type ServedResult = z.infer<typeof servedResultSchema>;
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const jobErrorSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string(), details: z.unknown().optional() });
+export type JobError = z.infer<typeof jobErrorSchema>;
+
+/** A job's record: its state, input, progress and chunks, as every backend stores it. */
+export const jobRecordSchema = z.object({
+  jobId: z.string(),
+  status: z.enum(JOB_STATUSES),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  model: modelRefSchema,
+  input: z.object({ filename: z.string().optional(), bytes: z.number().int().nonnegative(), durationS: z.number() }),
+  progress: z.object({ framesDone: z.number().int().nonnegative(), framesTotal: z.number().int().nonnegative(), percent: z.number() }),
+  /** The job's time chunks: where each starts, its frames done, and the worker that ran it. */
+  chunks: z.array(z.object({ index: z.number().int().nonnegative(), startS: z.number(), framesDone: z.number().int().nonnegative(), worker: z.string().optional() })).optional(),
+  error: jobErrorSchema.optional(),
+});
+export type JobRecord = z.infer<typeof jobRecordSchema>;
+
+/** A job as `GET /v1/jobs/:id` answers it: the record, its links and, once succeeded, the result. */
+export const jobViewSchema = jobRecordSchema.extend({ links: z.object({ self: z.string() }), result: servedResultSchema.optional() });
+export type JobView = z.infer<typeof jobViewSchema>;
