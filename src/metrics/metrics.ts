@@ -20,6 +20,7 @@ export const metrics = {
   videoFrames: new Counter({ name: 'framewatch_video_frames_total', help: 'Video frames run through a model', labelNames: mv, registers: [registry] }),
   predictions: new Counter({ name: 'framewatch_predictions_total', help: 'Detections returned, by label', labelNames: [...mv, 'label'], registers: [registry] }),
   predictionScore: new Histogram({ name: 'framewatch_prediction_score', help: 'Scores of returned detections', labelNames: mv, buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1], registers: [registry] }),
+  sessionsOpen: new Gauge({ name: 'framewatch_sessions_open', help: 'ONNX Runtime sessions open or opening, one worker thread each', registers: [registry] }),
   modelReady: new Gauge({ name: 'framewatch_model_ready', help: '1 when the version serves', labelNames: [...mv, 'provider'], registers: [registry] }),
   chunkDuration: new Histogram({ name: 'framewatch_chunk_duration_seconds', help: 'One video chunk: decode, infer and postprocess its range', labelNames: ['model'], buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300], registers: [registry] }),
   chunksStalled: new Counter({ name: 'framewatch_chunks_stalled_total', help: 'Chunks whose worker stopped renewing its lock (crashed or blocked); BullMQ hands them to another worker', registers: [registry] }),

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { compiledModule } from '../config/paths.js';
 import { FramewatchError } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
+import { metrics } from '../metrics/index.js';
 import type { FromWorker, PlainTensor, Provider, SessionWorkerData, TensorInfo, ToWorker } from './session-messages.js';
 
 export type Device = 'auto' | 'cpu' | 'cuda';
@@ -71,6 +72,9 @@ export async function createSession(modelPath: string, options: SessionOptions):
     sessionOptions: ortSessionOptions(options.threads, options.spinning),
   };
   const worker = new Worker(compiledModule(import.meta.url, './session-worker.js', 'src/runtime/session-worker.js'), { workerData });
+  // Counted from the thread's start to its exit, whatever ends it: a leaked session shows.
+  metrics.sessionsOpen.inc();
+  worker.once('exit', () => metrics.sessionsOpen.dec());
   const post = (msg: ToWorker, transfer: readonly ArrayBuffer[] = []) => worker.postMessage(msg, [...transfer]);
   const pending = new Map<number, { resolve(v: Record<string, PlainTensor>): void; reject(e: Error): void }>();
   let nextId = 0;
