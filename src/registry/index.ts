@@ -1,7 +1,10 @@
 export * from './manifest.js';
 export * from './scan.js';
 export * from './hash.js';
-export * from './repository.js';
+export * from './types.js';
+export { createRepository } from './repository.js';
+export { intraOpThreads } from './threads.js';
+export { lazySession, type LazySession } from './lazy-session.js';
 export * from './atomic.js';
 export * from './skew.js';
 export * from './labels.js';
