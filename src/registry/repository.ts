@@ -1,17 +1,13 @@
 import { join } from 'node:path';
-import { FramewatchError, isFramewatchError } from '../errors/index.js';
-import { metrics } from '../metrics/index.js';
+import { FramewatchError } from '../errors/index.js';
 import { readLabels, writeLabels } from './labels.js';
-import { closeVersion, loadVersion, retireVersion } from './load-version.js';
+import { createRequestOrder, createVersionLifecycle, type VersionLifecycle } from './lifecycle.js';
+import { loadVersion } from './load-version.js';
 import { judgePipeline, judgePipelines } from './pipelines.js';
 import { entryFrom, newVersions, scanSelected, versionKey } from './polling.js';
 import { createResolver } from './resolve.js';
 import { readManifest } from './scan.js';
 import type { ModelRepository, RepositoryOptions, VersionEntry } from './types.js';
-
-/** A load failure as /v1/models shows it: the code first when it says more than 'not ready'. */
-const loadFailureReason = (err: unknown): string =>
-  isFramewatchError(err) && err.code !== 'MODEL_NOT_READY' ? `${err.code}: ${err.message}` : (err as Error).message;
 
 /**
  * The model repository over `options.root`: scanning and polling find versions, one lifecycle
@@ -20,42 +16,17 @@ const loadFailureReason = (err: unknown): string =>
 export function createRepository(options: RepositoryOptions): ModelRepository {
   let entries: VersionEntry[] = [];
   const labels = new Map<string, Record<string, number>>();
+  const lifecycles = new Map<VersionEntry, VersionLifecycle>();
+  const inRequestOrder = createRequestOrder();
   const log = options.logger;
   const refreshPipelines = () => judgePipelines(entries, log);
   const resolver = createResolver(() => entries, (name) => labels.get(name));
 
-  const gauge = (e: VersionEntry, up: boolean) =>
-    metrics.modelReady.set({ model: e.name, version: String(e.version), provider: up ? e.provider! : 'none' }, up ? 1 : 0);
-
-  /** Loads one entry's session; on failure keeps whatever served before (a failed reload). */
-  async function activate(entry: VersionEntry): Promise<void> {
-    const previous = entry.ready;
-    entry.state = previous ? 'READY' : 'LOADING';
-    refreshPipelines();
-    try {
-      const ready = await loadVersion(entry, options);
-      entry.ready = ready;
-      entry.provider = ready.session.provider;
-      entry.state = 'READY';
-      entry.reason = undefined;
-      gauge(entry, true);
-      log.info('model version ready', { model: entry.name, version: entry.version, provider: entry.provider, threads: ready.threads, batching: ready.batching });
-      if (previous) await retireVersion(previous); // after the swap: in-flight work on the old one finishes
-    } catch (err) {
-      const reason = loadFailureReason(err);
-      if (previous) {
-        entry.reason = `reload failed, still serving the loaded copy: ${reason}`;
-        log.error('model version reload failed; the old session keeps serving', { model: entry.name, version: entry.version, reason });
-        return;
-      }
-      entry.state = 'FAILED';
-      entry.reason = reason;
-      gauge(entry, false);
-      log.error('model version failed', { model: entry.name, version: entry.version, reason });
-    } finally {
-      refreshPipelines();
-    }
-  }
+  const lifecycleOf = (entry: VersionEntry): VersionLifecycle => {
+    let lifecycle = lifecycles.get(entry);
+    if (!lifecycle) lifecycles.set(entry, (lifecycle = createVersionLifecycle(entry, { open: (e) => loadVersion(e, options), changed: refreshPipelines, logger: log })));
+    return lifecycle;
+  };
   const find = (name: string, version: number) => entries.find((e) => e.name === name && e.version === version);
 
   /** Adds a version found after start-up (a load call, a poll): in name and version order, its labels read. */
@@ -66,7 +37,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
     return entry;
   }
 
-  /** A load request: re-reads the manifest, then loads the version (models) or judges it (pipelines). */
+  /** A load request: re-reads the manifest, then asks the version's lifecycle (models) or judges it (pipelines). */
   async function requestLoad(name: string, version: number): Promise<VersionEntry> {
     const dir = join(options.root, name, String(version));
     const { manifest, pipeline, problem } = await readManifest(dir, name, version);
@@ -88,7 +59,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       refreshPipelines();
       return entry;
     }
-    void activate(entry); // in the background; the caller polls the state
+    void lifecycleOf(entry).load(); // in the background; the caller polls the state
     return entry;
   }
 
@@ -98,7 +69,7 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       entries = (await scanSelected(options)).map(entryFrom);
       for (const name of new Set(entries.map((e) => e.name))) labels.set(name, await readLabels(options.root, name));
       for (const entry of entries) {
-        if (entry.state === 'LOADING' && entry.manifest) await activate(entry);
+        if (entry.state === 'LOADING' && entry.manifest) await lifecycleOf(entry).load();
         else if (entry.state === 'FAILED') log.error('model version failed', { model: entry.name, version: entry.version, reason: entry.reason });
       }
       // Pipelines after the models they run.
@@ -113,18 +84,14 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       labels.set(name, next);
       return next;
     },
-    load: requestLoad,
+    load: (name, version) => inRequestOrder(versionKey({ name, version }), () => requestLoad(name, version)),
     async unload(name, version) {
-      const entry = find(name, version);
-      if (!entry) throw new FramewatchError('VERSION_NOT_FOUND', `model '${name}' has no version ${version}`);
-      const ready = entry.ready;
-      entry.ready = undefined;
-      entry.state = 'UNLOADED';
-      entry.reason = undefined;
-      gauge(entry, false);
-      refreshPipelines();
-      if (ready) await retireVersion(ready);
-      log.info('model version unloaded', { model: name, version });
+      const { entry, done } = await inRequestOrder(versionKey({ name, version }), () => {
+        const entry = find(name, version);
+        if (!entry) throw new FramewatchError('VERSION_NOT_FOUND', `model '${name}' has no version ${version}`);
+        return { entry, done: lifecycleOf(entry).unload() };
+      });
+      await done;
       return entry;
     },
     async poll() {
@@ -132,14 +99,14 @@ export function createRepository(options: RepositoryOptions): ModelRepository {
       for (const s of await newVersions(options, new Set(entries.map(versionKey)))) {
         const entry = await track(entryFrom(s));
         // Pipelines are judged after this poll's models have loaded (refreshPipelines below).
-        if (!s.pipeline) await activate(entry);
+        if (!s.pipeline) await lifecycleOf(entry).load();
         found.push(entry);
       }
       refreshPipelines();
       return found;
     },
     async close() {
-      await Promise.all(entries.map((e) => e.ready && closeVersion(e.ready)));
+      await Promise.all(entries.map((e) => lifecycleOf(e).close()));
       entries = [];
     },
   };
