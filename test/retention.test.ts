@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logging/logger.js';
 import { createDiskJobStore, sweepExpired, type JobRecord } from '../src/pipeline/index.js';
+import { emptyJobResult } from './helpers/job-result.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -22,13 +23,13 @@ describe('retention (FRAMEWATCH_JOB_TTL_HOURS)', () => {
     const store = createDiskJobStore(dir);
     const ids = { oldDone: '00000000-0000-4000-8000-000000000001', newDone: '00000000-0000-4000-8000-000000000002', oldRunning: '00000000-0000-4000-8000-000000000003', sharedOld: '00000000-0000-4000-8000-000000000004' };
     await store.save(record(ids.oldDone, 'succeeded', 8 * DAY_MS));
-    await store.saveResult(ids.oldDone, { segments: [] });
+    await store.saveResult(ids.oldDone, emptyJobResult(ids.oldDone));
     await mkdir(store.filesDir(ids.oldDone), { recursive: true });
     await writeFile(join(store.filesDir(ids.oldDone), '0.jpg'), 'jpeg');
     await store.save(record(ids.newDone, 'failed', DAY_MS));
     await store.save(record(ids.oldRunning, 'running', 8 * DAY_MS));
     // Shared mode keeps no record on disk: a result directory last written 8 days ago.
-    await store.saveResult(ids.sharedOld, { segments: [] });
+    await store.saveResult(ids.sharedOld, emptyJobResult(ids.sharedOld));
     const eightDaysAgo = new Date(Date.now() - 8 * DAY_MS);
     await utimes(join(dir, 'jobs', ids.sharedOld), eightDaysAgo, eightDaysAgo);
     await mkdir(join(dir, 'tmp'), { recursive: true });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { RequestParamHandler } from 'express';
 import { FramewatchError } from '../errors/index.js';
 import { DEFAULT_MOTION_MAX_SKIP_S } from '../pipeline/motion.js';
-import { SAMPLING_MODES } from '../pipeline/sampling.js';
+import { SAMPLING_MODES, type VideoJobOptions } from '../shared/video.js';
 import { MODEL_NAME_RE } from '../registry/manifest.js';
 
 /** Parses request input with a zod schema; issues become INVALID_INPUT with details. */
@@ -27,7 +27,11 @@ const commaList = z.string().max(2000).transform((s) => s.split(',').map((item) 
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 
-/** Video options, from the query string or multipart fields (fields win). */
+/**
+ * Video options, from the query string or multipart fields (fields win), parsed into the job
+ * contract's options (VideoJobOptions) under the API's own names. What needs the upload or the
+ * model (the sampling plan, the review labels' defaults, decoder threads) is added by the route.
+ */
 export const videoQuerySchema = z
   .object({
     threshold: z.coerce.number().min(0).max(1).optional(),
@@ -46,8 +50,15 @@ export const videoQuerySchema = z
     motionMaxSkip: z.coerce.number().min(0.5).max(600).default(DEFAULT_MOTION_MAX_SKIP_S),
     frames: bool.default(true),
   })
-  .refine((v) => v.end === undefined || v.end > v.start, { message: "'end' must be after 'start'", path: ['end'] });
-export type VideoQuery = z.infer<typeof videoQuerySchema>;
+  .refine((v) => v.end === undefined || v.end > v.start, { message: "'end' must be after 'start'", path: ['end'] })
+  .transform((q) => ({
+    mode: q.mode,
+    sampling: q.sampling,
+    options: {
+      fps: q.fps, startS: q.start, endS: q.end, maxFrames: q.maxFrames, labels: q.labels, query: q.query, pad: q.pad, mergeGap: q.mergeGap,
+      threshold: q.threshold, includeFrames: q.frames, motion: { enabled: q.motion, maxSkipS: q.motionMaxSkip },
+    } satisfies Omit<VideoJobOptions, 'sampling' | 'decodeThreads'>,
+  }));
 
 /**
  * Validates :name before anything uses it, so '../' and its encoded forms never reach a

@@ -7,7 +7,8 @@ import { sniffFile } from '../media/sniff.js';
 import { succeededWhere } from '../pipeline/index.js';
 import { foldTerms, textMatches } from '../shared/text-match.js';
 import { parseInput } from './params.js';
-import type { JobQueue } from '../pipeline/index.js';
+import type { JobQueue, JobResult } from '../pipeline/index.js';
+import type { JobView, ServedResult } from '../shared/job-result.js';
 import type { AppDeps } from './deps.js';
 import { requireToken } from './security.js';
 
@@ -27,11 +28,9 @@ const searchQuery = z.strictObject({
 /** Content types browsers play, by sniffed container. */
 const VIDEO_TYPES: Record<string, string> = { mp4: 'video/mp4', mov: 'video/quicktime', matroska: 'video/webm', ogg: 'video/ogg', avi: 'video/x-msvideo' };
 
-/** Adds each segment's thumbnail URL to a stored result. */
-export function withThumbnailLinks(jobId: string, result: unknown): unknown {
-  const r = result as { segments?: Array<Record<string, unknown>> } | undefined;
-  if (!r?.segments) return result;
-  return { ...r, segments: r.segments.map((s, n) => ({ ...s, thumbnail: thumbnailUrl(jobId, n) })) };
+/** A stored result as the API serves it: each segment links its thumbnail. */
+export function withThumbnailLinks(jobId: string, result: JobResult): ServedResult {
+  return { ...result, segments: result.segments.map((s, n) => ({ ...s, thumbnail: thumbnailUrl(jobId, n) })) };
 }
 
 async function requireJob(jobs: JobQueue, jobId: string) {
@@ -51,8 +50,9 @@ export function createJobRoutes({ jobs, config }: AppDeps): Router {
 
   router.get('/v1/jobs/:id', async (req, res) => {
     const record = await requireJob(jobs, req.params.id);
-    const result = record.status === 'succeeded' ? withThumbnailLinks(record.jobId, await jobs.readResult(record.jobId)) : undefined;
-    res.json({ ...record, links: jobLinks(record.jobId), ...(result ? { result } : {}) });
+    const stored = record.status === 'succeeded' ? await jobs.readResult(record.jobId) : undefined;
+    const view: JobView = { ...record, links: jobLinks(record.jobId), ...(stored ? { result: withThumbnailLinks(record.jobId, stored) } : {}) };
+    res.json(view);
   });
 
   router.delete('/v1/jobs/:id', async (req, res) => {
@@ -77,7 +77,7 @@ export function createJobRoutes({ jobs, config }: AppDeps): Router {
     const records = succeededWhere(await jobs.list(), { model: q.model }).reverse();
     const results = [];
     for (const record of records) {
-      const result = (await jobs.readResult(record.jobId).catch(() => undefined)) as { segments?: Array<{ startS: number; endS: number; texts?: string[] }> } | undefined;
+      const result = await jobs.readResult(record.jobId).catch(() => undefined);
       const segments = (result?.segments ?? [])
         .map((s, index) => ({ index, startS: s.startS, endS: s.endS, texts: s.texts ?? [], thumbnail: thumbnailUrl(record.jobId, index) }))
         .filter((s) => s.texts.some((t) => textMatches(t, terms)));

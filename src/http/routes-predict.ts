@@ -19,30 +19,15 @@ async function predictVideoUpload(
 ): Promise<void> {
   let submitted = false;
   try {
-    const options = parseInput(videoQuerySchema, { ...req.query, ...upload.fields });
-    const range = { fps: options.fps, startS: options.start, endS: options.end, maxFrames: options.maxFrames };
-    const { info, sampling } = await probeAndPlanSampling(upload.path, options.sampling, range);
-    const mode = options.mode ?? (info.durationS <= deps.config.syncMaxSeconds ? 'sync' : 'async');
+    const asked = parseInput(videoQuerySchema, { ...req.query, ...upload.fields });
+    const { info, sampling } = await probeAndPlanSampling(upload.path, asked.sampling, asked.options);
+    const mode = asked.mode ?? (info.durationS <= deps.config.syncMaxSeconds ? 'sync' : 'async');
     const record = await deps.jobs.submit({
       model: { name: model.name, version: model.version },
       path: upload.path,
       bytes: upload.size,
       info,
-      options: {
-        fps: options.fps,
-        startS: options.start,
-        endS: options.end,
-        maxFrames: options.maxFrames,
-        labels: reviewLabels(options.labels, defaultReviewLabels(model)),
-        query: options.query,
-        pad: options.pad,
-        mergeGap: options.mergeGap,
-        threshold: options.threshold,
-        includeFrames: options.frames,
-        decodeThreads: deps.config.videoDecodeThreads,
-        sampling,
-        motion: { enabled: options.motion, maxSkipS: options.motionMaxSkip },
-      },
+      options: { ...asked.options, labels: reviewLabels(asked.options.labels, defaultReviewLabels(model)), decodeThreads: deps.config.videoDecodeThreads, sampling },
     });
     submitted = true;
     if (mode === 'async') {
@@ -71,7 +56,9 @@ async function answerWhenDone(res: Response, jobs: JobQueue, jobId: string): Pro
       res.status(ERROR_CATALOGUE[error.code].status).json({ error: { ...error, details: { ...(error.details as object), jobId } } });
       return;
     }
-    res.json(withThumbnailLinks(jobId, await jobs.readResult(jobId)));
+    const result = await jobs.readResult(jobId);
+    if (!result) throw new FramewatchError('INTERNAL', `job '${jobId}' succeeded but its result cannot be read`);
+    res.json(withThumbnailLinks(jobId, result));
   } finally {
     res.off('close', onClose);
   }

@@ -5,9 +5,9 @@ import { FramewatchError } from '../errors/index.js';
 import { metrics } from '../metrics/index.js';
 import { mapPool, succeededWhere, type JobQueue, type SucceededFilter } from '../pipeline/index.js';
 import {
-  activityInputSchema, decisionInputSchema, missedInputSchema, reviewReport, summarizeReviews, versionQuality, writeDataset, datasetName,
-  type ReviewedResult, type ReviewReport,
+  activityInputSchema, decisionInputSchema, missedInputSchema, reviewReport, summarizeReviews, versionQuality, type ReviewReport,
 } from '../review/index.js';
+import { datasetName, writeDataset } from '../datasets/index.js';
 import type { VersionEntry } from '../registry/index.js';
 import type { AppDeps } from './deps.js';
 import { parseInput, validateModelName, versionParamSchema } from './params.js';
@@ -17,7 +17,7 @@ import { requireToken } from './security.js';
 async function reviewable(jobs: JobQueue, jobId: string) {
   const record = await jobs.get(jobId).catch(() => undefined);
   if (!record) throw new FramewatchError('JOB_NOT_FOUND', `no job '${jobId}'`);
-  const result = record.status === 'succeeded' ? ((await jobs.readResult(jobId)) as ReviewedResult | undefined) : undefined;
+  const result = record.status === 'succeeded' ? await jobs.readResult(jobId) : undefined;
   if (!result) throw new FramewatchError('JOB_NOT_FINISHED', `job '${jobId}' is ${record.status}: only a succeeded job has segments to review`);
   return { record, result };
 }

@@ -9,21 +9,8 @@ import { sniffFile } from './sniff.js';
 
 export { checkHwaccel, ffmpegPath, mediaToolVersions, mediaTools, resolveMediaTools, useMediaTools, type MediaTools } from './ffmpeg-tools.js';
 
-export interface VideoInfo {
-  durationS: number;
-  fps: number;
-  /** Frame size after rotation, as ffmpeg delivers decoded frames. */
-  width: number;
-  height: number;
-  rotation: number;
-  codec: string;
-  container: string;
-  /** The ffmpeg demuxer that reads this file; sampling passes it as `-f`. */
-  demuxer: string;
-  /** The container's start time: packet times are offset by it, ffmpeg's seeking is not. */
-  startTimeS?: number;
-  hasAudio: boolean;
-}
+export type { VideoInfo } from '../shared/video.js';
+import type { VideoInfo } from '../shared/video.js';
 
 /** The ffprobe run has this long; a file that takes longer to probe is refused. */
 const PROBE_TIMEOUT_MS = 30_000;

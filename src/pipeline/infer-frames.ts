@@ -9,30 +9,12 @@ import { createBoundedQueue } from './frame-queue.js';
 import { createMotionGate, type MotionOptions } from './motion.js';
 import { observeDetections, postprocessOutputs } from './postprocess.js';
 import { readDetections } from './predict-pipeline.js';
-import type { FrameDetections } from './tracker.js';
+import type { FrameDetections, StageTimings } from '../shared/job-result.js';
+import type { FrameRange } from '../shared/video.js';
 
-/**
- * A time range of the sampling grid: frames from `firstIndex` of a video sampled at `fps`
- * from `gridStartS`, up to `endS` and at most `frames` of them (unset: to the end). Frame i
- * is at gridStartS + i / fps wherever the range starts, so ranges decoded apart give the
- * frames one decode gives (ffmpeg's input seeking lands on the same grid; tested).
- */
-export interface FrameRange {
-  gridStartS: number;
-  fps: number;
-  firstIndex: number;
-  frames?: number;
-  endS?: number;
-  /** Keyframe sampling: the times of this range's keyframes, decoded in place of the grid. */
-  keyframeTimes?: number[];
-}
+export type { FrameRange } from '../shared/video.js';
+export type { StageTimings } from '../shared/job-result.js';
 
-export type StageTimings = {
-  decodeMs: number;
-  preprocessMs: number;
-  inferenceMs: number;
-  postprocessMs: number;
-};
 
 export interface InferFramesOptions {
   threshold?: number;

@@ -1,16 +1,7 @@
 import type { RgbImage } from '../../preprocessing/index.js';
 
-/**
- * Motion gating for static cameras, as Frigate does it: a frame that differs too little from
- * the last inferred frame is not sent to the model, and that frame's detections carry
- * forward. An inference is forced at least every `maxSkipS`, so a newly parked car or a
- * person standing still is still seen.
- */
-export interface MotionOptions {
-  enabled: boolean;
-  /** Longest time without an inference, in seconds of video. */
-  maxSkipS: number;
-}
+export type { MotionOptions } from '../shared/video.js';
+import type { MotionOptions } from '../shared/video.js';
 
 /** A forced inference at least this often, in seconds of video, unless a request says otherwise. */
 export const DEFAULT_MOTION_MAX_SKIP_S = 5;

@@ -6,67 +6,26 @@ import { decodeOneFrame, seekToKeyframe, type VideoInfo } from '../media/ffmpeg.
 import { renderThumbnail, thumbnailSize } from '../media/thumbnail.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import { metrics } from '../metrics/index.js';
-import type { Detection } from '../tasks/index.js';
 import { inferFrames, type FrameRange, type StageTimings } from './infer-frames.js';
 import { frameSteps } from './predict-pipeline.js';
 import { mapPool } from './map-pool.js';
-import type { MotionOptions } from './motion.js';
-import { sampleIntervalS, type SamplingPlan } from './sampling.js';
-import { buildSegments, summarizeReview, type ReviewSummary, type SegmentLabel } from './segments.js';
+import type { VideoPrediction, VideoSegment } from '../shared/job-result.js';
+import type { VideoJobOptions } from '../shared/video.js';
+import { sampleIntervalS } from './sampling.js';
+import { buildSegments, summarizeReview } from './segments.js';
 import { createTracker, DEFAULT_TRACKER, textTrackKeys, type FrameDetections } from './tracker.js';
 
-export interface VideoOptions {
-  fps: number;
-  startS: number;
-  endS?: number;
-  maxFrames?: number;
-  labels?: string[];
-  /** Text readers: keep only segments whose text contains one of these terms. */
-  query?: string[];
-  pad: number;
-  mergeGap: number;
-  threshold?: number;
-  includeFrames: boolean;
-  /** ffmpeg's decoder threads; undefined = per provider (decoderThreadsFor). */
-  decodeThreads?: number;
+export type { VideoPrediction, VideoSegment } from '../shared/job-result.js';
+
+/** A video job's options (the contract), and how this process runs them. */
+export type VideoOptions = VideoJobOptions & {
   /** Split into time chunks of this length (aligned to the sampling grid); unset = one range. */
   chunkSeconds?: number;
-  /** Which frames to decode (probeAndPlanSampling); unset = the exact fps grid. */
-  sampling?: SamplingPlan;
-  /** Which decoded frames to infer: motion gating; unset = every frame. */
-  motion?: MotionOptions;
   /** Where segment thumbnails are written as <n>.jpg. */
   thumbnailDir: string;
   signal?: AbortSignal;
   onProgress?: (progress: { framesDone: number; framesTotal: number }) => void;
-}
-
-export interface VideoSegment {
-  index: number;
-  startS: number;
-  endS: number;
-  labels: SegmentLabel[];
-  /** Text readers: what the segment's lines say, clearest first. */
-  texts?: string[];
-  bestFrame: { timeS: number; detections: Detection[] };
-}
-
-export interface VideoPrediction {
-  model: { name: string; version: number };
-  video: {
-    durationS: number; fps: number; width: number; height: number; codec: string; framesSampled: number;
-    /** Which sampling ran (and was asked for), and the time of every sampled frame. */
-    sampling: { mode: SamplingPlan['mode']; requested: SamplingPlan['requested']; keyframeIntervalS?: number };
-    sampledTimes: number[];
-    /** Frames sent to the model and frames the motion gate kept from it (their detections carried forward). */
-    motion: { enabled: boolean; maxSkipS?: number; framesInferred: number; framesSkipped: number };
-  };
-  frames?: FrameDetections[];
-  tracks: Array<{ id: number; label: string; text?: string; startS: number; endS: number; maxScore: number; hits: number }>;
-  segments: VideoSegment[];
-  review: ReviewSummary;
-  timings: StageTimings & { thumbnailMs: number; totalMs: number; framesPerSecond: number };
-}
+};
 
 /** Frames the sampler will deliver for these options (for progress). */
 export function expectedFrames(info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'endS' | 'maxFrames' | 'sampling'>): number {

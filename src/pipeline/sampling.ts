@@ -1,23 +1,8 @@
 import { FramewatchError } from '../errors/index.js';
 import { probeVideo, probeVideoAndKeyframes, type VideoInfo } from '../media/ffmpeg.js';
+import type { SamplingMode, SamplingPlan } from '../shared/video.js';
 
-export const SAMPLING_MODES = ['auto', 'exact', 'keyframes'] as const;
-export type SamplingMode = (typeof SAMPLING_MODES)[number];
-
-/**
- * Which frames a video job decodes. `exact`: the fps grid (ffmpeg decodes every frame to
- * pick them). `keyframes`: only keyframes, at their own times; the decoder skips all other
- * frames, so decoding costs a fraction. `auto` picks keyframes when the keyframe interval is
- * no longer than the requested frame interval (1/fps), else exact.
- */
-export interface SamplingPlan {
-  mode: 'exact' | 'keyframes';
-  requested: SamplingMode;
-  /** Median keyframe interval of the video, when it was read. */
-  keyframeIntervalS?: number;
-  /** keyframes mode: the times to decode, within start/end and maxFrames. */
-  keyframeTimes?: number[];
-}
+export { SAMPLING_MODES, type SamplingMode, type SamplingPlan } from '../shared/video.js';
 
 const median = (xs: readonly number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);

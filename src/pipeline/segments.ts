@@ -1,5 +1,6 @@
 import { foldTerms, textMatches } from '../shared/text-match.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
+import type { ReviewSummary, SegmentLabel } from '../shared/job-result.js';
 import type { Track } from './tracker.js';
 
 export interface SegmentOptions {
@@ -20,11 +21,7 @@ export const defaultReviewLabels = (target: ReadyModel | ReadyPipeline): string[
 export const reviewLabels = (requested: string[] | undefined, defaults: string[] | undefined): string[] | undefined =>
   requested?.includes('*') ? undefined : requested ?? defaults;
 
-export interface SegmentLabel {
-  label: string;
-  maxScore: number;
-  trackCount: number;
-}
+export type { ReviewSummary, SegmentLabel } from '../shared/job-result.js';
 
 export interface Segment {
   startS: number;
@@ -36,12 +33,6 @@ export interface Segment {
   trackIds: number[];
 }
 
-export interface ReviewSummary {
-  totalS: number;
-  flaggedS: number;
-  flaggedRatio: number;
-  segmentCount: number;
-}
 
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
 

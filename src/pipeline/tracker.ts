@@ -1,6 +1,6 @@
 import type { Box } from '../../preprocessing/index.js';
 import { iou } from '../tasks/geometry.js';
-import type { Detection } from '../tasks/index.js';
+import type { Detection, FrameDetections } from '../shared/job-result.js';
 import { foldText } from '../shared/text-match.js';
 
 export interface TrackerOptions {
@@ -34,11 +34,7 @@ export interface Track {
   lastBox: Box;
 }
 
-export interface FrameDetections {
-  index: number;
-  timeS: number;
-  detections: readonly Detection[];
-}
+export type { FrameDetections } from '../shared/job-result.js';
 
 /** How alike a track's last box and a detection are: > 0 is a possible match, higher is better. */
 export function matchScore(a: Box, b: Box, options: TrackerOptions): number {

@@ -1,3 +1,2 @@
 export * from './review.js';
 export * from './review-store.js';
-export * from './dataset.js';

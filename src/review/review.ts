@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { JobResult } from '../shared/job-result.js';
 import { DEFAULT_MIN_DECISIONS, type Expected } from '../registry/index.js';
 
 /**
@@ -50,11 +51,7 @@ export const MAX_ACTIVITY_SLICE_MS = 60_000;
 export const activityInputSchema = z.strictObject({ activeMs: z.number().int().positive().max(MAX_ACTIVITY_SLICE_MS) });
 
 /** The parts of a video job's result the review reads. */
-export interface ReviewedResult {
-  model: { name: string; version: number };
-  video: { durationS: number };
-  segments: Array<{ startS: number; endS: number; labels: Array<{ label: string }> }>;
-}
+export type ReviewedResult = Pick<JobResult, 'model' | 'segments'> & { video: Pick<JobResult['video'], 'durationS'> };
 
 export type ReviewStatus = 'unreviewed' | 'in-progress' | 'reviewed';
 

@@ -49,7 +49,12 @@ export type SamplingPlan = z.infer<typeof samplingPlanSchema>;
 export const motionOptionsSchema = z.object({ enabled: z.boolean(), maxSkipS: z.number().positive() });
 export type MotionOptions = z.infer<typeof motionOptionsSchema>;
 
-/** One decode: a stretch of the sampling grid (or of the keyframes) that one chunk runs. */
+/**
+ * A time range of the sampling grid, as one chunk decodes it: frames from `firstIndex` of a
+ * video sampled at `fps` from `gridStartS`, up to `endS` and at most `frames` of them (unset:
+ * to the end). Frame i is at gridStartS + i / fps wherever the range starts, so ranges decoded
+ * apart give the frames one decode gives. Keyframe sampling lists its times instead.
+ */
 export const frameRangeSchema = z.object({
   gridStartS: z.number().nonnegative(),
   fps: z.number().positive(),

@@ -1,18 +1,8 @@
 import type { z } from 'zod';
-import type { Box, Point, Transform } from '../../preprocessing/index.js';
+import type { Transform } from '../../preprocessing/index.js';
 
-/** One detection in source-image pixels; x and y are the top-left corner. */
-export interface Detection {
-  label: string;
-  classId: number;
-  score: number;
-  box: Box;
-  /** Rotated quad for text boxes: top-left, top-right, bottom-right, bottom-left. */
-  polygon?: Point[];
-  /** What a text recognizer read in the box, and its confidence (0-1). */
-  text?: string;
-  textScore?: number;
-}
+export type { Detection } from '../shared/job-result.js';
+import type { Detection } from '../shared/job-result.js';
 
 /** A raw output tensor, as ONNX Runtime returns it. */
 export interface OutputTensor {

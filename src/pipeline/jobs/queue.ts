@@ -1,7 +1,7 @@
 import { FramewatchError } from '../../errors/index.js';
 import type { ReviewStore } from '../../review/index.js';
 import type { VideoJobSpec } from './spec.js';
-import type { JobRecord } from './store.js';
+import type { JobRecord, JobResult } from './store.js';
 
 /**
  * Video jobs as the HTTP layer, the CLI and the page see them, whichever backend runs them:
@@ -20,7 +20,7 @@ export interface JobQueue {
   wait(jobId: string): Promise<JobRecord>;
   /** Stops a queued or running job everywhere (its ffmpeg stops) and removes its upload. */
   cancel(jobId: string): Promise<JobRecord>;
-  readResult(jobId: string): Promise<unknown | undefined>;
+  readResult(jobId: string): Promise<JobResult | undefined>;
   /** The job's files (thumbnails). */
   filesDir(jobId: string): string;
   /** Where a succeeded job's kept video is (FRAMEWATCH_KEEP_VIDEOS; it may not exist). */

@@ -1,23 +1,11 @@
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ErrorCode } from '../../errors/index.js';
+import type { z } from 'zod';
+import { jobRecordSchema, jobResultSchema, type JobRecord, type JobResult } from '../../shared/job-result.js';
 import { writeFileAtomic } from '../../registry/index.js';
 import { createDiskReviewStore, type ReviewStore } from '../../review/index.js';
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-export interface JobRecord {
-  jobId: string;
-  status: JobStatus;
-  createdAt: string;
-  updatedAt: string;
-  model: { name: string; version: number };
-  input: { filename?: string; bytes: number; durationS: number };
-  progress: { framesDone: number; framesTotal: number; percent: number };
-  /** The job's time chunks: where each starts, its frames done, and the worker that ran it. */
-  chunks?: Array<{ index: number; startS: number; framesDone: number; worker?: string }>;
-  error?: { code: ErrorCode; message: string; details?: unknown };
-}
+export type { JobRecord, JobResult, JobStatus } from '../../shared/job-result.js';
 
 /**
  * Where jobs live. The embedded default is local disk; a shared store (S3, a database) can
@@ -27,8 +15,9 @@ export interface JobStore {
   save(record: JobRecord): Promise<void>;
   get(jobId: string): Promise<JobRecord | undefined>;
   list(): Promise<JobRecord[]>;
-  saveResult(jobId: string, result: unknown): Promise<void>;
-  readResult(jobId: string): Promise<unknown | undefined>;
+  saveResult(jobId: string, result: JobResult): Promise<void>;
+  /** The succeeded job's result; undefined when there is none (or it does not parse). */
+  readResult(jobId: string): Promise<JobResult | undefined>;
   /** A directory for the job's files (thumbnails). */
   filesDir(jobId: string): string;
   /** Reviewers' decisions on the job's segments, beside the job. */
@@ -51,9 +40,10 @@ export function createDiskJobStore(dataDir: string): JobStore {
     if (!JOB_ID_RE.test(id)) throw new RangeError(`'jobId' ${JSON.stringify(id)} is not a job id`);
     return join(root, id);
   };
-  const readJson = async (path: string) => {
+  /** A stored file as its schema reads it: another version of framewatch may have written it. */
+  const readJson = async <T>(path: string, schema: z.ZodType<T>): Promise<T | undefined> => {
     try {
-      return JSON.parse(await readFile(path, 'utf8'));
+      return schema.parse(JSON.parse(await readFile(path, 'utf8')));
     } catch {
       return undefined;
     }
@@ -63,17 +53,17 @@ export function createDiskJobStore(dataDir: string): JobStore {
       await mkdir(dir(record.jobId), { recursive: true });
       await writeFileAtomic(join(dir(record.jobId), 'job.json'), JSON.stringify(record));
     },
-    get: (id) => (JOB_ID_RE.test(id) ? readJson(join(dir(id), 'job.json')) : Promise.resolve(undefined)),
+    get: (id) => (JOB_ID_RE.test(id) ? readJson(join(dir(id), 'job.json'), jobRecordSchema) : Promise.resolve(undefined)),
     async list() {
       const ids = await readdir(root).catch(() => [] as string[]);
-      const records = await Promise.all(ids.filter((id) => JOB_ID_RE.test(id)).map((id) => readJson(join(root, id, 'job.json'))));
-      return (records.filter(Boolean) as JobRecord[]).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+      const records = await Promise.all(ids.filter((id) => JOB_ID_RE.test(id)).map((id) => readJson(join(root, id, 'job.json'), jobRecordSchema)));
+      return records.filter((r): r is JobRecord => r !== undefined).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     },
     async saveResult(id, result) {
       await mkdir(dir(id), { recursive: true });
       await writeFileAtomic(join(dir(id), 'result.json'), JSON.stringify(result));
     },
-    readResult: (id) => readJson(join(dir(id), 'result.json')),
+    readResult: (id) => readJson(join(dir(id), 'result.json'), jobResultSchema),
     filesDir: (id) => join(dir(id), 'files'),
     reviews: createDiskReviewStore(dir),
     async settleUpload(id, uploadPath, keep) {

@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
 import sharp from 'sharp';
 import type { Pack } from 'tar-stream';
-import { succeededWhere } from '../pipeline/jobs/queue.js';
-import type { JobRecord } from '../pipeline/jobs/store.js';
+import { succeededWhere, type JobRecord, type JobResult } from '../pipeline/index.js';
+import type { Detection } from '../shared/job-result.js';
 import { decodeOneFrame, probeVideo, type VideoInfo } from '../media/ffmpeg.js';
-import type { Box } from '../../preprocessing/index.js';
-import { reviewReport, type ReviewReport, type ReviewState } from './review.js';
+import { reviewReport, type ReviewReport, type ReviewState } from '../review/index.js';
 
 /**
  * A dataset for the next model version, from reviewers' decisions: the best frame of every
@@ -19,7 +18,7 @@ export type DatasetFormat = 'coco' | 'yolo';
 /** What the export reads: the job queue satisfies it. */
 export interface DatasetSource {
   list(): Promise<Array<Pick<JobRecord, 'jobId' | 'status' | 'createdAt' | 'model'>>>;
-  readResult(jobId: string): Promise<unknown>;
+  readResult(jobId: string): Promise<JobResult | undefined>;
   videoPath(jobId: string): string;
   reviews: { read(jobId: string): Promise<ReviewState> };
 }
@@ -28,12 +27,6 @@ export interface DatasetFilter {
   model: string;
   version?: number;
   since?: string;
-}
-
-interface ResultForExport {
-  model: { name: string; version: number };
-  video: { durationS: number; width: number; height: number };
-  segments: Array<{ startS: number; endS: number; labels: Array<{ label: string }>; bestFrame: { timeS: number; detections: Array<{ label: string; score: number; box: Box }> } }>;
 }
 
 type ImageKind = 'labelled' | 'hard-negative' | 'to-label';
@@ -45,7 +38,7 @@ interface DatasetImage {
   width: number;
   height: number;
   /** labelled: the boxes to learn; hard-negative: the dismissed boxes (not labels). */
-  boxes: Array<{ label: string; box: Box }>;
+  boxes: Array<Pick<Detection, 'label' | 'box'>>;
   segment?: number;
   missed?: number;
 }
@@ -64,7 +57,7 @@ async function frameJpeg(path: string, info: VideoInfo, timeS: number): Promise<
 const millis = (s: number) => String(Math.round(s * 1000)).padStart(7, '0');
 
 /** The images one reviewed job contributes, in segment order, then missed ranges. */
-function plannedImages(report: ReviewReport, result: ResultForExport): DatasetImage[] {
+function plannedImages(report: ReviewReport, result: JobResult): DatasetImage[] {
   const { width, height } = result.video;
   const images: DatasetImage[] = [];
   for (const segment of report.segments) {
@@ -148,9 +141,9 @@ export async function writeDataset(
   const jobs: Array<{ jobId: string; version: number; createdAt: string; images: number }> = [];
   const skipped: Array<{ jobId: string; reason: string }> = [];
   for (const record of records) {
-    const result = (await source.readResult(record.jobId)) as ResultForExport | undefined;
+    const result = await source.readResult(record.jobId);
     if (!result) continue;
-    const planned = plannedImages(reviewReport(record.jobId, record.createdAt, result as never, await source.reviews.read(record.jobId)), result);
+    const planned = plannedImages(reviewReport(record.jobId, record.createdAt, result, await source.reviews.read(record.jobId)), result);
     if (planned.length === 0) continue;
     if (!existsSync(source.videoPath(record.jobId))) {
       skipped.push({ jobId: record.jobId, reason: 'no kept video to cut frames from (FRAMEWATCH_KEEP_VIDEOS was off, or the job expired)' });
