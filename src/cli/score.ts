@@ -9,6 +9,7 @@ import { createRepository, sha256File } from '../registry/index.js';
 import { imageLoader, sessionSettings } from './config-options.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { recordsToCsv, CSV_HEADER } from './score-format.js';
+import { servedResultSchema } from '../shared/job-result.js';
 
 export const SCORE_HELP = `Usage: framewatch score <files|dirs|globs...> --model <name>[@<version>] [--out results.jsonl]
                        [--format jsonl|csv] [--concurrency N] [--server URL] [--allow-failures]
@@ -73,7 +74,11 @@ async function scoreViaServer(server: string, model: string, version: number | u
   const body = (await res.json()) as any;
   const base = { path, sha256, model: body.model ?? { name: model, version: version ?? 0 } };
   if (!res.ok) return { ...base, kind: 'unknown', error: body.error ?? { code: 'INTERNAL', message: `HTTP ${res.status}` } };
-  if (body.segments) return videoRecord(base, body);
+  if (body.segments) {
+    // Another version of the server may answer: the video's record is read through the contract.
+    const video = servedResultSchema.safeParse(body);
+    return video.success ? videoRecord(base, video.data) : { ...base, kind: 'video', error: { code: 'INTERNAL', message: `the server's video answer does not match the job result: ${video.error.issues[0]?.message}` } };
+  }
   return { ...base, kind: 'image', detections: body.detections, frames: 1, timings: body.timings };
 }
 
