@@ -9,3 +9,4 @@ export * from './score-file.js';
 export * from './predict-pipeline.js';
 export * from './map-pool.js';
 export { videoDecoderScale } from './infer-frames.js';
+export * from './rules/index.js';

@@ -37,6 +37,19 @@ export type StageTimings = z.infer<typeof stageTimingsSchema>;
 export const segmentLabelSchema = z.object({ label: z.string(), maxScore: z.number(), trackCount: z.number().int() });
 export type SegmentLabel = z.infer<typeof segmentLabelSchema>;
 
+/** What a review rule saw: an object entering or leaving a zone, crossing a line, dwelling, a crowd, a match. */
+export const ruleEventSchema = z.object({
+  rule: z.string(),
+  kind: z.enum(['enter', 'exit', 'cross', 'dwell', 'count', 'match']),
+  timeS: z.number(),
+  trackIds: z.array(z.number().int()),
+  /** cross: which way, by the line's sides. */
+  direction: z.enum(['a-to-b', 'b-to-a']).optional(),
+  /** count: how many were in the zone at once. */
+  count: z.number().int().optional(),
+});
+export type RuleEvent = z.infer<typeof ruleEventSchema>;
+
 /** A time span worth watching, with the frame its thumbnail shows. */
 export const videoSegmentSchema = z.object({
   index: z.number().int().nonnegative(),
@@ -46,6 +59,10 @@ export const videoSegmentSchema = z.object({
   /** Text readers: what the segment's lines say, clearest first. */
   texts: z.array(z.string()).optional(),
   bestFrame: z.object({ timeS: z.number(), detections: z.array(detectionSchema) }),
+  /** With a review profile: the rules that fired in the segment, whether one is an alert, and the tracks behind it. */
+  rules: z.array(z.string()).optional(),
+  alert: z.boolean().optional(),
+  trackIds: z.array(z.number().int()).optional(),
 });
 export type VideoSegment = z.infer<typeof videoSegmentSchema>;
 
