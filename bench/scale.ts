@@ -39,7 +39,7 @@ async function buildClip(path: string): Promise<void> {
 /** Upload, then poll until the job succeeds; wall seconds. */
 async function timeJob(url: string, video: Buffer): Promise<number> {
   const t0 = performance.now();
-  const res = await fetch(`${url}/v1/models/object-detector/predict?mode=async&fps=${FPS}&frames=false`, { method: 'POST', body: video as BodyInit, headers: { 'content-type': 'video/mp4' } });
+  const res = await fetch(`${url}/v1/models/object-detector/predict?mode=async&fps=${FPS}&frames=false`, { method: 'POST', body: video as RequestInit['body'], headers: { 'content-type': 'video/mp4' } });
   const { jobId } = (await res.json()) as { jobId: string };
   for (;;) {
     const job = (await (await fetch(`${url}/v1/jobs/${jobId}`)).json()) as { status: string; error?: unknown };

@@ -13,7 +13,7 @@ import { startServer } from './processes.js';
 const ROUNDS = Number(process.env.BENCH_TEXT_ROUNDS ?? 15);
 
 async function post(url: string, body: Buffer): Promise<any> {
-  const res = await fetch(url, { method: 'POST', body: body as BodyInit, headers: { 'content-type': 'image/png' } });
+  const res = await fetch(url, { method: 'POST', body: body as RequestInit['body'], headers: { 'content-type': 'image/png' } });
   if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
   return res.json();
 }

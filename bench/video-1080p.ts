@@ -123,7 +123,7 @@ interface ServerRow { name: string; query: string; clip: Clip; videoS: number; w
 
 async function serve(url: string, file: ClipFile, name: string, query: string, clip: Clip): Promise<ServerRow> {
   const t0 = performance.now();
-  const res = await fetch(`${url}/v1/models/${MODEL}/predict?labels=person&frames=false&${query}`, { method: 'POST', body: file.bytes as BodyInit, headers: { 'content-type': 'video/mp4' } });
+  const res = await fetch(`${url}/v1/models/${MODEL}/predict?labels=person&frames=false&${query}`, { method: 'POST', body: file.bytes as RequestInit['body'], headers: { 'content-type': 'video/mp4' } });
   const body = (await res.json()) as any;
   if (res.status !== 200) throw new Error(JSON.stringify(body));
   const t = body.timings;

@@ -1,4 +1,5 @@
-// `npm run build` compiles the TypeScript to dist/ and stamps it. With --if-stale (what
+// `npm run build` compiles the TypeScript to dist/ and stamps it: the server (tsconfig.build.json,
+// no DOM) and the review page (src/web/tsconfig.json, DOM and no Node), into one dist/ layout. With --if-stale (what
 // `npm start` runs) it compiles only when a source, a tsconfig or package.json is newer than
 // the stamp: a restart with no change skips the compiler's seconds.
 import { execFileSync } from 'node:child_process';
@@ -6,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { join } from 'node:path';
 
 const STAMP = 'dist/.build-stamp';
-const INPUTS = ['src', 'preprocessing', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+const INPUTS = ['src', 'preprocessing', 'tsconfig.json', 'tsconfig.build.json', 'src/web/tsconfig.json', 'package.json'];
 
 /** The newest modification time under these paths. */
 function newest(paths) {
@@ -20,7 +21,9 @@ function newest(paths) {
 }
 
 if (process.argv.includes('--if-stale') && existsSync(STAMP) && newest(INPUTS) <= statSync(STAMP).mtimeMs) process.exit(0);
-execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+const tsc = (project) => execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', project], { stdio: 'inherit' });
+tsc('tsconfig.build.json');
+tsc('src/web/tsconfig.json');
 // tsc writes files without the executable bit; `npx framewatch` runs the bin file itself.
 for (const path of Object.values(JSON.parse(readFileSync('package.json', 'utf8')).bin ?? {})) chmodSync(path, 0o755);
 mkdirSync('dist', { recursive: true });
