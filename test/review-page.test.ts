@@ -6,7 +6,7 @@ import { chromium, type Browser } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
-import { startTestServer } from './helpers/server.js';
+import { rawHttp, startTestServer } from './helpers/server.js';
 import { knownTruthVideo, twoEventsVideo, twoTextsVideo } from './helpers/videos.js';
 
 // Debian's Chromium (npm test installs it when missing: scripts/test-deps.mjs); playwright's own download cannot work here.
@@ -237,5 +237,34 @@ describe('searching text on the page (text-reader)', () => {
     await expect.poll(() => page.locator('#search-results li a').count()).toBeGreaterThanOrEqual(1);
     expect(await page.textContent('#search-results li')).toContain('GATE 14B');
     await page.close();
+  });
+});
+
+describe('what the page\'s routes serve', () => {
+  it.each([
+    ['/assets/app.js', 200],
+    ['/shared/label-layout.js', 200],
+    // Shared modules the page imports as types only, and server modules, are not the page's.
+    ['/shared/job-result.js', 404],
+    ['/shared/error-catalogue.js', 404],
+    ['/assets/deps.js', 404],
+    ['/assets/modules.json', 404],
+    ['/assets/app.js.map', 404],
+  ])('GET %s is %i', async (path, status) => {
+    const res = await fetch(`${server.url}${path}`);
+    expect(res.status).toBe(status);
+    if (status === 200) expect(res.headers.get('content-type')).toMatch(/^text\/javascript/);
+  });
+
+  it.each([
+    ['/assets/app.js', 200],
+    ['/assets/../config.js', 404],
+    ['/assets/..%2Fshared%2Fjob-result.js', 404],
+    ['/shared/..%2Fcli%2Fmain.js', 404],
+    ['/assets/%2e%2e/%2e%2e/package.json', 404],
+  ])('GET %s, sent as written (a client would normalise it), is %i', async (path, status) => {
+    // The server closes after answering; ending our side first would drop the request.
+    const { reply } = rawHttp(server.url, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, { end: false });
+    expect((await reply).split(' ', 2)[1]).toBe(String(status));
   });
 });
