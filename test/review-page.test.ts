@@ -243,6 +243,7 @@ describe('searching text on the page (text-reader)', () => {
 describe('what the page\'s routes serve', () => {
   it.each([
     ['/assets/app.js', 200],
+    ['/assets/dom.js', 200],
     ['/shared/label-layout.js', 200],
     // Shared modules the page imports as types only, and server modules, are not the page's.
     ['/shared/job-result.js', 404],

@@ -1,0 +1,89 @@
+import type { ServedResult } from '../shared/job-result.js';
+import { foldTerms, textMatches } from '../shared/text-match.js';
+import type { DecisionKind } from './api.js';
+import { clock } from './clock.js';
+import { queryElements } from './dom.js';
+import type { Page } from './page.js';
+import type { View } from './state.js';
+
+type Segment = ServedResult['segments'][number];
+
+/** What a segment's card and timeline range can ask for; the caller wires them to the player and the review. */
+export interface SegmentActions {
+  /** Make segment n active and seek to its start. */
+  activate(n: number): void;
+  play(n: number): void;
+  decide(n: number, decision: DecisionKind): void;
+}
+
+/** Each segment's card and its timeline range: both carry data-segment and its decision state. */
+export const segmentElements = () => queryElements('#cards .card, #timeline .range', HTMLElement);
+
+/** The decision on segment n, if the reviewer made one. */
+export const decisionOf = (v: View, n: number) => v.review.segments[n]?.decision;
+
+function card({ api }: Page, s: Segment, actions: SegmentActions): HTMLLIElement {
+  const item = document.createElement('li');
+  item.className = 'card';
+  item.dataset.segment = String(s.index);
+  item.dataset.segmentStart = String(s.startS);
+  const img = document.createElement('img');
+  // A blob (token set) is let go once the image has it.
+  img.onload = () => img.src.startsWith('blob:') && URL.revokeObjectURL(img.src);
+  void api.protectedUrl(s.thumbnail).then((url) => url && (img.src = url));
+  img.alt = `Best frame at ${clock(s.bestFrame.timeS)}`;
+  // A click on the card (not on its buttons) makes it active and seeks to it.
+  item.onclick = (e) => void (e.target instanceof HTMLButtonElement || actions.activate(s.index));
+  const time = document.createElement('div');
+  time.className = 'time';
+  time.textContent = `${clock(s.startS)} – ${clock(s.endS)}`;
+  const labels = document.createElement('div');
+  labels.className = 'labels';
+  labels.textContent = s.labels.map((l) => `${l.label} ${(l.maxScore * 100).toFixed(0)}%`).join(', ') + (s.texts?.length ? `: “${s.texts.join('”, “')}”` : '');
+  const state = document.createElement('div');
+  state.className = 'state';
+  const decide = document.createElement('div');
+  decide.className = 'decide';
+  for (const [decision, text] of [['confirmed', 'Confirm (y)'], ['dismissed', 'Dismiss (x)']] as const) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = text;
+    button.dataset.decision = decision;
+    button.onclick = () => actions.decide(s.index, decision);
+    decide.append(button);
+  }
+  const play = document.createElement('button');
+  play.type = 'button';
+  play.textContent = 'Play segment';
+  play.className = 'play';
+  play.onclick = () => actions.play(s.index);
+  decide.append(play);
+  item.append(img, time, labels, state, decide);
+  return item;
+}
+
+/** One card per segment, in order, replacing the last result's. */
+export function renderCards(page: Page, v: View, actions: SegmentActions) {
+  page.els.cards.replaceChildren(...v.result.segments.map((s) => card(page, s, actions)));
+}
+
+/** Each card's and range's decision state (class, data-decision, and the card's words). */
+export function markDecisions(v: View) {
+  for (const el of segmentElements()) {
+    const decision = decisionOf(v, Number(el.dataset.segment));
+    el.classList.toggle('confirmed', decision?.decision === 'confirmed');
+    el.classList.toggle('dismissed', decision?.decision === 'dismissed');
+    el.dataset.decision = decision?.decision ?? '';
+    const state = el.querySelector('.state');
+    if (state) state.textContent = decision ? `${decision.decision}${decision.label ? ` as ${decision.label}` : ''}` : 'undecided';
+  }
+}
+
+/** Shows only the segments whose texts or labels contain the term (case and spacing folded). */
+export function filterSegments(v: View, term: string) {
+  const wanted = foldTerms([term]);
+  for (const el of segmentElements()) {
+    const s = v.result.segments[Number(el.dataset.segment)];
+    el.hidden = wanted.length > 0 && ![...(s.texts ?? []), ...s.labels.map((l) => l.label)].some((t) => textMatches(t, wanted));
+  }
+}

@@ -1,0 +1,38 @@
+import type { ServedResult } from '../shared/job-result.js';
+import type { Review } from './api.js';
+
+/** The job on screen: its result, its review as the server last answered, and the reviewer's place in it. */
+export interface View {
+  jobId: string;
+  result: ServedResult;
+  review: Review;
+  /** The segment the keys act on. */
+  active: number;
+  /** The segment playing until its end, if any. */
+  playing?: ServedResult['segments'][number];
+  /** Where a missed range being marked starts (the first press of m). */
+  missedStart?: number;
+}
+
+/** Everything the page remembers between events, in one place. */
+export interface PageState {
+  /** The video job on screen; undefined on the upload form, the jobs list or an image. */
+  view: View | undefined;
+  /** The job whose progress is being polled: what Cancel cancels. */
+  pollingJob: string | undefined;
+  /** The labels the chosen model's defaults last filled in, so a reviewer's own are kept. */
+  prefilledLabels: string;
+  /** Files picked in this tab, by job: played locally when the server kept no video. */
+  localFiles: Map<string, File>;
+  /** Active review time counted and not yet sent. */
+  activeMs: number;
+  /** When the reviewer last pressed, pointed or scrolled (ms since the epoch). */
+  lastInput: number;
+  /** The pending video frame callback, so only one chain runs. */
+  frameWatch: number | undefined;
+}
+
+/** A fresh page's state: nothing on screen, nothing counted. */
+export function createPageState(): PageState {
+  return { view: undefined, pollingJob: undefined, prefilledLabels: '', localFiles: new Map(), activeMs: 0, lastInput: Date.now(), frameWatch: undefined };
+}
