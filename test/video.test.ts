@@ -115,6 +115,19 @@ describe('Megamind.avi (real film clip with audio)', () => {
   });
 });
 
+describe('crossings.mp4 (the README clip: the same players cross at 2-6 s and 12-16 s)', () => {
+  it('each crossing is one person track, with its trajectory, and no flicker is a segment', async () => {
+    const bytes = await readFile('test/fixtures/crossings.mp4');
+    const { status, body } = await postFile(`${server.url}/v1/models/object-detector/predict?labels=person&frames=false`, bytes, 'crossings.mp4');
+    expect(status).toBe(200);
+    const people = body.tracks.filter((t: any) => t.label === 'person');
+    expect(people.map((t: any) => [t.startS >= 1.5 && t.startS <= 2.5, t.endS >= 5 && t.endS <= 6.5 || t.endS >= 15 && t.endS <= 16.5])).toEqual([[true, true], [true, true]]);
+    expect(people[1].startS).toBeGreaterThanOrEqual(11.5);
+    for (const t of people) expect(t.trajectory).toHaveLength(t.hits);
+    expect(body.segments).toHaveLength(2);
+  });
+});
+
 describe('decoder threads', () => {
   it('one decoder thread (the CPU default) delivers the same frames at the same times as ffmpeg\'s default threads', async () => {
     const path = video('truth.mp4');

@@ -49,6 +49,8 @@ export const videoQuerySchema = z
     motion: bool.default(false),
     motionMaxSkip: z.coerce.number().min(0.5).max(600).default(DEFAULT_MOTION_MAX_SKIP_S),
     frames: bool.default(true),
+    /** Seconds: shorter tracks make no segment (unset: the server's default). */
+    minTrack: z.coerce.number().min(0).max(600).optional(),
   })
   .refine((v) => v.end === undefined || v.end > v.start, { message: "'end' must be after 'start'", path: ['end'] })
   .transform((q) => ({
@@ -56,7 +58,7 @@ export const videoQuerySchema = z
     sampling: q.sampling,
     options: {
       fps: q.fps, startS: q.start, endS: q.end, maxFrames: q.maxFrames, labels: q.labels, query: q.query, pad: q.pad, mergeGap: q.mergeGap,
-      threshold: q.threshold, includeFrames: q.frames, motion: { enabled: q.motion, maxSkipS: q.motionMaxSkip },
+      threshold: q.threshold, includeFrames: q.frames, motion: { enabled: q.motion, maxSkipS: q.motionMaxSkip }, minTrackS: q.minTrack,
     } satisfies Omit<VideoJobOptions, 'sampling' | 'decodeThreads'>,
   }));
 

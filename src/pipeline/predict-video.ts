@@ -13,7 +13,7 @@ import type { VideoPrediction, VideoSegment } from '../shared/job-result.js';
 import type { VideoJobOptions } from '../shared/video.js';
 import { sampleIntervalS } from './sampling.js';
 import { buildSegments, summarizeReview } from './segments.js';
-import { createTracker, DEFAULT_TRACKER, textTrackKeys, type FrameDetections } from './tracker.js';
+import { createTracker, DEFAULT_TRACKER, textTrackKeys, type FrameDetections, type TrackerOptions } from './tracker.js';
 
 export type { VideoPrediction, VideoSegment } from '../shared/job-result.js';
 
@@ -106,7 +106,24 @@ export async function decodeFrameAt(path: string, info: VideoInfo, o: Pick<Video
   return decodeOneFrame(path, info, options, `the frame at ${frame.timeS} s could not be decoded for its thumbnail`);
 }
 
-export type AssembleOptions = Pick<VideoOptions, 'fps' | 'startS' | 'labels' | 'query' | 'pad' | 'mergeGap' | 'includeFrames' | 'decodeThreads' | 'thumbnailDir' | 'sampling' | 'motion'>;
+/** Tracks shorter than this (seconds) are dropped by default: at 2 fps a one- or two-sample flicker spans 0-0.5 s. */
+export const DEFAULT_MIN_TRACK_S = 1;
+
+/**
+ * The tracker a video job runs. A lost track survives one missed sample whatever the sampling
+ * (keyframes may be seconds apart): max(3 s, 1.5 sample intervals). Detections start tracks
+ * from 0.4 up, or from the asked threshold when it is higher (then every detection is high).
+ */
+export function videoTrackerOptions(o: Pick<VideoOptions, 'fps' | 'sampling' | 'threshold' | 'minTrackS'>): TrackerOptions {
+  return {
+    ...DEFAULT_TRACKER,
+    maxGapS: Math.max(DEFAULT_TRACKER.maxGapS, 1.5 * sampleIntervalS(o.sampling, o.fps)),
+    highScore: Math.max(DEFAULT_TRACKER.highScore, o.threshold ?? 0),
+    minTrackS: o.minTrackS ?? DEFAULT_MIN_TRACK_S,
+  };
+}
+
+export type AssembleOptions = Pick<VideoOptions, 'fps' | 'startS' | 'labels' | 'query' | 'pad' | 'mergeGap' | 'includeFrames' | 'decodeThreads' | 'thumbnailDir' | 'sampling' | 'motion' | 'threshold' | 'minTrackS'>;
 
 /**
  * Turns the per-frame detections of a whole video (every chunk, merged in time order) into
@@ -125,9 +142,8 @@ export async function assembleVideo(
   framesInferred = frames.length,
 ): Promise<VideoPrediction> {
   const ordered = [...frames].sort((a, b) => a.index - b.index);
-  // A track survives one missed sample, whatever the sampling: keyframes may be seconds apart.
   // Text readers: one track per line of text (readings folded, near-identical ones merged).
-  const tracker = createTracker({ ...DEFAULT_TRACKER, maxGapS: Math.max(DEFAULT_TRACKER.maxGapS, 1.5 * sampleIntervalS(o.sampling, o.fps)) }, textTrackKeys());
+  const tracker = createTracker(videoTrackerOptions(o), textTrackKeys());
   for (const frame of ordered) tracker.update(frame);
   const tracks = tracker.finish();
   const segments = buildSegments(tracks, info.durationS, { pad: o.pad, mergeGap: o.mergeGap, labels: o.labels, query: o.query });
@@ -158,7 +174,7 @@ export async function assembleVideo(
       motion: { enabled: o.motion?.enabled ?? false, ...(o.motion?.enabled ? { maxSkipS: o.motion.maxSkipS } : {}), framesInferred, framesSkipped: ordered.length - framesInferred },
     },
     ...(o.includeFrames ? { frames: ordered } : {}),
-    tracks: tracks.map(({ id, label, text, startS, endS, maxScore, hits }) => ({ id, label, ...(text !== undefined ? { text } : {}), startS, endS, maxScore, hits })),
+    tracks: tracks.map(({ id, label, text, startS, endS, maxScore, hits, trajectory }) => ({ id, label, ...(text !== undefined ? { text } : {}), startS, endS, maxScore, hits, trajectory })),
     segments: videoSegments,
     review,
     timings: {

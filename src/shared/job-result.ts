@@ -66,6 +66,11 @@ export const videoSegmentSchema = z.object({
 });
 export type VideoSegment = z.infer<typeof videoSegmentSchema>;
 
+/**
+ * One object followed across sampled frames. `trajectory` is every sample the track matched,
+ * in time order, as `[timeS, x, y, width, height, score]`: the detection's box in source pixels
+ * (top-left corner, rounded to integers), the time to the millisecond, the score to 0.01.
+ */
 export const trackSummarySchema = z.object({
   id: z.number().int(),
   label: z.string(),
@@ -74,6 +79,7 @@ export const trackSummarySchema = z.object({
   endS: z.number(),
   maxScore: z.number(),
   hits: z.number().int(),
+  trajectory: z.array(z.tuple([z.number(), z.number(), z.number(), z.number(), z.number(), z.number()])),
 });
 export type TrackSummary = z.infer<typeof trackSummarySchema>;
 

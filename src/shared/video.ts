@@ -86,5 +86,7 @@ export const videoJobOptionsSchema = z.object({
   motion: motionOptionsSchema.optional(),
   /** Which frames to decode (probeAndPlanSampling); unset = the exact fps grid. */
   sampling: samplingPlanSchema.optional(),
+  /** Tracks spanning fewer seconds make no segment and are left out of the result; unset = DEFAULT_MIN_TRACK_S, 0 keeps all. */
+  minTrackS: z.number().nonnegative().optional(),
 });
 export type VideoJobOptions = z.infer<typeof videoJobOptionsSchema>;
