@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../logging/logger.js';
 import { checkHwaccel, mediaToolVersions, resolveMediaTools, useMediaTools } from '../media/ffmpeg.js';
 import { createDiskJobStore, openJobQueue, startRetention, type JobQueue } from '../pipeline/index.js';
 import { createRepository, type ModelRepository } from '../registry/index.js';
+import { createProfileStore } from '../review/index.js';
 import { cudaProviderInstalled } from '../runtime/index.js';
 import { imageLoader, sessionSettings } from './config-options.js';
 import { parseCommandArgs } from './args.js';
@@ -69,7 +70,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     (err) => logger.error('ffmpeg is not runnable: video requests will fail', { source: tools.source, error: String(err) }),
   );
   let draining = false;
-  const app = createApp({ config, repository, jobs, logger, version: FRAMEWATCH_VERSION, draining: () => draining });
+  const app = createApp({ config, repository, jobs, profiles: createProfileStore(config.dataDir), logger, version: FRAMEWATCH_VERSION, draining: () => draining });
   const server = createServer(app);
   server.requestTimeout = config.httpTimeoutMs;
   server.headersTimeout = Math.min(60_000, config.httpTimeoutMs);

@@ -7,6 +7,7 @@ import { createJobRoutes } from './routes-jobs.js';
 import { createManagementRoutes } from './routes-manage.js';
 import { createPredictRoutes } from './routes-predict.js';
 import { createReviewRoutes } from './routes-review.js';
+import { createProfileRoutes } from './routes-profiles.js';
 import { createV2Routes } from './routes-v2.js';
 import type { AppDeps } from './deps.js';
 
@@ -110,5 +111,6 @@ export function createRoutes(deps: AppDeps): Router {
   router.use(createPredictRoutes(deps));
   router.use(createJobRoutes(deps));
   router.use(createReviewRoutes(deps));
+  router.use(createProfileRoutes(deps));
   return router;
 }

@@ -28,6 +28,7 @@ export const metrics = {
   reviewFlaggedRatio: new Histogram({ name: 'framewatch_review_flagged_ratio', help: 'Flagged seconds over video seconds per video', labelNames: ['model'], buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1], registers: [registry] }),
   pipelineDuration: new Histogram({ name: 'framewatch_pipeline_duration_seconds', help: 'One image through a pipeline, decode to answer', labelNames: ['pipeline', 'version'], buckets: LATENCY, registers: [registry] }),
   pipelineStepDuration: new Histogram({ name: 'framewatch_pipeline_step_duration_seconds', help: 'One pipeline step for one image (all its crops)', labelNames: ['pipeline', 'version', 'step'], buckets: LATENCY, registers: [registry] }),
+  ruleEvents: new Counter({ name: 'framewatch_rule_events_total', help: 'Review rule events (enter, exit, cross, dwell, count, match) by profile and rule', labelNames: ['profile', 'rule', 'kind'], registers: [registry] }),
   reviewDecisions: new Counter({ name: 'framewatch_review_decisions_total', help: 'Reviewers\' decisions on segments (confirmed or dismissed)', labelNames: [...mv, 'decision'], registers: [registry] }),
   reviewTimeSaved: new Histogram({ name: 'framewatch_review_time_saved_ratio', help: '1 - active review time / video duration, per job when its review completes', labelNames: mv, buckets: [-1, 0, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1], registers: [registry] }),
 };

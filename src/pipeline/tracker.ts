@@ -1,6 +1,6 @@
 import type { Box } from '../../preprocessing/index.js';
 import { iou } from '../tasks/geometry.js';
-import type { Detection, FrameDetections } from '../shared/job-result.js';
+import type { Detection, FrameDetections, TrackSummary } from '../shared/job-result.js';
 import { centreSpread, correctMotion, motionBox, predictMotion, startMotion, type BoxState } from './kalman.js';
 
 export { editDistance, textTrackKeys } from './track-keys.js';
@@ -28,7 +28,7 @@ export interface TrackerOptions {
 export const DEFAULT_TRACKER: TrackerOptions = { minHits: 2, maxGapS: 3, minIou: 0.1, maxCentreDistance: 1.5, highScore: 0.4, minTrackS: 0 };
 
 /** One observed sample of a track: [timeS, x, y, width, height, score], rounded as the result carries it. */
-export type TrajectoryPoint = [number, number, number, number, number, number];
+export type TrajectoryPoint = TrackSummary['trajectory'][number];
 
 export interface Track {
   id: number;

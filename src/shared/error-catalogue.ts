@@ -21,6 +21,7 @@ export const ERROR_CATALOGUE = {
   NO_VIDEO_STREAM: { status: 422, description: 'The media file has no video stream (for example audio only).' },
   JOB_NOT_FOUND: { status: 404, description: 'No job with that id.' },
   SEGMENT_NOT_FOUND: { status: 404, description: 'The job has no segment with that number, or no thumbnail yet.' },
+  PROFILE_NOT_FOUND: { status: 404, description: 'No stored review profile of that name (or that version).' },
   JOB_NOT_FINISHED: { status: 409, description: 'The job has not succeeded, so it has no segments to review yet.' },
   CANCELLED: { status: 409, description: 'The job was cancelled before it finished.' },
   INTERRUPTED: { status: 500, description: 'The server stopped while the job ran; the job is marked failed.' },

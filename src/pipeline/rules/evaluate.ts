@@ -2,10 +2,9 @@ import type { RuleEvent, TrackSummary } from '../../shared/job-result.js';
 import { cross, pointInPolygon, segmentsIntersect, type Vec } from '../../shared/polygon.js';
 import type { Line, Profile, Rule, Zone } from '../../shared/profile.js';
 import { foldTerms, textMatches } from '../../shared/text-match.js';
+import type { TrajectoryPoint } from '../tracker.js';
 
-/** One observed sample of a track: `[timeS, x, y, width, height, score]`, source pixels. */
-export type TrajectoryPoint = readonly [number, number, number, number, number, number];
-/** What rules read of a track: its summary and its trajectory. */
+/** What rules read of a track: its summary and its trajectory, as the job result keeps them. */
 export type RuleTrack = Pick<TrackSummary, 'id' | 'label' | 'text' | 'startS' | 'endS' | 'maxScore'> & { trajectory: readonly TrajectoryPoint[] };
 
 /** A stretch of time a rule flags, with the tracks behind it. */

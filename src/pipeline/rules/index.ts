@@ -1,2 +1,3 @@
 export * from './evaluate.js';
 export * from './rule-segments.js';
+export * from './re-review.js';

@@ -1,5 +1,6 @@
 import type { Detection, SegmentLabel, VideoSegment } from '../../shared/job-result.js';
-import type { RuleSpan, RuleTrack, TrajectoryPoint } from './evaluate.js';
+import type { TrajectoryPoint } from '../tracker.js';
+import type { RuleSpan, RuleTrack } from './evaluate.js';
 
 export interface RuleSegmentOptions {
   /** Seconds added before and after each span. */

@@ -1,0 +1,161 @@
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../src/cli/serve.js';
+import { resolveMediaTools } from '../src/media/ffmpeg-tools.js';
+import { pointInPolygon, type Vec } from '../src/shared/polygon.js';
+import { postFile, sample, startTestServer } from './helpers/server.js';
+import { twoEventsVideo } from './helpers/videos.js';
+import { emptyJobResult } from './helpers/job-result.js';
+
+let dir: string;
+let server: RunningServer;
+let base: string;
+let calls: string;
+let job: any;
+
+/** ffmpeg and ffprobe behind wrappers that note every start, so a test can say none ran. */
+async function countingTools(at: string): Promise<{ ffmpegPath: string; ffprobePath: string }> {
+  const real = resolveMediaTools();
+  const wrap = async (name: string, target: string) => {
+    const path = join(at, name);
+    await writeFile(path, `#!/bin/sh\necho ${name} >> '${calls}'\nexec '${target}' "$@"\n`);
+    await chmod(path, 0o755);
+    return path;
+  };
+  return { ffmpegPath: await wrap('ffmpeg', real.ffmpeg), ffprobePath: await wrap('ffprobe', real.ffprobe) };
+}
+
+const starts = async () => (await readFile(calls, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+const inferences = async () => sample(await (await fetch(`${base}/metrics`)).text(), 'framewatch_inference_duration_seconds_count');
+const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+// The right half of the frame: the people in the overlay walk into it from the left.
+const rightHalf = { name: 'right', polygon: [[0.5, 0], [1, 0], [1, 1], [0.5, 1]] as Array<[number, number]> };
+const zoneProfile = { name: 'right-side', zones: [rightHalf], rules: [{ name: 'in-right', kind: 'zone', zone: 'right', labels: ['person'], alert: true }] };
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'framewatch-profiles-'));
+  calls = join(dir, 'tool-starts.log');
+  server = await startTestServer({ dataDir: join(dir, 'data'), ...(await countingTools(dir)) });
+  base = server.url;
+  const video = join(dir, 'two-events.mp4');
+  await twoEventsVideo(video);
+  const res = await postFile(`${base}/v1/models/object-detector/predict?mode=sync&pad=0&mergeGap=0`, await readFile(video), 'two-events.mp4', 'video/mp4');
+  expect(res.status).toBe(200);
+  job = res.body;
+});
+afterAll(async () => {
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('review profiles: stored and versioned', () => {
+  it('stores each save as the next version, lists and returns them', async () => {
+    const first = await post('/v1/profiles', zoneProfile);
+    expect(first.status).toBe(201);
+    expect((await first.json()).version).toBe(1);
+    const second = await post('/v1/profiles', { ...zoneProfile, description: 'the right half' });
+    expect((await second.json()).version).toBe(2);
+    const list = await (await fetch(`${base}/v1/profiles`)).json();
+    expect(list.profiles).toContainEqual({ name: 'right-side', version: 2, rules: 1 });
+    const one = await (await fetch(`${base}/v1/profiles/right-side?version=1`)).json();
+    expect(one).toMatchObject({ name: 'right-side', version: 1 });
+    expect(one.description).toBeUndefined();
+    expect((await fetch(`${base}/v1/profiles/nobody`)).status).toBe(404);
+  });
+
+  it.each([
+    ['a self-intersecting zone', { ...zoneProfile, name: 'bad-a', zones: [{ name: 'right', polygon: [[0.1, 0.1], [0.9, 0.9], [0.9, 0.1], [0.1, 0.9]] }] }, 'zones.0.polygon'],
+    ['a coordinate outside [0,1]', { ...zoneProfile, name: 'bad-b', zones: [{ name: 'right', polygon: [[0.5, 0], [1.2, 0], [1, 1]] }] }, 'zones.0.polygon.1.0'],
+    ['10,000 vertices', { ...zoneProfile, name: 'bad-c', zones: [{ name: 'right', polygon: Array.from({ length: 10_000 }, (_, i) => [0.5 + 0.4 * Math.cos(i), 0.5 + 0.4 * Math.sin(i)]) }] }, 'zones.0.polygon'],
+  ])('refuses %s with 400 INVALID_INPUT naming the field, and stores nothing', async (_, body, field) => {
+    const res = await post('/v1/profiles', body);
+    expect(res.status).toBe(400);
+    const answer = await res.json();
+    expect(answer.error.code).toBe('INVALID_INPUT');
+    expect(answer.error.details.issues.map((i: { path: string }) => i.path)).toContain(field);
+    expect(await readdir(join(dir, 'data', 'profiles'))).not.toContain((body as { name: string }).name);
+  });
+});
+
+describe('re-review without re-inference (POST /v1/jobs/:id/evaluate)', () => {
+  it('answers a new profile from the stored tracks: no ffmpeg started, no inference run', async () => {
+    const [ffmpegBefore, inferBefore] = [await starts(), await inferences()];
+    // The job itself went through the wrappers and the model: the counts can move.
+    expect(ffmpegBefore).toBeGreaterThan(0);
+    expect(inferBefore).toBeGreaterThan(0);
+    const res = await post(`/v1/jobs/${job.jobId}/evaluate?pad=0&mergeGap=0`, zoneProfile);
+    expect(res.status).toBe(200);
+    const answer = await res.json();
+    expect(await starts()).toBe(ffmpegBefore);
+    expect(await inferences()).toBe(inferBefore);
+    expect(answer.segments.length).toBeGreaterThan(0);
+    for (const s of answer.segments) expect(s).toMatchObject({ rules: ['in-right'], alert: true });
+    // The zone flags less than "a person is in view" does.
+    expect(answer.review.flaggedS).toBeGreaterThan(0);
+    expect(answer.review.flaggedS).toBeLessThan(job.review.flaggedS);
+    expect(answer.events.filter((e: { kind: string }) => e.kind === 'enter').length).toBeGreaterThan(0);
+  });
+
+  it("flags exactly the zone's occupancy by the job's own tracked samples, within one sample interval per segment", async () => {
+    const answer = await (await post(`/v1/jobs/${job.jobId}/evaluate?pad=0&mergeGap=0.6`, zoneProfile)).json();
+    const { width, height } = job.video;
+    const occupied = new Set<number>();
+    for (const t of job.tracks.filter((t: { label: string }) => t.label === 'person')) {
+      for (const [timeS, x, y, w, h] of t.trajectory as number[][]) {
+        if (pointInPolygon([(x + w / 2) / width, (y + h) / height] as Vec, rightHalf.polygon as Vec[])) occupied.add(timeS);
+      }
+    }
+    const intervalS = 1 / 2; // the default 2 fps
+    for (const t of occupied) expect(answer.segments.some((s: { startS: number; endS: number }) => s.startS - 1e-6 <= t && t <= s.endS + 1e-6)).toBe(true);
+    for (const s of answer.segments) {
+      const inside = [...occupied].filter((t) => t >= s.startS - 1e-6 && t <= s.endS + 1e-6);
+      expect(Math.max(...inside) - Math.min(...inside)).toBeGreaterThan(s.endS - s.startS - intervalS - 1e-6);
+    }
+  });
+
+  it('takes a stored profile by name, and refuses unknown labels, unknown profiles and unfinished jobs', async () => {
+    expect((await post(`/v1/jobs/${job.jobId}/evaluate`, { profile: 'right-side' })).status).toBe(200);
+    const unknownLabel = await post(`/v1/jobs/${job.jobId}/evaluate`, { ...zoneProfile, rules: [{ name: 'r', kind: 'match', labels: ['unicorn'] }] });
+    expect(unknownLabel.status).toBe(400);
+    expect((await unknownLabel.json()).error.message).toContain('rules.0.labels.0');
+    const missing = await post(`/v1/jobs/${job.jobId}/evaluate`, { profile: 'nobody' });
+    expect([missing.status, (await missing.json()).error.code]).toEqual([404, 'PROFILE_NOT_FOUND']);
+    const noJob = await post('/v1/jobs/00000000-0000-4000-8000-000000000000/evaluate', zoneProfile);
+    expect(noJob.status).toBe(404);
+  });
+
+  it('re-reviews a finished 10-minute job (20 people always in view, 2 fps) in under a second', async () => {
+    // The job's files as the embedded store keeps them: a finished 600 s job, 24,000 tracked samples.
+    const jobId = '00000000-0000-4000-8000-00000000a600';
+    const durationS = 600;
+    const tracks = Array.from({ length: 200 }, (_, i) => {
+      const startS = (i % 10) * 60;
+      const trajectory = Array.from({ length: 120 }, (_, k) => [startS + k / 2, ((k * 5 + i * 37) % 600) + 10, 200 + (i % 7) * 20, 40, 100, 0.8]);
+      return { id: i + 1, label: 'person', startS, endS: startS + 59.5, maxScore: 0.8, hits: 120, trajectory };
+    });
+    const result = { ...emptyJobResult(jobId, durationS), video: { ...emptyJobResult(jobId, durationS).video, width: 640, height: 360 }, tracks };
+    const at = new Date().toISOString();
+    const record = { jobId, status: 'succeeded', createdAt: at, updatedAt: at, model: job.model, input: { bytes: 1, durationS }, progress: { framesDone: 1200, framesTotal: 1200, percent: 100 } };
+    await mkdir(join(dir, 'data', 'jobs', jobId), { recursive: true });
+    await writeFile(join(dir, 'data', 'jobs', jobId, 'job.json'), JSON.stringify(record));
+    await writeFile(join(dir, 'data', 'jobs', jobId, 'result.json'), JSON.stringify(result));
+
+    const [ffmpegBefore, inferBefore] = [await starts(), await inferences()];
+    const started = performance.now();
+    const res = await post(`/v1/jobs/${jobId}/evaluate`, zoneProfile);
+    const elapsedMs = performance.now() - started;
+    expect(res.status).toBe(200);
+    expect((await res.json()).events.length).toBeGreaterThan(100);
+    expect(elapsedMs).toBeLessThan(1000);
+    expect(await starts()).toBe(ffmpegBefore);
+    expect(await inferences()).toBe(inferBefore);
+  });
+
+  it('counts rule events in the metrics', async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(sample(text, 'framewatch_rule_events_total', 'kind="enter"')).toBeGreaterThan(0);
+  });
+});
