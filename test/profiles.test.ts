@@ -14,6 +14,7 @@ let server: RunningServer;
 let base: string;
 let calls: string;
 let job: any;
+let videoBytes: Buffer;
 
 /** ffmpeg and ffprobe behind wrappers that note every start, so a test can say none ran. */
 async function countingTools(at: string): Promise<{ ffmpegPath: string; ffprobePath: string }> {
@@ -42,7 +43,8 @@ beforeAll(async () => {
   base = server.url;
   const video = join(dir, 'two-events.mp4');
   await twoEventsVideo(video);
-  const res = await postFile(`${base}/v1/models/object-detector/predict?mode=sync&pad=0&mergeGap=0`, await readFile(video), 'two-events.mp4', 'video/mp4');
+  videoBytes = await readFile(video);
+  const res = await postFile(`${base}/v1/models/object-detector/predict?mode=sync&pad=0&mergeGap=0`, videoBytes, 'two-events.mp4', 'video/mp4');
   expect(res.status).toBe(200);
   job = res.body;
 });
@@ -157,5 +159,34 @@ describe('re-review without re-inference (POST /v1/jobs/:id/evaluate)', () => {
   it('counts rule events in the metrics', async () => {
     const text = await (await fetch(`${base}/metrics`)).text();
     expect(sample(text, 'framewatch_rule_events_total', 'kind="enter"')).toBeGreaterThan(0);
+  });
+});
+
+describe('a profile on predict (profile= or a multipart rules field)', () => {
+  it('builds the job\'s segments from the rules, with thumbnails, and keeps the events in the result', async () => {
+    const res = await postFile(`${base}/v1/models/object-detector/predict?mode=sync&pad=0&mergeGap=0.6`, videoBytes, 'two-events.mp4', 'video/mp4', { rules: JSON.stringify(zoneProfile) });
+    expect(res.status).toBe(200);
+    expect(res.body.profile).toEqual({ name: 'right-side' });
+    expect(res.body.events.some((e: { kind: string }) => e.kind === 'enter')).toBe(true);
+    expect(res.body.segments.length).toBeGreaterThan(0);
+    for (const s of res.body.segments) {
+      expect(s).toMatchObject({ rules: ['in-right'], alert: true });
+      expect((await fetch(`${base}${s.thumbnail}`)).headers.get('content-type')).toBe('image/jpeg');
+    }
+    // The same rules over the same tracks as a re-review of the first job.
+    const again = await (await post(`/v1/jobs/${res.body.jobId}/evaluate?pad=0&mergeGap=0.6`, zoneProfile)).json();
+    expect(again.segments.map((s: { startS: number; endS: number }) => [s.startS, s.endS])).toEqual(res.body.segments.map((s: { startS: number; endS: number }) => [s.startS, s.endS]));
+  });
+
+  it.each([
+    ['rules that are not JSON', { rules: '{"name": ' }, '', 400, 'INVALID_INPUT'],
+    ['rules with a bad zone', { rules: JSON.stringify({ ...zoneProfile, zones: [{ name: 'right', polygon: [[0, 0], [1, 1], [2, 2]] }] }) }, '', 400, 'INVALID_INPUT'],
+    ['an unknown stored profile', {}, '&profile=nobody', 404, 'PROFILE_NOT_FOUND'],
+  ])('refuses %s before any inference, and leaves no upload behind', async (_, fields, query, status, code) => {
+    const inferBefore = await inferences();
+    const res = await postFile(`${base}/v1/models/object-detector/predict?mode=sync${query}`, videoBytes, 'two-events.mp4', 'video/mp4', fields as Record<string, string>);
+    expect([res.status, res.body.error.code]).toEqual([status, code]);
+    expect(await inferences()).toBe(inferBefore);
+    expect(await readdir(join(dir, 'data', 'tmp'))).toEqual([]);
   });
 });

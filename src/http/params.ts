@@ -49,12 +49,16 @@ export const videoQuerySchema = z
     motion: bool.default(false),
     motionMaxSkip: z.coerce.number().min(0.5).max(600).default(DEFAULT_MOTION_MAX_SKIP_S),
     frames: bool.default(true),
+    /** A stored review profile by name, or one inline as JSON (a multipart `rules` field). */
+    profile: z.string().min(1).max(64).optional(),
+    rules: z.string().max(64 * 1024).optional(),
     /** Seconds: shorter tracks make no segment (unset: the server's default). */
     minTrack: z.coerce.number().min(0).max(600).optional(),
   })
   .refine((v) => v.end === undefined || v.end > v.start, { message: "'end' must be after 'start'", path: ['end'] })
   .transform((q) => ({
     mode: q.mode,
+    profile: { name: q.profile, rules: q.rules },
     sampling: q.sampling,
     options: {
       fps: q.fps, startS: q.start, endS: q.end, maxFrames: q.maxFrames, labels: q.labels, query: q.query, pad: q.pad, mergeGap: q.mergeGap,

@@ -9,6 +9,7 @@ import { requireToken } from './security.js';
 import type { AppDeps } from './deps.js';
 import { receiveUpload, type ReceivedUpload } from './upload.js';
 import { jobLinks, withThumbnailLinks } from './routes-jobs.js';
+import { requestedProfile } from './routes-profiles.js';
 
 async function predictVideoUpload(
   req: Request,
@@ -20,6 +21,8 @@ async function predictVideoUpload(
   let submitted = false;
   try {
     const asked = parseInput(videoQuerySchema, { ...req.query, ...upload.fields });
+    const labels = 'steps' in model ? model.steps[0].model.manifest.labels : model.manifest.labels;
+    const profile = await requestedProfile(asked.profile, deps.profiles, labels);
     const { info, sampling } = await probeAndPlanSampling(upload.path, asked.sampling, asked.options);
     const mode = asked.mode ?? (info.durationS <= deps.config.syncMaxSeconds ? 'sync' : 'async');
     const record = await deps.jobs.submit({
@@ -27,7 +30,7 @@ async function predictVideoUpload(
       path: upload.path,
       bytes: upload.size,
       info,
-      options: { ...asked.options, labels: reviewLabels(asked.options.labels, defaultReviewLabels(model)), decodeThreads: deps.config.videoDecodeThreads, sampling },
+      options: { ...asked.options, labels: reviewLabels(asked.options.labels, defaultReviewLabels(model)), decodeThreads: deps.config.videoDecodeThreads, sampling, ...(profile ? { profile } : {}) },
     });
     submitted = true;
     if (mode === 'async') {

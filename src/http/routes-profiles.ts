@@ -34,6 +34,22 @@ export async function profileOf(body: unknown, profiles: ProfileStore): Promise<
   return profiles.get(ref.profile, ref.version);
 }
 
+/** The profile a predict request names (`profile=`) or carries (`rules`), checked against the model's labels. */
+export async function requestedProfile(asked: { name?: string; rules?: string }, profiles: ProfileStore, labels: readonly string[] | undefined): Promise<Profile | undefined> {
+  if (asked.rules === undefined && asked.name === undefined) return undefined;
+  const profile = asked.rules === undefined ? await profiles.get(asked.name!) : parseInput(profileSchema, parseJsonField('rules', asked.rules));
+  checkLabels(profile, labels);
+  return profile;
+}
+
+function parseJsonField(field: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new FramewatchError('INVALID_INPUT', `'${field}' is not JSON (a review profile)`, { issues: [{ path: field, message: 'is not JSON' }] });
+  }
+}
+
 async function succeededResult(jobs: JobQueue, jobId: string) {
   const record = await jobs.get(jobId).catch(() => undefined);
   if (!record) throw new FramewatchError('JOB_NOT_FOUND', `no job '${jobId}'`);

@@ -29,6 +29,9 @@ export type ReceivedUpload = ReceivedMedia & {
   fields: Record<string, string>;
 };
 
+/** A text field's bytes: room for a review profile (`rules`); a longer one is cut and then fails to parse. */
+const MAX_FIELD_BYTES = 64 * 1024;
+
 /** Room for multipart boundaries, part headers and small fields around the file. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 
@@ -149,7 +152,7 @@ function receiveMultipart(req: Request, limits: UploadLimits): Promise<ReceivedU
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, limits: { files: 1, fields: 20, fieldSize: 4096 } });
+      parser = busboy({ headers: req.headers, limits: { files: 1, fields: 20, fieldSize: MAX_FIELD_BYTES } });
     } catch (err) {
       req.resume();
       return reject(new FramewatchError('INVALID_INPUT', `malformed multipart request: ${(err as Error).message}`));

@@ -12,7 +12,8 @@ import { mapPool } from './map-pool.js';
 import type { VideoPrediction, VideoSegment } from '../shared/job-result.js';
 import type { VideoJobOptions } from '../shared/video.js';
 import { sampleIntervalS } from './sampling.js';
-import { buildSegments, summarizeReview } from './segments.js';
+import { profileSegmentPlans, trackSegmentPlans } from './segment-plans.js';
+import { summarizeReview } from './segments.js';
 import { createTracker, DEFAULT_TRACKER, textTrackKeys, type FrameDetections, type TrackerOptions } from './tracker.js';
 
 export type { VideoPrediction, VideoSegment } from '../shared/job-result.js';
@@ -123,7 +124,7 @@ export function videoTrackerOptions(o: Pick<VideoOptions, 'fps' | 'sampling' | '
   };
 }
 
-export type AssembleOptions = Pick<VideoOptions, 'fps' | 'startS' | 'labels' | 'query' | 'pad' | 'mergeGap' | 'includeFrames' | 'decodeThreads' | 'thumbnailDir' | 'sampling' | 'motion' | 'threshold' | 'minTrackS'>;
+export type AssembleOptions = Pick<VideoOptions, 'fps' | 'startS' | 'labels' | 'query' | 'pad' | 'mergeGap' | 'includeFrames' | 'decodeThreads' | 'thumbnailDir' | 'sampling' | 'motion' | 'threshold' | 'minTrackS' | 'profile'>;
 
 /**
  * Turns the per-frame detections of a whole video (every chunk, merged in time order) into
@@ -146,19 +147,18 @@ export async function assembleVideo(
   const tracker = createTracker(videoTrackerOptions(o), textTrackKeys());
   for (const frame of ordered) tracker.update(frame);
   const tracks = tracker.finish();
-  const segments = buildSegments(tracks, info.durationS, { pad: o.pad, mergeGap: o.mergeGap, labels: o.labels, query: o.query });
-  const byIndex = new Map(ordered.map((f) => [f.index, f]));
-  const wanted = o.labels ? new Set(o.labels) : undefined;
+  const summaries = tracks.map(({ id, label, text, startS, endS, maxScore, hits, trajectory }) => ({ id, label, ...(text !== undefined ? { text } : {}), startS, endS, maxScore, hits, trajectory }));
+  const planOptions = { pad: o.pad, mergeGap: o.mergeGap, labels: o.labels, query: o.query };
+  const { plans, events } = o.profile
+    ? profileSegmentPlans(o.profile, summaries, ordered, info, planOptions)
+    : { plans: trackSegmentPlans(tracks, ordered, info.durationS, planOptions), events: undefined };
   const t0 = performance.now();
   await mkdir(o.thumbnailDir, { recursive: true });
   // Each thumbnail is its own ffmpeg seek (a process start and a file open): a few at once.
-  const videoSegments = await mapPool([...segments.entries()], THUMBNAIL_CONCURRENCY, async ([index, segment]): Promise<VideoSegment> => {
-    const best = tracks.filter((t) => segment.trackIds.includes(t.id)).sort((a, b) => b.maxScore - a.maxScore)[0];
-    const frame = byIndex.get(best.bestFrameIndex)!;
-    const detections = frame.detections.filter((d) => !wanted || wanted.has(d.label));
-    const image = await decodeFrameAt(path, info, o, frame);
-    await writeFile(join(o.thumbnailDir, `${index}.jpg`), await renderThumbnail(image, detections, info.width));
-    return { index, startS: segment.startS, endS: segment.endS, labels: segment.labels, ...(segment.texts ? { texts: segment.texts } : {}), bestFrame: { timeS: frame.timeS, detections: [...detections] } };
+  const videoSegments = await mapPool([...plans.entries()], THUMBNAIL_CONCURRENCY, async ([index, plan]): Promise<VideoSegment> => {
+    const image = await decodeFrameAt(path, info, o, plan.frame);
+    await writeFile(join(o.thumbnailDir, `${index}.jpg`), await renderThumbnail(image, plan.detections, info.width));
+    return { index, ...plan.fields, bestFrame: { timeS: plan.frame.timeS, detections: [...plan.detections] } };
   });
   const thumbnailMs = performance.now() - t0;
   const totalMs = performance.now() - startedAt;
@@ -174,7 +174,8 @@ export async function assembleVideo(
       motion: { enabled: o.motion?.enabled ?? false, ...(o.motion?.enabled ? { maxSkipS: o.motion.maxSkipS } : {}), framesInferred, framesSkipped: ordered.length - framesInferred },
     },
     ...(o.includeFrames ? { frames: ordered } : {}),
-    tracks: tracks.map(({ id, label, text, startS, endS, maxScore, hits, trajectory }) => ({ id, label, ...(text !== undefined ? { text } : {}), startS, endS, maxScore, hits, trajectory })),
+    ...(o.profile ? { profile: { name: o.profile.name, ...(o.profile.version !== undefined ? { version: o.profile.version } : {}) }, events } : {}),
+    tracks: summaries,
     segments: videoSegments,
     review,
     timings: {

@@ -106,6 +106,9 @@ export const videoPredictionSchema = z.object({
     motion: z.object({ enabled: z.boolean(), maxSkipS: z.number().optional(), framesInferred: z.number().int(), framesSkipped: z.number().int() }),
   }),
   frames: z.array(frameDetectionsSchema).optional(),
+  /** With a review profile: which one (name, and version when stored), and what its rules saw. */
+  profile: z.object({ name: z.string(), version: z.number().int().positive().optional() }).optional(),
+  events: z.array(ruleEventSchema).optional(),
   tracks: z.array(trackSummarySchema),
   segments: z.array(videoSegmentSchema),
   review: reviewSummarySchema,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { profileSchema } from './profile.js';
 
 // The video contract, shared by the server (which parses with these schemas wherever a value
 // crosses a process) and the review page (which imports the types only). One schema each;
@@ -88,5 +89,7 @@ export const videoJobOptionsSchema = z.object({
   sampling: samplingPlanSchema.optional(),
   /** Tracks spanning fewer seconds make no segment and are left out of the result; unset = DEFAULT_MIN_TRACK_S, 0 keeps all. */
   minTrackS: z.number().nonnegative().optional(),
+  /** A review profile: segments come from its rules instead of from every track of `labels`. */
+  profile: profileSchema.optional(),
 });
 export type VideoJobOptions = z.infer<typeof videoJobOptionsSchema>;

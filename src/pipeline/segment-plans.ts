@@ -1,0 +1,59 @@
+import type { Detection, FrameDetections, RuleEvent, TrackSummary, VideoSegment } from '../shared/job-result.js';
+import type { Profile } from '../shared/profile.js';
+import { metrics } from '../metrics/index.js';
+import { evaluateProfile } from './rules/evaluate.js';
+import { ruleSegments } from './rules/rule-segments.js';
+import { buildSegments } from './segments.js';
+import type { Track } from './tracker.js';
+
+/** A segment before its thumbnail is cut: its fields, the sampled frame it shows and the boxes drawn on it. */
+export interface PlannedSegment {
+  fields: Omit<VideoSegment, 'index' | 'bestFrame'>;
+  frame: FrameDetections;
+  detections: Detection[];
+}
+
+interface PlanOptions {
+  pad: number;
+  mergeGap: number;
+  labels?: string[];
+  query?: string[];
+}
+
+/** Without a profile: every track of the review labels (and matching `query=`) makes a segment. */
+export function trackSegmentPlans(tracks: readonly Track[], frames: readonly FrameDetections[], durationS: number, o: PlanOptions): PlannedSegment[] {
+  const byIndex = new Map(frames.map((f) => [f.index, f]));
+  const wanted = o.labels ? new Set(o.labels) : undefined;
+  return buildSegments(tracks, durationS, o).map((segment) => {
+    const best = tracks.filter((t) => segment.trackIds.includes(t.id)).sort((a, b) => b.maxScore - a.maxScore)[0];
+    const frame = byIndex.get(best.bestFrameIndex)!;
+    const { trackIds: _ids, ...fields } = segment;
+    return { fields, frame, detections: frame.detections.filter((d) => !wanted || wanted.has(d.label)) };
+  });
+}
+
+/** The sampled frame nearest to a time (trajectory times are rounded to the millisecond). */
+function nearestFrame(frames: readonly FrameDetections[], timeS: number): FrameDetections {
+  let best = frames[0];
+  for (const f of frames) if (Math.abs(f.timeS - timeS) < Math.abs(best.timeS - timeS)) best = f;
+  return best;
+}
+
+/**
+ * With a profile: its rules over the tracks make the segments, each naming the rules and
+ * tracks behind it; the thumbnail shows those tracks' boxes at the segment's clearest sample.
+ */
+export function profileSegmentPlans(
+  profile: Profile,
+  tracks: readonly TrackSummary[],
+  frames: readonly FrameDetections[],
+  video: { width: number; height: number; durationS: number },
+  o: PlanOptions,
+): { plans: PlannedSegment[]; events: RuleEvent[] } {
+  const classIds = new Map(frames.flatMap((f) => f.detections.map((d) => [d.label, d.classId] as const)));
+  const { events, spans } = evaluateProfile(profile, tracks, video);
+  for (const e of events) metrics.ruleEvents.inc({ profile: profile.name, rule: e.rule, kind: e.kind });
+  const segments = ruleSegments(spans, tracks, video.durationS, { ...o, classIdOf: (label) => classIds.get(label) ?? -1 });
+  const plans = segments.map(({ index: _index, bestFrame, ...fields }) => ({ fields, frame: nearestFrame(frames, bestFrame.timeS), detections: bestFrame.detections }));
+  return { plans, events };
+}
