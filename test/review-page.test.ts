@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { chromium, type Browser } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
-import { rawHttp, startTestServer } from './helpers/server.js';
+import { postFile, rawHttp, startTestServer } from './helpers/server.js';
 import { knownTruthVideo, twoEventsVideo, twoTextsVideo } from './helpers/videos.js';
 
 // Debian's Chromium (npm test installs it when missing: scripts/test-deps.mjs); playwright's own download cannot work here.
@@ -236,6 +236,20 @@ describe('searching text on the page (text-reader)', () => {
     await page.press('#search-text', 'Enter');
     await expect.poll(() => page.locator('#search-results li a').count()).toBeGreaterThanOrEqual(1);
     expect(await page.textContent('#search-results li')).toContain('GATE 14B');
+    await page.close();
+  });
+});
+
+describe('a job reviewed with a profile', () => {
+  it("each segment card says which rule fired, and that it is an alert", async () => {
+    const rules = { name: 'people', rules: [{ name: 'anyone', kind: 'match', labels: ['person'], alert: true }] };
+    const res = await postFile(`${server.url}/v1/models/object-detector/predict?mode=sync`, await readFile(join(dir, 'truth.mp4')), 'truth.mp4', 'video/mp4', { rules: JSON.stringify(rules) });
+    expect(res.status).toBe(200);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${server.url}/#/jobs/${res.body.jobId}`);
+    const card = page.locator('#cards .card[data-segment-start] .rules.alert');
+    await card.first().waitFor({ timeout: 30_000 });
+    expect(await card.allTextContents()).toEqual(res.body.segments.map(() => 'Alert: anyone'));
     await page.close();
   });
 });

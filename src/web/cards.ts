@@ -40,6 +40,11 @@ function card({ api }: Page, s: Segment, actions: SegmentActions): HTMLLIElement
   const labels = document.createElement('div');
   labels.className = 'labels';
   labels.textContent = s.labels.map((l) => `${l.label} ${(l.maxScore * 100).toFixed(0)}%`).join(', ') + (s.texts?.length ? `: “${s.texts.join('”, “')}”` : '');
+  // A profile's segment says which rules fired, and whether one is an alert.
+  const rules = document.createElement('div');
+  rules.className = s.alert ? 'rules alert' : 'rules';
+  rules.textContent = s.rules?.length ? `${s.alert ? 'Alert' : 'Rule'}: ${s.rules.join(', ')}` : '';
+  rules.hidden = !s.rules?.length;
   const state = document.createElement('div');
   state.className = 'state';
   const decide = document.createElement('div');
@@ -58,7 +63,7 @@ function card({ api }: Page, s: Segment, actions: SegmentActions): HTMLLIElement
   play.className = 'play';
   play.onclick = () => actions.play(s.index);
   decide.append(play);
-  item.append(img, time, labels, state, decide);
+  item.append(img, time, labels, rules, state, decide);
   return item;
 }
 
