@@ -50,6 +50,28 @@ describe('framewatch score', () => {
     expect(await readJsonl(out)).toHaveLength(5);
   });
 
+  it('--profile makes a video\'s segments from the profile\'s rules, and refuses a bad profile naming its field', async () => {
+    const video = join(dir, 'truth.mp4');
+    await knownTruthVideo(video);
+    const profile = join(dir, 'people.json');
+    await writeFile(profile, JSON.stringify({ name: 'people', rules: [{ name: 'anyone', kind: 'match', labels: ['person'], alert: true }] }));
+    const out = join(dir, 'profile.jsonl');
+    const run = await cli([video, '--model', 'object-detector', '--out', out, '--profile', profile]);
+    expect(run.code).toBe(0);
+    const [record] = await readJsonl(out);
+    expect(record.events.map((e: any) => e.rule)).toContain('anyone');
+    expect(record.segments.length).toBeGreaterThan(0);
+    for (const s of record.segments) expect(s).toMatchObject({ rules: ['anyone'], alert: true });
+    // The person (messi5.jpg) is on screen from 4 to 8 s.
+    expect(record.segments[0].startS).toBeGreaterThanOrEqual(2.5);
+    expect(record.segments[0].endS).toBeLessThanOrEqual(9.5);
+
+    await writeFile(profile, JSON.stringify({ name: 'people', zones: [{ name: 'z', polygon: [[0, 0], [2, 0], [1, 1]] }], rules: [{ name: 'r', kind: 'zone', zone: 'z' }] }));
+    const bad = await cli([video, '--model', 'object-detector', '--profile', profile]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("'zones.0.polygon.1.0'");
+  });
+
   it('writes valid CSV, one row per detection or segment, with what a text reader read', async () => {
     const out = join(dir, 'r.csv');
     const { code } = await cli([join(mixed, '*.jpg'), join(mixed, 'clip.mp4'), '--model', 'text-reader', '--out', out, '--allow-failures']);

@@ -10,18 +10,20 @@ import { imageLoader, sessionSettings } from './config-options.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { recordsToCsv, CSV_HEADER } from './score-format.js';
 import { servedResultSchema } from '../shared/job-result.js';
+import { profileSchema, type Profile } from '../shared/profile.js';
 
 export const SCORE_HELP = `Usage: framewatch score <files|dirs|globs...> --model <name>[@<version>] [--out results.jsonl]
                        [--format jsonl|csv] [--concurrency N] [--server URL] [--allow-failures]
                        [--fps N] [--labels a,b|*] [--pad S] [--merge-gap S] [--threshold T]
-                       [--sampling auto|exact|keyframes] [--motion]
+                       [--sampling auto|exact|keyframes] [--motion] [--profile rules.json]
 
 Scores images and videos with the same pipeline as the server (in process), or sends them to a
 running framewatch with --server. One record per file: path, sha256, model, detections (images)
 or segments and review (videos), timings, or the error code of a file that failed.
 Videos are sampled as the server samples them: --sampling auto (the default) decodes only
 keyframes when they come at least as often as --fps asks; --motion skips frames where
-nothing moved.
+nothing moved. --profile takes a review profile (JSON, docs/review.md): video segments then
+come from its rules, and each record carries the rules' events.
 Re-running with the same --out skips files already scored (by sha256).
 Exit code 0 only when every file scored, unless --allow-failures.`;
 
@@ -66,8 +68,16 @@ async function scoredAlready(out: string, format: 'jsonl' | 'csv'): Promise<Set<
   return done;
 }
 
-async function scoreViaServer(server: string, model: string, version: number | undefined, path: string, sha256: string, query: URLSearchParams): Promise<ScoreRecord> {
+/** A review profile from a JSON file, validated as the server validates one. */
+async function readProfile(path: string): Promise<Profile> {
+  const parsed = profileSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
+  if (!parsed.success) throw new UsageError(`--profile ${path}: ${parsed.error.issues.map((i) => `'${i.path.join('.')}' ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+async function scoreViaServer(server: string, model: string, version: number | undefined, path: string, sha256: string, query: URLSearchParams, fields: Record<string, string>): Promise<ScoreRecord> {
   const form = new FormData();
+  for (const [field, value] of Object.entries(fields)) form.append(field, value);
   form.append('file', new Blob([await readFile(path)]), basename(path));
   const url = `${server.replace(/\/$/, '')}/v1/models/${model}${version ? `/versions/${version}` : ''}/predict?${query}`;
   const res = await fetch(url, { method: 'POST', body: form });
@@ -97,6 +107,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     threshold: { type: 'string' },
     sampling: { type: 'string', default: 'auto' },
     motion: { type: 'boolean', default: false },
+    profile: { type: 'string' },
     'models-dir': { type: 'string' },
   });
   if (values.help) {
@@ -114,10 +125,11 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   if (!SAMPLING_MODES.includes(sampling)) throw new UsageError(`--sampling must be one of ${SAMPLING_MODES.join(', ')}, got '${sampling}'`);
   const config = loadConfig(process.env, { modelsDir: values['models-dir'], logLevel: process.env.FRAMEWATCH_LOG_LEVEL ?? 'warn' });
   const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
+  const profile = values.profile === undefined ? undefined : await readProfile(values.profile);
   const video = {
     fps: Number(values.fps), startS: 0, pad: Number(values.pad), mergeGap: Number(values['merge-gap']),
     labels: values.labels?.split(',').filter(Boolean), decodeThreads: config.videoDecodeThreads,
-    sampling, motion: { enabled: values.motion, maxSkipS: DEFAULT_MOTION_MAX_SKIP_S },
+    sampling, motion: { enabled: values.motion, maxSkipS: DEFAULT_MOTION_MAX_SKIP_S }, profile,
   };
 
   const files = await expandInputs(positionals);
@@ -133,7 +145,8 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     });
     if (video.labels) query.set('labels', video.labels.join(','));
     if (threshold !== undefined) query.set('threshold', String(threshold));
-    score = (path, sha256) => scoreViaServer(values.server!, name, version, path, sha256, query);
+    const fields: Record<string, string> = profile ? { rules: JSON.stringify(profile) } : {};
+    score = (path, sha256) => scoreViaServer(values.server!, name, version, path, sha256, query, fields);
   } else {
     // Load just this model, or a pipeline and the models its steps pin.
     const repository = createRepository({
