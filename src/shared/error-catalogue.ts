@@ -16,6 +16,7 @@ export const ERROR_CATALOGUE = {
   SKEW_DETECTED: { status: 503, description: 'The version failed its golden replay at load (train/serve skew); it does not serve.' },
   QUEUE_FULL: { status: 503, description: 'The model\'s queue, or the video backlog, is full; retry after the Retry-After header.' },
   QUEUE_UNAVAILABLE: { status: 503, description: 'The shared video queue (Redis) is unreachable; retry after the Retry-After header.' },
+  STORAGE_FULL: { status: 507, description: 'The data directory\'s disk is full: video uploads and job writes cannot be stored; images keep working.' },
   TIMEOUT: { status: 504, description: 'The request was not started before its deadline and was dropped.' },
   INVALID_MEDIA: { status: 422, description: 'The media cannot be read (truncated or corrupt); details carry ffmpeg\'s reason.' },
   NO_VIDEO_STREAM: { status: 422, description: 'The media file has no video stream (for example audio only).' },

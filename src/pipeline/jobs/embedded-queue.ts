@@ -61,7 +61,8 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
   let interruptedCount = 0;
   for (const record of await store.list()) {
     if (isFinal(record.status)) continue;
-    await store.save({ ...record, status: 'failed', updatedAt: new Date().toISOString(), error: INTERRUPTED_ERROR });
+    const failed: JobRecord = { ...record, status: 'failed', updatedAt: new Date().toISOString(), error: INTERRUPTED_ERROR };
+    await store.save(failed).catch((err) => logger.error('marking an interrupted job failed could not be saved', { jobId: record.jobId, error: String(err) }));
     interruptedCount++;
   }
   if (interruptedCount > 0) logger.warn('jobs interrupted by the last shutdown were marked failed', { count: interruptedCount });
@@ -79,10 +80,17 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
     return job.saving;
   };
 
+  // Final records whose write failed (a full disk): this process still answers with them.
+  const unsaved = new Map<string, JobRecord>();
   const finish = async (job: ActiveJob, patch: Partial<JobRecord>) => {
     const keep = patch.status === 'succeeded' && options.keepVideos === true;
     await store.settleUpload(job.record.jobId, job.spec.path, keep).catch((err) => logger.error('upload removal failed', { jobId: job.record.jobId, error: String(err) }));
-    await save(job, patch);
+    try {
+      await save(job, patch);
+    } catch (err) {
+      unsaved.set(job.record.jobId, job.record);
+      logger.error('saving a final job record failed; it is kept in memory', { jobId: job.record.jobId, error: String(err) });
+    }
     active.delete(job.record.jobId);
     job.resolve(job.record);
   };
@@ -92,7 +100,8 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       const job = waiting.shift()!;
       runningCount++;
       refreshGauge();
-      void run(job).finally(() => {
+      // run() settles every job itself; this catch is the last guard against an unhandled rejection.
+      void run(job).catch((err) => logger.error('video job runner failed', { jobId: job.record.jobId, error: String(err) })).finally(() => {
         runningCount--;
         refreshGauge();
         pump();
@@ -121,10 +130,11 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
     const { jobId } = job.record;
     if (job.controller.signal.aborted) return; // cancelled while queued: already finished
     const startedAt = performance.now();
-    await save(job, { status: 'running' });
     const log = logger.child({ jobId });
-    log.info('video job started', { model: job.record.model, frames: job.record.progress.framesTotal, chunks: job.record.chunks?.length });
     try {
+      // Inside the try: a write that fails here (a full disk) fails the job, not the process.
+      await save(job, { status: 'running' });
+      log.info('video job started', { model: job.record.model, frames: job.record.progress.framesTotal, chunks: job.record.chunks?.length });
       const chunks = await runChunks(job);
       if (job.controller.signal.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
       const result = await finishJob(repository, job.spec, chunks, store.filesDir(jobId), startedAt);
@@ -153,7 +163,10 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
   }
 
   const queuedBytes = () => [...active.values()].reduce((sum, job) => sum + job.spec.bytes, 0);
-  const checkBacklog = (bytes = 0) => assertBacklogRoom(backlog, { jobs: active.size, bytes: queuedBytes() }, bytes);
+  const checkBacklog = (bytes = 0) => {
+    assertBacklogRoom(backlog, { jobs: active.size, bytes: queuedBytes() }, bytes);
+    store.checkRoom(bytes);
+  };
 
   return {
     mode: 'embedded',
@@ -186,14 +199,15 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
     },
     wait(jobId) {
       const job = active.get(jobId);
+      if (unsaved.has(jobId)) return Promise.resolve(unsaved.get(jobId)!);
       return job ? job.finished : store.get(jobId).then((r) => r ?? Promise.reject(new FramewatchError('JOB_NOT_FOUND', `no job '${jobId}'`)));
     },
     async get(jobId) {
-      return active.get(jobId)?.record ?? (await store.get(jobId));
+      return active.get(jobId)?.record ?? unsaved.get(jobId) ?? (await store.get(jobId));
     },
     async list() {
       const stored = await store.list();
-      return stored.map((r) => active.get(r.jobId)?.record ?? r);
+      return stored.map((r) => active.get(r.jobId)?.record ?? unsaved.get(r.jobId) ?? r);
     },
     readResult: (jobId) => store.readResult(jobId),
     filesDir: (jobId) => store.filesDir(jobId),

@@ -1,6 +1,7 @@
 import { FramewatchError } from '../../errors/index.js';
 import type { ReviewStore } from '../../review/index.js';
 import type { VideoJobSpec } from './spec.js';
+import { isDiskFull } from './storage.js';
 import type { JobRecord, JobResult } from './store.js';
 
 /**
@@ -75,5 +76,6 @@ export function assertBacklogRoom(limits: BacklogLimits, queued: { jobs: number;
 /** A job error as records keep it. */
 export function toJobError(err: unknown): NonNullable<JobRecord['error']> {
   if (err instanceof FramewatchError) return { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) };
+  if (isDiskFull(err)) return { code: 'STORAGE_FULL', message: "the data directory's disk is full" };
   return { code: 'INTERNAL', message: 'internal error' };
 }

@@ -1,8 +1,9 @@
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { jobRecordSchema, jobResultSchema, type JobRecord, type JobResult } from '../../shared/job-result.js';
 import { writeFileAtomic } from '../../registry/index.js';
+import { assertStorageRoom } from './storage.js';
 import { createDiskReviewStore, type ReviewStore } from '../../review/index.js';
 
 export type { JobRecord, JobResult, JobStatus } from '../../shared/job-result.js';
@@ -29,6 +30,10 @@ export interface JobStore {
   settleUpload(jobId: string, uploadPath: string, keep: boolean): Promise<void>;
   /** Where a kept video is (it may not exist). */
   videoPath(jobId: string): string;
+  /** Throws STORAGE_FULL when the disks of the uploads or of the jobs have no room for an upload of `bytes`. */
+  checkRoom(bytes: number): void;
+  /** Where uploads wait for their jobs (`<dataDir>/tmp`); a job's upload must be a file directly in it. */
+  readonly uploadDir: string;
 }
 
 const JOB_ID_RE = /^[0-9a-f-]{36}$/;
@@ -73,5 +78,10 @@ export function createDiskJobStore(dataDir: string): JobStore {
       await rename(uploadPath, join(dir(id), 'video'));
     },
     videoPath: (id) => join(dir(id), 'video'),
+    uploadDir: resolve(dataDir, 'tmp'),
+    checkRoom(bytes) {
+      assertStorageRoom(resolve(dataDir, 'tmp'), bytes);
+      assertStorageRoom(root, 0);
+    },
   };
 }
