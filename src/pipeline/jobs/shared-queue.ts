@@ -10,6 +10,7 @@ import type { ModelRepository } from '../../registry/index.js';
 import { assertBacklogRoom, isFinal, toJobError, type BacklogLimits, type JobQueue } from './queue.js';
 import { chunkPayloadSchema, chunkResultSchema, videoJobSpecSchema, WORKER_ID, type ChunkResult, type VideoJobSpec } from './spec.js';
 import { createRedisReviewStore } from '../../review/index.js';
+import { assertUploadPath, isUploadPath } from './upload-path.js';
 import type { JobRecord, JobStore } from './store.js';
 import { chunkPayloads, finishJob, newJobRecord, progressOf, runChunk } from './video-job.js';
 
@@ -126,10 +127,28 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
     return changed;
   }
 
+  /** Removes a job's upload, but only a path in the upload folder: the path came from Redis. */
+  const removeUpload = async (path: string) => {
+    if (await isUploadPath(store.uploadDir, path)) await rm(path, { force: true });
+    else logger.warn('an upload path outside the upload folder was not removed', { path });
+  };
+
+  /** The spec's upload path checked before anything reads or removes it; INVALID_INPUT never retries. */
+  const checkUpload = async (spec: VideoJobSpec) => {
+    try {
+      await assertUploadPath(store.uploadDir, spec.path);
+    } catch (err) {
+      const error = toJobError(err);
+      logger.error('a queued job names an upload outside the upload folder; refused', { jobId: spec.jobId, path: spec.path });
+      await failJob(spec, error);
+      throw new UnrecoverableError(`${error.code}: ${error.message}`);
+    }
+  };
+
   /** Fails a job once, whichever path sees it first, and removes its upload; never throws. */
   async function failJob(spec: VideoJobSpec, error: NonNullable<JobRecord['error']>): Promise<void> {
     try {
-      if (await finalize(spec.jobId, { status: 'failed', error })) await rm(spec.path, { force: true });
+      if (await finalize(spec.jobId, { status: 'failed', error })) await removeUpload(spec.path);
     } catch (err) {
       logger.error('marking a failed job failed', { jobId: spec.jobId, error: (err as Error).message });
     }
@@ -156,6 +175,7 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
   async function processChunk(job: Job): Promise<ChunkResult> {
     const payload = chunkPayloadSchema.parse(job.data);
     const { spec, index } = payload;
+    await checkUpload(spec);
     // Listen for a cancel before reading the record, so none falls between the two.
     const controller = new AbortController();
     running.set(job.id!, { jobId: spec.jobId, controller });
@@ -193,6 +213,7 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
 
   async function processParent(job: Job): Promise<void> {
     const spec = videoJobSpecSchema.parse(job.data.spec);
+    await checkUpload(spec);
     const startedAt = performance.now();
     const record = await readRecord(spec.jobId);
     if (record && !isFinal(record.status)) {
@@ -208,7 +229,7 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
       await store.settleUpload(spec.jobId, spec.path, options.keepVideos ?? false);
     } else {
       await commands.hdel(KEY.active, spec.jobId);
-      await rm(spec.path, { force: true });
+      await removeUpload(spec.path);
     }
   }
 
