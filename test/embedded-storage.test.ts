@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
+import { WORKER_ID } from '../src/pipeline/index.js';
 import { memoryLogger, postRaw, startTestServer, type LogLine } from './helpers/server.js';
 import { knownTruthVideo, patternVideo } from './helpers/videos.js';
 
@@ -44,6 +45,21 @@ const fillDisk = () => {
   spawnSync('dd', ['if=/dev/zero', `of=${join(jobsDisk, 'filler')}`, 'bs=4k']);
   expect(statfsSync(jobsDisk).bavail).toBe(0);
 };
+
+describe('embedded chunk logs', () => {
+  it('logs each chunk\'s start and finish at info, with job, chunk, frames, duration and worker', async () => {
+    const res = await postRaw(`${server.url}/v1/models/object-detector/predict?mode=sync&fps=4`, truth, 'video/mp4');
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const jobId = res.body.jobId;
+    const started = lines.filter((l) => l.msg === 'video chunk started' && l.jobId === jobId);
+    const finished = lines.filter((l) => l.msg === 'video chunk finished' && l.jobId === jobId);
+    expect(started.map((l) => l.chunk).sort()).toEqual([0, 1]);
+    expect(finished.map((l) => l.chunk).sort()).toEqual([0, 1]);
+    for (const l of [...started, ...finished]) expect(l).toMatchObject({ level: 'info', worker: WORKER_ID });
+    expect(finished.reduce((n, l) => n + (l.frames as number), 0)).toBe(48);
+    for (const l of finished) expect(l.durationMs).toBeGreaterThan(0);
+  });
+});
 
 describe('a full data disk (B2)', () => {
   it('fails the running job with STORAGE_FULL, keeps serving images, and refuses videos with 507 STORAGE_FULL', async () => {

@@ -115,6 +115,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       const entry = job.record.chunks![payload.index];
       const result = await runChunk(repository, payload, {
         signal: job.controller.signal,
+        logger,
         onProgress: (framesDone) => {
           entry.framesDone = framesDone;
           job.record.progress = progressOf(job.record);

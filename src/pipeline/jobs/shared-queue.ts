@@ -189,6 +189,7 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
       await progress(0);
       const result = await runChunk(repository, payload, {
         signal: controller.signal,
+        logger,
         onProgress: (n) => {
           if (Date.now() - lastWrite < 1000) return;
           lastWrite = Date.now();

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { Logger } from '../../logging/logger.js';
 import { metrics } from '../../metrics/index.js';
 import type { ModelRepository } from '../../registry/index.js';
 import { frameSteps } from '../predict-pipeline.js';
@@ -46,10 +47,13 @@ export function resolveVideoModel(repository: ModelRepository, asked: { name: st
 export async function runChunk(
   repository: ModelRepository,
   { index, range, spec }: ChunkPayload,
-  o: { signal?: AbortSignal; onProgress?: (framesDone: number) => void } = {},
+  o: { signal?: AbortSignal; onProgress?: (framesDone: number) => void; logger?: Logger } = {},
 ): Promise<ChunkResult> {
   const { model, readers } = resolveVideoModel(repository, spec.model);
   const started = performance.now();
+  // Both modes log here, on the worker that runs the chunk, so one job's chunks can be followed across workers.
+  const log = o.logger?.child({ jobId: spec.jobId, chunk: index, worker: WORKER_ID });
+  log?.info('video chunk started', { startS: rangeStartS(range) });
   const { frames, timings, framesInferred } = await inferFrames(model, spec.path, spec.info, range, {
     threshold: spec.options.threshold,
     decodeThreads: spec.options.decodeThreads ?? decoderThreadsFor(model.session.provider),
@@ -58,7 +62,9 @@ export async function runChunk(
     motion: spec.options.motion,
     readers,
   });
-  metrics.chunkDuration.observe({ model: spec.model.name }, (performance.now() - started) / 1000);
+  const durationMs = performance.now() - started;
+  metrics.chunkDuration.observe({ model: spec.model.name }, durationMs / 1000);
+  log?.info('video chunk finished', { frames: frames.length, framesInferred, durationMs: Math.round(durationMs) });
   return { index, frames: frames.map((f) => ({ ...f, detections: [...f.detections] })), timings, framesInferred, worker: WORKER_ID };
 }
 
