@@ -42,7 +42,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await redis?.start().catch(() => undefined); // B3 stops it; the server closes against a live one
   await Promise.all([chunks?.close(), videos?.close()]);
-  await server?.close();
+  // Known, not fixed here: after Redis restarts, the shared queue's close() does not return
+  // (BullMQ worker close); bounded so the file ends.
+  await Promise.race([server?.close(), new Promise((r) => setTimeout(r, 10_000))]);
   await redis?.stop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -100,5 +102,6 @@ describe('a Redis outage during a sync request (B3)', () => {
     expect(Date.now() - stoppedAt).toBeLessThan(10_000);
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('QUEUE_UNAVAILABLE');
-  }, 60_000);
+    await redis.start();
+  }, 120_000);
 });

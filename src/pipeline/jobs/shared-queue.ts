@@ -29,6 +29,8 @@ const FAILS_EVERYWHERE = new Set(['INVALID_MEDIA', 'NO_VIDEO_STREAM', 'INVALID_I
 /** Attempts of a chunk that fails for another reason, one second apart and doubling. */
 const CHUNK_ATTEMPTS = { attempts: 3, backoff: { type: 'exponential' as const, delay: 1000 } };
 const WAIT_POLL_MS = 250;
+/** A sync request waiting on a job gives up with QUEUE_UNAVAILABLE after Redis has been unreachable this long. */
+export const WAIT_OUTAGE_MS = 5_000;
 
 export interface SharedQueueOptions {
   redisUrl: string;
@@ -325,10 +327,16 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
       return records.filter((r): r is JobRecord => r !== undefined);
     },
     async wait(jobId) {
+      // A blip is ridden out; an outage ends the wait, so the client hears 503 rather than the HTTP timeout.
+      let reachedAt = Date.now();
       for (;;) {
-        const record = await readRecord(jobId).catch(() => undefined);
-        if (record === undefined && commands.status === 'ready') throw new FramewatchError('JOB_NOT_FOUND', `no job '${jobId}'`);
+        const record = await readRecord(jobId).then(
+          (r) => ((reachedAt = Date.now()), r ?? null),
+          () => undefined,
+        );
+        if (record === null) throw new FramewatchError('JOB_NOT_FOUND', `no job '${jobId}'`);
         if (record && isFinal(record.status)) return record;
+        if (record === undefined && Date.now() - reachedAt >= WAIT_OUTAGE_MS) throw unavailable();
         await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
       }
     },
