@@ -43,3 +43,17 @@ describe('retention (FRAMEWATCH_JOB_TTL_HOURS)', () => {
     expect(await readdir(join(dir, 'tmp'))).toEqual(['new.upload']);
   });
 });
+
+describe('results stored by the previous version', () => {
+  it('still read, with tracks that have no trajectory', async () => {
+    const store = createDiskJobStore(dir);
+    const jobId = '00000000-0000-4000-8000-0000000000a1';
+    const { tracks: _tracks, ...rest } = emptyJobResult(jobId);
+    await store.saveResult(jobId, { ...rest, tracks: [] });
+    // The file as round 2 wrote it: a track without a trajectory.
+    const path = join(dir, 'jobs', jobId, 'result.json');
+    await writeFile(path, JSON.stringify({ ...rest, tracks: [{ id: 1, label: 'person', startS: 1, endS: 3, maxScore: 0.6, hits: 5 }] }));
+    const read = await store.readResult(jobId);
+    expect(read?.tracks).toEqual([{ id: 1, label: 'person', startS: 1, endS: 3, maxScore: 0.6, hits: 5, trajectory: [] }]);
+  });
+});

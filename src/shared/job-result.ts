@@ -79,7 +79,8 @@ export const trackSummarySchema = z.object({
   endS: z.number(),
   maxScore: z.number(),
   hits: z.number().int(),
-  trajectory: z.array(z.tuple([z.number(), z.number(), z.number(), z.number(), z.number(), z.number()])),
+  // Results stored before trajectories were kept still read (as tracks without a path), so old jobs keep their review.
+  trajectory: z.array(z.tuple([z.number(), z.number(), z.number(), z.number(), z.number(), z.number()])).default([]),
 });
 export type TrackSummary = z.infer<typeof trackSummarySchema>;
 
