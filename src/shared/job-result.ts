@@ -90,6 +90,38 @@ export type ReviewSummary = z.infer<typeof reviewSummarySchema>;
 const modelRefSchema = z.object({ name: z.string(), version: z.number().int().positive() });
 
 /** What a video prediction answers: the sampled video, its tracks, segments and review figures. */
+/** A span of speech heard on the audio track, with the voice model's mean probability over it. */
+export const speechSpanSchema = z.object({ startS: z.number(), endS: z.number(), score: z.number() });
+/** A sudden rise of short-term loudness above the track's own background; `level` in LUFS. */
+export const loudEventSchema = z.object({ timeS: z.number(), endS: z.number(), level: z.number(), backgroundLevel: z.number().optional() });
+/** What the audio track said: `status` 'none' (no audio stream), 'undecodable', 'off' (audio=false) or 'analysed'. */
+export const audioAnalysisSchema = z.object({
+  status: z.enum(['analysed', 'none', 'undecodable', 'off']),
+  stream: z.object({ codec: z.string(), sampleRate: z.number().int(), channels: z.number().int() }).optional(),
+  /** Why an audio stream could not be analysed ('undecodable'). */
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /** The voice model that heard the speech. */
+  voiceModel: modelRefSchema.optional(),
+  speech: z.array(speechSpanSchema).default([]),
+  /** Seconds of speech over the seconds of audio analysed. */
+  speechRatio: z.number().optional(),
+  loud: z.array(loudEventSchema).default([]),
+  decodeMs: z.number().optional(),
+});
+export type AudioAnalysis = z.infer<typeof audioAnalysisSchema>;
+
+/** A span of the picture (black or frozen), in seconds and in frame numbers at the video's frame rate. */
+export const cueSpanSchema = z.object({ startS: z.number(), endS: z.number(), startFrame: z.number().int(), endFrame: z.number().int() });
+/** A shot boundary: the first frame of the new shot, with the scene-change score (0-1). */
+export const shotBoundarySchema = z.object({ timeS: z.number(), frame: z.number().int(), score: z.number() });
+/** Technical cues of the picture, from ffmpeg's own filters. */
+export const pictureCuesSchema = z.object({
+  shots: z.array(shotBoundarySchema),
+  black: z.array(cueSpanSchema),
+  frozen: z.array(cueSpanSchema),
+});
+export type PictureCues = z.infer<typeof pictureCuesSchema>;
+
 export const videoPredictionSchema = z.object({
   model: modelRefSchema,
   video: z.object({
@@ -111,6 +143,10 @@ export const videoPredictionSchema = z.object({
   profile: z.object({ name: z.string(), version: z.number().int().positive().optional() }).optional(),
   events: z.array(ruleEventSchema).optional(),
   tracks: z.array(trackSummarySchema),
+  /** The audio track's speech and loud sounds (absent in results stored before audio analysis). */
+  audio: audioAnalysisSchema.optional(),
+  /** Shots, black and frozen spans of the picture (absent in results stored before cues). */
+  cues: pictureCuesSchema.optional(),
   segments: z.array(videoSegmentSchema),
   review: reviewSummarySchema,
   timings: stageTimingsSchema.extend({ thumbnailMs: z.number(), totalMs: z.number(), framesPerSecond: z.number() }),
