@@ -10,7 +10,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
-import { CHUNK_QUEUE, VIDEO_QUEUE, WORKER_ID } from '../src/pipeline/index.js';
+import { CHUNK_QUEUE, VIDEO_QUEUE } from '../src/pipeline/index.js';
+import { expectChunkLogs } from './helpers/chunk-logs.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { memoryLogger, postRaw, startTestServer, type LogLine } from './helpers/server.js';
 import { knownTruthVideo, patternVideo } from './helpers/videos.js';
@@ -60,13 +61,7 @@ describe('shared chunk logs', () => {
     const res = await postRaw(`${server.url}/v1/models/object-detector/predict?mode=sync&fps=4`, truth, 'video/mp4');
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     jobId = res.body.jobId;
-    const started = lines.filter((l) => l.msg === 'video chunk started' && l.jobId === jobId);
-    const finished = lines.filter((l) => l.msg === 'video chunk finished' && l.jobId === jobId);
-    expect(started.map((l) => l.chunk).sort()).toEqual([0, 1]);
-    expect(finished.map((l) => l.chunk).sort()).toEqual([0, 1]);
-    for (const l of [...started, ...finished]) expect(l).toMatchObject({ level: 'info', worker: WORKER_ID });
-    expect(finished.reduce((n, l) => n + (l.frames as number), 0)).toBe(48);
-    for (const l of finished) expect(l.durationMs).toBeGreaterThan(0);
+    expectChunkLogs(lines, jobId, [0, 1], 48);
   });
 });
 

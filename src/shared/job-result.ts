@@ -89,7 +89,6 @@ export type ReviewSummary = z.infer<typeof reviewSummarySchema>;
 
 const modelRefSchema = z.object({ name: z.string(), version: z.number().int().positive() });
 
-/** What a video prediction answers: the sampled video, its tracks, segments and review figures. */
 /** A span of speech heard on the audio track, with the voice model's mean probability over it. */
 export const speechSpanSchema = z.object({ startS: z.number(), endS: z.number(), score: z.number() });
 /** A sudden rise of short-term loudness above the track's own background; `level` in LUFS. */
@@ -122,6 +121,7 @@ export const pictureCuesSchema = z.object({
 });
 export type PictureCues = z.infer<typeof pictureCuesSchema>;
 
+/** What a video prediction answers: the sampled video, its tracks, segments and review figures. */
 export const videoPredictionSchema = z.object({
   model: modelRefSchema,
   video: z.object({

@@ -6,10 +6,11 @@ import type { Logger } from '../../logging/logger.js';
 import { metrics } from '../../metrics/index.js';
 import type { ModelRepository } from '../../registry/index.js';
 import { assertBacklogRoom, isFinal, toJobError, type BacklogLimits, type JobQueue } from './queue.js';
+import { CANCELLED, createJobLifecycle, INTERRUPTED, throttled, type JobRecords } from './lifecycle.js';
 import type { ChunkResult, VideoJobSpec } from './spec.js';
 import type { JobRecord, JobStore } from './store.js';
 import { mapPool } from '../map-pool.js';
-import { chunkPayloads, finishJob, newJobRecord, progressOf, runChunk } from './video-job.js';
+import { chunkPayloads, newJobRecord, progressOf, runChunk } from './video-job.js';
 
 export interface EmbeddedQueueOptions {
   store: JobStore;
@@ -29,22 +30,12 @@ interface ActiveJob {
   record: JobRecord;
   spec: VideoJobSpec;
   controller: AbortController;
+  /** Resolves with the final record, once it is final (before the job's work has unwound). */
   finished: Promise<JobRecord>;
   resolve: (r: JobRecord) => void;
-  lastSaved: number;
   /** Writes of this job's record, in order: a late progress write never lands after the final one. */
   saving: Promise<void>;
-  /** Stopped by a shutdown rather than by a user. */
-  interrupted?: boolean;
 }
-
-const INTERRUPTED_ERROR = { code: 'INTERRUPTED' as const, message: 'the server stopped while this job was running; submit it again' };
-
-/** How a stopped job ends: failed INTERRUPTED by a shutdown, or cancelled by a user. */
-const stoppedOutcome = (job: ActiveJob) =>
-  job.interrupted
-    ? { status: 'failed' as const, error: INTERRUPTED_ERROR }
-    : { status: 'cancelled' as const, error: { code: 'CANCELLED' as const, message: 'the job was cancelled' } };
 
 /**
  * The embedded default: video jobs queue and run in this process, records and results on
@@ -53,15 +44,17 @@ const stoppedOutcome = (job: ActiveJob) =>
 export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promise<JobQueue> {
   const { store, repository, logger } = options;
   const backlog = options.backlog ?? { maxJobs: Infinity, maxBytes: Infinity };
+  /** Jobs not yet final, by id. */
   const active = new Map<string, ActiveJob>();
   const waiting: ActiveJob[] = [];
-  let runningCount = 0;
+  /** Runners whose work has not unwound yet (a final job's ffmpeg may still be stopping). */
+  const runs = new Set<Promise<void>>();
 
   // After a restart: jobs that were queued or running are marked failed with INTERRUPTED.
   let interruptedCount = 0;
   for (const record of await store.list()) {
     if (isFinal(record.status)) continue;
-    const failed: JobRecord = { ...record, status: 'failed', updatedAt: new Date().toISOString(), error: INTERRUPTED_ERROR };
+    const failed: JobRecord = { ...record, ...INTERRUPTED, updatedAt: new Date().toISOString() };
     await store.save(failed).catch((err) => logger.error('marking an interrupted job failed could not be saved', { jobId: record.jobId, error: String(err) }));
     interruptedCount++;
   }
@@ -69,12 +62,11 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
 
   const refreshGauge = () => {
     metrics.jobs.set({ queue: 'videos', state: 'waiting' }, waiting.length);
-    metrics.jobs.set({ queue: 'videos', state: 'active' }, runningCount);
+    metrics.jobs.set({ queue: 'videos', state: 'active' }, runs.size);
   };
 
-  const save = (job: ActiveJob, patch: Partial<JobRecord>): Promise<void> => {
-    job.record = { ...job.record, ...patch, updatedAt: new Date().toISOString() };
-    job.lastSaved = Date.now();
+  /** Queues a write of the job's record behind the ones before it. */
+  const save = (job: ActiveJob): Promise<void> => {
     const record = job.record;
     job.saving = job.saving.catch(() => undefined).then(() => store.save(record));
     return job.saving;
@@ -82,35 +74,51 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
 
   // Final records whose write failed (a full disk): this process still answers with them.
   const unsaved = new Map<string, JobRecord>();
-  const finish = async (job: ActiveJob, patch: Partial<JobRecord>) => {
-    const keep = patch.status === 'succeeded' && options.keepVideos === true;
-    await store.settleUpload(job.record.jobId, job.spec.path, keep).catch((err) => logger.error('upload removal failed', { jobId: job.record.jobId, error: String(err) }));
-    try {
-      await save(job, patch);
-    } catch (err) {
-      unsaved.set(job.record.jobId, job.record);
-      logger.error('saving a final job record failed; it is kept in memory', { jobId: job.record.jobId, error: String(err) });
-    }
-    active.delete(job.record.jobId);
-    job.resolve(job.record);
+  /** The lifecycle's adapter: an active job's record is in memory (one process, so check-and-set is one step), and on disk. */
+  const records: JobRecords = {
+    read: async (jobId) => active.get(jobId)?.record ?? unsaved.get(jobId) ?? (await store.get(jobId)),
+    async writeUnlessFinal(record) {
+      const job = active.get(record.jobId);
+      if (!job || isFinal(job.record.status)) return false;
+      job.record = record;
+      try {
+        await save(job);
+      } catch (err) {
+        if (!isFinal(record.status)) throw err;
+        unsaved.set(record.jobId, record);
+        logger.error('saving a final job record failed; it is kept in memory', { jobId: record.jobId, error: String(err) });
+      }
+      return true;
+    },
+    async retire(record) {
+      const job = active.get(record.jobId);
+      active.delete(record.jobId);
+      job?.resolve(record);
+    },
   };
+  const lifecycle = createJobLifecycle({ records, store, repository, keepVideos: options.keepVideos ?? false, logger });
 
   const pump = () => {
-    while (runningCount < options.maxConcurrent && waiting.length > 0) {
+    while (runs.size < options.maxConcurrent && waiting.length > 0) {
       const job = waiting.shift()!;
-      runningCount++;
-      refreshGauge();
       // run() settles every job itself; this catch is the last guard against an unhandled rejection.
-      void run(job).catch((err) => logger.error('video job runner failed', { jobId: job.record.jobId, error: String(err) })).finally(() => {
-        runningCount--;
-        refreshGauge();
-        pump();
-      });
+      const running: Promise<void> = run(job)
+        .catch((err) => logger.error('video job runner failed', { jobId: job.record.jobId, error: String(err) }))
+        .finally(() => {
+          runs.delete(running);
+          refreshGauge();
+          pump();
+        });
+      runs.add(running);
+      refreshGauge();
     }
   };
 
   async function runChunks(job: ActiveJob): Promise<ChunkResult[]> {
     const chunks = chunkPayloads(job.spec, options.chunkSeconds);
+    const saveProgress = throttled(async () => {
+      if (!isFinal(job.record.status)) await save(job);
+    }, (err) => logger.error('saving job progress failed', { jobId: job.record.jobId, error: err.message }));
     return mapPool(chunks, options.chunkConcurrency, async (payload) => {
       const entry = job.record.chunks![payload.index];
       const result = await runChunk(repository, payload, {
@@ -119,7 +127,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
         onProgress: (framesDone) => {
           entry.framesDone = framesDone;
           job.record.progress = progressOf(job.record);
-          if (Date.now() - job.lastSaved > 1000) save(job, {}).catch((err: Error) => logger.error('saving job progress failed', { jobId: job.record.jobId, error: err.message }));
+          saveProgress(framesDone);
         },
       });
       entry.worker = result.worker;
@@ -129,38 +137,31 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
 
   async function run(job: ActiveJob): Promise<void> {
     const { jobId } = job.record;
-    if (job.controller.signal.aborted) return; // cancelled while queued: already finished
     const startedAt = performance.now();
     const log = logger.child({ jobId });
     try {
       // Inside the try: a write that fails here (a full disk) fails the job, not the process.
-      await save(job, { status: 'running' });
+      if (!(await lifecycle.start(jobId))) return; // cancelled while queued: already final
       log.info('video job started', { model: job.record.model, frames: job.record.progress.framesTotal, chunks: job.record.chunks?.length });
       const chunks = await runChunks(job);
       if (job.controller.signal.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
-      const result = await finishJob(repository, job.spec, chunks, store.filesDir(jobId), startedAt);
-      await store.saveResult(jobId, { jobId, ...result });
-      const done = result.video.framesSampled;
-      await finish(job, { status: 'succeeded', progress: { framesDone: done, framesTotal: done, percent: 100 } });
-      log.info('video job succeeded', { frames: done, segments: result.segments.length, fps: result.timings.framesPerSecond });
+      await lifecycle.succeed(job.spec, chunks, startedAt);
     } catch (err) {
-      if (job.controller.signal.aborted) return void (await finish(job, stoppedOutcome(job)));
+      if (job.controller.signal.aborted) return; // cancelled or interrupted: its final record is written already
       const error = toJobError(err);
       log.error('video job failed', { code: error.code, error: (err as Error)?.stack ?? String(err) });
-      await finish(job, { status: 'failed', error });
+      await lifecycle.end(jobId, job.spec.path, { status: 'failed', error });
     }
   }
 
-  /** Stops a queued or running job: a queued one ends at once, a running one once its pipeline unwinds. */
-  async function stop(job: ActiveJob): Promise<JobRecord> {
-    job.controller.abort();
+  /** Ends a queued or running job at once (cancelled, or interrupted by a shutdown) and stops its work. */
+  async function stop(job: ActiveJob, patch: Partial<JobRecord>): Promise<JobRecord> {
     const queuedAt = waiting.indexOf(job);
-    if (queuedAt >= 0) {
-      waiting.splice(queuedAt, 1);
-      refreshGauge();
-      await finish(job, stoppedOutcome(job));
-    }
-    return job.finished;
+    if (queuedAt >= 0) waiting.splice(queuedAt, 1);
+    refreshGauge();
+    const final = await lifecycle.end(job.record.jobId, job.spec.path, patch);
+    job.controller.abort();
+    return final ?? job.record;
   }
 
   const queuedBytes = () => [...active.values()].reduce((sum, job) => sum + job.spec.bytes, 0);
@@ -184,7 +185,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       let resolve!: (r: JobRecord) => void;
       const finished = new Promise<JobRecord>((r) => (resolve = r));
       const record = newJobRecord(spec, chunkPayloads(spec, options.chunkSeconds));
-      const job: ActiveJob = { record, spec, controller: new AbortController(), finished, resolve, lastSaved: 0, saving: Promise.resolve() };
+      const job: ActiveJob = { record, spec, controller: new AbortController(), finished, resolve, saving: Promise.resolve() };
       active.set(spec.jobId, job);
       try {
         await store.save(record);
@@ -215,20 +216,16 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
     videoPath: (jobId) => store.videoPath(jobId),
     async cancel(jobId) {
       const job = active.get(jobId);
-      if (job) return stop(job);
+      if (job) return stop(job, CANCELLED);
       const stored = await store.get(jobId);
       if (!stored) throw new FramewatchError('JOB_NOT_FOUND', `no job '${jobId}'`);
       return stored; // already final
     },
     health: () => ({ ready: true }),
-    /** Shutdown: every queued or running job ends failed with INTERRUPTED; temp files go. */
+    /** Shutdown: every queued or running job ends failed with INTERRUPTED, its upload goes, and its work unwinds. */
     async close() {
-      await Promise.all(
-        [...active.values()].map((job) => {
-          job.interrupted = true;
-          return stop(job);
-        }),
-      );
+      await Promise.all([...active.values()].map((job) => stop(job, INTERRUPTED)));
+      await Promise.all([...runs]);
     },
   };
 }

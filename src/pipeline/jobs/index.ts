@@ -6,3 +6,7 @@ export * from './video-job.js';
 export * from './shared-queue.js';
 export * from './retention.js';
 export * from './open-queue.js';
+export * from './lifecycle.js';
+export * from './redis/keys.js';
+export * from './redis/records.js';
+export * from './redis/review-store.js';

@@ -9,20 +9,15 @@ import { metrics } from '../../metrics/index.js';
 import type { ModelRepository } from '../../registry/index.js';
 import { assertBacklogRoom, isFinal, toJobError, type BacklogLimits, type JobQueue } from './queue.js';
 import { chunkPayloadSchema, chunkResultSchema, videoJobSpecSchema, WORKER_ID, type ChunkResult, type VideoJobSpec } from './spec.js';
-import { createRedisReviewStore } from '../../review/index.js';
-import { assertUploadPath, isUploadPath } from './upload-path.js';
+import { assertUploadPath } from './upload-path.js';
 import type { JobRecord, JobStore } from './store.js';
-import { chunkPayloads, finishJob, newJobRecord, progressOf, runChunk } from './video-job.js';
+import { chunkPayloads, newJobRecord, runChunk } from './video-job.js';
+import { CANCELLED, createJobLifecycle, throttled } from './lifecycle.js';
+import { CHUNK_QUEUE, redisKeys, VIDEO_QUEUE } from './redis/keys.js';
+import { createRedisJobRecords } from './redis/records.js';
+import { createRedisReviewStore } from './redis/review-store.js';
 
-export const CHUNK_QUEUE = 'framewatch-chunks';
-export const VIDEO_QUEUE = 'framewatch-videos';
-const KEY = {
-  record: (id: string) => `framewatch:job:${id}`,
-  chunks: (id: string) => `framewatch:job:${id}:chunks`,
-  index: 'framewatch:jobs',
-  active: 'framewatch:active',
-  cancel: 'framewatch:cancel',
-};
+export { CHUNK_QUEUE, VIDEO_QUEUE } from './redis/keys.js';
 const UNAVAILABLE_RETRY_AFTER_S = 5;
 /** Errors a chunk meets on any worker, every time: its job fails at once instead of retrying. */
 const FAILS_EVERYWHERE = new Set(['INVALID_MEDIA', 'NO_VIDEO_STREAM', 'INVALID_INPUT', 'UNSUPPORTED_MEDIA_TYPE', 'IMAGE_TOO_LARGE']);
@@ -54,16 +49,6 @@ export interface SharedQueueOptions {
   modelsReady: Promise<unknown>;
   logger: Logger;
 }
-
-/** Sets a record unless it is already final; the whole check runs in Redis, so cancel and finish cannot cross. */
-const SET_UNLESS_FINAL = `
-local current = redis.call('GET', KEYS[1])
-if current then
-  local status = cjson.decode(current).status
-  if status == 'succeeded' or status == 'failed' or status == 'cancelled' then return 0 end
-end
-redis.call('SET', KEYS[1], ARGV[1])
-return 1`;
 
 const emptyTimings = { decodeMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 };
 /** The result of a chunk whose job ended before it ran (cancelled or failed). */
@@ -99,40 +84,13 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
   flow.on('error', noteError);
   chunkQueue.on('error', noteError);
   videoQueue.on('error', noteError);
-  commands.defineCommand('setUnlessFinal', { numberOfKeys: 1, lua: SET_UNLESS_FINAL });
-  const setUnlessFinal = (id: string, record: JobRecord) =>
-    (commands as unknown as { setUnlessFinal(key: string, value: string): Promise<number> }).setUnlessFinal(KEY.record(id), JSON.stringify(record));
+  const records = createRedisJobRecords(commands, ttlS);
+  const lifecycle = createJobLifecycle({ records, store, repository, keepVideos: options.keepVideos ?? false, logger });
 
   const unavailable = () =>
     new FramewatchError('QUEUE_UNAVAILABLE', 'the video queue (Redis) is unreachable; retry shortly', { retryAfterS: UNAVAILABLE_RETRY_AFTER_S, reason: lastRedisError || commands.status });
   const requireRedis = () => {
     if (commands.status !== 'ready') throw unavailable();
-  };
-
-  async function readRecord(id: string): Promise<JobRecord | undefined> {
-    const [text, chunks] = await Promise.all([commands.get(KEY.record(id)), commands.hgetall(KEY.chunks(id))]);
-    if (!text) return undefined;
-    const record = JSON.parse(text) as JobRecord;
-    for (const [index, value] of Object.entries(chunks)) {
-      const entry = record.chunks?.[Number(index)];
-      if (entry) Object.assign(entry, JSON.parse(value));
-    }
-    return isFinal(record.status) ? record : { ...record, progress: progressOf(record) };
-  }
-
-  /** Moves a job to a final state once: the record expires after the TTL and the backlog forgets it. */
-  async function finalize(jobId: string, patch: Partial<JobRecord>): Promise<boolean> {
-    const current = await readRecord(jobId);
-    if (!current) return false;
-    const changed = (await setUnlessFinal(jobId, { ...current, ...patch, updatedAt: new Date().toISOString() })) === 1;
-    await commands.multi().expire(KEY.record(jobId), ttlS).expire(KEY.chunks(jobId), ttlS).hdel(KEY.active, jobId).exec();
-    return changed;
-  }
-
-  /** Removes a job's upload, but only a path in the upload folder: the path came from Redis. */
-  const removeUpload = async (path: string) => {
-    if (await isUploadPath(store.uploadDir, path)) await rm(path, { force: true });
-    else logger.warn('an upload path outside the upload folder was not removed', { path });
   };
 
   /** The spec's upload path checked before anything reads or removes it; INVALID_INPUT never retries. */
@@ -150,7 +108,7 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
   /** Fails a job once, whichever path sees it first, and removes its upload; never throws. */
   async function failJob(spec: VideoJobSpec, error: NonNullable<JobRecord['error']>): Promise<void> {
     try {
-      if (await finalize(spec.jobId, { status: 'failed', error })) await removeUpload(spec.path);
+      await lifecycle.end(spec.jobId, spec.path, { status: 'failed', error });
     } catch (err) {
       logger.error('marking a failed job failed', { jobId: spec.jobId, error: (err as Error).message });
     }
@@ -159,7 +117,7 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
   // The backlog as last seen: the upload checks it synchronously, submit checks it again exactly.
   let backlogSeen = { jobs: 0, bytes: 0 };
   const readBacklog = async () => {
-    const sizes = await commands.hvals(KEY.active);
+    const sizes = await commands.hvals(redisKeys.active);
     backlogSeen = { jobs: sizes.length, bytes: sizes.reduce((sum, b) => sum + Number(b), 0) };
     return backlogSeen;
   };
@@ -169,7 +127,7 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
   // awaited: a server started while Redis is away must still listen and serve images.
   const subscriber = commands.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
   subscriber.on('error', () => undefined);
-  subscriber.subscribe(KEY.cancel).catch(noteError);
+  subscriber.subscribe(redisKeys.cancel).catch(noteError);
   subscriber.on('message', (_channel: string, jobId: string) => {
     for (const chunk of running.values()) if (chunk.jobId === jobId) chunk.controller.abort();
   });
@@ -181,22 +139,15 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
     // Listen for a cancel before reading the record, so none falls between the two.
     const controller = new AbortController();
     running.set(job.id!, { jobId: spec.jobId, controller });
-    let lastWrite = 0;
-    const progress = (framesDone: number) => commands.hset(KEY.chunks(spec.jobId), String(index), JSON.stringify({ framesDone, worker: WORKER_ID }));
+    const progress = (framesDone: number) => records.writeChunkProgress(spec.jobId, index, framesDone, WORKER_ID);
     try {
-      const record = await readRecord(spec.jobId);
       // A cancelled or failed job's remaining chunks do no work; the parent still cleans up.
-      if (!record || isFinal(record.status) || controller.signal.aborted) return skippedChunk(index);
-      if (record.status === 'queued') await setUnlessFinal(spec.jobId, { ...record, status: 'running', updatedAt: new Date().toISOString() });
+      if (!(await lifecycle.start(spec.jobId)) || controller.signal.aborted) return skippedChunk(index);
       await progress(0);
       const result = await runChunk(repository, payload, {
         signal: controller.signal,
         logger,
-        onProgress: (n) => {
-          if (Date.now() - lastWrite < 1000) return;
-          lastWrite = Date.now();
-          void progress(n).catch(() => undefined);
-        },
+        onProgress: throttled(progress, () => undefined),
       });
       await progress(result.frames.length);
       return result;
@@ -218,21 +169,17 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
     const spec = videoJobSpecSchema.parse(job.data.spec);
     await checkUpload(spec);
     const startedAt = performance.now();
-    const record = await readRecord(spec.jobId);
+    const record = await records.read(spec.jobId);
     if (record && !isFinal(record.status)) {
       const values = Object.values(await job.getChildrenValues()).map((v) => chunkResultSchema.parse(v));
       // totalMs counts from the submission: the chunks ran before this, on any worker.
-      const result = await finishJob(repository, spec, values, store.filesDir(spec.jobId), startedAt - (Date.now() - Date.parse(record.createdAt)));
-      await store.saveResult(spec.jobId, { jobId: spec.jobId, ...result });
-      const done = result.video.framesSampled;
-      const chunks = values.sort((a, b) => a.index - b.index).map((c, i) => ({ ...record.chunks![i], framesDone: c.frames.length, worker: c.worker }));
-      await finalize(spec.jobId, { status: 'succeeded', progress: { framesDone: done, framesTotal: done, percent: 100 }, chunks });
-      logger.info('video job succeeded', { jobId: spec.jobId, frames: done, segments: result.segments.length, workers: [...new Set(values.map((v) => v.worker))] });
-      // The parent runs last, after every chunk: nothing reads the upload any more.
-      await store.settleUpload(spec.jobId, spec.path, options.keepVideos ?? false);
+      const chunks = (current: JobRecord) =>
+        ({ chunks: [...values].sort((a, b) => a.index - b.index).map((c, i) => ({ ...current.chunks![i], framesDone: c.frames.length, worker: c.worker })) });
+      await lifecycle.succeed(spec, values, startedAt - (Date.now() - Date.parse(record.createdAt)), chunks);
     } else {
-      await commands.hdel(KEY.active, spec.jobId);
-      await removeUpload(spec.path);
+      // The job ended before its parent ran (cancelled, or failed): the upload's last reader is gone.
+      await commands.hdel(redisKeys.active, spec.jobId);
+      await rm(spec.path, { force: true });
     }
   }
 
@@ -292,7 +239,7 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
         assertBacklogRoom(options.backlog, await readBacklog(), spec.bytes);
         const chunks = chunkPayloads(spec, options.chunkSeconds);
         const record = newJobRecord(spec, chunks);
-        await commands.multi().set(KEY.record(spec.jobId), JSON.stringify(record)).zadd(KEY.index, String(Date.now()), spec.jobId).hset(KEY.active, spec.jobId, String(spec.bytes)).exec();
+        await records.create(record, spec.bytes);
         const keep = { age: ttlS };
         await flow.add({
           name: 'video',
@@ -310,27 +257,23 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
       } catch (err) {
         await rm(spec.path, { force: true });
         if (err instanceof FramewatchError) throw err;
-        await commands.multi().del(KEY.record(spec.jobId)).hdel(KEY.active, spec.jobId).exec().catch(() => undefined);
+        await records.forget(spec.jobId).catch(() => undefined);
         throw unavailable();
       }
     },
     async get(jobId) {
       requireRedis();
-      return readRecord(jobId);
+      return records.read(jobId);
     },
     async list() {
       requireRedis();
-      const ids = await commands.zrange(KEY.index, '0', '-1');
-      const records = await Promise.all(ids.map((id) => readRecord(id)));
-      const gone = ids.filter((_, i) => !records[i]);
-      if (gone.length > 0) await commands.zrem(KEY.index, ...gone); // expired records leave the index
-      return records.filter((r): r is JobRecord => r !== undefined);
+      return records.list();
     },
     async wait(jobId) {
       // A blip is ridden out; an outage ends the wait, so the client hears 503 rather than the HTTP timeout.
       let reachedAt = Date.now();
       for (;;) {
-        const record = await readRecord(jobId).then(
+        const record = await records.read(jobId).then(
           (r) => ((reachedAt = Date.now()), r ?? null),
           () => undefined,
         );
@@ -342,13 +285,14 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
     },
     async cancel(jobId) {
       requireRedis();
-      const record = await readRecord(jobId);
+      const record = await records.read(jobId);
       if (!record) throw new FramewatchError('JOB_NOT_FOUND', `no job '${jobId}'`);
       if (isFinal(record.status)) return record;
-      await finalize(jobId, { status: 'cancelled', error: { code: 'CANCELLED', message: 'the job was cancelled' } });
+      const spec = videoJobSpecSchema.safeParse((await videoQueue.getJob(jobId))?.data?.spec);
+      const final = await lifecycle.end(jobId, spec.success ? spec.data.path : undefined, CANCELLED);
       // Every worker stops its running chunks of this job; their ffmpeg is killed.
-      await commands.publish(KEY.cancel, jobId);
-      return (await readRecord(jobId))!;
+      await commands.publish(redisKeys.cancel, jobId);
+      return final ?? record;
     },
     readResult: (jobId) => store.readResult(jobId),
     filesDir: (jobId) => store.filesDir(jobId),
