@@ -43,9 +43,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await redis?.start().catch(() => undefined); // B3 stops it; the server closes against a live one
   await Promise.all([chunks?.close(), videos?.close()]);
-  // Known, not fixed here: after Redis restarts, the shared queue's close() does not return
-  // (BullMQ worker close); bounded so the file ends.
-  await Promise.race([server?.close(), new Promise((r) => setTimeout(r, 10_000))]);
+  await server?.close();
   await redis?.stop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -99,4 +97,12 @@ describe('a Redis outage during a sync request (B3)', () => {
     expect(res.body.error.code).toBe('QUEUE_UNAVAILABLE');
     await redis.start();
   }, 120_000);
+
+  it('closes after Redis restarted, within the drain time and one bounded shutdown step', async () => {
+    // BullMQ's worker close waits forever on a connection that reconnected (taskforcesh/bullmq#4656).
+    const closing = Date.now();
+    await server.close();
+    expect(Date.now() - closing).toBeLessThan(15_000);
+    server = undefined as unknown as RunningServer;
+  }, 60_000);
 });

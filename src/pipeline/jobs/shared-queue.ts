@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { FlowProducer, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { FramewatchError } from '../../errors/index.js';
 import type { Logger } from '../../logging/logger.js';
 import { metrics } from '../../metrics/index.js';
@@ -26,6 +26,18 @@ const CHUNK_ATTEMPTS = { attempts: 3, backoff: { type: 'exponential' as const, d
 const WAIT_POLL_MS = 250;
 /** A sync request waiting on a job gives up with QUEUE_UNAVAILABLE after Redis has been unreachable this long. */
 export const WAIT_OUTAGE_MS = 5_000;
+/** The longest close() waits for each BullMQ shutdown step after the drain. */
+const CLOSE_STEP_MS = 5_000;
+
+/** True when `work` settles within `ms`; false when the wait ran out (the work goes on). */
+const within = (work: Promise<unknown>, ms: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    work.then(
+      () => resolve(true),
+      () => resolve(true),
+    ).finally(() => clearTimeout(timer));
+  });
 
 export interface SharedQueueOptions {
   redisUrl: string;
@@ -72,8 +84,15 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
   // Commands fail at once while Redis is away (no offline queue): submissions answer
   // QUEUE_UNAVAILABLE instead of hanging. Workers get their own blocking connections.
   const retryStrategy = (n: number) => Math.min(n * 250, 2000);
-  const workerConnection = () => new Redis(options.redisUrl, { maxRetriesPerRequest: null, retryStrategy });
-  const producerConnection = () => new Redis(options.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy });
+  /** Every connection made here, so close() can end them even where BullMQ's close does not return. */
+  const connections: Redis[] = [];
+  const connect = (settings: RedisOptions) => {
+    const connection = new Redis(options.redisUrl, { ...settings, retryStrategy });
+    connections.push(connection);
+    return connection;
+  };
+  const workerConnection = () => connect({ maxRetriesPerRequest: null });
+  const producerConnection = () => connect({ maxRetriesPerRequest: 1, enableOfflineQueue: false });
   let lastRedisError = '';
   const noteError = (err: Error) => (lastRedisError = err.message);
   const commands = producerConnection();
@@ -303,12 +322,14 @@ export async function createSharedQueue(options: SharedQueueOptions): Promise<Jo
       clearInterval(gauges);
       // Workers stop taking chunks; a running one finishes within the drain timeout, or is
       // handed back (its lock lapses and another worker's stalled check picks it up).
-      const graceful = Promise.all(workers.map((w) => w.close()));
-      const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), options.drainTimeoutMs).unref())]);
-      if (timedOut) await Promise.all(workers.map((w) => w.close(true)));
-      await Promise.all([flow.close(), chunkQueue.close(), videoQueue.close()]);
+      const drained = await within(Promise.all(workers.map((w) => w.close())), options.drainTimeoutMs);
+      // BullMQ's close can wait forever on a connection that is reconnecting (after a Redis
+      // restart: taskforcesh/bullmq#4656), so each step is bounded and the connections are
+      // then ended here.
+      const closed = (drained || (await within(Promise.all(workers.map((w) => w.close(true))), CLOSE_STEP_MS))) && (await within(Promise.all([flow.close(), chunkQueue.close(), videoQueue.close()]), CLOSE_STEP_MS));
+      if (!closed) logger.warn('the video queue did not close in time; its Redis connections are ended', { afterMs: CLOSE_STEP_MS });
       subscriber.disconnect();
-      commands.disconnect();
+      for (const connection of connections) connection.disconnect();
     },
   };
 }
