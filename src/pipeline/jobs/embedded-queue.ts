@@ -6,7 +6,7 @@ import type { Logger } from '../../logging/logger.js';
 import { metrics } from '../../metrics/index.js';
 import type { ModelRepository } from '../../registry/index.js';
 import { assertBacklogRoom, isFinal, toJobError, type BacklogLimits, type JobQueue } from './queue.js';
-import { CANCELLED, createJobLifecycle, INTERRUPTED, throttled, type JobRecords } from './lifecycle.js';
+import { CANCELLED, CANCELLED_ERROR, createJobLifecycle, INTERRUPTED, throttled, type JobRecords } from './lifecycle.js';
 import type { ChunkResult, VideoJobSpec } from './spec.js';
 import type { JobRecord, JobStore } from './store.js';
 import { mapPool } from '../map-pool.js';
@@ -144,7 +144,7 @@ export async function createEmbeddedQueue(options: EmbeddedQueueOptions): Promis
       if (!(await lifecycle.start(jobId))) return; // cancelled while queued: already final
       log.info('video job started', { model: job.record.model, frames: job.record.progress.framesTotal, chunks: job.record.chunks?.length });
       const chunks = await runChunks(job);
-      if (job.controller.signal.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
+      if (job.controller.signal.aborted) throw new FramewatchError(CANCELLED_ERROR.code, CANCELLED_ERROR.message);
       await lifecycle.succeed(job.spec, chunks, startedAt);
     } catch (err) {
       if (job.controller.signal.aborted) return; // cancelled or interrupted: its final record is written already
