@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { startServer } from './processes.js';
 
-const CLIPS = ['test/fixtures/crossings.mp4', 'test/fixtures/Megamind.avi'];
+const CLIPS = ['test/fixtures/crossings.mp4', 'test/fixtures/Megamind.avi', 'test/fixtures/busy-campus.mp4'];
 
 interface Answer {
   frames: Array<{ timeS: number; detections: Array<{ label: string; score: number }> }>;

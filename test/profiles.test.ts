@@ -30,6 +30,26 @@ async function countingTools(at: string): Promise<{ ffmpegPath: string; ffprobeP
 
 const starts = async () => (await readFile(calls, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
 const inferences = async () => sample(await (await fetch(`${base}/metrics`)).text(), 'framewatch_inference_duration_seconds_count');
+/**
+ * The segments cover every sample time at which a person's box (bottom-centre) was in the zone,
+ * and each segment is no longer than its occupied samples by more than one sample interval.
+ */
+function expectZoneOccupancy(job: any, answer: any, polygon: Vec[], intervalS = 1 / 2): Set<number> {
+  const { width, height } = job.video;
+  const occupied = new Set<number>();
+  for (const t of job.tracks.filter((t: { label: string }) => t.label === 'person')) {
+    for (const [timeS, x, y, w, h] of t.trajectory as number[][]) {
+      if (pointInPolygon([(x + w / 2) / width, (y + h) / height] as Vec, polygon)) occupied.add(timeS);
+    }
+  }
+  for (const t of occupied) expect(answer.segments.some((s: { startS: number; endS: number }) => s.startS - 1e-6 <= t && t <= s.endS + 1e-6)).toBe(true);
+  for (const s of answer.segments) {
+    const inside = [...occupied].filter((t) => t >= s.startS - 1e-6 && t <= s.endS + 1e-6);
+    expect(Math.max(...inside) - Math.min(...inside)).toBeGreaterThan(s.endS - s.startS - intervalS - 1e-6);
+  }
+  return occupied;
+}
+
 const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 // The right half of the frame: the people in the overlay walk into it from the left.
@@ -103,19 +123,7 @@ describe('re-review without re-inference (POST /v1/jobs/:id/evaluate)', () => {
 
   it("flags exactly the zone's occupancy by the job's own tracked samples, within one sample interval per segment", async () => {
     const answer = await (await post(`/v1/jobs/${job.jobId}/evaluate?pad=0&mergeGap=0.6`, zoneProfile)).json();
-    const { width, height } = job.video;
-    const occupied = new Set<number>();
-    for (const t of job.tracks.filter((t: { label: string }) => t.label === 'person')) {
-      for (const [timeS, x, y, w, h] of t.trajectory as number[][]) {
-        if (pointInPolygon([(x + w / 2) / width, (y + h) / height] as Vec, rightHalf.polygon as Vec[])) occupied.add(timeS);
-      }
-    }
-    const intervalS = 1 / 2; // the default 2 fps
-    for (const t of occupied) expect(answer.segments.some((s: { startS: number; endS: number }) => s.startS - 1e-6 <= t && t <= s.endS + 1e-6)).toBe(true);
-    for (const s of answer.segments) {
-      const inside = [...occupied].filter((t) => t >= s.startS - 1e-6 && t <= s.endS + 1e-6);
-      expect(Math.max(...inside) - Math.min(...inside)).toBeGreaterThan(s.endS - s.startS - intervalS - 1e-6);
-    }
+    expectZoneOccupancy(job, answer, rightHalf.polygon);
   });
 
   it('takes a stored profile by name, and refuses unknown labels, unknown profiles and unfinished jobs', async () => {
@@ -188,5 +196,36 @@ describe('a profile on predict (profile= or a multipart rules field)', () => {
     expect([res.status, res.body.error.code]).toEqual([status, code]);
     expect(await inferences()).toBe(inferBefore);
     expect(await readdir(join(dir, 'data', 'tmp'))).toEqual([]);
+  });
+});
+
+describe('a real busy scene: people in view the whole time (test/fixtures/busy-campus.mp4)', () => {
+  // The left part of the road, where people walk through now and then (bottom-centre of the box).
+  const leftRoad = { name: 'left-road', polygon: [[0, 0.25], [0.35, 0.25], [0.35, 0.5], [0, 0.5]] as Vec[] };
+  const profile = { name: 'left-road', zones: [leftRoad], rules: [{ name: 'on-left-road', kind: 'zone', zone: 'left-road', labels: ['person'], alert: true }] };
+  let busy: any;
+
+  beforeAll(async () => {
+    const bytes = await readFile('test/fixtures/busy-campus.mp4');
+    const res = await postFile(`${base}/v1/models/object-detector/predict?mode=sync&labels=person`, bytes, 'busy-campus.mp4', 'video/mp4');
+    expect(res.status).toBe(200);
+    busy = res.body;
+  }, 120_000);
+
+  it('without rules flags the whole clip, with its people in a few long tracks, not fragments', () => {
+    expect(busy.review.flaggedRatio).toBeGreaterThan(0.95);
+    const people = busy.tracks.filter((t: { label: string }) => t.label === 'person');
+    // 16 person tracks over 30 s here (the IoU tracker before ByteTrack made 23 of the same frames).
+    expect(people.length).toBeLessThanOrEqual(18);
+    const longest = Math.max(...people.map((t: { startS: number; endS: number }) => t.endS - t.startS));
+    expect(longest).toBeGreaterThan(20);
+  });
+
+  it("with a zone rule flags the zone's occupancy, well below the whole clip", async () => {
+    const answer = await (await post(`/v1/jobs/${busy.jobId}/evaluate?pad=0&mergeGap=0.6`, profile)).json();
+    const occupied = expectZoneOccupancy(busy, answer, leftRoad.polygon);
+    expect(occupied.size).toBeGreaterThan(5);
+    expect(answer.review.flaggedRatio).toBeGreaterThan(0.2);
+    expect(answer.review.flaggedRatio).toBeLessThan(0.6);
   });
 });
