@@ -207,7 +207,7 @@ describe('a real busy scene: people in view the whole time (test/fixtures/busy-c
 
   beforeAll(async () => {
     const bytes = await readFile('test/fixtures/busy-campus.mp4');
-    const res = await postFile(`${base}/v1/models/object-detector/predict?mode=sync&labels=person`, bytes, 'busy-campus.mp4', 'video/mp4');
+    const res = await postFile(`${base}/v1/models/object-detector/predict?mode=sync&labels=person,car`, bytes, 'busy-campus.mp4', 'video/mp4');
     expect(res.status).toBe(200);
     busy = res.body;
   }, 120_000);
@@ -221,6 +221,25 @@ describe('a real busy scene: people in view the whole time (test/fixtures/busy-c
     expect(longest).toBeGreaterThan(20);
   });
 
+  it('gives each track its dominant colour: the teal car parked at the right edge blue, most people (dark clothes) black', () => {
+    const cars = busy.tracks.filter((t: { label: string }) => t.label === 'car');
+    expect(cars.map((t: { colour: string }) => t.colour)).toEqual(['blue']);
+    const people = busy.tracks.filter((t: { label: string }) => t.label === 'person');
+    expect(people.filter((t: { colour: string }) => t.colour === 'black').length).toBeGreaterThan(people.length / 2);
+  });
+
+  it('a rule on colour: a blue car is found, a white one is not, and an unknown colour is refused naming the field', async () => {
+    const rule = { name: 'car-colour', kind: 'match', labels: ['car'], colours: ['blue'] };
+    const blue = await (await post(`/v1/jobs/${busy.jobId}/evaluate`, { name: 'blue-car', rules: [rule] })).json();
+    expect(blue.events.filter((e: { kind: string }) => e.kind === 'match').length).toBe(1);
+    expect(blue.review.flaggedRatio).toBeGreaterThan(0.9);
+    const white = await (await post(`/v1/jobs/${busy.jobId}/evaluate`, { name: 'white-car', rules: [{ ...rule, colours: ['white'] }] })).json();
+    expect([white.events.length, white.review.flaggedS]).toEqual([0, 0]);
+    const bad = await post(`/v1/jobs/${busy.jobId}/evaluate`, { name: 'mauve-car', rules: [{ ...rule, colours: ['mauve'] }] });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.details.issues.map((i: { path: string }) => i.path)).toContain('rules.0.colours.0');
+  });
+
   it("with a zone rule flags the zone's occupancy, well below the whole clip", async () => {
     const answer = await (await post(`/v1/jobs/${busy.jobId}/evaluate?pad=0&mergeGap=0.6`, profile)).json();
     const occupied = expectZoneOccupancy(busy, answer, leftRoad.polygon);
@@ -229,3 +248,4 @@ describe('a real busy scene: people in view the whole time (test/fixtures/busy-c
     expect(answer.review.flaggedRatio).toBeLessThan(0.6);
   });
 });
+

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateProfile, ruleSegments, type RuleTrack, type TrajectoryPoint } from '../src/pipeline/index.js';
 import { profileSchema, unknownLabels, type ProfileInput } from '../src/shared/profile.js';
+import { colourOfPixel } from '../src/shared/colour.js';
 
 const FRAME = { width: 1000, height: 500 };
 
@@ -132,4 +133,12 @@ describe('review rules: segments', () => {
     expect(segments[0].labels).toEqual([{ label: 'person', maxScore: 0.8, trackCount: 1 }]);
     expect(segments[1].bestFrame.detections[0]).toMatchObject({ label: 'car', classId: 2 });
   });
+});
+
+describe('the colour palette', () => {
+  it.each([
+    [[250, 250, 250], 'white'], [[128, 128, 130], 'grey'], [[15, 15, 20], 'black'], [[210, 30, 30], 'red'], [[240, 140, 20], 'orange'],
+    [[230, 220, 40], 'yellow'], [[40, 160, 60], 'green'], [[40, 70, 200], 'blue'], [[0, 180, 180], 'blue'], [[130, 40, 190], 'purple'],
+    [[230, 90, 170], 'pink'], [[110, 70, 30], 'brown'],
+  ])('names rgb %j %s', (rgb, name) => expect(colourOfPixel(rgb[0], rgb[1], rgb[2])).toBe(name));
 });

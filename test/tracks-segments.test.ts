@@ -43,7 +43,7 @@ describe('tracker', () => {
 });
 
 const track = (id: number, label: string, startS: number, endS: number, maxScore = 0.8): Track => ({
-  id, label, key: label, startS, endS, maxScore, hits: 3, bestFrameIndex: 0, bestTimeS: startS, lastBox: { x: 0, y: 0, width: 1, height: 1 }, trajectory: [],
+  id, label, key: label, startS, endS, maxScore, hits: 3, bestFrameIndex: 0, bestTimeS: startS, lastBox: { x: 0, y: 0, width: 1, height: 1 }, trajectory: [], colourVotes: new Map(),
 });
 
 describe('segments', () => {

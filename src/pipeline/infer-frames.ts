@@ -6,6 +6,7 @@ import { metrics } from '../metrics/index.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import type { NumericTensor } from '../runtime/index.js';
 import { createBoundedQueue } from './frame-queue.js';
+import { withColours } from './colour.js';
 import { createMotionGate, type MotionOptions } from './motion.js';
 import { observeDetections, postprocessOutputs } from './postprocess.js';
 import { readDetections } from './predict-pipeline.js';
@@ -118,6 +119,7 @@ export async function inferFrames(
         const inferred = outputs[i];
         let detections = inferred ? postprocessOutputs(model, inferred, input.transform, o.threshold) : carried;
         if (inferred && o.readers?.length) detections = await readDetections(o.readers, frame.image, [...detections], { priority: 'bulk' });
+        else if (inferred) detections = withColours(detections, frame.image, info);
         if (inferred) {
           carried = detections;
           observeDetections(model, detections, { pixels: input.pixels, sourceSize: info });

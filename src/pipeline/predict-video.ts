@@ -15,6 +15,7 @@ import { sampleIntervalS } from './sampling.js';
 import { profileSegmentPlans, trackSegmentPlans } from './segment-plans.js';
 import { summarizeReview } from './segments.js';
 import { createTracker, DEFAULT_TRACKER, textTrackKeys, type FrameDetections, type TrackerOptions } from './tracker.js';
+import { mostCommon } from './colour.js';
 
 export type { VideoPrediction, VideoSegment } from '../shared/job-result.js';
 
@@ -147,7 +148,10 @@ export async function assembleVideo(
   const tracker = createTracker(videoTrackerOptions(o), textTrackKeys());
   for (const frame of ordered) tracker.update(frame);
   const tracks = tracker.finish();
-  const summaries = tracks.map(({ id, label, text, startS, endS, maxScore, hits, trajectory }) => ({ id, label, ...(text !== undefined ? { text } : {}), startS, endS, maxScore, hits, trajectory }));
+  const summaries = tracks.map(({ id, label, text, startS, endS, maxScore, hits, trajectory, colourVotes }) => {
+    const colour = mostCommon(colourVotes);
+    return { id, label, ...(text !== undefined ? { text } : {}), startS, endS, maxScore, hits, ...(colour ? { colour } : {}), trajectory };
+  });
   const planOptions = { pad: o.pad, mergeGap: o.mergeGap, labels: o.labels, query: o.query };
   const { plans, events } = o.profile
     ? profileSegmentPlans(o.profile, summaries, ordered, info, planOptions)

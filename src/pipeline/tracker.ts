@@ -2,6 +2,7 @@ import type { Box } from '../../preprocessing/index.js';
 import { iou } from '../tasks/geometry.js';
 import type { Detection, FrameDetections, TrackSummary } from '../shared/job-result.js';
 import { centreSpread, correctMotion, motionBox, predictMotion, startMotion, type BoxState } from './kalman.js';
+import type { ColourName } from '../shared/colour.js';
 
 export { editDistance, textTrackKeys } from './track-keys.js';
 
@@ -48,6 +49,8 @@ export interface Track {
   lastBox: Box;
   /** Every matched sample, in time order. */
   trajectory: TrajectoryPoint[];
+  /** How many of its samples showed each colour (detections that carry one). */
+  colourVotes: Map<ColourName, number>;
 }
 
 export type { FrameDetections } from '../shared/job-result.js';
@@ -154,6 +157,7 @@ export function createTracker(options: TrackerOptions = DEFAULT_TRACKER, keyOf: 
         track.hits++;
         track.lastBox = det.box;
         track.trajectory.push(trajectoryPoint(frame.timeS, det));
+        if (det.colour) track.colourVotes.set(det.colour, (track.colourVotes.get(det.colour) ?? 0) + 1);
         if (det.text !== undefined && (track.textScore === undefined || (det.textScore ?? 0) > track.textScore)) {
           track.text = det.text;
           track.textScore = det.textScore ?? 0;
@@ -172,7 +176,7 @@ export function createTracker(options: TrackerOptions = DEFAULT_TRACKER, keyOf: 
         if (matchedD.has(d) || !isHigh(d)) return;
         const track: Track = {
           id: nextId++, label: det.label, key: keys[d], startS: frame.timeS, endS: frame.timeS, maxScore: det.score, hits: 0,
-          bestFrameIndex: frame.index, bestTimeS: frame.timeS, lastBox: det.box, trajectory: [],
+          bestFrameIndex: frame.index, bestTimeS: frame.timeS, lastBox: det.box, trajectory: [], colourVotes: new Map(),
         };
         const live: LiveTrack = { track, motion: startMotion(det.box) };
         open.push(live);

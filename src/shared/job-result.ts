@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { COLOURS } from './colour.js';
 import { ERROR_CODES } from './error-catalogue.js';
 import { samplingPlanSchema } from './video.js';
 
@@ -20,6 +21,8 @@ export const detectionSchema = z.object({
   /** What a text recognizer read in the box, and its confidence (0-1). */
   text: z.string().optional(),
   textScore: z.number().optional(),
+  /** The palette colour most common in the centre of the box (video frames; not for text). */
+  colour: z.enum(COLOURS).optional(),
 });
 export type Detection = z.infer<typeof detectionSchema>;
 
@@ -79,6 +82,8 @@ export const trackSummarySchema = z.object({
   endS: z.number(),
   maxScore: z.number(),
   hits: z.number().int(),
+  /** The colour its samples showed most often (absent for text, and in results stored before colours). */
+  colour: z.enum(COLOURS).optional(),
   // Results stored before trajectories were kept still read (as tracks without a path), so old jobs keep their review.
   trajectory: z.array(z.tuple([z.number(), z.number(), z.number(), z.number(), z.number(), z.number()])).default([]),
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { COLOURS } from './colour.js';
 import { isSimplePolygon, polygonArea, type Vec } from './polygon.js';
 
 // A review profile: what a reviewer looks for, as zones, lines and rules over a job's tracks.
@@ -37,6 +38,8 @@ const attributes = {
   maxSize: z.number().min(0).max(1).optional(),
   /** Seconds from the track's first sample to its last. */
   minTrackS: z.number().min(0).max(86_400).optional(),
+  /** The track's dominant colour is one of these (shared/colour.ts names the palette). */
+  colours: z.array(z.enum(COLOURS)).min(1).max(COLOURS.length).optional(),
 };
 const common = { name, ...attributes, /** Alerts are what a reviewer must see; the rest are detections. */ alert: z.boolean().default(false), enabled: z.boolean().default(true) };
 

@@ -5,7 +5,7 @@ import { foldTerms, textMatches } from '../../shared/text-match.js';
 import type { TrajectoryPoint } from '../tracker.js';
 
 /** What rules read of a track: its summary and its trajectory, as the job result keeps them. */
-export type RuleTrack = Pick<TrackSummary, 'id' | 'label' | 'text' | 'startS' | 'endS' | 'maxScore'> & { trajectory: readonly TrajectoryPoint[] };
+export type RuleTrack = Pick<TrackSummary, 'id' | 'label' | 'text' | 'startS' | 'endS' | 'maxScore' | 'colour'> & { trajectory: readonly TrajectoryPoint[] };
 
 /** A stretch of time a rule flags, with the tracks behind it. */
 export interface RuleSpan {
@@ -35,6 +35,7 @@ export function hasAttributes(rule: Rule, track: RuleTrack, frame: RuleFrame): b
   if (rule.labels && !rule.labels.includes(track.label)) return false;
   if (rule.minScore !== undefined && track.maxScore < rule.minScore) return false;
   if (rule.minTrackS !== undefined && track.endS - track.startS < rule.minTrackS) return false;
+  if (rule.colours && !(track.colour && rule.colours.includes(track.colour))) return false;
   if (rule.minSize === undefined && rule.maxSize === undefined) return true;
   const size = median(track.trajectory.map((p) => areaShare(p, frame)));
   return size >= (rule.minSize ?? 0) && size <= (rule.maxSize ?? 1);
