@@ -53,5 +53,9 @@ describe('chunked equals unchunked', () => {
     // The events themselves were found, each one segment across its chunk boundary.
     expect(whole.segments.map((s) => [Math.round(s.startS), Math.round(s.endS)])).toEqual([[24, 40], [54, 65], [114, 125]]);
     expect(await readFile(join(dir, 'thumbs-30', '0.jpg'))).toEqual(await readFile(join(dir, 'thumbs-one', '0.jpg')));
+    // Picture cues from each chunk's own decode: the same as one decode's, still shots cut at 30, 60 and 120 s joined again.
+    expect(chunked.cues).toEqual(whole.cues);
+    expect(whole.cues!.shots.map((s) => s.timeS)).toEqual([25, 40, 55, 65, 115, 125]);
+    expect(whole.cues!.frozen.map((f) => [Math.round(f.startS), Math.round(f.endS)])).toEqual([[0, 25], [25, 40], [40, 55], [55, 65], [65, 115], [115, 125], [125, 150]]);
   });
 });

@@ -54,6 +54,8 @@ export const videoQuerySchema = z
     rules: z.string().max(64 * 1024).optional(),
     /** Seconds: shorter tracks make no segment (unset: the server's default). */
     minTrack: z.coerce.number().min(0).max(600).optional(),
+    /** Shots, black and frozen spans (unset: on with exact sampling, off with keyframes). */
+    cues: bool.optional(),
   })
   .refine((v) => v.end === undefined || v.end > v.start, { message: "'end' must be after 'start'", path: ['end'] })
   .transform((q) => ({
@@ -62,7 +64,7 @@ export const videoQuerySchema = z
     sampling: q.sampling,
     options: {
       fps: q.fps, startS: q.start, endS: q.end, maxFrames: q.maxFrames, labels: q.labels, query: q.query, pad: q.pad, mergeGap: q.mergeGap,
-      threshold: q.threshold, includeFrames: q.frames, motion: { enabled: q.motion, maxSkipS: q.motionMaxSkip }, minTrackS: q.minTrack,
+      threshold: q.threshold, includeFrames: q.frames, motion: { enabled: q.motion, maxSkipS: q.motionMaxSkip }, minTrackS: q.minTrack, cues: q.cues,
     } satisfies Omit<VideoJobOptions, 'sampling' | 'decodeThreads'>,
   }));
 

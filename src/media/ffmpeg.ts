@@ -5,6 +5,7 @@ import { execFile, spawn } from 'node:child_process';
 import type { PreprocessSpec, RgbImage } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
 import { mediaTools } from './ffmpeg-tools.js';
+import { CUE_FILTERS, createCueLog, type CueLog, type RawCues } from './cues.js';
 import { sniffFile } from './sniff.js';
 
 export { checkHwaccel, ffmpegPath, mediaToolVersions, mediaTools, resolveMediaTools, useMediaTools, type MediaTools } from './ffmpeg-tools.js';
@@ -186,6 +187,8 @@ export interface SampleOptions {
    * from the keyframe before it, as a plain -ss at a keyframe's time does.
    */
   keyframeSeek?: boolean;
+  /** Also run the picture cue filters on every decoded frame (a branch of the same decode), into this log. */
+  cues?: CueLog;
   signal?: AbortSignal;
 }
 
@@ -245,10 +248,43 @@ function sampleArgs(path: string, info: Pick<VideoInfo, 'demuxer'>, options: Sam
   // Keyframes pass through at their own timestamps; the exact grid is ffmpeg's fps filter.
   const { scale } = options;
   const filters = [...(keyframes ? [] : [`fps=${options.fps}`]), ...(scale ? [`scale=${scale.width}:${scale.height}:flags=${SCALER_FLAGS[scale.interpolation]}`] : [])];
-  const output = ['-an', '-sn', '-dn', ...(keyframes ? ['-vsync', '0'] : []), ...(filters.length ? ['-vf', filters.join(',')] : []), '-f', 'rawvideo', '-pix_fmt', 'rgb24'];
+  const output = ['-an', '-sn', '-dn', ...(keyframes ? ['-vsync', '0'] : []), ...frameFilterArgs(filters, options.cues !== undefined), '-f', 'rawvideo', '-pix_fmt', 'rgb24'];
   if (options.endS !== undefined) output.push('-t', String(Math.max(0, options.endS - options.startS)));
   if (options.maxFrames !== undefined) output.push('-frames:v', String(options.maxFrames));
-  return ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', ...input, ...output, 'pipe:1'];
+  return ['-hide_banner', '-nostdin', '-nostats', ...logLevelArgs(options.cues !== undefined), ...input, ...output, 'pipe:1'];
+}
+
+/** The cue filters report at info level; `level+` tags each line, so the others can be told apart. */
+const logLevelArgs = (cues: boolean) => ['-loglevel', cues ? 'level+info' : 'error'];
+
+/**
+ * The sampler's filters; with cues, the decoded frames are split: one branch to the sampler's
+ * filters and the pipe, the other through the cue filters into a sink.
+ */
+function frameFilterArgs(filters: readonly string[], cues: boolean): string[] {
+  if (!cues) return filters.length ? ['-vf', filters.join(',')] : [];
+  const sampled = filters.length ? filters.join(',') : 'null';
+  return ['-filter_complex', `[0:v:0]split[sampled][cues];[sampled]${sampled}[frames];[cues]${CUE_FILTERS},nullsink`, '-map', '[frames]'];
+}
+
+/**
+ * Reads ffmpeg's stderr line by line: cue lines go to the cue log; at `level+info`, other info
+ * lines are dropped; the rest is kept (its last 4000 characters) for error messages.
+ */
+function stderrReader(cues: CueLog | undefined) {
+  let kept = '';
+  let partial = '';
+  return {
+    push(text: string) {
+      const lines = `${partial}${text}`.split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (cues && (cues.line(line) || line.includes('[info]'))) continue;
+        kept = `${kept}${line}\n`.slice(-4000);
+      }
+    },
+    text: () => `${kept}${partial}`,
+  };
 }
 
 /**
@@ -265,8 +301,8 @@ export async function* sampleFrames(
   const scaledFrom = options.scale ? { width: info.width, height: info.height } : undefined;
   const frameBytes = width * height * 3;
   const child = spawn(mediaTools().ffmpeg, sampleArgs(path, info, options), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr = `${stderr}${text}`.slice(-4000)));
+  const stderr = stderrReader(options.cues);
+  child.stderr.setEncoding('utf8').on('data', (text: string) => stderr.push(text));
   const exited = new Promise<{ code: number | null; error?: Error }>((resolve) => {
     child.once('error', (error) => resolve({ code: null, error }));
     child.once('close', (code) => resolve({ code }));
@@ -300,7 +336,7 @@ export async function* sampleFrames(
     if (options.signal?.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
     if (error) throw new FramewatchError('INVALID_MEDIA', 'ffmpeg could not be started', { reason: error.message });
     if (code !== 0 && index === 0) {
-      throw new FramewatchError('INVALID_MEDIA', 'ffmpeg could not decode the video', { reason: reasonFrom(stderr || `exit code ${code}`, path) });
+      throw new FramewatchError('INVALID_MEDIA', 'ffmpeg could not decode the video', { reason: reasonFrom(stderr.text() || `exit code ${code}`, path) });
     }
   } finally {
     options.signal?.removeEventListener('abort', kill);
@@ -321,5 +357,39 @@ export async function decodeOneFrame(path: string, info: Pick<VideoInfo, 'width'
     return value.image;
   } finally {
     await frames.return(undefined);
+  }
+}
+
+/**
+ * The picture cues of a range in a decode of their own (keyframe sampling decodes keyframes
+ * only, so its frames cannot carry them): every frame from `startS` to `endS` through the cue
+ * filters, nothing delivered. ffmpeg is killed on abort.
+ */
+export async function detectPictureCues(path: string, info: Pick<VideoInfo, 'demuxer' | 'fps'>, o: { startS: number; endS?: number; threads?: number; signal?: AbortSignal }, endS: number): Promise<RawCues> {
+  const cues = createCueLog(o.startS);
+  const args = [
+    '-hide_banner', '-nostdin', '-nostats', ...logLevelArgs(true),
+    ...(o.threads ? ['-threads', String(o.threads)] : []),
+    ...(o.startS > 0 ? ['-ss', String(o.startS)] : []),
+    ...inputArgs(path, info.demuxer),
+    '-an', '-sn', '-dn', '-vf', CUE_FILTERS,
+    ...(o.endS !== undefined ? ['-t', String(Math.max(0, o.endS - o.startS))] : []),
+    '-f', 'null', '-',
+  ];
+  const child = spawn(mediaTools().ffmpeg, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const stderr = stderrReader(cues);
+  child.stderr.setEncoding('utf8').on('data', (text: string) => stderr.push(text));
+  const kill = () => child.kill('SIGKILL');
+  o.signal?.addEventListener('abort', kill, { once: true });
+  try {
+    const { code, error } = await new Promise<{ code: number | null; error?: Error }>((resolve) => {
+      child.once('error', (e) => resolve({ code: null, error: e }));
+      child.once('close', (c) => resolve({ code: c }));
+    });
+    if (o.signal?.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
+    if (error || code !== 0) throw new FramewatchError('INVALID_MEDIA', 'ffmpeg could not decode the video for its picture cues', { reason: reasonFrom(stderr.text() || error?.message || `exit code ${code}`, path) });
+    return cues.finish(endS, 1 / (info.fps || 25));
+  } finally {
+    o.signal?.removeEventListener('abort', kill);
   }
 }

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { applyPreprocessing, decoderScale, type ModelInput, type PreprocessSpec } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
 import { sampleFrames, type SampledFrame, type VideoInfo } from '../media/ffmpeg.js';
+import { createCueLog, type RawCues } from '../media/cues.js';
 import { metrics } from '../metrics/index.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import type { NumericTensor } from '../runtime/index.js';
@@ -27,6 +28,8 @@ export interface InferFramesOptions {
   motion?: MotionOptions;
   /** A pipeline's later steps, run on each inferred frame's detections (text-reader: read each line). */
   readers?: ReadyPipeline['steps'];
+  /** Run the picture cue filters on every decoded frame of the range (exact sampling: the same decode). */
+  cues?: boolean;
 }
 
 /** Time of frame `index` on the grid, to the millisecond (as results report it). */
@@ -34,6 +37,10 @@ export const frameTimeS = (range: Pick<FrameRange, 'gridStartS' | 'fps'>, index:
   Math.round((range.gridStartS + index / range.fps) * 1000) / 1000;
 
 export const rangeStartS = (range: FrameRange): number => range.keyframeTimes?.[0] ?? range.gridStartS + range.firstIndex / range.fps;
+
+/** Where a grid range's decode ends: its end, its last frame's interval, or the video's end. */
+const rangeEndS = (range: FrameRange, info: Pick<VideoInfo, 'durationS'>): number =>
+  Math.min(info.durationS, range.endS ?? (range.frames !== undefined ? rangeStartS(range) + range.frames / range.fps : info.durationS));
 
 /**
  * The size ffmpeg delivers a video's frames at for this model: its preprocessing's content
@@ -56,7 +63,7 @@ export async function inferFrames(
   info: VideoInfo,
   range: FrameRange,
   o: InferFramesOptions,
-): Promise<{ frames: FrameDetections[]; timings: StageTimings; framesInferred: number }> {
+): Promise<{ frames: FrameDetections[]; timings: StageTimings; framesInferred: number; cues?: RawCues }> {
   const timings: StageTimings = { decodeMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 };
   // Frames per batch: the model's cap for bulk items (1 on CPU, where frames run faster alone).
   const batchSize = model.batching.bulkMaxBatchSize;
@@ -78,10 +85,11 @@ export async function inferFrames(
   };
 
   const scale = videoDecoderScale(model, info, o.readers);
+  const cues = o.cues && !range.keyframeTimes ? createCueLog(rangeStartS(range)) : undefined;
   const producer = (async () => {
     const startS = rangeStartS(range);
     const frames = sampleFrames(path, info, {
-      fps: range.fps, startS, endS: range.endS, maxFrames: range.frames, keyframeTimes: range.keyframeTimes, signal: stop.signal, threads: o.decodeThreads, scale,
+      fps: range.fps, startS, endS: range.endS, maxFrames: range.frames, keyframeTimes: range.keyframeTimes, signal: stop.signal, threads: o.decodeThreads, scale, cues,
     });
     try {
       for (let t = performance.now(), next = await frames.next(); !next.done; t = performance.now(), next = await frames.next()) {
@@ -138,5 +146,6 @@ export async function inferFrames(
     queue.close();
     await producer;
   }
-  return { frames, timings, framesInferred: gate.counts.framesInferred };
+  const cuesFound = cues?.finish(rangeEndS(range, info), 1 / (info.fps || range.fps));
+  return { frames, timings, framesInferred: gate.counts.framesInferred, ...(cuesFound ? { cues: cuesFound } : {}) };
 }

@@ -2,14 +2,15 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FramewatchError } from '../errors/index.js';
-import { decodeOneFrame, seekToKeyframe, type VideoInfo } from '../media/ffmpeg.js';
+import { decodeOneFrame, detectPictureCues, seekToKeyframe, type VideoInfo } from '../media/ffmpeg.js';
+import { pictureCues } from '../media/cues.js';
 import { renderThumbnail, thumbnailSize } from '../media/thumbnail.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import { metrics } from '../metrics/index.js';
 import { inferFrames, type FrameRange, type StageTimings } from './infer-frames.js';
 import { frameSteps } from './predict-pipeline.js';
 import { mapPool } from './map-pool.js';
-import type { VideoPrediction, VideoSegment } from '../shared/job-result.js';
+import type { PictureCues, VideoPrediction, VideoSegment } from '../shared/job-result.js';
 import type { VideoJobOptions } from '../shared/video.js';
 import { sampleIntervalS } from './sampling.js';
 import { profileSegmentPlans, trackSegmentPlans } from './segment-plans.js';
@@ -142,6 +143,7 @@ export async function assembleVideo(
   o: AssembleOptions,
   startedAt: number,
   framesInferred = frames.length,
+  cues?: PictureCues,
 ): Promise<VideoPrediction> {
   const ordered = [...frames].sort((a, b) => a.index - b.index);
   // Text readers: one track per line of text (readings folded, near-identical ones merged).
@@ -180,6 +182,7 @@ export async function assembleVideo(
     ...(o.includeFrames ? { frames: ordered } : {}),
     ...(o.profile ? { profile: { name: o.profile.name, ...(o.profile.version !== undefined ? { version: o.profile.version } : {}) }, events } : {}),
     tracks: summaries,
+    ...(cues ? { cues } : {}),
     segments: videoSegments,
     review,
     timings: {
@@ -202,26 +205,57 @@ export async function assembleVideo(
  */
 export async function predictVideo(target: ReadyModel | ReadyPipeline, path: string, info: VideoInfo, o: VideoOptions): Promise<VideoPrediction> {
   const startedAt = performance.now();
-  const { model, readers } = frameSteps(target);
-  const decodeThreads = o.decodeThreads ?? decoderThreadsFor(model.session.provider);
+  const steps = frameSteps(target);
+  const decodeThreads = o.decodeThreads ?? decoderThreadsFor(steps.model.session.provider);
   const framesTotal = expectedFrames(info, o);
-  const frames: FrameDetections[] = [];
-  const stages: StageTimings[] = [];
-  let framesInferred = 0;
+  const chunks: RangeAnalysis[] = [];
+  let done = 0;
   for (const range of planChunks(info, o, o.chunkSeconds)) {
-    const done = frames.length;
-    const chunk = await inferFrames(model, path, info, range, {
-      threshold: o.threshold,
-      decodeThreads,
+    const before = done;
+    const chunk = await analyseRange(steps, path, info, range, { ...o, decodeThreads }, {
       signal: o.signal,
-      motion: o.motion,
-      readers,
-      onProgress: (n) => o.onProgress?.({ framesDone: done + n, framesTotal: Math.max(framesTotal, done + n) }),
+      onProgress: (n) => o.onProgress?.({ framesDone: before + n, framesTotal: Math.max(framesTotal, before + n) }),
     });
-    frames.push(...chunk.frames);
-    stages.push(chunk.timings);
-    framesInferred += chunk.framesInferred;
+    chunks.push(chunk);
+    done += chunk.frames.length;
   }
   if (o.signal?.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
-  return assembleVideo({ name: target.name, version: target.version }, path, info, frames, sumTimings(stages), { ...o, decodeThreads }, startedAt, framesInferred);
+  return assembleChunks({ name: target.name, version: target.version }, path, info, chunks, { ...o, decodeThreads }, startedAt);
+}
+
+/** What one range (a chunk) of a video gives: its frames' detections, and its picture cues where they are on. */
+export type RangeAnalysis = Awaited<ReturnType<typeof inferFrames>>;
+
+/** Cues are on by default where they come with the decode (exact sampling), off where they need a decode of their own. */
+export const cuesOn = (o: Pick<VideoJobOptions, 'cues' | 'sampling'>): boolean => o.cues ?? o.sampling?.mode !== 'keyframes';
+
+/**
+ * One range of a video job, on whichever process runs it: decode and infer (inferFrames), with
+ * the picture cues from the same decode. Keyframe sampling decodes keyframes only, so there
+ * the job's first range also runs the cues of the whole job in a decode of their own.
+ */
+export async function analyseRange(
+  steps: ReturnType<typeof frameSteps>,
+  path: string,
+  info: VideoInfo,
+  range: FrameRange,
+  o: Omit<AssembleOptions, 'thumbnailDir'> & Pick<VideoJobOptions, 'cues' | 'endS'>,
+  run: { signal?: AbortSignal; onProgress?: (framesDone: number) => void },
+): Promise<RangeAnalysis> {
+  const cues = cuesOn(o);
+  const inferred = inferFrames(steps.model, path, info, range, {
+    threshold: o.threshold, decodeThreads: o.decodeThreads, signal: run.signal, motion: o.motion, readers: steps.readers, onProgress: run.onProgress, cues,
+  });
+  if (!(cues && range.keyframeTimes && range.firstIndex === 0)) return inferred;
+  const endS = Math.min(o.endS ?? info.durationS, info.durationS);
+  const [result, ownCues] = await Promise.all([inferred, detectPictureCues(path, info, { startS: o.startS, endS: o.endS, threads: o.decodeThreads, signal: run.signal }, endS)]);
+  return { ...result, cues: ownCues };
+}
+
+/** assembleVideo over the ranges' results, merged in time order. */
+export function assembleChunks(model: { name: string; version: number }, path: string, info: VideoInfo, chunks: readonly RangeAnalysis[], o: AssembleOptions & Pick<VideoJobOptions, 'cues'>, startedAt: number) {
+  const raw = chunks.flatMap((c) => (c.cues ? [c.cues] : []));
+  const cues = cuesOn(o) ? pictureCues(raw, info) : undefined;
+  const framesInferred = chunks.reduce((sum, c) => sum + c.framesInferred, 0);
+  return assembleVideo(model, path, info, chunks.flatMap((c) => c.frames), sumTimings(chunks.map((c) => c.timings)), o, startedAt, framesInferred, cues);
 }

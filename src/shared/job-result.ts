@@ -114,10 +114,12 @@ export const audioAnalysisSchema = z.object({
 });
 export type AudioAnalysis = z.infer<typeof audioAnalysisSchema>;
 
-/** A span of the picture (black or frozen), in seconds and in frame numbers at the video's frame rate. */
+/** A span of the picture (black or frozen), in seconds and in frame numbers at the video's frame rate (`endFrame` its last frame). */
 export const cueSpanSchema = z.object({ startS: z.number(), endS: z.number(), startFrame: z.number().int(), endFrame: z.number().int() });
+export type CueSpan = z.infer<typeof cueSpanSchema>;
 /** A shot boundary: the first frame of the new shot, with the scene-change score (0-1). */
 export const shotBoundarySchema = z.object({ timeS: z.number(), frame: z.number().int(), score: z.number() });
+export type ShotBoundary = z.infer<typeof shotBoundarySchema>;
 /** Technical cues of the picture, from ffmpeg's own filters. */
 export const pictureCuesSchema = z.object({
   shots: z.array(shotBoundarySchema),

@@ -91,5 +91,7 @@ export const videoJobOptionsSchema = z.object({
   minTrackS: z.number().nonnegative().optional(),
   /** A review profile: segments come from its rules instead of from every track of `labels`. */
   profile: profileSchema.optional(),
+  /** Shots, black and frozen spans of the picture; unset = on with exact sampling (same decode), off with keyframes (a decode of their own). */
+  cues: z.boolean().optional(),
 });
 export type VideoJobOptions = z.infer<typeof videoJobOptionsSchema>;

@@ -89,3 +89,38 @@ export async function twoTextsVideo(out: string, first: string, second: string):
   const draw = (text: string, y: number, from: number, to: number) => `drawtext=${font}:text='${text}':fontsize=44:fontcolor=white:x=60:y=${y}:enable='between(t,${from},${to})'`;
   await ffmpeg(['-f', 'lavfi', '-i', 'color=c=0x183a6b:s=640x360:r=10:d=20', '-vf', `${draw(first, 110, 3, 8)},${draw(second, 230, 12, 17)}`, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', out]);
 }
+
+/** Where cuesVideo's cues are, in seconds (25 fps, so one frame is 0.04 s). */
+export const CUES_TRUTH = {
+  /** Hard cuts: the first frame of the new shot (a cut into black and out of it is one boundary, where the picture is back). */
+  cuts: [3, 13, 16],
+  /** A fade out (home.jpg, 5.5-6 s), black 6-7 s, a fade in (messi5.jpg, 7-7.5 s): one boundary, where the picture comes back. */
+  fadeThroughBlack: { blackStartS: 6, blackEndS: 7, fadeS: 0.5 },
+  /** A black insert between two hard cuts. */
+  black: { startS: 12, endS: 13 },
+  /** messi5.jpg's pan stops at 10 s and holds until the cut into black at 12 s. */
+  frozen: { startS: 10, endS: 12 },
+  durationS: 19,
+};
+
+/**
+ * 19 s at 25 fps, 320x240, every shot a pan over a real photo (so only the frozen insert is
+ * still): fruits 0-3, home 3-6 (fading out from 5.5), black 6-7, messi5 7-12 (fading in to
+ * 7.5, panning until 10, then held), black 12-13, basketball1 13-16, fruits 16-19.
+ */
+export async function cuesVideo(out: string): Promise<void> {
+  const pan = (seconds: number, until = seconds) => `scale=640:480,setsar=1,crop=320:240:x='20+60*min(t\\,${until})':y=60,fps=25,format=yuv420p,trim=duration=${seconds}`;
+  const black = (seconds: number) => `color=black:s=320x240:r=25:d=${seconds},format=yuv420p`;
+  const shots = [
+    `[0]${pan(3)}[a]`,
+    `[1]${pan(3)},fade=out:st=2.5:d=0.5[b]`,
+    `${black(1)}[k1]`,
+    `[2]${pan(5, 3)},fade=in:st=0:d=0.5[c]`,
+    `${black(1)}[k2]`,
+    `[3]${pan(3)}[d]`,
+    `[4]${pan(3)}[e]`,
+    '[a][b][k1][c][k2][d][e]concat=n=7:v=1:a=0[v]',
+  ];
+  const inputs = [['fruits.jpg', 3], ['home.jpg', 3], ['messi5.jpg', 5], ['basketball1.png', 3], ['fruits.jpg', 3]].flatMap(([f, s]) => ['-loop', '1', '-t', String(s), '-i', `test/fixtures/${f}`]);
+  await ffmpeg([...inputs, '-filter_complex', shots.join(';'), '-map', '[v]', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-pix_fmt', 'yuv420p', out]);
+}

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { rawCuesSchema } from '../../media/cues.js';
 import { frameDetectionsSchema, stageTimingsSchema } from '../../shared/job-result.js';
 import { frameRangeSchema, videoInfoSchema, videoJobOptionsSchema } from '../../shared/video.js';
 
@@ -38,6 +39,8 @@ export const chunkResultSchema = z.object({
   timings: stageTimingsSchema,
   /** Frames sent to the model (the rest were kept from it by the motion gate). */
   framesInferred: z.number().int().nonnegative(),
+  /** The picture cues found in the chunk's decode (cues on). */
+  cues: rawCuesSchema.optional(),
   worker: z.string(),
 });
 export type ChunkResult = z.infer<typeof chunkResultSchema>;

@@ -3,8 +3,8 @@ import type { Logger } from '../../logging/logger.js';
 import { metrics } from '../../metrics/index.js';
 import type { ModelRepository } from '../../registry/index.js';
 import { frameSteps } from '../predict-pipeline.js';
-import { inferFrames, rangeStartS } from '../infer-frames.js';
-import { assembleVideo, decoderThreadsFor, expectedFrames, planChunks, sumTimings, type VideoPrediction } from '../predict-video.js';
+import { rangeStartS } from '../infer-frames.js';
+import { analyseRange, assembleChunks, decoderThreadsFor, expectedFrames, planChunks, type VideoPrediction } from '../predict-video.js';
 import type { JobRecord } from './store.js';
 import { WORKER_ID, type ChunkPayload, type ChunkResult, type VideoJobSpec } from './spec.js';
 
@@ -49,37 +49,23 @@ export async function runChunk(
   { index, range, spec }: ChunkPayload,
   o: { signal?: AbortSignal; onProgress?: (framesDone: number) => void; logger?: Logger } = {},
 ): Promise<ChunkResult> {
-  const { model, readers } = resolveVideoModel(repository, spec.model);
+  const steps = resolveVideoModel(repository, spec.model);
   const started = performance.now();
   // Both modes log here, on the worker that runs the chunk, so one job's chunks can be followed across workers.
   const log = o.logger?.child({ jobId: spec.jobId, chunk: index, worker: WORKER_ID });
   log?.info('video chunk started', { startS: rangeStartS(range) });
-  const { frames, timings, framesInferred } = await inferFrames(model, spec.path, spec.info, range, {
-    threshold: spec.options.threshold,
-    decodeThreads: spec.options.decodeThreads ?? decoderThreadsFor(model.session.provider),
-    signal: o.signal,
-    onProgress: o.onProgress,
-    motion: spec.options.motion,
-    readers,
-  });
+  const decodeThreads = spec.options.decodeThreads ?? decoderThreadsFor(steps.model.session.provider);
+  const { frames, timings, framesInferred, cues } = await analyseRange(steps, spec.path, spec.info, range, { ...spec.options, decodeThreads }, o);
   const durationMs = performance.now() - started;
   metrics.chunkDuration.observe({ model: spec.model.name }, durationMs / 1000);
   log?.info('video chunk finished', { frames: frames.length, framesInferred, durationMs: Math.round(durationMs) });
-  return { index, frames: frames.map((f) => ({ ...f, detections: [...f.detections] })), timings, framesInferred, worker: WORKER_ID };
+  return { index, frames: frames.map((f) => ({ ...f, detections: [...f.detections] })), timings, framesInferred, ...(cues ? { cues } : {}), worker: WORKER_ID };
 }
 
 /** Stage two, once per job: merge the chunks in time order, then tracks, segments and thumbnails. */
 export function finishJob(repository: ModelRepository, spec: VideoJobSpec, chunks: readonly ChunkResult[], thumbnailDir: string, startedAt: number): Promise<VideoPrediction> {
   const { model } = resolveVideoModel(repository, spec.model);
   const ordered = [...chunks].sort((a, b) => a.index - b.index);
-  return assembleVideo(
-    spec.model,
-    spec.path,
-    spec.info,
-    ordered.flatMap((c) => c.frames),
-    sumTimings(ordered.map((c) => c.timings)),
-    { ...spec.options, decodeThreads: spec.options.decodeThreads ?? decoderThreadsFor(model.session.provider), thumbnailDir },
-    startedAt,
-    ordered.reduce((sum, c) => sum + c.framesInferred, 0),
-  );
+  const decodeThreads = spec.options.decodeThreads ?? decoderThreadsFor(model.session.provider);
+  return assembleChunks(spec.model, spec.path, spec.info, ordered, { ...spec.options, decodeThreads, thumbnailDir }, startedAt);
 }

@@ -1,0 +1,98 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../src/cli/serve.js';
+import type { PictureCues } from '../src/shared/job-result.js';
+import { postFile, startTestServer } from './helpers/server.js';
+import { cuesVideo, CUES_TRUTH } from './helpers/videos.js';
+
+// Shots, black and frozen spans of the picture (ffmpeg's blackdetect, freezedetect and scene
+// score), on a generated clip whose cues are known: hard cuts, a fade through black, a black
+// insert and a frozen insert, every other shot a pan over a real photo.
+
+let dir: string;
+let server: RunningServer;
+let video: Buffer;
+const FRAME_S = 1 / 25;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'framewatch-cues-'));
+  await cuesVideo(join(dir, 'cues.mp4'));
+  video = await readFile(join(dir, 'cues.mp4'));
+  server = await startTestServer({ modelsDir: 'models', dataDir: join(dir, 'data') });
+});
+afterAll(async () => {
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const predict = async (query: string): Promise<{ status: number; body: { cues?: PictureCues; video: { sampling: { mode: string } } } }> =>
+  postFile(`${server.url}/v1/models/object-detector/predict?${query}`, video, 'cues.mp4', 'video/mp4');
+
+/** The shot boundaries the truth has: the hard cuts, and the fade through black (where the picture is back). */
+const truthBoundaries = [...CUES_TRUTH.cuts, CUES_TRUTH.fadeThroughBlack.blackEndS].sort((a, b) => a - b);
+
+/** F1 of found boundaries against the truth, a match within `toleranceS` (each truth boundary matched once). */
+function boundaryF1(found: readonly number[], truth: readonly number[], toleranceS: number): number {
+  const left = [...truth];
+  let hits = 0;
+  for (const t of found) {
+    const i = left.findIndex((u) => Math.abs(u - t) <= toleranceS);
+    if (i >= 0) {
+      hits++;
+      left.splice(i, 1);
+    }
+  }
+  return found.length + truth.length === 0 ? 1 : (2 * hits) / (found.length + truth.length);
+}
+
+function expectKnownCues(cues: PictureCues | undefined) {
+  expect(cues).toBeDefined();
+  const { shots, black, frozen } = cues!;
+  // Hard cuts within one frame; the fade's boundary within its fade length.
+  const cutsFound = shots.filter((s) => CUES_TRUTH.cuts.some((c) => Math.abs(c - s.timeS) <= 1.01 * FRAME_S));
+  expect(cutsFound).toHaveLength(CUES_TRUTH.cuts.length);
+  expect(boundaryF1(shots.map((s) => s.timeS), truthBoundaries, CUES_TRUTH.fadeThroughBlack.fadeS)).toBeGreaterThanOrEqual(0.95);
+  for (const s of shots) expect(s.frame).toBe(Math.round(s.timeS * 25));
+  // The black insert between hard cuts, within one frame at both ends.
+  const insert = black.find((b) => Math.abs(b.startS - CUES_TRUTH.black.startS) < 0.5);
+  expect(insert).toBeDefined();
+  expect(Math.abs(insert!.startS - CUES_TRUTH.black.startS)).toBeLessThanOrEqual(1.01 * FRAME_S);
+  expect(Math.abs(insert!.endS - CUES_TRUTH.black.endS)).toBeLessThanOrEqual(1.01 * FRAME_S);
+  expect(insert!.startFrame).toBe(Math.round(insert!.startS * 25));
+  // The fade through black: a black span covering the black second, no longer than it and its fades.
+  const { blackStartS, blackEndS, fadeS } = CUES_TRUTH.fadeThroughBlack;
+  const faded = black.find((b) => b.startS <= blackStartS + FRAME_S && b.endS >= blackEndS - FRAME_S);
+  expect(faded).toBeDefined();
+  expect(faded!.startS).toBeGreaterThanOrEqual(blackStartS - fadeS);
+  expect(faded!.endS).toBeLessThanOrEqual(blackEndS + fadeS);
+  expect(black).toHaveLength(2);
+  // The one frozen span (black is not also frozen), within one frame.
+  expect(frozen).toHaveLength(1);
+  expect(Math.abs(frozen[0].startS - CUES_TRUTH.frozen.startS)).toBeLessThanOrEqual(1.01 * FRAME_S);
+  expect(Math.abs(frozen[0].endS - CUES_TRUTH.frozen.endS)).toBeLessThanOrEqual(1.01 * FRAME_S);
+}
+
+describe('picture cues', () => {
+  it('exact sampling finds the cuts, the fade, the black and the frozen inserts in the same decode', async () => {
+    const { status, body } = await predict('fps=2&sampling=exact');
+    expect(status).toBe(200);
+    expectKnownCues(body.cues);
+  });
+
+  it('keyframe sampling finds the same cues in a decode of their own when asked (cues=true), and none by default', async () => {
+    const asked = await predict('fps=1&sampling=keyframes&cues=true');
+    expect(asked.status).toBe(200);
+    expect(asked.body.video.sampling.mode).toBe('keyframes');
+    expectKnownCues(asked.body.cues);
+    const plain = await predict('fps=1&sampling=keyframes');
+    expect(plain.body.cues).toBeUndefined();
+  });
+
+  it('cues=false turns them off with exact sampling', async () => {
+    const { status, body } = await predict('fps=2&sampling=exact&cues=false');
+    expect(status).toBe(200);
+    expect(body.cues).toBeUndefined();
+  });
+});
