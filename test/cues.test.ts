@@ -90,6 +90,17 @@ describe('picture cues', () => {
     expect(plain.body.cues).toBeUndefined();
   });
 
+  it('labels=black,frozen makes segments of the black and frozen spans; a cue rule does too, naming itself', async () => {
+    const { body } = await postFile(`${server.url}/v1/models/object-detector/predict?fps=2&sampling=exact&labels=black,frozen&pad=0&mergeGap=0`, video, 'cues.mp4', 'video/mp4');
+    const spans = (body.segments as Array<{ startS: number; endS: number; labels: Array<{ label: string }> }>).map((s) => [s.startS, s.endS, s.labels.map((l) => l.label).join('+')]);
+    expect(spans).toEqual([[5.96, 7.08, 'black'], [10, 12, 'frozen'], [12, 13, 'black']]);
+    const rules = JSON.stringify({ name: 'cuts', rules: [{ name: 'dark', kind: 'cue', cue: 'black', alert: true }] });
+    const ruled = await postFile(`${server.url}/v1/models/object-detector/predict?fps=2&sampling=exact&pad=0&mergeGap=0`, video, 'cues.mp4', 'video/mp4', { rules });
+    expect(ruled.status).toBe(200);
+    expect(ruled.body.segments.map((s: { rules: string[]; alert: boolean }) => [s.rules, s.alert])).toEqual([[['dark'], true], [['dark'], true]]);
+    expect(ruled.body.events.map((e: { kind: string; cue: string }) => `${e.kind}:${e.cue}`)).toEqual(['cue:black', 'cue:black']);
+  });
+
   it('cues=false turns them off with exact sampling', async () => {
     const { status, body } = await predict('fps=2&sampling=exact&cues=false');
     expect(status).toBe(200);

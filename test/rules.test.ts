@@ -135,6 +135,38 @@ describe('review rules: segments', () => {
   });
 });
 
+describe('review rules: audio and picture cues', () => {
+  const speech = [{ startS: 2, endS: 5 }, { startS: 11, endS: 13 }, { startS: 20, endS: 22 }];
+  const cues = { speech, loud: [{ startS: 30, endS: 30.2 }], black: [], frozen: [] };
+
+  it('a cue rule flags each span of its cue, as cue events', () => {
+    const profile = parse({ name: 'p', rules: [{ name: 'talk', kind: 'cue', cue: 'speech' }, { name: 'bang', kind: 'cue', cue: 'loud', alert: true }] });
+    const { events, spans } = evaluateProfile(profile, [], FRAME, cues);
+    expect(events.map((e) => [e.rule, e.kind, e.cue, e.timeS])).toEqual([['talk', 'cue', 'speech', 2], ['talk', 'cue', 'speech', 11], ['talk', 'cue', 'speech', 20], ['bang', 'cue', 'loud', 30]]);
+    expect(spans.find((s) => s.rule === 'bang')).toMatchObject({ startS: 30, endS: 30.2, alert: true });
+  });
+
+  it("with 'during': only speech while a person is at the door, with that person's track", () => {
+    const inDoor = walker(1, 'person', [[0.5, 0.5], [0.5, 0.5]], { startS: 10, samplesPerLeg: 8 }); // 10-14 s in the door
+    const profile = parse({
+      name: 'p', zones: [door],
+      rules: [{ name: 'at-door', kind: 'zone', zone: 'door', enabled: false }, { name: 'talk-at-door', kind: 'cue', cue: 'speech', during: 'at-door', alert: true }],
+    });
+    const { events, spans } = evaluateProfile(profile, [inDoor], FRAME, cues);
+    // The disabled zone rule makes no events of its own, but still bounds the cue rule.
+    expect(events).toEqual([{ rule: 'talk-at-door', kind: 'cue', cue: 'speech', timeS: 11, trackIds: [1] }]);
+    expect(spans).toEqual([{ rule: 'talk-at-door', alert: true, startS: 11, endS: 13, trackIds: [1] }]);
+  });
+
+  it("refuses a cue that is not one, and a 'during' that names no track rule", () => {
+    const bad = (rules: object[]) => profileSchema.safeParse({ name: 'p', zones: [door], rules }).error?.issues.map((i) => i.path.join('.'));
+    expect(bad([{ name: 'r', kind: 'cue', cue: 'music' }])).toEqual(['rules.0.cue']);
+    expect(bad([{ name: 'r', kind: 'cue', cue: 'speech', during: 'nowhere' }])).toEqual(['rules.0.during']);
+    expect(bad([{ name: 'a', kind: 'cue', cue: 'speech' }, { name: 'b', kind: 'cue', cue: 'loud', during: 'a' }])).toEqual(['rules.1.during']);
+    expect(bad([{ name: 'r', kind: 'cue', cue: 'speech', labels: ['person'] }])).toEqual(['rules.0']);
+  });
+});
+
 describe('the colour palette', () => {
   it.each([
     [[250, 250, 250], 'white'], [[128, 128, 130], 'grey'], [[15, 15, 20], 'black'], [[210, 30, 30], 'red'], [[240, 140, 20], 'orange'],

@@ -10,7 +10,8 @@ import { metrics } from '../metrics/index.js';
 import { inferFrames, type FrameRange, type StageTimings } from './infer-frames.js';
 import { frameSteps } from './predict-pipeline.js';
 import { mapPool } from './map-pool.js';
-import type { PictureCues, VideoPrediction, VideoSegment } from '../shared/job-result.js';
+import type { AudioAnalysis, PictureCues, VideoPrediction, VideoSegment } from '../shared/job-result.js';
+import { cueSpans } from './rules/cue-spans.js';
 import type { VideoJobOptions } from '../shared/video.js';
 import { sampleIntervalS } from './sampling.js';
 import { profileSegmentPlans, trackSegmentPlans } from './segment-plans.js';
@@ -143,7 +144,7 @@ export async function assembleVideo(
   o: AssembleOptions,
   startedAt: number,
   framesInferred = frames.length,
-  cues?: PictureCues,
+  found: { cues?: PictureCues; audio?: AudioAnalysis } = {},
 ): Promise<VideoPrediction> {
   const ordered = [...frames].sort((a, b) => a.index - b.index);
   // Text readers: one track per line of text (readings folded, near-identical ones merged).
@@ -155,9 +156,10 @@ export async function assembleVideo(
     return { id, label, ...(text !== undefined ? { text } : {}), startS, endS, maxScore, hits, ...(colour ? { colour } : {}), trajectory };
   });
   const planOptions = { pad: o.pad, mergeGap: o.mergeGap, labels: o.labels, query: o.query };
+  const cues = cueSpans(found);
   const { plans, events } = o.profile
-    ? profileSegmentPlans(o.profile, summaries, ordered, info, planOptions)
-    : { plans: trackSegmentPlans(tracks, ordered, info.durationS, planOptions), events: undefined };
+    ? profileSegmentPlans(o.profile, summaries, ordered, info, planOptions, cues)
+    : { plans: trackSegmentPlans(tracks, ordered, info.durationS, planOptions, cues), events: undefined };
   const t0 = performance.now();
   await mkdir(o.thumbnailDir, { recursive: true });
   // Each thumbnail is its own ffmpeg seek (a process start and a file open): a few at once.
@@ -182,7 +184,8 @@ export async function assembleVideo(
     ...(o.includeFrames ? { frames: ordered } : {}),
     ...(o.profile ? { profile: { name: o.profile.name, ...(o.profile.version !== undefined ? { version: o.profile.version } : {}) }, events } : {}),
     tracks: summaries,
-    ...(cues ? { cues } : {}),
+    ...(found.audio ? { audio: found.audio } : {}),
+    ...(found.cues ? { cues: found.cues } : {}),
     segments: videoSegments,
     review,
     timings: {
@@ -257,5 +260,5 @@ export function assembleChunks(model: { name: string; version: number }, path: s
   const raw = chunks.flatMap((c) => (c.cues ? [c.cues] : []));
   const cues = cuesOn(o) ? pictureCues(raw, info) : undefined;
   const framesInferred = chunks.reduce((sum, c) => sum + c.framesInferred, 0);
-  return assembleVideo(model, path, info, chunks.flatMap((c) => c.frames), sumTimings(chunks.map((c) => c.timings)), o, startedAt, framesInferred, cues);
+  return assembleVideo(model, path, info, chunks.flatMap((c) => c.frames), sumTimings(chunks.map((c) => c.timings)), o, startedAt, framesInferred, { cues });
 }

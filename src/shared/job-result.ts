@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { COLOURS } from './colour.js';
+import { CUE_KINDS } from './profile.js';
 import { ERROR_CODES } from './error-catalogue.js';
 import { samplingPlanSchema } from './video.js';
 
@@ -43,8 +44,10 @@ export type SegmentLabel = z.infer<typeof segmentLabelSchema>;
 /** What a review rule saw: an object entering or leaving a zone, crossing a line, dwelling, a crowd, a match. */
 export const ruleEventSchema = z.object({
   rule: z.string(),
-  kind: z.enum(['enter', 'exit', 'cross', 'dwell', 'count', 'match']),
+  kind: z.enum(['enter', 'exit', 'cross', 'dwell', 'count', 'match', 'cue']),
   timeS: z.number(),
+  /** cue: which one (speech, loud, black, frozen). */
+  cue: z.enum(CUE_KINDS).optional(),
   trackIds: z.array(z.number().int()),
   /** cross: which way, by the line's sides. */
   direction: z.enum(['a-to-b', 'b-to-a']).optional(),

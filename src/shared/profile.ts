@@ -43,6 +43,13 @@ const attributes = {
 };
 const common = { name, ...attributes, /** Alerts are what a reviewer must see; the rest are detections. */ alert: z.boolean().default(false), enabled: z.boolean().default(true) };
 
+/**
+ * Cues a rule (or `labels=`) can ask for beside the model's labels: speech and loud sounds
+ * from the audio track, black and frozen spans of the picture.
+ */
+export const CUE_KINDS = ['speech', 'loud', 'black', 'frozen'] as const;
+export type CueKind = (typeof CUE_KINDS)[number];
+
 export const ruleSchema = z.discriminatedUnion('kind', [
   /** Objects while they are in the zone (by their box's bottom-centre): `enter` and `exit` events. */
   z.strictObject({ ...common, kind: z.literal('zone'), zone: name }),
@@ -56,6 +63,11 @@ export const ruleSchema = z.discriminatedUnion('kind', [
   z.strictObject({ ...common, kind: z.literal('match') }),
   /** Text readers: lines whose reading contains one of the terms (case and spacing folded). */
   z.strictObject({ ...common, kind: z.literal('text'), query: z.array(z.string().trim().min(1).max(200)).min(1).max(50) }),
+  /**
+   * An audio or picture cue: `cue` events over its spans; with `during`, only the parts of
+   * them while another (non-cue) rule flags, with that rule's tracks (speech while a person is at the door).
+   */
+  z.strictObject({ name, alert: common.alert, enabled: common.enabled, kind: z.literal('cue'), cue: z.enum(CUE_KINDS), during: name.optional() }),
 ]);
 export type Rule = z.infer<typeof ruleSchema>;
 export type RuleKind = Rule['kind'];
@@ -83,7 +95,10 @@ export const profileSchema = z
     profile.rules.forEach((rule, i) => {
       if ('zone' in rule && !zones.has(rule.zone)) ctx.addIssue({ code: 'custom', message: `names no zone '${rule.zone}'`, path: ['rules', i, 'zone'] });
       if ('line' in rule && !lines.has(rule.line)) ctx.addIssue({ code: 'custom', message: `names no line '${rule.line}'`, path: ['rules', i, 'line'] });
-      if (rule.minSize !== undefined && rule.maxSize !== undefined && rule.minSize > rule.maxSize) ctx.addIssue({ code: 'custom', message: 'must not exceed maxSize', path: ['rules', i, 'minSize'] });
+      if ('minSize' in rule && rule.minSize !== undefined && rule.maxSize !== undefined && rule.minSize > rule.maxSize) ctx.addIssue({ code: 'custom', message: 'must not exceed maxSize', path: ['rules', i, 'minSize'] });
+      if (rule.kind === 'cue' && rule.during !== undefined && !profile.rules.some((r) => r.name === rule.during && r.kind !== 'cue')) {
+        ctx.addIssue({ code: 'custom', message: `names no rule '${rule.during}' that is not a cue`, path: ['rules', i, 'during'] });
+      }
     });
   });
 export type Profile = z.infer<typeof profileSchema>;
@@ -94,6 +109,6 @@ export type ProfileInput = z.input<typeof profileSchema>;
 export function unknownLabels(profile: Profile, modelLabels: readonly string[]): Array<{ path: string; message: string }> {
   const known = new Set(modelLabels);
   return profile.rules.flatMap((rule, i) =>
-    (rule.labels ?? []).flatMap((label, j) => (known.has(label) ? [] : [{ path: `rules.${i}.labels.${j}`, message: `'${label}' is not a label of this model` }])),
+    ('labels' in rule ? rule.labels ?? [] : []).flatMap((label, j) => (known.has(label) ? [] : [{ path: `rules.${i}.labels.${j}`, message: `'${label}' is not a label of this model` }])),
   );
 }

@@ -1,6 +1,6 @@
 import type { RuleEvent, TrackSummary } from '../../shared/job-result.js';
 import { cross, pointInPolygon, segmentsIntersect, type Vec } from '../../shared/polygon.js';
-import type { Line, Profile, Rule, Zone } from '../../shared/profile.js';
+import type { CueKind, Line, Profile, Rule, Zone } from '../../shared/profile.js';
 import { foldTerms, textMatches } from '../../shared/text-match.js';
 import type { TrajectoryPoint } from '../tracker.js';
 
@@ -30,8 +30,15 @@ function median(values: number[]): number {
   return sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0;
 }
 
+/** A rule over tracks (every kind but `cue`). */
+type TrackRule = Exclude<Rule, { kind: 'cue' }>;
+type CueRule = Extract<Rule, { kind: 'cue' }>;
+
+/** The spans of each cue a job found (cueSpans), as rules read them. */
+export type CueSpans = Record<CueKind, ReadonlyArray<{ startS: number; endS: number }>>;
+
 /** Whether a track has every attribute the rule asks for. */
-export function hasAttributes(rule: Rule, track: RuleTrack, frame: RuleFrame): boolean {
+export function hasAttributes(rule: TrackRule, track: RuleTrack, frame: RuleFrame): boolean {
   if (rule.labels && !rule.labels.includes(track.label)) return false;
   if (rule.minScore !== undefined && track.maxScore < rule.minScore) return false;
   if (rule.minTrackS !== undefined && track.endS - track.startS < rule.minTrackS) return false;
@@ -103,7 +110,7 @@ export function crowdedSpans(visits: ReadonlyArray<{ trackId: number; startS: nu
 }
 
 /** One rule over the tracks: its events and the spans it flags. */
-function evaluateRule(rule: Rule, profile: Profile, tracks: readonly RuleTrack[], frame: RuleFrame): { events: RuleEvent[]; spans: RuleSpan[] } {
+function evaluateRule(rule: TrackRule, profile: Profile, tracks: readonly RuleTrack[], frame: RuleFrame): { events: RuleEvent[]; spans: RuleSpan[] } {
   const events: RuleEvent[] = [];
   const spans: RuleSpan[] = [];
   const flag = (startS: number, endS: number, trackIds: number[]) => spans.push({ rule: rule.name, alert: rule.alert, startS, endS, trackIds });
@@ -157,9 +164,34 @@ function evaluateRule(rule: Rule, profile: Profile, tracks: readonly RuleTrack[]
   return { events, spans };
 }
 
-/** Every enabled rule of the profile over a job's tracks: the events, in time order, and the spans they flag. */
-export function evaluateProfile(profile: Profile, tracks: readonly RuleTrack[], frame: RuleFrame): { events: RuleEvent[]; spans: RuleSpan[] } {
-  const all = profile.rules.filter((r) => r.enabled).map((rule) => evaluateRule(rule, profile, tracks, frame));
+/** Where two sets of spans overlap, with the tracks of `during`'s spans. */
+function overlaps(cues: ReadonlyArray<{ startS: number; endS: number }>, during: readonly RuleSpan[]): Array<{ startS: number; endS: number; trackIds: number[] }> {
+  return cues.flatMap((c) =>
+    during.flatMap((d) => {
+      const startS = Math.max(c.startS, d.startS), endS = Math.min(c.endS, d.endS);
+      return startS <= endS ? [{ startS, endS, trackIds: d.trackIds }] : [];
+    }),
+  );
+}
+
+/** A cue rule: the cue's spans (those while `during` flags, when given), each a `cue` event. */
+function evaluateCueRule(rule: CueRule, cues: CueSpans | undefined, during: readonly RuleSpan[] | undefined): { events: RuleEvent[]; spans: RuleSpan[] } {
+  const found = cues?.[rule.cue] ?? [];
+  const spans = (during ? overlaps(found, during) : found.map((c) => ({ ...c, trackIds: [] as number[] }))).map((s) => ({ rule: rule.name, alert: rule.alert, ...s }));
+  const events = spans.map((s): RuleEvent => ({ rule: rule.name, kind: 'cue', cue: rule.cue, timeS: s.startS, trackIds: s.trackIds }));
+  return { events, spans };
+}
+
+/**
+ * Every enabled rule of the profile over a job's tracks (and, for cue rules, its audio and
+ * picture cues): the events, in time order, and the spans they flag.
+ */
+export function evaluateProfile(profile: Profile, tracks: readonly RuleTrack[], frame: RuleFrame, cues?: CueSpans): { events: RuleEvent[]; spans: RuleSpan[] } {
+  const byRule = new Map<string, { events: RuleEvent[]; spans: RuleSpan[] }>();
+  // A cue rule's `during` names a track rule, enabled or not: track rules run first.
+  for (const rule of profile.rules) if (rule.kind !== 'cue') byRule.set(rule.name, evaluateRule(rule, profile, tracks, frame));
+  for (const rule of profile.rules) if (rule.kind === 'cue') byRule.set(rule.name, evaluateCueRule(rule, cues, rule.during ? byRule.get(rule.during)?.spans ?? [] : undefined));
+  const all = profile.rules.filter((r) => r.enabled).map((rule) => byRule.get(rule.name)!);
   return {
     events: all.flatMap((r) => r.events).sort((a, b) => a.timeS - b.timeS || a.rule.localeCompare(b.rule)),
     spans: all.flatMap((r) => r.spans),

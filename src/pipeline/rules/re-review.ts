@@ -1,6 +1,7 @@
 import type { JobResult, RuleEvent, VideoSegment } from '../../shared/job-result.js';
 import type { Profile } from '../../shared/profile.js';
 import { summarizeReview } from '../segments.js';
+import { cueSpans } from './cue-spans.js';
 import { evaluateProfile } from './evaluate.js';
 import { ruleSegments } from './rule-segments.js';
 
@@ -20,13 +21,13 @@ export interface ReReview {
 }
 
 /**
- * Re-review without re-inference: the profile's rules over the tracks and trajectories stored
- * in the job's result. Nothing is decoded or inferred, so it answers in milliseconds however
+ * Re-review without re-inference: the profile's rules over the tracks and trajectories (and
+ * the audio and picture cues) stored in the job's result. Nothing is decoded or inferred, so it answers in milliseconds however
  * long the video; the job's stored segments (and the decisions on them) stay as they are.
  */
 export function reReview(result: JobResult, profile: Profile, o: ReReviewOptions): ReReview {
   const frame = { width: result.video.width, height: result.video.height };
-  const { events, spans } = evaluateProfile(profile, result.tracks, frame);
+  const { events, spans } = evaluateProfile(profile, result.tracks, frame, cueSpans(result));
   const segments = ruleSegments(spans, result.tracks, result.video.durationS, o).map((s) => ({
     ...s,
     overlaps: result.segments.flatMap((old, n) => (old.startS < s.endS && s.startS < old.endS ? [n] : [])),
