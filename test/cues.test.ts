@@ -107,3 +107,41 @@ describe('picture cues', () => {
     expect(body.cues).toBeUndefined();
   });
 });
+
+describe('cues in a finished job', () => {
+  let jobId: string;
+  beforeAll(async () => {
+    const posted = await postFile(`${server.url}/v1/models/object-detector/predict?mode=async&fps=2&sampling=exact&labels=person`, video, 'cues.mp4', 'video/mp4');
+    expect(posted.status).toBe(202);
+    jobId = posted.body.jobId;
+    for (const start = Date.now(); ; await new Promise((r) => setTimeout(r, 200))) {
+      const job = await (await fetch(`${server.url}/v1/jobs/${jobId}`)).json();
+      if (job.status === 'succeeded') break;
+      if (job.status === 'failed' || Date.now() - start > 60_000) throw new Error(`job ${jobId}: ${JSON.stringify(job)}`);
+    }
+  });
+
+  it('GET /v1/search?cue=black finds the job and its black spans; a cue it lacks finds nothing', async () => {
+    const found = await (await fetch(`${server.url}/v1/search?cue=black`)).json();
+    const hit = found.results.find((r: { jobId: string }) => r.jobId === jobId);
+    expect(hit.cueSpans.map((s: { startS: number }) => Math.round(s.startS))).toEqual([6, 12]);
+    expect((await (await fetch(`${server.url}/v1/search?cue=speech`)).json()).results.map((r: { jobId: string }) => r.jobId)).not.toContain(jobId);
+    const bad = await fetch(`${server.url}/v1/search?cue=music`);
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.code).toBe('INVALID_INPUT');
+  });
+
+  it('re-reviews the job with a cue rule from the stored cues, and serves its segments as WebVTT', async () => {
+    const profile = { name: 'technical', rules: [{ name: 'frozen-picture', kind: 'cue', cue: 'frozen', alert: true }] };
+    const res = await fetch(`${server.url}/v1/jobs/${jobId}/evaluate?pad=0&mergeGap=0`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(profile) });
+    expect(res.status).toBe(200);
+    const answer = await res.json();
+    expect(answer.segments.map((s: { startS: number; endS: number; rules: string[] }) => [s.startS, s.endS, s.rules])).toEqual([[10, 12, ['frozen-picture']]]);
+    const vtt = await fetch(`${server.url}/v1/jobs/${jobId}/segments.vtt`);
+    expect(vtt.headers.get('content-type')).toMatch(/^text\/vtt/);
+    const text = await vtt.text();
+    expect(text.startsWith('WEBVTT\n\n1\n')).toBe(true);
+    // messi5.jpg (7-12 s) is the only shot with people.
+    expect(text).toMatch(/\n00:00:0\d\.\d{3} --> 00:00:1\d\.\d{3}\nSegment 1: person\n/);
+  });
+});

@@ -54,6 +54,9 @@ describe.each([
     expect(start).toBeGreaterThanOrEqual(2.5);
     expect(start).toBeLessThanOrEqual(4);
     await expect.poll(() => page.textContent('#summary')).toMatch(/^Watch 0:0\d of 0:1\d \(\d+%\) — 1 segment$/);
+    // The cue lane: the video's two cuts (4 s, 8 s), and its three still shots as frozen spans.
+    expect(await page.locator('#cue-lane .cue.shot').evaluateAll((els) => els.map((e) => e.getAttribute('title')))).toEqual(['shot at 0:04', 'shot at 0:08']);
+    expect(await page.locator('#cue-lane .cue.frozen').count()).toBe(3);
     const card = page.locator('#cards .card[data-segment-start]').first();
     await expect.poll(() => card.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
     await card.click();

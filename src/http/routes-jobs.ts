@@ -6,6 +6,9 @@ import { z } from 'zod';
 import { sniffFile } from '../media/sniff.js';
 import { succeededWhere } from '../pipeline/index.js';
 import { foldTerms, textMatches } from '../shared/text-match.js';
+import { CUE_KINDS, type CueKind } from '../shared/profile.js';
+import { segmentsWebVtt } from '../shared/webvtt.js';
+import { cueSpans } from '../pipeline/rules/cue-spans.js';
 import { parseInput } from './params.js';
 import type { JobQueue, JobResult } from '../pipeline/index.js';
 import type { JobView, ServedResult } from '../shared/job-result.js';
@@ -17,13 +20,30 @@ export const jobLinks = (jobId: string) => ({ self: `/v1/jobs/${jobId}` });
 /** Where segment `n`'s thumbnail is served. */
 const thumbnailUrl = (jobId: string, n: number) => `/v1/jobs/${jobId}/segments/${n}/thumbnail.jpg`;
 
-const searchQuery = z.strictObject({
-  /** Comma-separated terms; case and spacing are folded. */
-  text: z.string().trim().min(1).max(200),
-  model: z.string().optional(),
-  /** Jobs in the answer, newest first. */
-  limit: z.coerce.number().int().positive().max(500).default(50),
-});
+const searchQuery = z
+  .strictObject({
+    /** Comma-separated terms; case and spacing are folded. */
+    text: z.string().trim().min(1).max(200).optional(),
+    /** Jobs whose audio or picture has this cue (speech, loud, black, frozen). */
+    cue: z.enum(CUE_KINDS).optional(),
+    model: z.string().optional(),
+    /** Jobs in the answer, newest first. */
+    limit: z.coerce.number().int().positive().max(500).default(50),
+  })
+  .refine((q) => q.text !== undefined || q.cue !== undefined, { message: "give 'text', 'cue' or both", path: ['text'] });
+
+/** What a search finds in one result: the segments whose text matches, and the spans of the cue asked for. */
+function searchResult(jobId: string, result: JobResult | undefined, q: { text?: string; cue?: CueKind }) {
+  const terms = q.text ? foldTerms(q.text.split(',')) : undefined;
+  const segments = terms
+    ? (result?.segments ?? [])
+        .map((s, index) => ({ index, startS: s.startS, endS: s.endS, texts: s.texts ?? [], thumbnail: thumbnailUrl(jobId, index) }))
+        .filter((s) => s.texts.some((t) => textMatches(t, terms)))
+    : [];
+  const cueSpansFound = q.cue && result ? cueSpans(result)[q.cue].map(({ startS, endS }) => ({ startS, endS })) : [];
+  const found = (!terms || segments.length > 0) && (!q.cue || cueSpansFound.length > 0);
+  return found ? { segments, ...(q.cue ? { cue: q.cue, cueSpans: cueSpansFound } : {}) } : undefined;
+}
 
 /** Content types browsers play, by sniffed container. */
 const VIDEO_TYPES: Record<string, string> = { mp4: 'video/mp4', mov: 'video/quicktime', matroska: 'video/webm', ogg: 'video/ogg', avi: 'video/x-msvideo' };
@@ -73,18 +93,23 @@ export function createJobRoutes({ jobs, config }: AppDeps): Router {
   // Text search over finished jobs: the segments whose text contains one of the terms.
   router.get('/v1/search', requireToken(config.apiToken, 'predict'), async (req, res) => {
     const q = parseInput(searchQuery, req.query);
-    const terms = foldTerms(q.text.split(','));
     const records = succeededWhere(await jobs.list(), { model: q.model }).reverse();
     const results = [];
     for (const record of records) {
-      const result = await jobs.readResult(record.jobId).catch(() => undefined);
-      const segments = (result?.segments ?? [])
-        .map((s, index) => ({ index, startS: s.startS, endS: s.endS, texts: s.texts ?? [], thumbnail: thumbnailUrl(record.jobId, index) }))
-        .filter((s) => s.texts.some((t) => textMatches(t, terms)));
-      if (segments.length) results.push({ jobId: record.jobId, createdAt: record.createdAt, model: record.model, filename: record.input.filename, segments, links: jobLinks(record.jobId) });
+      const found = searchResult(record.jobId, await jobs.readResult(record.jobId).catch(() => undefined), q);
+      if (found) results.push({ jobId: record.jobId, createdAt: record.createdAt, model: record.model, filename: record.input.filename, ...found, links: jobLinks(record.jobId) });
       if (results.length >= q.limit) break;
     }
-    res.json({ text: q.text, results });
+    res.json({ ...(q.text !== undefined ? { text: q.text } : {}), ...(q.cue ? { cue: q.cue } : {}), results });
+  });
+
+  // The segments as WebVTT, for a player's <track> or an editor.
+  router.get('/v1/jobs/:id/segments.vtt', async (req, res) => {
+    const record = await requireJob(jobs, req.params.id);
+    if (record.status !== 'succeeded') throw new FramewatchError('JOB_NOT_FINISHED', `job '${record.jobId}' is ${record.status}: it has no segments yet`);
+    const result = await jobs.readResult(record.jobId);
+    if (!result) throw new FramewatchError('JOB_NOT_FINISHED', `job '${record.jobId}' has no stored result`);
+    res.type('text/vtt').send(segmentsWebVtt(result));
   });
 
   router.get('/v1/jobs/:id/segments/:n/thumbnail.jpg', async (req, res) => {

@@ -28,6 +28,32 @@ export function renderRanges({ els, colourOf }: Page, v: View, actions: SegmentA
   }
 }
 
+/**
+ * The cue lane under the timeline: speech spans and loud sounds from the audio, shot
+ * boundaries and black or frozen spans from the picture, each titled with its kind and time.
+ */
+export function renderCues({ els }: Page, v: View) {
+  const { totalS } = v.result.review;
+  const { audio, cues } = v.result;
+  const mark = (kind: string, startS: number, endS: number) => {
+    const el = document.createElement('div');
+    el.className = `cue ${kind}`;
+    el.dataset.cue = kind;
+    el.title = startS === endS ? `${kind} at ${clock(startS)}` : `${kind} ${clock(startS)} – ${clock(endS)}`;
+    place(el, startS, endS, totalS);
+    return el;
+  };
+  const marks = [
+    ...(cues?.black ?? []).map((b) => mark('black', b.startS, b.endS)),
+    ...(cues?.frozen ?? []).map((f) => mark('frozen', f.startS, f.endS)),
+    ...(audio?.speech ?? []).map((s) => mark('speech', s.startS, s.endS)),
+    ...(audio?.loud ?? []).map((l) => mark('loud', l.timeS, l.endS)),
+    ...(cues?.shots ?? []).map((s) => mark('shot', s.timeS, s.timeS)),
+  ];
+  els.cueLane.replaceChildren(...marks);
+  els.cueLane.hidden = marks.length === 0;
+}
+
 /** The ranges marked missed: a bar each on the timeline, and a line each in the list under it. */
 export function renderMissed({ els }: Page, v: View) {
   els.timeline.querySelectorAll('.missed-range').forEach((r) => r.remove());

@@ -6,7 +6,8 @@ import { showSection, type Page } from './page.js';
 import { activate, playSegment } from './player.js';
 import { pollJob } from './progress.js';
 import type { View } from './state.js';
-import { renderRanges } from './timeline.js';
+import { renderCues, renderRanges } from './timeline.js';
+import { segmentsWebVtt } from '../shared/webvtt.js';
 
 /** Saves text as a file through a temporary link. */
 function download(name: string, type: string, text: string) {
@@ -32,6 +33,7 @@ function renderVideo(page: Page, v: View) {
     decide: (n, decision) => void decideSegment(page, n, decision),
   };
   renderRanges(page, v, actions);
+  renderCues(page, v);
   renderCards(page, v, actions);
   renderReview(page, v);
   activate(page, v.active, false);
@@ -39,6 +41,7 @@ function renderVideo(page: Page, v: View) {
   els.search.oninput = () => filterSegments(v, els.search.value);
   els.downloadJson.onclick = () => download(`framewatch-${v.jobId}.json`, 'application/json', JSON.stringify(v.result, null, 2));
   els.downloadCsv.onclick = () => download(`framewatch-${v.jobId}-segments.csv`, 'text/csv', segmentsCsv(v));
+  els.downloadVtt.onclick = () => download(`framewatch-${v.jobId}-segments.vtt`, 'text/vtt', segmentsWebVtt(v.result));
 }
 
 /** Opens a video job's review: waits for the job, reads its review, and plays its video (this tab's file, else the server's copy). */
