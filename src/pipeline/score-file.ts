@@ -25,14 +25,19 @@ export interface ScoreRecord {
   review?: ReviewSummary;
   /** Videos scored with a review profile: what its rules saw. */
   events?: VideoPrediction['events'];
+  /** Videos: what the audio track said and the picture's cues, as in the prediction. */
+  audio?: VideoPrediction['audio'];
+  cues?: VideoPrediction['cues'];
   timings?: Record<string, number>;
   error?: { code: ErrorCode; message: string };
 }
 
 /** A video's record from its prediction: the same fields whether it ran in process or on a server (--server). */
-export const videoRecord = (base: Pick<ScoreRecord, 'path' | 'sha256' | 'model'>, p: Pick<VideoPrediction, 'video' | 'segments' | 'review' | 'timings' | 'events'>): ScoreRecord => ({
+export const videoRecord = (base: Pick<ScoreRecord, 'path' | 'sha256' | 'model'>, p: Pick<VideoPrediction, 'video' | 'segments' | 'review' | 'timings' | 'events' | 'audio' | 'cues'>): ScoreRecord => ({
   ...base, kind: 'video', frames: p.video.framesSampled, sampling: p.video.sampling, motion: p.video.motion, segments: p.segments, review: p.review, timings: p.timings,
   ...(p.events ? { events: p.events } : {}),
+  ...(p.audio ? { audio: p.audio } : {}),
+  ...(p.cues ? { cues: p.cues } : {}),
 });
 
 /** Video options for every file; `sampling` is the mode asked for, planned per file as the server does. */
