@@ -8,6 +8,7 @@ import { checkHwaccel, mediaToolVersions, resolveMediaTools, useMediaTools } fro
 import { createDiskJobStore, openJobQueue, startRetention, type JobQueue } from '../pipeline/index.js';
 import { createRepository, type ModelRepository } from '../registry/index.js';
 import { createProfileStore } from '../review/index.js';
+import { createRedactions } from '../pipeline/redaction/redactions.js';
 import { cudaProviderInstalled } from '../runtime/index.js';
 import { imageLoader, sessionSettings } from './config-options.js';
 import { parseCommandArgs } from './args.js';
@@ -70,7 +71,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     (err) => logger.error('ffmpeg is not runnable: video requests will fail', { source: tools.source, error: String(err) }),
   );
   let draining = false;
-  const app = createApp({ config, repository, jobs, profiles: createProfileStore(config.dataDir), logger, version: FRAMEWATCH_VERSION, draining: () => draining });
+  const redactions = createRedactions(jobs, logger);
+  const app = createApp({ config, repository, jobs, profiles: createProfileStore(config.dataDir), redactions, logger, version: FRAMEWATCH_VERSION, draining: () => draining });
   const server = createServer(app);
   server.requestTimeout = config.httpTimeoutMs;
   server.headersTimeout = Math.min(60_000, config.httpTimeoutMs);
@@ -130,6 +132,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
         // Embedded: jobs still running end INTERRUPTED and their temp files go. Shared: the
         // worker finishes its chunk or hands it back; the job lives on in Redis.
         stopRetention();
+        await redactions.close();
         await jobs.close();
         server.closeAllConnections();
         await closed;

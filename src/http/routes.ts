@@ -8,6 +8,7 @@ import { createManagementRoutes } from './routes-manage.js';
 import { createPredictRoutes } from './routes-predict.js';
 import { createReviewRoutes } from './routes-review.js';
 import { createProfileRoutes } from './routes-profiles.js';
+import { createRedactionRoutes } from './routes-redact.js';
 import { createV2Routes } from './routes-v2.js';
 import type { AppDeps } from './deps.js';
 
@@ -112,5 +113,6 @@ export function createRoutes(deps: AppDeps): Router {
   router.use(createJobRoutes(deps));
   router.use(createReviewRoutes(deps));
   router.use(createProfileRoutes(deps));
+  router.use(createRedactionRoutes(deps));
   return router;
 }

@@ -16,8 +16,8 @@ import type { VideoInfo } from '../shared/video.js';
 /** The ffprobe run has this long; a file that takes longer to probe is refused. */
 const PROBE_TIMEOUT_MS = 30_000;
 
-/** Input options for a file we did not write: one named demuxer, no protocol but `file`. */
-const inputArgs = (path: string, demuxer: string) => [
+/** Input options for a file we did not write: one named demuxer, no protocol but `file` (encoders reading an upload use them too). */
+export const inputArgs = (path: string, demuxer: string) => [
   '-protocol_whitelist', 'file',
   '-f', demuxer,
   // mov can follow "data references" to other files; keep that off whatever the build's default.
@@ -31,7 +31,7 @@ const ratio = (r: string | undefined): number => {
 };
 
 /** Last meaningful lines of ffmpeg's stderr for error details, without our temp file's path. */
-const reasonFrom = (text: string | undefined, path: string): string =>
+export const reasonFrom = (text: string | undefined, path: string): string =>
   (text ?? '').replaceAll(path, 'input').split('\n').map((l) => l.trim()).filter(Boolean).slice(-2).join(' | ') || 'unknown ffmpeg error';
 
 interface ProbeStream {

@@ -23,6 +23,7 @@ export const ERROR_CATALOGUE = {
   JOB_NOT_FOUND: { status: 404, description: 'No job with that id.' },
   SEGMENT_NOT_FOUND: { status: 404, description: 'The job has no segment with that number, or no thumbnail yet.' },
   PROFILE_NOT_FOUND: { status: 404, description: 'No stored review profile of that name (or that version).' },
+  REDACTION_NOT_FOUND: { status: 404, description: 'The job has no redaction with that id.' },
   JOB_NOT_FINISHED: { status: 409, description: 'The job has not succeeded, so it has no segments to review yet.' },
   CANCELLED: { status: 409, description: 'The job was cancelled before it finished.' },
   INTERRUPTED: { status: 500, description: 'The server stopped while the job ran; the job is marked failed.' },
