@@ -16,7 +16,7 @@ import type { VideoInfo } from '../shared/video.js';
 const PROBE_TIMEOUT_MS = 30_000;
 
 /** Input options for a file we did not write: one named demuxer, no protocol but `file`. */
-const inputArgs = (path: string, demuxer: string) => [
+export const inputArgs = (path: string, demuxer: string) => [
   '-protocol_whitelist', 'file',
   '-f', demuxer,
   // mov can follow "data references" to other files; keep that off whatever the build's default.
@@ -30,7 +30,7 @@ const ratio = (r: string | undefined): number => {
 };
 
 /** Last meaningful lines of ffmpeg's stderr for error details, without our temp file's path. */
-const reasonFrom = (text: string | undefined, path: string): string =>
+export const reasonFrom = (text: string | undefined, path: string): string =>
   (text ?? '').replaceAll(path, 'input').split('\n').map((l) => l.trim()).filter(Boolean).slice(-2).join(' | ') || 'unknown ffmpeg error';
 
 interface ProbeStream {
@@ -52,7 +52,7 @@ interface ProbeOutput {
 }
 
 /** Runs ffprobe on an upload with the hardened input options; INVALID_MEDIA (`failure`) when it fails. */
-function runFfprobe(path: string, demuxer: string, show: string[], failure: string, maxBuffer = 4 * 1024 * 1024, signal?: AbortSignal): Promise<string> {
+export function runFfprobe(path: string, demuxer: string, show: string[], failure: string, maxBuffer = 4 * 1024 * 1024, signal?: AbortSignal): Promise<string> {
   const args = ['-v', 'error', ...show, ...inputArgs(path, demuxer)];
   return new Promise((resolve, reject) => {
     execFile(mediaTools().ffprobe, args, { timeout: PROBE_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer, signal }, (err, stdout, stderr) => {
