@@ -1,6 +1,6 @@
 // `npm test` runs this first: the Debian packages the tests drive for real, Chromium (the
 // review page's browser tests), redis-server (the shared-mode tests start their own) and curl
-// (the README's quickstart).
+// (the README's quickstart), espeak-ng and sox (the audio tests build their clips with them).
 // Missing ones are installed when this runs as root with apt-get (as CI does); otherwise it
 // stops at once and names the one command to run.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -16,6 +16,9 @@ if (!process.env.CHROMIUM_PATH && !has('chromium')) missing.push('chromium');
 if (!has('redis-server')) missing.push('redis-server');
 // The README's quickstart is run as written (test/readme.test.ts).
 if (!has('curl')) missing.push('curl');
+// test/audio.test.ts speaks and mixes its clips.
+if (!has('espeak-ng')) missing.push('espeak-ng');
+if (!has('sox')) missing.push('sox');
 if (missing.length === 0) process.exit(0);
 
 const command = `apt-get install -y ${missing.join(' ')}`;

@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../logging/logger.js';
-import { checkSkew, readManifest, SKEW_TOLERANCE } from '../registry/index.js';
+import { checkAudioSkew, checkSkew, readManifest, SKEW_TOLERANCE } from '../registry/index.js';
+import { getTask } from '../tasks/index.js';
 import { createSession } from '../runtime/index.js';
 import { join } from 'node:path';
 import { readdir } from 'node:fs/promises';
@@ -32,7 +33,9 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   const session = await createSession(join(dir, manifest.file.name), { ...sessionSettings(config), logger: createLogger('warn') });
   try {
     const tolerance = values.tolerance ? Number(values.tolerance) : config.skewTolerance ?? SKEW_TOLERANCE[session.provider];
-    const report = await checkSkew(dir, manifest, session, imageLoader(config), tolerance);
+    const report = getTask(manifest.task).inputKind === 'audio'
+      ? await checkAudioSkew(dir, manifest, session, tolerance)
+      : await checkSkew(dir, manifest, session, imageLoader(config), tolerance);
     console.log(`${name}@${version} on ${session.provider}, tolerance ${tolerance}`);
     for (const s of report.samples) for (const o of s.outputs) console.log(`  ${s.input}  ${o.name}: max |diff| ${o.maxAbsDiff.toExponential(3)} over ${o.elements} values`);
     console.log(report.ok ? 'OK: serving reproduces the exporter' : `SKEW_DETECTED: ${report.reason}`);

@@ -3,7 +3,7 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:
 import { basename, extname, join } from 'node:path';
 import { preprocessSpecSchema, type PreprocessSpecInput } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
-import { manifestSchema, MODEL_NAME_RE, sha256File, writeFileAtomic, type Manifest } from '../registry/index.js';
+import { manifestSchema, MODEL_NAME_RE, sha256File, writeAudioGoldenOutputs, writeFileAtomic, type Manifest } from '../registry/index.js';
 import { createSession } from '../runtime/index.js';
 import { getTask } from '../tasks/index.js';
 import { writeGoldenOutputs, type ImageDecoder } from './golden.js';
@@ -108,11 +108,16 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
           staging, sourceBytes, edited: session, golden: golden.map((g) => g.input), spec: preprocessing, task, params: postprocessing, labels, decode: options.decode,
         });
       }
-      await writeGoldenOutputs(staging, golden.map((g) => g.input), session, preprocessing, options.decode);
-      const referenceImagesList = options.referenceDir ? await referenceImages(options.referenceDir) : golden.map((g) => join(staging, g.input));
-      await writeReferenceProfile(staging, referenceImagesList, options.referenceDir ? 'reference-dir' : 'golden', {
-        session, spec: preprocessing, task, params: postprocessing as { scoreThreshold: number }, labels, decode: options.decode,
-      });
+      if (task.inputKind === 'audio') {
+        // Golden clips are raw samples, replayed through the voice framing; the drift profile is image statistics, so none.
+        await writeAudioGoldenOutputs(staging, golden.map((g) => g.input), session);
+      } else {
+        await writeGoldenOutputs(staging, golden.map((g) => g.input), session, preprocessing, options.decode);
+        const referenceImagesList = options.referenceDir ? await referenceImages(options.referenceDir) : golden.map((g) => join(staging, g.input));
+        await writeReferenceProfile(staging, referenceImagesList, options.referenceDir ? 'reference-dir' : 'golden', {
+          session, spec: preprocessing, task, params: postprocessing as { scoreThreshold: number }, labels, decode: options.decode,
+        });
+      }
       const manifest = manifestSchema.parse({
         project: options.project,
         name: options.name,

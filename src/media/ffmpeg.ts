@@ -16,7 +16,7 @@ import type { VideoInfo } from '../shared/video.js';
 /** The ffprobe run has this long; a file that takes longer to probe is refused. */
 const PROBE_TIMEOUT_MS = 30_000;
 
-/** Input options for a file we did not write: one named demuxer, no protocol but `file` (encoders reading an upload use them too). */
+/** Input options for a file we did not write: one named demuxer, no protocol but `file` (the audio decoder and the redaction encoder use them too). */
 export const inputArgs = (path: string, demuxer: string) => [
   '-protocol_whitelist', 'file',
   '-f', demuxer,
@@ -53,7 +53,7 @@ interface ProbeOutput {
 }
 
 /** Runs ffprobe on an upload with the hardened input options; INVALID_MEDIA (`failure`) when it fails. */
-function runFfprobe(path: string, demuxer: string, show: string[], failure: string, maxBuffer = 4 * 1024 * 1024, signal?: AbortSignal): Promise<string> {
+export function runFfprobe(path: string, demuxer: string, show: string[], failure: string, maxBuffer = 4 * 1024 * 1024, signal?: AbortSignal): Promise<string> {
   const args = ['-v', 'error', ...show, ...inputArgs(path, demuxer)];
   return new Promise((resolve, reject) => {
     execFile(mediaTools().ffprobe, args, { timeout: PROBE_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer, signal }, (err, stdout, stderr) => {

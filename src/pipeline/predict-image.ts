@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { FramewatchError } from '../errors/index.js';
 import { metrics } from '../metrics/index.js';
 import { toModelInput } from '../../preprocessing/index.js';
 import { decodeResized } from '../media/image.js';
@@ -22,8 +23,20 @@ export interface ImagePrediction {
 /** Milliseconds from one performance.now() to another, to two decimals (as timings report them). */
 export const ms = (from: number, to: number) => Math.round((to - from) * 100) / 100;
 
+/**
+ * INVALID_INPUT (400) for a model that takes no pictures (a voice detector hears audio): its
+ * image or video-frame route would otherwise fail inside ONNX Runtime, as a 500.
+ */
+export function assertImageModel(model: ReadyModel): void {
+  if (model.task.inputKind !== 'audio') return;
+  throw new FramewatchError('INVALID_INPUT', `model '${model.name}' takes audio (task '${model.task.name}'), not images or video frames; a video job's audio analysis runs it`, {
+    model: model.name, version: model.version, task: model.task.name,
+  });
+}
+
 /** Decode, preprocess, infer and postprocess one encoded image. */
 export async function predictImage(model: ReadyModel, bytes: Uint8Array, options: ImagePredictOptions): Promise<ImagePrediction> {
+  assertImageModel(model);
   const t0 = performance.now();
   // Decode and resize run as one libvips pass (timed as decode); the tensor step after it is
   // what is left of preprocessing (no copy at all for models that normalize in the graph).

@@ -6,7 +6,7 @@ import { metrics } from '../metrics/index.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import type { Priority } from '../runtime/index.js';
 import type { Detection } from '../tasks/index.js';
-import { ms, type ImagePredictOptions } from './predict-image.js';
+import { assertImageModel, ms, type ImagePredictOptions } from './predict-image.js';
 import { mapPool } from './map-pool.js';
 import { observeDetections, postprocessOutputs } from './postprocess.js';
 
@@ -39,7 +39,10 @@ const corners = (d: Detection): Point[] =>
 
 /** What runs on each video frame: a model alone, or a pipeline's first step with its later steps reading what it found. */
 export function frameSteps(target: ReadyModel | ReadyPipeline): { model: ReadyModel; readers: ReadyPipeline['steps'] } {
-  if (!('steps' in target)) return { model: target, readers: [] };
+  if (!('steps' in target)) {
+    assertImageModel(target);
+    return { model: target, readers: [] };
+  }
   const [first, ...readers] = target.steps;
   return { model: first.model, readers };
 }

@@ -8,3 +8,4 @@ export { lazySession, type LazySession } from './lazy-session.js';
 export * from './atomic.js';
 export * from './skew.js';
 export * from './labels.js';
+export * from './audio-golden.js';

@@ -5,7 +5,8 @@ import { applyPreprocessing } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
 import { createDriftMonitor, metrics, type DriftProfile } from '../metrics/index.js';
 import { createBatcher, createSession, resolveBatcherOptions, runSingle, tensorArray, type ModelSession, type PlainTensor } from '../runtime/index.js';
-import { getTask, type Task } from '../tasks/index.js';
+import { getTask, voiceWarmUpFeeds, type Task } from '../tasks/index.js';
+import { checkAudioSkew } from './audio-golden.js';
 import { sha256File } from './hash.js';
 import { lazySession } from './lazy-session.js';
 import type { Manifest } from './manifest.js';
@@ -39,11 +40,14 @@ export async function loadVersion(entry: VersionEntry, options: RepositoryOption
     throw new FramewatchError('MODEL_NOT_READY', `preprocessing.normalizeInModel needs a uint8 [N, H, W, 3] input; '${input?.name}' is ${input?.dtype} [${input?.shape}]`);
   }
   await warmUp(session, task, manifest, params);
-  if (options.decode && manifest.golden.length > 0) {
+  const decode = options.decode;
+  if (decode && manifest.golden.length > 0) {
     const tolerance = options.skewTolerance ?? SKEW_TOLERANCE[session.provider];
     let report: SkewReport;
     try {
-      report = await checkSkew(entry.dir, manifest, session, options.decode, tolerance);
+      report = task.inputKind === 'audio'
+        ? await checkAudioSkew(entry.dir, manifest, session, tolerance)
+        : await checkSkew(entry.dir, manifest, session, decode, tolerance);
     } catch (err) {
       report = { ok: false, tolerance, samples: [], maxAbsDiff: Infinity, reason: `golden replay failed: ${(err as Error).message}` };
     }
@@ -79,12 +83,14 @@ export async function loadVersion(entry: VersionEntry, options: RepositoryOption
 
 /**
  * Runs a first inference, which must succeed before READY: zeros of each input's shape
- * (dynamic dimensions as 1) for tensor models, a blank image through the whole serving path
+ * (dynamic dimensions as 1) for tensor models, a silent frame for audio models, a blank image through the whole serving path
  * for image models. On failure the session is released and the error is MODEL_NOT_READY.
  */
 async function warmUp(session: ModelSession, task: Task<{ scoreThreshold: number }>, manifest: Manifest, params: { scoreThreshold: number }): Promise<void> {
   try {
-    if (task.inputKind === 'tensor') {
+    if (task.inputKind === 'audio') {
+      await session.run(voiceWarmUpFeeds());
+    } else if (task.inputKind === 'tensor') {
       await session.run(Object.fromEntries(session.inputs.map((i) => [i.name, zeros(i.dtype, i.shape.map((d) => (d < 0 ? 1 : d)))])));
     } else {
       const blank = { data: new Uint8Array(64 * 64 * 3).fill(128), width: 64, height: 64 };

@@ -24,7 +24,7 @@ export interface SkewReport {
   reason?: string;
 }
 
-interface GoldenIndexEntry {
+export interface GoldenIndexEntry {
   input: string;
   outputs: Array<{ name: string; dims: number[]; dtype: string; file: string }>;
 }
@@ -57,14 +57,7 @@ export async function checkSkew(dir: string, manifest: Manifest, session: ModelS
         report.maxAbsDiff = Infinity;
         continue;
       }
-      let worst = 0, worstExcess = 0;
-      for (let i = 0; i < golden.length; i++) {
-        const expected = Number(golden[i]); // int64 outputs come as bigints
-        const diff = Math.abs(Number(got[i]) - expected);
-        if (diff > worst) worst = diff;
-        const excess = diff - tolerance * Math.max(1, Math.abs(expected));
-        if (excess > worstExcess) worstExcess = excess;
-      }
+      const { worst, worstExcess } = compareWithGolden(golden, got, tolerance);
       sample.outputs.push({ name: out.name, maxAbsDiff: worst, elements: golden.length });
       report.maxAbsDiff = Math.max(report.maxAbsDiff, worst);
       if (worstExcess > 0) {
@@ -75,4 +68,17 @@ export async function checkSkew(dir: string, manifest: Manifest, session: ModelS
     report.samples.push(sample);
   }
   return report;
+}
+
+/** The largest difference from the golden values, and by how much it passes the tolerance (0: within). */
+export function compareWithGolden(golden: ArrayLike<number | bigint>, got: ArrayLike<number | bigint>, tolerance: number): { worst: number; worstExcess: number } {
+  let worst = 0, worstExcess = 0;
+  for (let i = 0; i < golden.length; i++) {
+    const expected = Number(golden[i]); // int64 outputs come as bigints
+    const diff = Math.abs(Number(got[i]) - expected);
+    if (diff > worst) worst = diff;
+    const excess = diff - tolerance * Math.max(1, Math.abs(expected));
+    if (excess > worstExcess) worstExcess = excess;
+  }
+  return { worst, worstExcess };
 }

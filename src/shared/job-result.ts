@@ -99,7 +99,7 @@ const modelRefSchema = z.object({ name: z.string(), version: z.number().int().po
 
 /** A span of speech heard on the audio track, with the voice model's mean probability over it. */
 export const speechSpanSchema = z.object({ startS: z.number(), endS: z.number(), score: z.number() });
-/** A sudden rise of short-term loudness above the track's own background; `level` in LUFS. */
+/** A sudden rise of the short-term level above the track's own background: `level` (the loudest 50 ms RMS) and `backgroundLevel` in dBFS. */
 export const loudEventSchema = z.object({ timeS: z.number(), endS: z.number(), level: z.number(), backgroundLevel: z.number().optional() });
 /** What the audio track said: `status` 'none' (no audio stream), 'undecodable', 'off' (audio=false) or 'analysed'. */
 export const audioAnalysisSchema = z.object({

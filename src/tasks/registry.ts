@@ -3,12 +3,13 @@ import { centernetDetection } from './centernet-detection.js';
 import { ctcTextRecognition } from './ctc-text-recognition.js';
 import { dbTextDetection } from './db-text-detection.js';
 import { rawTensor } from './raw-tensor.js';
+import { voiceActivity } from './voice-activity.js';
 import { yoloDetection } from './yolo-detection.js';
 import type { Task } from './types.js';
 
 // Each task file plugs in here; the manifest's `task` field picks one.
 const TASKS: ReadonlyMap<string, Task<{ scoreThreshold: number }>> = new Map(
-  [dbTextDetection, centernetDetection, yoloDetection, ctcTextRecognition, rawTensor].map((t) => [t.name, t as unknown as Task<{ scoreThreshold: number }>]),
+  [dbTextDetection, centernetDetection, yoloDetection, ctcTextRecognition, rawTensor, voiceActivity].map((t) => [t.name, t as unknown as Task<{ scoreThreshold: number }>]),
 );
 
 export const taskNames = (): string[] => [...TASKS.keys()];

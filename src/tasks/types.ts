@@ -22,8 +22,8 @@ export interface PostprocessInput<P> {
 /** A kind of model: how its parameters look and how its outputs become detections. */
 export interface Task<P extends { scoreThreshold: number }> {
   readonly name: string;
-  /** 'image' models take preprocessed pictures; 'tensor' models only raw v2 tensors. */
-  readonly inputKind: 'image' | 'tensor';
+  /** 'image' models take preprocessed pictures; 'tensor' models only raw v2 tensors; 'audio' models 16 kHz audio (and raw v2 tensors). */
+  readonly inputKind: 'image' | 'tensor' | 'audio';
   readonly paramsSchema: z.ZodType<P>;
   postprocess(input: PostprocessInput<P>): Detection[];
 }

@@ -1,0 +1,58 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ModelSession } from '../runtime/index.js';
+import { frameProbabilities, type RunVoiceModel } from '../tasks/index.js';
+import type { Manifest } from './manifest.js';
+import { compareWithGolden, GOLDEN_INDEX, type GoldenIndexEntry, type SkewReport } from './skew.js';
+
+// An audio model's golden samples are raw 16 kHz mono float32 (`.f32`, little-endian): no
+// decoder between the file and the model, so the replay checks the session and the framing
+// (lanes, context, state) the server runs, and nothing else.
+
+const PROBABILITIES = 'probabilities';
+
+/** The session as the voice framing calls it. */
+export const runVoiceSession = (session: ModelSession): RunVoiceModel => (feeds) => session.run(feeds);
+
+/** Samples of a golden `.f32` file. */
+async function readSamples(path: string): Promise<Float32Array> {
+  const raw = await readFile(path);
+  return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength - (raw.byteLength % 4)));
+}
+
+/** Each golden clip's frame probabilities through the serving framing, stored beside the index (the exporter). */
+export async function writeAudioGoldenOutputs(versionDir: string, inputs: readonly string[], session: ModelSession): Promise<GoldenIndexEntry[]> {
+  await mkdir(join(versionDir, 'golden', 'outputs'), { recursive: true });
+  const records: GoldenIndexEntry[] = [];
+  for (const [i, input] of inputs.entries()) {
+    const probabilities = await frameProbabilities(runVoiceSession(session), await readSamples(join(versionDir, input)));
+    const file = `golden/outputs/${i}.${PROBABILITIES}.bin`;
+    await writeFile(join(versionDir, file), new Uint8Array(probabilities.buffer));
+    records.push({ input, outputs: [{ name: PROBABILITIES, dims: [probabilities.length], dtype: 'float32', file }] });
+  }
+  await writeFile(join(versionDir, GOLDEN_INDEX), `${JSON.stringify(records, null, 2)}\n`);
+  return records;
+}
+
+/** The skew guard for an audio model: replays each golden clip and compares the frame probabilities. */
+export async function checkAudioSkew(dir: string, manifest: Manifest, session: ModelSession, tolerance: number): Promise<SkewReport> {
+  let index: GoldenIndexEntry[];
+  try {
+    index = JSON.parse(await readFile(join(dir, GOLDEN_INDEX), 'utf8'));
+  } catch {
+    return { ok: false, tolerance, samples: [], maxAbsDiff: Infinity, reason: `golden outputs are missing (${GOLDEN_INDEX})` };
+  }
+  const report: SkewReport = { ok: true, tolerance, samples: [], maxAbsDiff: 0 };
+  for (const entry of index) {
+    const served = await frameProbabilities(runVoiceSession(session), await readSamples(join(dir, entry.input)));
+    const golden = await readSamples(join(dir, entry.outputs[0].file));
+    const { worst, worstExcess } = served.length === golden.length ? compareWithGolden(golden, served, tolerance) : { worst: Infinity, worstExcess: Infinity };
+    report.samples.push({ input: entry.input, outputs: [{ name: PROBABILITIES, maxAbsDiff: worst, elements: golden.length }] });
+    report.maxAbsDiff = Math.max(report.maxAbsDiff, worst);
+    if (worstExcess > 0) {
+      report.ok = false;
+      report.reason ??= `${manifest.name}: the speech probabilities of ${entry.input} differ by up to ${worst.toExponential(3)} (tolerance ${tolerance})`;
+    }
+  }
+  return report;
+}
