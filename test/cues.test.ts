@@ -3,13 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
-import type { PictureCues } from '../src/shared/job-result.js';
+import type { AudioAnalysis, PictureCues } from '../src/shared/job-result.js';
+import { mixAtSnr, muxClip, noise, speechTrack, speechTruth } from './helpers/audio-clips.js';
 import { postFile, startTestServer } from './helpers/server.js';
 import { cuesVideo, CUES_TRUTH } from './helpers/videos.js';
 
 // Shots, black and frozen spans of the picture (ffmpeg's blackdetect, freezedetect and scene
 // score), on a generated clip whose cues are known: hard cuts, a fade through black, a black
-// insert and a frozen insert, every other shot a pan over a real photo.
+// insert and a frozen insert, every other shot a pan over a real photo. Then the audio of a
+// video job through the server (the voice model itself: test/audio.test.ts).
 
 let dir: string;
 let server: RunningServer;
@@ -143,5 +145,45 @@ describe('cues in a finished job', () => {
     expect(text.startsWith('WEBVTT\n\n1\n')).toBe(true);
     // messi5.jpg (7-12 s) is the only shot with people.
     expect(text).toMatch(/\n00:00:0\d\.\d{3} --> 00:00:1\d\.\d{3}\nSegment 1: person\n/);
+  });
+});
+
+describe('the audio of a video job', () => {
+  // Two sentences (espeak-ng) at 1 s and 6 s in white noise at 20 dB SNR, under a still picture.
+  const UTTERANCES = [{ atS: 1, text: 'The quick brown fox jumps over the lazy dog.' }, { atS: 6, text: 'Please review this part of the video.' }];
+  let speechClip: Buffer;
+  let truth: Array<{ startS: number; endS: number }>;
+  beforeAll(async () => {
+    const clean = await speechTrack(dir, 10, UTTERANCES);
+    const bins = speechTruth(clean);
+    truth = UTTERANCES.map(({ atS }, i) => {
+      const from = bins.findIndex((on, b) => on && b * 0.1 >= atS - 0.05);
+      const next = UTTERANCES[i + 1]?.atS ?? 10;
+      const to = bins.findLastIndex((on, b) => on && b * 0.1 < next);
+      return { startS: from * 0.1, endS: (to + 1) * 0.1 };
+    });
+    speechClip = await readFile(await muxClip(dir, 'speech', mixAtSnr(clean, await noise(dir, 'white', 10), 20)));
+  });
+
+  it('hears the two sentences with the voice model, and labels=speech makes a segment of each', async () => {
+    const { status, body } = await postFile(`${server.url}/v1/models/object-detector/predict?labels=speech&pad=0&mergeGap=0`, speechClip, 'speech.mp4', 'video/mp4');
+    expect(status).toBe(200);
+    const audio = (body as { audio: AudioAnalysis }).audio;
+    expect(audio).toMatchObject({ status: 'analysed', voiceModel: { name: 'voice-detector', version: 1 }, stream: { codec: 'aac', channels: 1 } });
+    expect(audio.speech).toHaveLength(2);
+    audio.speech.forEach((s, i) => {
+      expect(Math.abs(s.startS - truth[i].startS)).toBeLessThanOrEqual(0.3);
+      expect(Math.abs(s.endS - truth[i].endS)).toBeLessThanOrEqual(0.3);
+    });
+    const segments = (body as { segments: Array<{ startS: number; endS: number; labels: Array<{ label: string }> }> }).segments;
+    expect(segments.map((s) => s.labels.map((l) => l.label))).toEqual([['speech'], ['speech']]);
+    expect(segments.map((s) => s.startS)).toEqual(audio.speech.map((s) => s.startS));
+  });
+
+  it('audio=false turns it off, and a video without audio says so', async () => {
+    const off = await postFile(`${server.url}/v1/models/object-detector/predict?audio=false`, speechClip, 'speech.mp4', 'video/mp4');
+    expect(off.body.audio).toEqual({ status: 'off', speech: [], loud: [] });
+    const silent = await predict('fps=2');
+    expect((silent.body as { audio?: AudioAnalysis }).audio).toEqual({ status: 'none', speech: [], loud: [] });
   });
 });

@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../logging/logger.js';
-import { DEFAULT_MOTION_MAX_SKIP_S, defaultReviewLabels, reviewLabels, SAMPLING_MODES, scoreFile, videoRecord, type SamplingMode, type ScoreRecord } from '../pipeline/index.js';
+import { DEFAULT_MOTION_MAX_SKIP_S, defaultReviewLabels, loadedVoiceModel, reviewLabels, SAMPLING_MODES, scoreFile, videoRecord, VOICE_MODEL, type SamplingMode, type ScoreRecord } from '../pipeline/index.js';
 import { createRepository, sha256File } from '../registry/index.js';
 import { imageLoader, sessionSettings } from './config-options.js';
 import { parseCommandArgs, UsageError } from './args.js';
@@ -148,10 +148,10 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     const fields: Record<string, string> = profile ? { rules: JSON.stringify(profile) } : {};
     score = (path, sha256) => scoreViaServer(values.server!, name, version, path, sha256, query, fields);
   } else {
-    // Load just this model, or a pipeline and the models its steps pin.
+    // Load just this model, or a pipeline and the models its steps pin, and the voice model videos hear speech with.
     const repository = createRepository({
       root: config.modelsDir, ...sessionSettings(config), logger: createLogger(config.logLevel), batching: config,
-      decode: imageLoader(config), only: (n) => n === name,
+      decode: imageLoader(config), only: (n) => n === name || n === VOICE_MODEL,
     });
     await repository.loadAll();
     let model;
@@ -163,7 +163,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       throw err;
     }
     // No --labels: the model's review defaults, as the server applies them.
-    const videoOptions = { ...video, labels: reviewLabels(video.labels, defaultReviewLabels(model)) };
+    const videoOptions = { ...video, labels: reviewLabels(video.labels, defaultReviewLabels(model)), voice: loadedVoiceModel(repository) };
     score = (path, sha256) => scoreFile(model, path, { maxPixels: config.maxImagePixels, threshold, video: videoOptions, sha256 });
     close = () => repository.close();
   }

@@ -56,6 +56,8 @@ export const videoQuerySchema = z
     minTrack: z.coerce.number().min(0).max(600).optional(),
     /** Shots, black and frozen spans (unset: on with exact sampling, off with keyframes). */
     cues: bool.optional(),
+    /** Speech and loud sounds from the audio track (unset: on). */
+    audio: bool.optional(),
   })
   .refine((v) => v.end === undefined || v.end > v.start, { message: "'end' must be after 'start'", path: ['end'] })
   .transform((q) => ({
@@ -64,7 +66,7 @@ export const videoQuerySchema = z
     sampling: q.sampling,
     options: {
       fps: q.fps, startS: q.start, endS: q.end, maxFrames: q.maxFrames, labels: q.labels, query: q.query, pad: q.pad, mergeGap: q.mergeGap,
-      threshold: q.threshold, includeFrames: q.frames, motion: { enabled: q.motion, maxSkipS: q.motionMaxSkip }, minTrackS: q.minTrack, cues: q.cues,
+      threshold: q.threshold, includeFrames: q.frames, motion: { enabled: q.motion, maxSkipS: q.motionMaxSkip }, minTrackS: q.minTrack, cues: q.cues, audio: q.audio,
     } satisfies Omit<VideoJobOptions, 'sampling' | 'decodeThreads'>,
   }));
 

@@ -10,3 +10,4 @@ export * from './predict-pipeline.js';
 export * from './map-pool.js';
 export { videoDecoderScale } from './infer-frames.js';
 export * from './rules/index.js';
+export { VOICE_MODEL } from './audio/index.js';

@@ -1,9 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { FramewatchError } from '../errors/index.js';
+import { FramewatchError, isFramewatchError } from '../errors/index.js';
 import { decodeOneFrame, detectPictureCues, seekToKeyframe, type VideoInfo } from '../media/ffmpeg.js';
 import { pictureCues } from '../media/cues.js';
+import { analyseAudio } from './audio/index.js';
 import { renderThumbnail, thumbnailSize } from '../media/thumbnail.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import { metrics } from '../metrics/index.js';
@@ -27,6 +28,8 @@ export type VideoOptions = VideoJobOptions & {
   chunkSeconds?: number;
   /** Where segment thumbnails are written as <n>.jpg. */
   thumbnailDir: string;
+  /** The voice model that hears speech (unset: the audio gives loud sounds only). */
+  voice?: ReadyModel;
   signal?: AbortSignal;
   onProgress?: (progress: { framesDone: number; framesTotal: number }) => void;
 };
@@ -217,6 +220,7 @@ export async function predictVideo(target: ReadyModel | ReadyPipeline, path: str
     const before = done;
     const chunk = await analyseRange(steps, path, info, range, { ...o, decodeThreads }, {
       signal: o.signal,
+      voice: o.voice,
       onProgress: (n) => o.onProgress?.({ framesDone: before + n, framesTotal: Math.max(framesTotal, before + n) }),
     });
     chunks.push(chunk);
@@ -226,39 +230,76 @@ export async function predictVideo(target: ReadyModel | ReadyPipeline, path: str
   return assembleChunks({ name: target.name, version: target.version }, path, info, chunks, { ...o, decodeThreads }, startedAt);
 }
 
-/** What one range (a chunk) of a video gives: its frames' detections, and its picture cues where they are on. */
-export type RangeAnalysis = Awaited<ReturnType<typeof inferFrames>>;
+/** What one range (a chunk) of a video gives: its frames' detections, its picture cues where they are on, and (first range) the job's audio. */
+export type RangeAnalysis = Awaited<ReturnType<typeof inferFrames>> & { audio?: AudioAnalysis };
 
 /** Cues are on by default where they come with the decode (exact sampling), off where they need a decode of their own. */
 export const cuesOn = (o: Pick<VideoJobOptions, 'cues' | 'sampling'>): boolean => o.cues ?? o.sampling?.mode !== 'keyframes';
 
 /**
+ * The job's audio track, beside its first range: speech (with the voice model, when one is
+ * loaded) and loud sounds over the job's whole time range. A voice model that fails leaves
+ * the job standing: its audio is 'failed', with the error.
+ */
+async function jobAudio(path: string, info: VideoInfo, o: Pick<VideoJobOptions, 'startS' | 'endS'>, run: { signal?: AbortSignal; voice?: ReadyModel }): Promise<AudioAnalysis> {
+  const started = performance.now();
+  try {
+    const audio = await analyseAudio(path, info, { voice: run.voice, signal: run.signal, startS: o.startS, endS: o.endS });
+    metrics.audioDuration.observe((performance.now() - started) / 1000);
+    if (run.voice && audio.speechRatio !== undefined) metrics.speechRatio.observe({ model: run.voice.name, version: String(run.voice.version) }, audio.speechRatio);
+    return audio;
+  } catch (err) {
+    if (!isFramewatchError(err) || err.code === 'CANCELLED') throw err;
+    return { status: 'failed', error: { code: err.code, message: err.message }, speech: [], loud: [] };
+  }
+}
+
+/**
  * One range of a video job, on whichever process runs it: decode and infer (inferFrames), with
  * the picture cues from the same decode. Keyframe sampling decodes keyframes only, so there
- * the job's first range also runs the cues of the whole job in a decode of their own.
+ * the job's first range also runs the cues of the whole job in a decode of their own. The
+ * first range also runs the job's audio, in its own decode (audio=false turns it off).
  */
 export async function analyseRange(
   steps: ReturnType<typeof frameSteps>,
   path: string,
   info: VideoInfo,
   range: FrameRange,
-  o: Omit<AssembleOptions, 'thumbnailDir'> & Pick<VideoJobOptions, 'cues' | 'endS'>,
-  run: { signal?: AbortSignal; onProgress?: (framesDone: number) => void },
+  o: Omit<AssembleOptions, 'thumbnailDir'> & Pick<VideoJobOptions, 'cues' | 'endS' | 'audio'>,
+  run: { signal?: AbortSignal; onProgress?: (framesDone: number) => void; voice?: ReadyModel },
 ): Promise<RangeAnalysis> {
   const cues = cuesOn(o);
-  const inferred = inferFrames(steps.model, path, info, range, {
-    threshold: o.threshold, decodeThreads: o.decodeThreads, signal: run.signal, motion: o.motion, readers: steps.readers, onProgress: run.onProgress, cues,
-  });
-  if (!(cues && range.keyframeTimes && range.firstIndex === 0)) return inferred;
-  const endS = Math.min(o.endS ?? info.durationS, info.durationS);
-  const [result, ownCues] = await Promise.all([inferred, detectPictureCues(path, info, { startS: o.startS, endS: o.endS, threads: o.decodeThreads, signal: run.signal }, endS)]);
-  return { ...result, cues: ownCues };
+  const first = range.firstIndex === 0;
+  // One failure stops the others' ffmpeg: they share a signal, aborted with the caller's.
+  const stop = new AbortController();
+  const onCancel = () => stop.abort();
+  run.signal?.addEventListener('abort', onCancel, { once: true });
+  const stopOnFailure = <T>(p: Promise<T>) => p.catch((err: unknown) => (stop.abort(), Promise.reject(err)));
+  const inferred = stopOnFailure(inferFrames(steps.model, path, info, range, {
+    threshold: o.threshold, decodeThreads: o.decodeThreads, signal: stop.signal, motion: o.motion, readers: steps.readers, onProgress: run.onProgress, cues,
+  }));
+  const ownCues = cues && range.keyframeTimes && first
+    ? stopOnFailure(detectPictureCues(path, info, { startS: o.startS, endS: o.endS, threads: o.decodeThreads, signal: stop.signal }, Math.min(o.endS ?? info.durationS, info.durationS)))
+    : undefined;
+  const audio = first && o.audio !== false ? stopOnFailure(jobAudio(path, info, o, { signal: stop.signal, voice: run.voice })) : undefined;
+  try {
+    const settled = await Promise.allSettled([inferred, ownCues, audio]);
+    // The first failure that is not the others' cancellation it caused.
+    const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failures.length) throw failures.find((e) => !(isFramewatchError(e) && e.code === 'CANCELLED')) ?? failures[0];
+    const value = <T>(r: PromiseSettledResult<T>) => (r.status === 'fulfilled' ? r.value : undefined);
+    const [result, cuesFound, audioFound] = [value(settled[0])!, value(settled[1]), value(settled[2])];
+    return { ...result, ...(cuesFound ? { cues: cuesFound } : {}), ...(audioFound ? { audio: audioFound } : {}) };
+  } finally {
+    run.signal?.removeEventListener('abort', onCancel);
+  }
 }
 
 /** assembleVideo over the ranges' results, merged in time order. */
-export function assembleChunks(model: { name: string; version: number }, path: string, info: VideoInfo, chunks: readonly RangeAnalysis[], o: AssembleOptions & Pick<VideoJobOptions, 'cues'>, startedAt: number) {
+export function assembleChunks(model: { name: string; version: number }, path: string, info: VideoInfo, chunks: readonly RangeAnalysis[], o: AssembleOptions & Pick<VideoJobOptions, 'cues' | 'audio'>, startedAt: number) {
   const raw = chunks.flatMap((c) => (c.cues ? [c.cues] : []));
   const cues = cuesOn(o) ? pictureCues(raw, info) : undefined;
+  const audio: AudioAnalysis = o.audio === false ? { status: 'off', speech: [], loud: [] } : chunks.find((c) => c.audio)?.audio ?? { status: 'none', speech: [], loud: [] };
   const framesInferred = chunks.reduce((sum, c) => sum + c.framesInferred, 0);
-  return assembleVideo(model, path, info, chunks.flatMap((c) => c.frames), sumTimings(chunks.map((c) => c.timings)), o, startedAt, framesInferred, { cues });
+  return assembleVideo(model, path, info, chunks.flatMap((c) => c.frames), sumTimings(chunks.map((c) => c.timings)), o, startedAt, framesInferred, { cues, audio });
 }

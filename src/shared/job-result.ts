@@ -101,11 +101,14 @@ const modelRefSchema = z.object({ name: z.string(), version: z.number().int().po
 export const speechSpanSchema = z.object({ startS: z.number(), endS: z.number(), score: z.number() });
 /** A sudden rise of the short-term level above the track's own background: `level` (the loudest 50 ms RMS) and `backgroundLevel` in dBFS. */
 export const loudEventSchema = z.object({ timeS: z.number(), endS: z.number(), level: z.number(), backgroundLevel: z.number().optional() });
-/** What the audio track said: `status` 'none' (no audio stream), 'undecodable', 'off' (audio=false) or 'analysed'. */
+/**
+ * What the audio track said: `status` 'none' (no audio stream), 'undecodable', 'off'
+ * (audio=false), 'failed' (the voice model failed; `error` says why) or 'analysed'.
+ */
 export const audioAnalysisSchema = z.object({
-  status: z.enum(['analysed', 'none', 'undecodable', 'off']),
+  status: z.enum(['analysed', 'none', 'undecodable', 'off', 'failed']),
   stream: z.object({ codec: z.string(), sampleRate: z.number().int(), channels: z.number().int() }).optional(),
-  /** Why an audio stream could not be analysed ('undecodable'). */
+  /** Why an audio stream could not be analysed ('undecodable', 'failed'). */
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   /** The voice model that heard the speech. */
   voiceModel: modelRefSchema.optional(),

@@ -93,5 +93,7 @@ export const videoJobOptionsSchema = z.object({
   profile: profileSchema.optional(),
   /** Shots, black and frozen spans of the picture; unset = on with exact sampling (same decode), off with keyframes (a decode of their own). */
   cues: z.boolean().optional(),
+  /** Speech and loud sounds from the audio track; unset = on. */
+  audio: z.boolean().optional(),
 });
 export type VideoJobOptions = z.infer<typeof videoJobOptionsSchema>;

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { rawCuesSchema } from '../../media/cues.js';
-import { frameDetectionsSchema, stageTimingsSchema } from '../../shared/job-result.js';
+import { audioAnalysisSchema, frameDetectionsSchema, stageTimingsSchema } from '../../shared/job-result.js';
 import { frameRangeSchema, videoInfoSchema, videoJobOptionsSchema } from '../../shared/video.js';
 
 export { videoJobOptionsSchema, type VideoJobOptions } from '../../shared/video.js';
@@ -41,6 +41,8 @@ export const chunkResultSchema = z.object({
   framesInferred: z.number().int().nonnegative(),
   /** The picture cues found in the chunk's decode (cues on). */
   cues: rawCuesSchema.optional(),
+  /** The job's audio analysis (its first chunk runs it, for the whole job). */
+  audio: audioAnalysisSchema.optional(),
   worker: z.string(),
 });
 export type ChunkResult = z.infer<typeof chunkResultSchema>;

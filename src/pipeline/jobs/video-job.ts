@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../logging/logger.js';
 import { metrics } from '../../metrics/index.js';
-import type { ModelRepository } from '../../registry/index.js';
+import type { ModelRepository, ReadyModel } from '../../registry/index.js';
+import { VOICE_MODEL } from '../audio/index.js';
 import { frameSteps } from '../predict-pipeline.js';
 import { rangeStartS } from '../infer-frames.js';
 import { analyseRange, assembleChunks, decoderThreadsFor, expectedFrames, planChunks, type VideoPrediction } from '../predict-video.js';
@@ -43,6 +44,15 @@ export function resolveVideoModel(repository: ModelRepository, asked: { name: st
   return frameSteps(repository.resolveTarget(asked.name, asked.version));
 }
 
+/** The voice model that hears a job's speech, when the repository serves one (else its audio is loud sounds only). */
+export function loadedVoiceModel(repository: Pick<ModelRepository, 'resolve'>): ReadyModel | undefined {
+  try {
+    return repository.resolve(VOICE_MODEL);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Stage one, on any worker: decode the chunk's range, run the model, return each frame's detections. */
 export async function runChunk(
   repository: ModelRepository,
@@ -55,11 +65,11 @@ export async function runChunk(
   const log = o.logger?.child({ jobId: spec.jobId, chunk: index, worker: WORKER_ID });
   log?.info('video chunk started', { startS: rangeStartS(range) });
   const decodeThreads = spec.options.decodeThreads ?? decoderThreadsFor(steps.model.session.provider);
-  const { frames, timings, framesInferred, cues } = await analyseRange(steps, spec.path, spec.info, range, { ...spec.options, decodeThreads }, o);
+  const { frames, timings, framesInferred, cues, audio } = await analyseRange(steps, spec.path, spec.info, range, { ...spec.options, decodeThreads }, { ...o, voice: loadedVoiceModel(repository) });
   const durationMs = performance.now() - started;
   metrics.chunkDuration.observe({ model: spec.model.name }, durationMs / 1000);
   log?.info('video chunk finished', { frames: frames.length, framesInferred, durationMs: Math.round(durationMs) });
-  return { index, frames: frames.map((f) => ({ ...f, detections: [...f.detections] })), timings, framesInferred, ...(cues ? { cues } : {}), worker: WORKER_ID };
+  return { index, frames: frames.map((f) => ({ ...f, detections: [...f.detections] })), timings, framesInferred, ...(cues ? { cues } : {}), ...(audio ? { audio } : {}), worker: WORKER_ID };
 }
 
 /** Stage two, once per job: merge the chunks in time order, then tracks, segments and thumbnails. */
