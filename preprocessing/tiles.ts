@@ -27,11 +27,18 @@ function tilesAlong(length: number, tiles: TilesSpec): { size: number; starts: n
 }
 
 /**
+ * Tiles are worth their runs only where they see the picture at this many times the whole
+ * view's resolution (its longer side over the tile size, the model input being square).
+ */
+export const MIN_TILING_GAIN = 1.5;
+
+/**
  * Pure tiling math: the grid of tiles, row by row, that covers a width x height picture.
- * A picture no larger than one tile on both sides gets none (the whole view covers it).
+ * A picture whose longer side is under MIN_TILING_GAIN tiles gets none (548x342 at 512:
+ * tiles would see it at 1.07x the whole view, for three runs instead of one).
  */
 export function planTiles(tiles: TilesSpec, width: number, height: number): TileRect[] {
-  if (width <= tiles.size && height <= tiles.size) return [];
+  if (Math.max(width, height) < MIN_TILING_GAIN * tiles.size) return [];
   const across = tilesAlong(width, tiles);
   const down = tilesAlong(height, tiles);
   return down.starts.flatMap((y) => across.starts.map((x) => ({ x, y, width: across.size, height: down.size })));

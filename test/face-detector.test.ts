@@ -60,10 +60,11 @@ describe('BlazeFace anchors and tiles (pure)', () => {
     expect(anchors[512]).toEqual({ x: 16, y: 16 });
   });
 
-  it('tiles 1280x720 with a 3x2 grid of 512-pixel tiles overlapping by at least 64 and none for a small photo', () => {
+  it('tiles 1280x720 with a 3x2 grid of 512-pixel tiles overlapping by at least 64, and not a photo under 1.5 tiles wide', () => {
     const tiles = planTiles({ size: 512, minOverlap: 64 }, 1280, 720);
-    expect(tiles.map((t) => [t.x, t.y])).toEqual([[0, 0], [384, 0], [768, 0], [0, 208], [384, 208], [768, 208]]);
-    expect(planTiles({ size: 512, minOverlap: 64 }, 512, 384)).toEqual([]);
+    expect(tiles.map((t) => [t.x, t.y, t.width, t.height])).toEqual([[0, 0, 512, 512], [384, 0, 512, 512], [768, 0, 512, 512], [0, 208, 512, 512], [384, 208, 512, 512], [768, 208, 512, 512]]);
+    expect(planTiles({ size: 512, minOverlap: 64 }, 548, 342)).toEqual([]);
+    expect(planTiles({ size: 512, minOverlap: 64 }, 768, 300).map((t) => [t.x, t.y, t.width, t.height])).toEqual([[0, 0, 512, 300], [256, 0, 512, 300]]);
   });
 
   it("maps a tile's model box back to the whole picture", () => {
@@ -103,8 +104,8 @@ describe('face-detector 1 on a real server', () => {
     expect(best).toBeGreaterThanOrEqual(0.5);
   });
 
-  it('finds no face in fruits.jpg', async () => {
-    const { status, body } = await predict(await readFile('test/fixtures/fruits.jpg'), 'image/jpeg');
+  it.each(['fruits.jpg', 'home.jpg', 'licenseplate_motion.jpg'])('finds no face in %s', async (file) => {
+    const { status, body } = await predict(await readFile(`test/fixtures/${file}`), 'image/jpeg');
     expect(status).toBe(200);
     expect(body.detections).toEqual([]);
   });
