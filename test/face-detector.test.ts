@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mapBoxToSource, planResize, planTiles, tileTransform, type Box } from '../preprocessing/index.js';
+import { mapBoxToSource, planResize, planTiles, tileTransform, type Box, type View } from '../preprocessing/index.js';
 import type { RunningServer } from '../src/cli/serve.js';
 import { blazefaceAnchors } from '../src/tasks/blazeface-detection.js';
 import { ffmpegPath } from '../src/media/ffmpeg.js';
+import { mergeViewDetections } from '../src/pipeline/views.js';
 import { iou } from '../src/tasks/geometry.js';
 import { postRaw, scratchRepository, startTestServer } from './helpers/server.js';
 
@@ -71,6 +72,19 @@ describe('BlazeFace anchors and tiles (pure)', () => {
     const tile = { x: 768, y: 208, width: 512, height: 512 };
     const t = tileTransform(planResize({ mode: 'letterbox', width: 256, height: 256, padValue: 0 }, 512, 512).transform, tile, { width: 1280, height: 720 });
     expect(mapBoxToSource(t, { x: 10, y: 20, width: 30, height: 40 })).toEqual({ x: 788, y: 248, width: 60, height: 80 });
+  });
+  it("merges views: drops a tile's box cut by its inner border and a whole-view box smaller than the overlap, then NMS", () => {
+    const view = (tile?: Box): View => ({ input: { transform: { sourceWidth: 1280, sourceHeight: 720 } } as View['input'], tile });
+    const face = (score: number, box: Box) => ({ label: 'face', classId: 0, score, box });
+    const views = [view(), view({ x: 0, y: 0, width: 512, height: 512 }), view({ x: 384, y: 0, width: 512, height: 512 })];
+    const merged = mergeViewDetections(views, [
+      [face(0.9, { x: 100, y: 100, width: 30, height: 30 }), face(0.8, { x: 600, y: 300, width: 120, height: 120 })],
+      [face(0.7, { x: 101, y: 101, width: 30, height: 30 }), face(0.95, { x: 490, y: 50, width: 22, height: 30 })],
+      [face(0.6, { x: 490, y: 50, width: 40, height: 30 }), face(0.5, { x: 602, y: 302, width: 118, height: 118 })],
+    ], { iouThreshold: 0.3, maxDetections: 100, minOverlap: 64 });
+    // Kept: the large whole-view face (its tile twin suppressed by NMS), the small face from
+    // tile 0 (the whole view's copy is under 64 px), the face across x = 512 from tile 1 only.
+    expect(merged.map((d) => d.score)).toEqual([0.8, 0.7, 0.6]);
   });
 });
 
