@@ -163,12 +163,15 @@ export async function applyPreprocessing(image: RgbImage, spec: PreprocessSpec, 
 /**
  * The size a video decoder may deliver frames at instead of the source size: the plan's
  * content size, where the plan shrinks the picture on both sides (undefined otherwise: a
- * picture stretched up one way differs more between the two scalers). ffmpeg
+ * picture stretched up one way differs more between the two scalers; and for a tiled spec,
+ * whose tiles are cut from the full-size frame). ffmpeg
  * then scales before the pipe (a fraction of the bytes, no full-size resize in sharp), and
  * applyPreprocessing with `scaledFrom` finishes. Its filter is not libvips': the pixels differ
  * by about one level on average, 99.9% within four (tested against a looser bound, with the same detections).
  */
 export function decoderScale(spec: PreprocessSpec, sourceWidth: number, sourceHeight: number): { width: number; height: number; interpolation: PreprocessSpec['interpolation'] } | undefined {
+  // Tiles are cut from the full-size frame.
+  if (spec.tiles) return undefined;
   const { contentWidth: width, contentHeight: height } = planResize(spec.resize, sourceWidth, sourceHeight);
   return width < sourceWidth && height < sourceHeight ? { width, height, interpolation: spec.interpolation } : undefined;
 }

@@ -33,6 +33,16 @@ export const resizeSchema = z.discriminatedUnion('mode', [
 ]);
 
 /**
+ * Tiling for small objects: besides the whole picture, the model sees square tiles of `size`
+ * source pixels (a grid spread evenly, neighbours overlapping by at least `minOverlap`), each
+ * resized as `resize` says; detections of all views are merged by the task's NMS.
+ */
+export const tilesSchema = z.object({
+  size: z.number().int().positive(),
+  minOverlap: z.number().int().nonnegative().default(64),
+});
+
+/**
  * Declarative preprocessing: every step needed to turn decoded RGB pixels into the model
  * input, so the same steps can be replayed in any training stack.
  * value = (pixel * scale - mean[c]) / std[c], with c in the output channel order.
@@ -52,8 +62,11 @@ export const preprocessSpecSchema = z.object({
    * and the fields above describe what those nodes compute.
    */
   normalizeInModel: z.boolean().optional(),
+  /** Whole picture plus tiles (see tilesSchema); images and video frames alike. */
+  tiles: tilesSchema.optional(),
 });
 
 export type PreprocessSpec = z.infer<typeof preprocessSpecSchema>;
 export type PreprocessSpecInput = z.input<typeof preprocessSpecSchema>;
 export type ResizeSpec = z.infer<typeof resizeSchema>;
+export type TilesSpec = z.infer<typeof tilesSchema>;

@@ -14,7 +14,7 @@ describe('train/serve skew guard at load', () => {
   let server: RunningServer;
 
   beforeAll(async () => {
-    repo = await scratchRepository(['text-detector', 'object-detector']);
+    repo = await scratchRepository(['text-detector', 'object-detector', 'face-detector']);
     const { cp } = await import('node:fs/promises');
     // One golden value changed by 0.05: the replay no longer matches.
     await cp(join(repo.dir, 'text-detector'), join(repo.dir, 'tampered-golden'), { recursive: true });
@@ -49,7 +49,7 @@ describe('train/serve skew guard at load', () => {
   const versionOf = async (name: string) => ((await (await fetch(`${server.url}/v1/models/${name}`)).json()) as any).versions[0];
 
   it('the untouched bundled models replay their golden samples and serve', async () => {
-    for (const name of ['text-detector', 'object-detector']) {
+    for (const name of ['text-detector', 'object-detector', 'face-detector']) {
       const v = await versionOf(name);
       expect(v.status).toBe('READY');
       expect(v.skew.ok).toBe(true);

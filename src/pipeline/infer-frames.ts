@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { applyPreprocessing, decoderScale, type ModelInput, type PreprocessSpec } from '../../preprocessing/index.js';
+import { applyPreprocessing, decoderScale, preprocessViews, type PreprocessSpec, type View } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
 import { sampleFrames, type SampledFrame, type VideoInfo } from '../media/ffmpeg.js';
 import { createCueLog, type RawCues } from '../media/cues.js';
@@ -9,7 +9,8 @@ import type { NumericTensor } from '../runtime/index.js';
 import { createBoundedQueue } from './frame-queue.js';
 import { withColours } from './colour.js';
 import { createMotionGate, type MotionOptions } from './motion.js';
-import { observeDetections, postprocessOutputs } from './postprocess.js';
+import { observeDetections } from './postprocess.js';
+import { postprocessViews, runViews } from './views.js';
 import { readDetections } from './predict-pipeline.js';
 import type { FrameDetections, StageTimings } from '../shared/job-result.js';
 import type { FrameRange } from '../shared/video.js';
@@ -68,7 +69,8 @@ export async function inferFrames(
   // Frames per batch: the model's cap for bulk items (1 on CPU, where frames run faster alone).
   const batchSize = model.batching.bulkMaxBatchSize;
   // outputs is undefined for a frame the motion gate kept from the model.
-  type Submitted = { frame: SampledFrame; input: ModelInput; outputs?: Promise<Record<string, NumericTensor>> };
+  // views: the frame's model inputs (the whole frame, then its tiles when the spec tiles).
+  type Submitted = { frame: SampledFrame; views: View[]; outputs?: Promise<Array<Record<string, NumericTensor>>> };
   const gate = createMotionGate(o.motion);
   const queue = createBoundedQueue<Submitted>(Math.max(2, batchSize * 2));
   const spec = model.manifest.preprocessing;
@@ -95,19 +97,20 @@ export async function inferFrames(
       for (let t = performance.now(), next = await frames.next(); !next.done; t = performance.now(), next = await frames.next()) {
         const t1 = performance.now();
         timings.decodeMs += t1 - t;
-        const input = await applyPreprocessing(next.value.image, spec, next.value.scaledFrom);
+        const views = next.value.scaledFrom ? [{ input: await applyPreprocessing(next.value.image, spec, next.value.scaledFrom) }] : await preprocessViews(next.value.image, spec);
+        const input = views[0].input;
         const t2 = performance.now();
         timings.preprocessMs += t2 - t1;
         metrics.preprocessDuration.observe(metricLabels, (t2 - t1) / 1000);
         if (!gate.shouldInfer(next.value.timeS, input.pixels)) {
-          await queue.push({ frame: next.value, input });
+          await queue.push({ frame: next.value, views });
           continue;
         }
         if (pending++ === 0) busySince = t2;
         // Bulk priority: the batcher forms batches from these and lets image requests go first.
-        const outputs = model.batcher.run(input, 'bulk');
+        const outputs = runViews(model, views, 'bulk');
         outputs.then(settled, settled);
-        await queue.push({ frame: next.value, input, outputs });
+        await queue.push({ frame: next.value, views, outputs });
       }
       queue.close();
     } catch (err) {
@@ -123,14 +126,14 @@ export async function inferFrames(
       if (o.signal?.aborted) throw new FramewatchError('CANCELLED', 'the job was cancelled');
       const outputs = await Promise.all(batch.map((b) => b.outputs));
       const t3 = performance.now();
-      for (const [i, { frame, input }] of batch.entries()) {
+      for (const [i, { frame, views }] of batch.entries()) {
         const inferred = outputs[i];
-        let detections = inferred ? postprocessOutputs(model, inferred, input.transform, o.threshold) : carried;
+        let detections = inferred ? postprocessViews(model, views, inferred, o.threshold) : carried;
         if (inferred && o.readers?.length) detections = await readDetections(o.readers, frame.image, [...detections], { priority: 'bulk' });
         else if (inferred) detections = withColours(detections, frame.image, info);
         if (inferred) {
           carried = detections;
-          observeDetections(model, detections, { pixels: input.pixels, sourceSize: info });
+          observeDetections(model, detections, { pixels: views[0].input.pixels, sourceSize: info });
         }
         const index = range.firstIndex + frame.index;
         const timeS = range.keyframeTimes ? Math.round(frame.timeS * 1000) / 1000 : frameTimeS(range, index);

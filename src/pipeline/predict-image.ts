@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { FramewatchError } from '../errors/index.js';
 import { metrics } from '../metrics/index.js';
-import { toModelInput } from '../../preprocessing/index.js';
-import { decodeResized } from '../media/image.js';
+import { preprocessViews, toModelInput, type PreprocessSpec, type View } from '../../preprocessing/index.js';
+import { decodeImage, decodeResized, type DecodeOptions } from '../media/image.js';
 import type { ReadyModel } from '../registry/index.js';
 import type { Detection } from '../tasks/index.js';
-import { observeDetections, postprocessOutputs } from './postprocess.js';
+import { observeDetections } from './postprocess.js';
+import { postprocessViews, runViews } from './views.js';
 
 export interface ImagePredictOptions {
   maxPixels: number;
@@ -34,21 +35,37 @@ export function assertImageModel(model: ReadyModel): void {
   });
 }
 
+/**
+ * Decodes an image for its model inputs; `views()` then makes them (the preprocessing step,
+ * timed apart). Untiled: decode and resize in one libvips pass, and the tensor step (no copy
+ * for models that normalize in the graph). Tiled: tiles are cut from the full-size picture,
+ * so it is decoded whole first, as a video frame is.
+ */
+async function decodeForViews(bytes: Uint8Array, spec: PreprocessSpec, options: DecodeOptions): Promise<{ width: number; height: number; views: () => Promise<View[]> }> {
+  if (spec.tiles) {
+    const image = await decodeImage(bytes, options);
+    return { width: image.width, height: image.height, views: () => preprocessViews(image, spec) };
+  }
+  const { pixels, plan, width, height } = await decodeResized(bytes, spec, options);
+  return { width, height, views: async () => [{ input: toModelInput(pixels, plan, spec) }] };
+}
+
 /** Decode, preprocess, infer and postprocess one encoded image. */
 export async function predictImage(model: ReadyModel, bytes: Uint8Array, options: ImagePredictOptions): Promise<ImagePrediction> {
   assertImageModel(model);
   const t0 = performance.now();
-  // Decode and resize run as one libvips pass (timed as decode); the tensor step after it is
-  // what is left of preprocessing (no copy at all for models that normalize in the graph).
+  // Untiled, decode and resize run as one libvips pass (timed as decode); the tensor step
+  // after it is what is left of preprocessing. Tiled, preprocessing cuts and resizes the tiles.
   const spec = model.manifest.preprocessing;
-  const { pixels, plan, width, height } = await decodeResized(bytes, spec, { maxPixels: options.maxPixels });
+  const { width, height, views: makeViews } = await decodeForViews(bytes, spec, { maxPixels: options.maxPixels });
   const t1 = performance.now();
-  const input = toModelInput(pixels, plan, spec);
+  const views = await makeViews();
   const t2 = performance.now();
-  const outputs = await model.batcher.run(input, 'interactive');
+  const outputs = await runViews(model, views, 'interactive');
   const t3 = performance.now();
-  const detections = postprocessOutputs(model, outputs, input.transform, options.threshold);
+  const detections = postprocessViews(model, views, outputs, options.threshold);
   const t4 = performance.now();
+  const input = views[0].input;
   const labels = { model: model.name, version: String(model.version) };
   metrics.decodeDuration.observe({ kind: 'image' }, (t1 - t0) / 1000);
   metrics.preprocessDuration.observe(labels, (t2 - t1) / 1000);

@@ -1,4 +1,5 @@
 import { FramewatchError } from '../errors/index.js';
+import { blazefaceDetection } from './blazeface-detection.js';
 import { centernetDetection } from './centernet-detection.js';
 import { ctcTextRecognition } from './ctc-text-recognition.js';
 import { dbTextDetection } from './db-text-detection.js';
@@ -9,7 +10,7 @@ import type { Task } from './types.js';
 
 // Each task file plugs in here; the manifest's `task` field picks one.
 const TASKS: ReadonlyMap<string, Task<{ scoreThreshold: number }>> = new Map(
-  [dbTextDetection, centernetDetection, yoloDetection, ctcTextRecognition, rawTensor, voiceActivity].map((t) => [t.name, t as unknown as Task<{ scoreThreshold: number }>]),
+  [dbTextDetection, centernetDetection, yoloDetection, blazefaceDetection, ctcTextRecognition, rawTensor, voiceActivity].map((t) => [t.name, t as unknown as Task<{ scoreThreshold: number }>]),
 );
 
 export const taskNames = (): string[] => [...TASKS.keys()];
