@@ -88,5 +88,7 @@ describe('redacting a finished job', () => {
     const missing = await api(`/v1/jobs/${jobId}/redactions/00000000-0000-0000-0000-000000000000`);
     expect([missing.status, (await missing.json()).error.code]).toEqual([404, 'REDACTION_NOT_FOUND']);
     expect((await api(`/v1/jobs/${jobId}/redactions/..%2f..%2fetc`)).status).toBe(404);
+    const noJob = await api(`/v1/jobs/..%2f..%2fetc/redactions/00000000-0000-0000-0000-000000000000`);
+    expect([noJob.status, (await noJob.json()).error.code]).toEqual([404, 'JOB_NOT_FOUND']);
   });
 });

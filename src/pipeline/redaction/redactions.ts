@@ -108,6 +108,7 @@ export function createRedactions(jobs: JobQueue, logger: Logger) {
       return record;
     },
     async get(jobId: string, redactionId: string): Promise<RedactionRecord> {
+      if (!(await jobs.get(jobId).catch(() => undefined))) throw new FramewatchError('JOB_NOT_FOUND', `no job '${jobId}'`);
       const text = await readFile(join(dirOf(jobId, redactionId), 'record.json'), 'utf8').catch(() => undefined);
       if (!text) throw new FramewatchError('REDACTION_NOT_FOUND', `job '${jobId}' has no redaction '${redactionId}'`);
       return redactionRecordSchema.parse(JSON.parse(text));
