@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ModelSession } from '../runtime/index.js';
 import { frameProbabilities, type RunVoiceModel } from '../tasks/index.js';
 import type { Manifest } from './manifest.js';
-import { compareWithGolden, GOLDEN_INDEX, type GoldenIndexEntry, type SkewReport } from './skew.js';
+import { compareWithGolden, GOLDEN_INDEX, missingGolden, readGoldenIndex, type GoldenIndexEntry, type SkewReport } from './skew.js';
 
 // An audio model's golden samples are raw 16 kHz mono float32 (`.f32`, little-endian): no
 // decoder between the file and the model, so the replay checks the session and the framing
@@ -36,12 +36,8 @@ export async function writeAudioGoldenOutputs(versionDir: string, inputs: readon
 
 /** The skew guard for an audio model: replays each golden clip and compares the frame probabilities. */
 export async function checkAudioSkew(dir: string, manifest: Manifest, session: ModelSession, tolerance: number): Promise<SkewReport> {
-  let index: GoldenIndexEntry[];
-  try {
-    index = JSON.parse(await readFile(join(dir, GOLDEN_INDEX), 'utf8'));
-  } catch {
-    return { ok: false, tolerance, samples: [], maxAbsDiff: Infinity, reason: `golden outputs are missing (${GOLDEN_INDEX})` };
-  }
+  const index = await readGoldenIndex(dir);
+  if (!index) return missingGolden(tolerance);
   const report: SkewReport = { ok: true, tolerance, samples: [], maxAbsDiff: 0 };
   for (const entry of index) {
     const served = await frameProbabilities(runVoiceSession(session), await readSamples(join(dir, entry.input)));

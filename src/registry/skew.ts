@@ -29,18 +29,26 @@ export interface GoldenIndexEntry {
   outputs: Array<{ name: string; dims: number[]; dtype: string; file: string }>;
 }
 
+/** A version's golden index (GOLDEN_INDEX); undefined when it is missing or unreadable. */
+export async function readGoldenIndex(dir: string): Promise<GoldenIndexEntry[] | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, GOLDEN_INDEX), 'utf8')) as GoldenIndexEntry[];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The report of a version whose golden outputs are missing: it fails its check. */
+export const missingGolden = (tolerance: number): SkewReport => ({ ok: false, tolerance, samples: [], maxAbsDiff: Infinity, reason: `golden outputs are missing (${GOLDEN_INDEX})` });
+
 /**
  * Replays the exporter's golden samples through the serving path (decode, shared
  * preprocessing, this session and provider) and compares with the stored outputs.
  * |served - golden| <= tolerance * max(1, |golden|) for every element.
  */
 export async function checkSkew(dir: string, manifest: Manifest, session: ModelSession, decode: ImageDecoder, tolerance: number): Promise<SkewReport> {
-  let index: GoldenIndexEntry[];
-  try {
-    index = JSON.parse(await readFile(join(dir, GOLDEN_INDEX), 'utf8'));
-  } catch {
-    return { ok: false, tolerance, samples: [], maxAbsDiff: Infinity, reason: `golden outputs are missing (${GOLDEN_INDEX})` };
-  }
+  const index = await readGoldenIndex(dir);
+  if (!index) return missingGolden(tolerance);
   const report: SkewReport = { ok: true, tolerance, samples: [], maxAbsDiff: 0 };
   for (const entry of index) {
     const { input } = await decode(await readFile(join(dir, entry.input)), manifest.preprocessing);
