@@ -50,6 +50,15 @@ describe('dynamic batcher (real ONNX Runtime session)', () => {
     expect(sizes).toEqual([4, 1]);
   });
 
+  it('runs raw feeds (their own batch, as a voice model\'s lanes come) at once: they never wait maxQueueDelayMs for company', async () => {
+    const batcher = createBatcher(model.session, options({ maxBatchSize: 4, bulkMaxBatchSize: 4, maxQueueDelayMs: 400 }));
+    const feeds = { image: { type: 'uint8' as const, data: Uint8Array.from(inputs.small.data), dims: [...inputs.small.dims] } };
+    const started = Date.now();
+    for (let i = 0; i < 3; i++) await batcher.runFeeds(feeds, 'bulk');
+    // Three runs one after another: with the delay they would take 1.2 s at least.
+    expect(Date.now() - started).toBeLessThan(400);
+  });
+
   it('gives each item of a batch its own outputs, equal to running it alone', async () => {
     const batcher = createBatcher(model.session, options({ maxBatchSize: 2, maxQueueDelayMs: 50 }));
     const dark = await applyPreprocessing({ data: new Uint8Array(64 * 64 * 3).fill(10), width: 64, height: 64 }, model.manifest.preprocessing);

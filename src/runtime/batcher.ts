@@ -81,8 +81,8 @@ export function createBatcher(session: ModelSession, options: BatcherOptions, ev
     depth();
   };
 
-  /** Largest batch the item may lead. */
-  const limitFor = (head: Item) => (head.priority === 'bulk' ? Math.min(options.bulkMaxBatchSize, options.maxBatchSize) : options.maxBatchSize);
+  /** Largest batch the item may lead: raw feeds carry their own batch and never get company, so they never wait for it. */
+  const limitFor = (head: Item) => (head.feeds ? 1 : head.priority === 'bulk' ? Math.min(options.bulkMaxBatchSize, options.maxBatchSize) : options.maxBatchSize);
 
   /** The next batch: the first item by priority then age, plus up to limit-1 of its shape. */
   const nextBatch = (): Item[] => {
