@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
 import type { AudioAnalysis, PictureCues } from '../src/shared/job-result.js';
-import { mixAtSnr, muxClip, noise, speechTrack, speechTruth } from './helpers/audio-clips.js';
+import { mixAtSnr, muxClip, noise, speechTrack, utteranceSpans } from './helpers/audio-clips.js';
 import { postFile, startTestServer } from './helpers/server.js';
 import { cuesVideo, CUES_TRUTH } from './helpers/videos.js';
 
@@ -155,14 +155,7 @@ describe('the audio of a video job', () => {
   let truth: Array<{ startS: number; endS: number }>;
   beforeAll(async () => {
     const clean = await speechTrack(dir, 10, UTTERANCES);
-    const bins = speechTruth(clean);
-    truth = UTTERANCES.map(({ atS }, i) => {
-      const from = bins.findIndex((on, b) => on && b * 0.1 >= atS - 0.05);
-      const next = UTTERANCES[i + 1]?.atS ?? 10;
-      let to = bins.length - 1;
-      while (to > from && !(bins[to] && to * 0.1 < next)) to--;
-      return { startS: from * 0.1, endS: (to + 1) * 0.1 };
-    });
+    truth = utteranceSpans(clean, UTTERANCES, 10);
     speechClip = await readFile(await muxClip(dir, 'speech', mixAtSnr(clean, await noise(dir, 'white', 10), 20)));
   });
 

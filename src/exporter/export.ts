@@ -5,9 +5,9 @@ import { preprocessSpecSchema, type PreprocessSpecInput } from '../../preprocess
 import { FramewatchError } from '../errors/index.js';
 import { manifestSchema, MODEL_NAME_RE, sha256File, writeAudioGoldenOutputs, writeFileAtomic, type Manifest } from '../registry/index.js';
 import { createSession } from '../runtime/index.js';
-import { getTask } from '../tasks/index.js';
+import { getTask, voiceParamsSchema } from '../tasks/index.js';
 import { writeGoldenOutputs, type ImageDecoder } from './golden.js';
-import { referenceImages, writeReferenceProfile } from './reference.js';
+import { referenceImages, writeAudioReferenceProfile, writeReferenceProfile } from './reference.js';
 import { parseNamesProperty, readOnnxMetadata } from './onnx/metadata.js';
 import { editGraph, verifyGraphEdits } from './verify-edits.js';
 import { convertTfjsGraph, readTfjsGraphModel } from './tfjs/index.js';
@@ -109,8 +109,9 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
         });
       }
       if (task.inputKind === 'audio') {
-        // Golden clips are raw samples, replayed through the voice framing; the drift profile is image statistics, so none.
+        // Golden clips are raw samples, replayed through the voice framing; the drift reference is their speech.
         await writeAudioGoldenOutputs(staging, golden.map((g) => g.input), session);
+        await writeAudioReferenceProfile(staging, golden.map((g) => join(staging, g.input)), session, voiceParamsSchema.parse(postprocessing));
       } else {
         await writeGoldenOutputs(staging, golden.map((g) => g.input), session, preprocessing, options.decode);
         const referenceImagesList = options.referenceDir ? await referenceImages(options.referenceDir) : golden.map((g) => join(staging, g.input));

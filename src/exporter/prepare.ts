@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { FramewatchError } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
 import { scanRepository, sha256File, type Manifest } from '../registry/index.js';
-import { getTask } from '../tasks/index.js';
 import { exportModel } from './export.js';
 import { GOLDEN_INDEX, type ImageDecoder } from './golden.js';
 import { resolvePackageFile } from './package-file.js';
@@ -20,12 +19,9 @@ export interface PrepareResult {
 /** Everything the exporter must reproduce exactly; createdAt is the only field allowed to differ. */
 const comparable = (m: Manifest) => JSON.stringify({ ...m, createdAt: undefined });
 
-/** Audio models have no drift reference (its features are image statistics). */
-const hasDriftReference = (manifest: Manifest) => getTask(manifest.task).inputKind !== 'audio';
-
 async function isPrepared(dir: string, manifest: Manifest): Promise<boolean> {
   try {
-    const reference = !hasDriftReference(manifest) || existsSync(join(dir, REFERENCE_FILE));
+    const reference = existsSync(join(dir, REFERENCE_FILE));
     return existsSync(join(dir, GOLDEN_INDEX)) && reference && (await sha256File(join(dir, manifest.file.name))) === manifest.file.sha256;
   } catch {
     return false;
@@ -84,7 +80,7 @@ export async function prepareBundledModels(modelsDir: string, decode: ImageDecod
       // Golden outputs first, model last via rename: a crash leaves no file that passes isPrepared.
       await rm(join(entry.dir, 'golden', 'outputs'), { recursive: true, force: true });
       await cp(join(dir, 'golden', 'outputs'), join(entry.dir, 'golden', 'outputs'), { recursive: true });
-      if (hasDriftReference(committed)) await cp(join(dir, REFERENCE_FILE), join(entry.dir, REFERENCE_FILE));
+      await cp(join(dir, REFERENCE_FILE), join(entry.dir, REFERENCE_FILE));
       const partial = join(entry.dir, `${manifest.file.name}.partial`);
       await cp(join(dir, manifest.file.name), partial);
       await rename(partial, join(entry.dir, manifest.file.name));

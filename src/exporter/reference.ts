@@ -1,9 +1,10 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PreprocessSpec } from '../../preprocessing/index.js';
-import { buildProfile, driftSample, type DriftProfile, type DriftSample } from '../metrics/index.js';
+import { audioSampleBins, AUDIO_DRIFT_FEATURES, buildProfile, driftSample, sampleBins, type DriftProfile } from '../metrics/index.js';
 import { runSingle, type ModelSession } from '../runtime/index.js';
-import type { Task } from '../tasks/index.js';
+import { frameProbabilities, speechRatio, speechSpans, VOICE_FRAME_SAMPLES, VOICE_SAMPLE_RATE, type Task, type VoiceParams } from '../tasks/index.js';
+import { readF32Samples, runVoiceSession } from '../registry/index.js';
 import type { ImageDecoder } from './golden.js';
 
 export const REFERENCE_FILE = 'reference.json';
@@ -30,14 +31,30 @@ export async function writeReferenceProfile(
   source: ReferenceProfile['source'],
   run: { session: ModelSession; spec: PreprocessSpec; task: Task<{ scoreThreshold: number }>; params: { scoreThreshold: number }; labels: string[]; decode: ImageDecoder },
 ): Promise<ReferenceProfile> {
-  const samples: DriftSample[] = [];
+  const samples: Array<Array<[string, string]>> = [];
   for (const path of images) {
     const { input, width, height } = await run.decode(await readFile(path), run.spec);
     const outputs = await runSingle(run.session, input);
     const detections = run.task.postprocess({ outputs, outputNames: run.session.outputs.map((o) => o.name), transform: input.transform, params: run.params, labels: run.labels });
-    samples.push(driftSample(input.pixels, detections, { width, height }));
+    samples.push(sampleBins(driftSample(input.pixels, detections, { width, height })));
   }
   const reference = { source, samples: samples.length, profile: buildProfile(samples) };
+  await writeFile(join(versionDir, REFERENCE_FILE), `${JSON.stringify(reference, null, 2)}\n`);
+  return reference;
+}
+
+/**
+ * A voice model's drift reference: the speech ratio and span lengths of its golden clips,
+ * through the serving framing and the manifest's span rules (the same as a job hears).
+ */
+export async function writeAudioReferenceProfile(versionDir: string, clips: readonly string[], session: ModelSession, params: VoiceParams): Promise<ReferenceProfile> {
+  const samples: Array<Array<[string, string]>> = [];
+  for (const clip of clips) {
+    const audio = await readF32Samples(clip);
+    const spans = speechSpans(await frameProbabilities(runVoiceSession(session), audio), VOICE_FRAME_SAMPLES / VOICE_SAMPLE_RATE, params);
+    samples.push(audioSampleBins({ speechRatio: speechRatio(spans, audio.length / VOICE_SAMPLE_RATE), spans }));
+  }
+  const reference = { source: 'golden' as const, samples: samples.length, profile: buildProfile(samples, AUDIO_DRIFT_FEATURES) };
   await writeFile(join(versionDir, REFERENCE_FILE), `${JSON.stringify(reference, null, 2)}\n`);
   return reference;
 }

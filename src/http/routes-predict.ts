@@ -1,6 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import { join } from 'node:path';
-import { ERROR_CATALOGUE, FramewatchError } from '../errors/index.js';
+import { ERROR_CATALOGUE, FramewatchError, isFramewatchError } from '../errors/index.js';
+import { probeAudioUpload } from '../media/ffmpeg.js';
+import type { SamplingMode } from '../shared/video.js';
 import { defaultReviewLabels, predictImage, probeAndPlanSampling, predictPipelineImage, reviewLabels, type JobQueue } from '../pipeline/index.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import type { Logger } from '../logging/logger.js';
@@ -23,14 +25,19 @@ async function predictVideoUpload(
     const asked = parseInput(videoQuerySchema, { ...req.query, ...upload.fields });
     const labels = 'steps' in model ? model.steps[0].model.manifest.labels : model.manifest.labels;
     const profile = await requestedProfile(asked.profile, deps.profiles, labels);
-    const { info, sampling } = await probeAndPlanSampling(upload.path, asked.sampling, asked.options);
+    const hears = hearsAudio(model);
+    const { info, sampling } = hears ? { info: await probeListening(upload.path, asked.options), sampling: undefined } : await probePicture(upload.path, model.name, asked);
     const mode = asked.mode ?? (info.durationS <= deps.config.syncMaxSeconds ? 'sync' : 'async');
+    const defaults = hears ? [...AUDIO_REVIEW_LABELS] : defaultReviewLabels(model);
     const record = await deps.jobs.submit({
       model: { name: model.name, version: model.version },
       path: upload.path,
       bytes: upload.size,
       info,
-      options: { ...asked.options, labels: reviewLabels(asked.options.labels, defaultReviewLabels(model)), decodeThreads: deps.config.videoDecodeThreads, sampling, ...(profile ? { profile } : {}) },
+      options: {
+        ...asked.options, labels: reviewLabels(asked.options.labels, defaults), decodeThreads: deps.config.videoDecodeThreads, ...(sampling ? { sampling } : {}), ...(profile ? { profile } : {}),
+        ...(hears ? { cues: false, motion: undefined } : {}),
+      },
     });
     submitted = true;
     if (mode === 'async') {
@@ -40,6 +47,27 @@ async function predictVideoUpload(
     await answerWhenDone(res, deps.jobs, record.jobId);
   } finally {
     if (!submitted) await upload.cleanup();
+  }
+}
+
+/** A model that hears audio (a voice detector): its uploads are audio jobs, the picture ignored. */
+const hearsAudio = (model: ReadyModel | ReadyPipeline): model is ReadyModel => !('steps' in model) && model.task.inputKind === 'audio';
+
+/** What an audio job reviews unless asked otherwise: speech and loud sounds. */
+const AUDIO_REVIEW_LABELS = ['speech', 'loud'] as const;
+
+async function probeListening(path: string, options: { audio?: boolean }) {
+  if (options.audio === false) throw new FramewatchError('INVALID_INPUT', "'audio=false' leaves a model that hears audio nothing to do", { field: 'audio' });
+  return probeAudioUpload(path);
+}
+
+/** A picture model's upload: an audio-only file is refused, naming the model that would hear it. */
+async function probePicture(path: string, model: string, asked: { sampling: SamplingMode; options: { fps: number; startS: number; endS?: number; maxFrames?: number } }) {
+  try {
+    return await probeAndPlanSampling(path, asked.sampling, asked.options);
+  } catch (err) {
+    if (!isFramewatchError(err) || err.code !== 'NO_VIDEO_STREAM') throw err;
+    throw new FramewatchError('NO_VIDEO_STREAM', `model '${model}' needs pictures and this file has none (audio only); a voice detector hears it: POST /v1/models/voice-detector/predict`, err.details);
   }
 }
 

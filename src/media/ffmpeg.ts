@@ -102,6 +102,34 @@ export async function probeVideoAndKeyframes(path: string): Promise<{ info: Vide
   }
 }
 
+/**
+ * An upload for a model that hears audio (a voice detector): its first audio stream, with the
+ * picture ignored. Audio-only files (wav, mp3, flac, m4a, ogg) and videos alike; the info then
+ * has `hasVideo: false` and no frame size. NO_AUDIO_STREAM when there is no audio to hear.
+ */
+export async function probeAudioUpload(path: string): Promise<VideoInfo> {
+  const demuxer = await videoDemuxer(path);
+  const data = await runProbe(path, demuxer);
+  const formatName = checkedFormat(data, demuxer);
+  const audio = (data.streams ?? []).find((s) => s.codec_type === 'audio');
+  if (!audio) throw new FramewatchError('NO_AUDIO_STREAM', 'the file has no audio stream to hear', { streams: (data.streams ?? []).map((s) => s.codec_type) });
+  const durationS = Number(data.format?.duration ?? audio.duration);
+  if (!(durationS > 0)) throw new FramewatchError('INVALID_MEDIA', 'the audio stream has no duration', { durationS });
+  return {
+    durationS, fps: 0, width: 0, height: 0, rotation: 0, codec: audio.codec_name ?? 'unknown', container: formatName, demuxer,
+    startTimeS: Number(data.format?.start_time) || 0, hasAudio: true, hasVideo: false,
+  };
+}
+
+/** The container ffprobe found, which must be the one the first bytes named. */
+function checkedFormat(data: Awaited<ReturnType<typeof runProbe>>, demuxer: string): string {
+  const formatName = data.format?.format_name ?? '';
+  if (!formatName.split(',').includes(demuxer)) {
+    throw new FramewatchError('INVALID_MEDIA', 'the container does not match its first bytes', { expected: demuxer, found: formatName });
+  }
+  return formatName;
+}
+
 /** The demuxer the file's first bytes name; UNSUPPORTED_MEDIA_TYPE when they name no audio or video container. */
 async function videoDemuxer(path: string): Promise<string> {
   const sniffed = await sniffFile(path);
@@ -113,10 +141,7 @@ async function videoDemuxer(path: string): Promise<string> {
 
 async function probeWith(path: string, demuxer: string): Promise<VideoInfo> {
   const data = await runProbe(path, demuxer);
-  const formatName = data.format?.format_name ?? '';
-  if (!formatName.split(',').includes(demuxer)) {
-    throw new FramewatchError('INVALID_MEDIA', 'the container does not match its first bytes', { expected: demuxer, found: formatName });
-  }
+  const formatName = checkedFormat(data, demuxer);
   const streams = data.streams ?? [];
   const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
   if (!video) throw new FramewatchError('NO_VIDEO_STREAM', 'the file has no video stream', { streams: streams.map((s) => s.codec_type) });

@@ -41,3 +41,13 @@ export async function renderThumbnail(frame: RgbImage, detections: readonly Dete
     .jpeg({ quality: 85 })
     .toBuffer();
 }
+
+/** An audio job's thumbnail: no picture to show, so a card naming what was heard and when. */
+export async function renderAudioThumbnail(labels: readonly string[], startS: number, endS: number): Promise<Buffer> {
+  const width = 320, height = 180;
+  const clock = (s: number) => `${Math.floor(s / 60)}:${(s % 60).toFixed(1).padStart(4, '0')}`;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="${width}" height="${height}" fill="#1d2630"/>`
+    + `<text x="16" y="78" font-family="DejaVu Sans, sans-serif" font-size="30" fill="#ffd400">${escapeXml(labels.join(', ') || 'audio')}</text>`
+    + `<text x="16" y="122" font-family="DejaVu Sans, sans-serif" font-size="22" fill="#e6edf3">${clock(startS)} to ${clock(endS)}</text></svg>`;
+  return sharp(Buffer.from(svg)).jpeg({ quality: 80 }).toBuffer();
+}

@@ -12,9 +12,10 @@ export interface DriftSample {
 }
 
 type Feature = { kind: 'numeric'; edges: number[] } | { kind: 'categorical' };
+export type DriftFeatures = Record<string, Feature>;
 
-/** Binned features. Numeric bins are [edges[i-1], edges[i]) with open ends. */
-export const DRIFT_FEATURES: Record<string, Feature> = {
+/** Binned features of an image model. Numeric bins are [edges[i-1], edges[i]) with open ends. */
+export const DRIFT_FEATURES: DriftFeatures = {
   brightness_mean: { kind: 'numeric', edges: [32, 64, 96, 128, 160, 192, 224] },
   brightness_std: { kind: 'numeric', edges: [16, 32, 48, 64, 80, 96] },
   aspect_ratio: { kind: 'numeric', edges: [0.75, 1, 1.25, 1.5, 2] },
@@ -23,6 +24,22 @@ export const DRIFT_FEATURES: Record<string, Feature> = {
   detections: { kind: 'numeric', edges: [1, 2, 3, 6, 11] },
   label: { kind: 'categorical' },
 };
+
+/**
+ * Binned features of a voice model, one sample per analysed track: the share of it that is
+ * speech, and the length of each speech span. A camera whose microphone fails, or a new
+ * kind of footage, moves these before anyone notices missing speech.
+ */
+export const AUDIO_DRIFT_FEATURES: DriftFeatures = {
+  speech_ratio: { kind: 'numeric', edges: [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9] },
+  speech_span_s: { kind: 'numeric', edges: [0.5, 1, 2, 4, 8, 16] },
+};
+
+/** What one analysed audio track contributes to its voice model's drift. */
+export interface AudioDriftSample {
+  speechRatio: number;
+  spans: ReadonlyArray<{ startS: number; endS: number }>;
+}
 
 /** Counts per bin; categorical features key by label. */
 export type Histogram = Record<string, number>;
@@ -47,10 +64,19 @@ export function sampleBins(s: DriftSample): Array<[string, string]> {
   ];
 }
 
-/** A profile (histograms) from samples: the exporter's reference. */
-export function buildProfile(samples: readonly DriftSample[]): DriftProfile {
-  const profile: DriftProfile = Object.fromEntries(Object.keys(DRIFT_FEATURES).map((f) => [f, {}]));
-  for (const s of samples) for (const [f, bin] of sampleBins(s)) profile[f][bin] = (profile[f][bin] ?? 0) + 1;
+/** The (feature, bin) pairs one audio track adds: its speech ratio, and one per speech span. */
+export function audioSampleBins(s: AudioDriftSample): Array<[string, string]> {
+  const edges = (f: string) => (AUDIO_DRIFT_FEATURES[f] as { edges: number[] }).edges;
+  return [
+    ['speech_ratio', binOf(edges('speech_ratio'), s.speechRatio)],
+    ...s.spans.map((span): [string, string] => ['speech_span_s', binOf(edges('speech_span_s'), span.endS - span.startS)]),
+  ];
+}
+
+/** A profile (histograms) from each sample's bins: the exporter's reference. */
+export function buildProfile(samples: ReadonlyArray<Array<[string, string]>>, features: DriftFeatures = DRIFT_FEATURES): DriftProfile {
+  const profile: DriftProfile = Object.fromEntries(Object.keys(features).map((f) => [f, {}]));
+  for (const bins of samples) for (const [f, bin] of bins) profile[f][bin] = (profile[f][bin] ?? 0) + 1;
   return profile;
 }
 
@@ -124,31 +150,34 @@ const psiGauge = new Gauge({
 const round4 = (v: number) => Math.round(v * 10000) / 10000;
 
 /** A rolling window of the last `window` samples for one model version, compared with its reference. */
-export function createDriftMonitor(model: string, version: number, reference: DriftProfile, window: number) {
+export function createDriftMonitor(model: string, version: number, reference: DriftProfile, window: number, features: DriftFeatures = DRIFT_FEATURES) {
   const ring: Array<Array<[string, string]>> = [];
-  const current: DriftProfile = Object.fromEntries(Object.keys(DRIFT_FEATURES).map((f) => [f, {}]));
+  const current: DriftProfile = Object.fromEntries(Object.keys(features).map((f) => [f, {}]));
   const labels = { model, version: String(version) };
   const report = () =>
-    Object.keys(DRIFT_FEATURES).map((feature) => {
+    Object.keys(features).map((feature) => {
       const value = psi(reference[feature] ?? {}, current[feature]);
       return { feature, psi: round4(value), status: driftStatus(value), reference: reference[feature] ?? {}, current: { ...current[feature] } };
     });
   let observed = false; // no series before the first sample, as when the gauge was set per sample
   const publish = () => {
     if (!observed) return;
-    for (const feature of Object.keys(DRIFT_FEATURES)) psiGauge.set({ ...labels, feature }, round4(psi(reference[feature] ?? {}, current[feature])));
+    for (const feature of Object.keys(features)) psiGauge.set({ ...labels, feature }, round4(psi(reference[feature] ?? {}, current[feature])));
   };
   publishers.add(publish);
+  const observeBins = (bins: Array<[string, string]>): void => {
+    observed = true;
+    ring.push(bins);
+    for (const [f, b] of bins) current[f][b] = (current[f][b] ?? 0) + 1;
+    if (ring.length > window) {
+      for (const [f, b] of ring.shift()!) if (--current[f][b] <= 0) delete current[f][b];
+    }
+  };
   return {
-    observe(sample: DriftSample): void {
-      observed = true;
-      const bins = sampleBins(sample);
-      ring.push(bins);
-      for (const [f, b] of bins) current[f][b] = (current[f][b] ?? 0) + 1;
-      if (ring.length > window) {
-        for (const [f, b] of ring.shift()!) if (--current[f][b] <= 0) delete current[f][b];
-      }
-    },
+    /** One image or frame (an image model's sample). */
+    observe: (sample: DriftSample): void => observeBins(sampleBins(sample)),
+    /** One sample's (feature, bin) pairs, whatever the features (audioSampleBins for a voice model). */
+    observeBins,
     /** The version is unloaded: its gauge keeps the last values and is no longer updated. */
     close(): void {
       publish();

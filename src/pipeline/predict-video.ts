@@ -5,9 +5,9 @@ import { FramewatchError, isFramewatchError } from '../errors/index.js';
 import { decodeOneFrame, detectPictureCues, seekToKeyframe, type VideoInfo } from '../media/ffmpeg.js';
 import { pictureCues } from '../media/cues.js';
 import { analyseAudio } from './audio/index.js';
-import { renderThumbnail, thumbnailSize } from '../media/thumbnail.js';
+import { renderAudioThumbnail, renderThumbnail, thumbnailSize } from '../media/thumbnail.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
-import { metrics } from '../metrics/index.js';
+import { audioSampleBins, metrics } from '../metrics/index.js';
 import { inferFrames, type FrameRange, type StageTimings } from './infer-frames.js';
 import { frameSteps } from './predict-pipeline.js';
 import { mapPool } from './map-pool.js';
@@ -167,8 +167,10 @@ export async function assembleVideo(
   await mkdir(o.thumbnailDir, { recursive: true });
   // Each thumbnail is its own ffmpeg seek (a process start and a file open): a few at once.
   const videoSegments = await mapPool([...plans.entries()], THUMBNAIL_CONCURRENCY, async ([index, plan]): Promise<VideoSegment> => {
-    const image = await decodeFrameAt(path, info, o, plan.frame);
-    await writeFile(join(o.thumbnailDir, `${index}.jpg`), await renderThumbnail(image, plan.detections, info.width));
+    const thumbnail = info.hasVideo === false
+      ? await renderAudioThumbnail(plan.fields.labels.map((l) => l.label), plan.fields.startS, plan.fields.endS)
+      : await renderThumbnail(await decodeFrameAt(path, info, o, plan.frame), plan.detections, info.width);
+    await writeFile(join(o.thumbnailDir, `${index}.jpg`), thumbnail);
     return { index, ...plan.fields, bestFrame: { timeS: plan.frame.timeS, detections: [...plan.detections] } };
   });
   const thumbnailMs = performance.now() - t0;
@@ -179,7 +181,7 @@ export async function assembleVideo(
   return {
     model: { name: model.name, version: model.version },
     video: {
-      durationS: info.durationS, fps: round(info.fps), width: info.width, height: info.height, codec: info.codec, framesSampled: ordered.length,
+      durationS: info.durationS, fps: round(info.fps), width: info.width, height: info.height, ...(info.hasVideo === false ? { hasVideo: false } : {}), codec: info.codec, framesSampled: ordered.length,
       sampling: { mode: o.sampling?.mode ?? 'exact', requested: o.sampling?.requested ?? 'exact', ...(o.sampling?.keyframeIntervalS !== undefined ? { keyframeIntervalS: o.sampling.keyframeIntervalS } : {}) },
       sampledTimes: ordered.map((f) => f.timeS),
       motion: { enabled: o.motion?.enabled ?? false, ...(o.motion?.enabled ? { maxSkipS: o.motion.maxSkipS } : {}), framesInferred, framesSkipped: ordered.length - framesInferred },
@@ -241,12 +243,15 @@ export const cuesOn = (o: Pick<VideoJobOptions, 'cues' | 'sampling'>): boolean =
  * loaded) and loud sounds over the job's whole time range. A voice model that fails leaves
  * the job standing: its audio is 'failed', with the error.
  */
-async function jobAudio(path: string, info: VideoInfo, o: Pick<VideoJobOptions, 'startS' | 'endS'>, run: { signal?: AbortSignal; voice?: ReadyModel }): Promise<AudioAnalysis> {
+export async function jobAudio(path: string, info: VideoInfo, o: Pick<VideoJobOptions, 'startS' | 'endS'>, run: { signal?: AbortSignal; voice?: ReadyModel; onProgress?: (secondsDone: number) => void }): Promise<AudioAnalysis> {
   const started = performance.now();
   try {
-    const audio = await analyseAudio(path, info, { voice: run.voice, signal: run.signal, startS: o.startS, endS: o.endS });
+    const audio = await analyseAudio(path, info, { voice: run.voice, signal: run.signal, startS: o.startS, endS: o.endS, onProgress: run.onProgress });
     metrics.audioDuration.observe((performance.now() - started) / 1000);
-    if (run.voice && audio.speechRatio !== undefined) metrics.speechRatio.observe({ model: run.voice.name, version: String(run.voice.version) }, audio.speechRatio);
+    if (run.voice && audio.speechRatio !== undefined) {
+      metrics.speechRatio.observe({ model: run.voice.name, version: String(run.voice.version) }, audio.speechRatio);
+      run.voice.drift?.observeBins(audioSampleBins({ speechRatio: audio.speechRatio, spans: audio.speech }));
+    }
     return audio;
   } catch (err) {
     if (!isFramewatchError(err) || err.code === 'CANCELLED') throw err;

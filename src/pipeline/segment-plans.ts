@@ -24,10 +24,10 @@ interface PlanOptions {
 /**
  * The cue spans `labels=` asks for (speech, loud, black, frozen), as tracks without boxes, so
  * that segments come from them as from any track; their thumbnail is the sampled frame nearest
- * their middle. Their ids are negative: they are not the result's tracks.
+ * their middle (an audio job has none: its thumbnails draw the span). Their ids are negative: they are not the result's tracks.
  */
 function cueTracks(cues: Record<CueKind, ScoredSpan[]> | undefined, frames: readonly FrameDetections[], labels?: readonly string[]): Track[] {
-  if (!cues || !labels || frames.length === 0) return [];
+  if (!cues || !labels) return [];
   const kinds = CUE_KINDS.filter((k) => labels.includes(k));
   return kinds.flatMap((kind) => cues[kind].map((span) => ({ kind, span }))).map(({ kind, span }, i): Track => {
     const frame = nearestFrame(frames, (span.startS + span.endS) / 2);
@@ -56,14 +56,18 @@ export function trackSegmentPlans(
   const clearest = (a: Track, b: Track) => Number(b.id > 0) - Number(a.id > 0) || b.maxScore - a.maxScore;
   return buildSegments(tracks, durationS, o).map((segment) => {
     const best = tracks.filter((t) => segment.trackIds.includes(t.id)).sort(clearest)[0];
-    const frame = byIndex.get(best.bestFrameIndex)!;
+    const frame = byIndex.get(best.bestFrameIndex) ?? nearestFrame(frames, best.bestTimeS);
     const { trackIds: _ids, ...fields } = segment;
     return { fields, frame, detections: frame.detections.filter((d) => !wanted || wanted.has(d.label)) };
   });
 }
 
-/** The sampled frame nearest to a time (trajectory times are rounded to the millisecond). */
+/**
+ * The sampled frame nearest to a time (trajectory times are rounded to the millisecond). An
+ * audio job samples no frames: its moment is then a frame with nothing on it.
+ */
 function nearestFrame(frames: readonly FrameDetections[], timeS: number): FrameDetections {
+  if (frames.length === 0) return { index: 0, timeS, detections: [] };
   let best = frames[0];
   for (const f of frames) if (Math.abs(f.timeS - timeS) < Math.abs(best.timeS - timeS)) best = f;
   return best;

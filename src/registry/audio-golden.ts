@@ -15,7 +15,7 @@ const PROBABILITIES = 'probabilities';
 export const runVoiceSession = (session: ModelSession): RunVoiceModel => (feeds) => session.run(feeds);
 
 /** Samples of a golden `.f32` file. */
-async function readSamples(path: string): Promise<Float32Array> {
+export async function readF32Samples(path: string): Promise<Float32Array> {
   const raw = await readFile(path);
   return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength - (raw.byteLength % 4)));
 }
@@ -25,7 +25,7 @@ export async function writeAudioGoldenOutputs(versionDir: string, inputs: readon
   await mkdir(join(versionDir, 'golden', 'outputs'), { recursive: true });
   const records: GoldenIndexEntry[] = [];
   for (const [i, input] of inputs.entries()) {
-    const probabilities = await frameProbabilities(runVoiceSession(session), await readSamples(join(versionDir, input)));
+    const probabilities = await frameProbabilities(runVoiceSession(session), await readF32Samples(join(versionDir, input)));
     const file = `golden/outputs/${i}.${PROBABILITIES}.bin`;
     await writeFile(join(versionDir, file), new Uint8Array(probabilities.buffer));
     records.push({ input, outputs: [{ name: PROBABILITIES, dims: [probabilities.length], dtype: 'float32', file }] });
@@ -40,8 +40,8 @@ export async function checkAudioSkew(dir: string, manifest: Manifest, session: M
   if (!index) return missingGolden(tolerance);
   const report: SkewReport = { ok: true, tolerance, samples: [], maxAbsDiff: 0 };
   for (const entry of index) {
-    const served = await frameProbabilities(runVoiceSession(session), await readSamples(join(dir, entry.input)));
-    const golden = await readSamples(join(dir, entry.outputs[0].file));
+    const served = await frameProbabilities(runVoiceSession(session), await readF32Samples(join(dir, entry.input)));
+    const golden = await readF32Samples(join(dir, entry.outputs[0].file));
     const { worst, worstExcess } = served.length === golden.length ? compareWithGolden(golden, served, tolerance) : { worst: Infinity, worstExcess: Infinity };
     report.samples.push({ input: entry.input, outputs: [{ name: PROBABILITIES, maxAbsDiff: worst, elements: golden.length }] });
     report.maxAbsDiff = Math.max(report.maxAbsDiff, worst);

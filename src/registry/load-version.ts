@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { applyPreprocessing } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
-import { createDriftMonitor, metrics, type DriftProfile } from '../metrics/index.js';
+import { AUDIO_DRIFT_FEATURES, createDriftMonitor, DRIFT_FEATURES, metrics, type DriftProfile } from '../metrics/index.js';
 import { createBatcher, createSession, resolveBatcherOptions, runSingle, tensorArray, type ModelSession, type PlainTensor } from '../runtime/index.js';
 import { getTask, voiceWarmUpFeeds, type Task } from '../tasks/index.js';
 import { checkAudioSkew } from './audio-golden.js';
@@ -76,7 +76,8 @@ export async function loadVersion(entry: VersionEntry, options: RepositoryOption
     onReject: (reason) => metrics.rejected.inc({ ...labels, reason }),
   }, bulkSession);
   const reference = await readFile(join(entry.dir, 'reference.json'), 'utf8').then((t) => JSON.parse(t) as { profile: DriftProfile }, () => undefined);
-  const drift = reference ? createDriftMonitor(entry.name, entry.version, reference.profile, options.driftWindow ?? 500) : undefined;
+  const features = task.inputKind === 'audio' ? AUDIO_DRIFT_FEATURES : DRIFT_FEATURES;
+  const drift = reference ? createDriftMonitor(entry.name, entry.version, reference.profile, options.driftWindow ?? 500, features) : undefined;
   const sessions = bulkSession ? { bulkSession, threads: { session: threads, bulk: bulkThreads } } : { threads: { session: threads } };
   return { name: entry.name, version: entry.version, manifest, session, ...sessions, task, params, batcher, batching, drift };
 }

@@ -142,6 +142,8 @@ export const videoPredictionSchema = z.object({
     fps: z.number(),
     width: z.number().int(),
     height: z.number().int(),
+    /** false: an audio job (a voice detector's): no picture was decoded, size and fps are 0, codec is the audio's. */
+    hasVideo: z.boolean().optional(),
     codec: z.string(),
     framesSampled: z.number().int(),
     /** Which sampling ran (and was asked for). */

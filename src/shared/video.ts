@@ -9,9 +9,9 @@ import { profileSchema } from './profile.js';
 export const videoInfoSchema = z.object({
   durationS: z.number().positive(),
   fps: z.number().nonnegative(),
-  /** Frame size after rotation, as ffmpeg delivers decoded frames. */
-  width: z.number().int().positive(),
-  height: z.number().int().positive(),
+  /** Frame size after rotation, as ffmpeg delivers decoded frames (0 for an audio-only file). */
+  width: z.number().int().nonnegative(),
+  height: z.number().int().nonnegative(),
   rotation: z.number(),
   codec: z.string(),
   container: z.string(),
@@ -20,6 +20,8 @@ export const videoInfoSchema = z.object({
   /** The container's start time: packet times are offset by it, ffmpeg's seeking is not. */
   startTimeS: z.number().optional(),
   hasAudio: z.boolean(),
+  /** false: an audio-only upload (or the picture ignored) for a model that hears audio; unset = a video. */
+  hasVideo: z.boolean().optional(),
 });
 export type VideoInfo = z.infer<typeof videoInfoSchema>;
 

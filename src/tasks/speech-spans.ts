@@ -1,4 +1,4 @@
-import type { VoiceParams } from '../../tasks/index.js';
+import type { VoiceParams } from './voice-activity.js';
 
 export interface SpeechSpan {
   startS: number;

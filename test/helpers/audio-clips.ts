@@ -101,3 +101,35 @@ export async function muxClip(dir: string, name: string, samples: Float32Array |
   await run(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', ...picture, ...audio, '-shortest', ...video, ...encode, '-movflags', '+faststart', out]);
   return out;
 }
+
+/** Each utterance's true span (speechTruth's bins), in order: where a speech segment must be. */
+export function utteranceSpans(clean: Float32Array, utterances: ReadonlyArray<{ atS: number }>, seconds: number): Array<{ startS: number; endS: number }> {
+  const bins = speechTruth(clean);
+  return utterances.map(({ atS }, i) => {
+    const from = bins.findIndex((on, b) => on && b * 0.1 >= atS - 0.05);
+    const next = utterances[i + 1]?.atS ?? seconds;
+    let to = bins.length - 1;
+    while (to > from && !(bins[to] && to * 0.1 < next)) to--;
+    return { startS: from * 0.1, endS: (to + 1) * 0.1 };
+  });
+}
+
+export interface AudioFileOptions {
+  format: 'wav' | 'mp3' | 'flac';
+  sampleRate?: number;
+  channels?: number;
+  /** mp3: an ID3v2 tag (title, artist) before the first frame, as tagging tools write it. */
+  id3?: boolean;
+}
+
+/** An audio-only file of `samples` (no picture), encoded by the npm ffmpeg. */
+export async function audioFile(dir: string, name: string, samples: Float32Array, o: AudioFileOptions): Promise<string> {
+  const out = join(dir, `${name}.${o.format}`);
+  const raw = join(dir, `${name}.f32`);
+  await writeFile(raw, new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength));
+  const codec = { wav: ['-c:a', 'pcm_s16le'], mp3: ['-c:a', 'libmp3lame', '-b:a', '96k'], flac: ['-c:a', 'flac'] }[o.format];
+  const tags = o.id3 ? ['-id3v2_version', '3', '-metadata', 'title=Interview', '-metadata', 'artist=framewatch tests'] : o.format === 'mp3' ? ['-id3v2_version', '0', '-write_xing', '0'] : [];
+  const layout = ['-ar', String(o.sampleRate ?? RATE), '-ac', String(o.channels ?? 1)];
+  await run(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'f32le', '-ar', String(RATE), '-ac', '1', '-i', raw, ...codec, ...layout, ...tags, '-f', o.format, out]);
+  return out;
+}

@@ -2,11 +2,10 @@ import { performance } from 'node:perf_hooks';
 import { FramewatchError, isFramewatchError } from '../../errors/index.js';
 import { AUDIO_SAMPLE_RATE, decodeAudio, probeAudioStream, type AudioStreamInfo } from '../../media/audio.js';
 import type { VideoInfo } from '../../media/ffmpeg.js';
-import { runVoiceSession, type ReadyModel } from '../../registry/index.js';
-import { DEFAULT_LANES, frameProbabilities, VOICE_FRAME_SAMPLES, voiceParamsSchema, WARMUP_FRAMES } from '../../tasks/index.js';
+import type { ReadyModel } from '../../registry/index.js';
+import { DEFAULT_LANES, frameProbabilities, speechRatio, speechSpans, VOICE_FRAME_SAMPLES, voiceParamsSchema, WARMUP_FRAMES, type RunVoiceModel } from '../../tasks/index.js';
 import type { AudioAnalysis } from '../../shared/job-result.js';
 import { createLoudDetector } from './loud-events.js';
-import { speechRatio, speechSpans } from './speech-spans.js';
 
 export interface AudioAnalysisOptions {
   /** The voice-detector version (`repository.resolve('voice-detector')`); unset = loud sounds only. */
@@ -15,6 +14,8 @@ export interface AudioAnalysisOptions {
   startS?: number;
   /** Exclusive end; undefined = to the end. */
   endS?: number;
+  /** Seconds of audio heard so far, every 10 s of it. */
+  onProgress?: (secondsDone: number) => void;
 }
 
 /** Decoded windows: 8192 samples (0.5 s), a whole number of voice frames. */
@@ -22,6 +23,7 @@ const WINDOW_SAMPLES = 16 * VOICE_FRAME_SAMPLES;
 /** One voice block: 16 lanes of 128 frames (65 s, 4 MB): the memory the analysis holds. */
 const BLOCK_SAMPLES = DEFAULT_LANES * 128 * VOICE_FRAME_SAMPLES;
 const FRAME_S = VOICE_FRAME_SAMPLES / AUDIO_SAMPLE_RATE;
+const PROGRESS_SAMPLES = 10 * AUDIO_SAMPLE_RATE;
 
 /**
  * The audio track of a video: speech spans (the voice model) and loud sounds, from one decode
@@ -55,6 +57,7 @@ async function listen(path: string, info: VideoInfo, stream: AudioStreamInfo, o:
     samples += window.length;
     loud.push(window);
     await voice?.push(window);
+    if (samples % PROGRESS_SAMPLES < window.length) o.onProgress?.(samples / AUDIO_SAMPLE_RATE);
   }
   const analysedS = samples / AUDIO_SAMPLE_RATE;
   const base = { status: 'analysed' as const, stream, loud: loud.finish(offsetS) };
@@ -64,18 +67,29 @@ async function listen(path: string, info: VideoInfo, stream: AudioStreamInfo, o:
 }
 
 /**
- * Gathers samples into blocks and runs each through the voice model's lanes, warmed up on the
- * end of the block before; the frame probabilities of the whole track (4 bytes per 32 ms).
+ * Below this peak (-60 dBFS) a block is digital silence: no speech to hear, so the model is
+ * not run on it (a silent 10-hour track costs its decode only).
+ */
+const SILENCE_PEAK = 1e-3;
+
+const peakOf = (audio: Float32Array) => audio.reduce((peak, v) => Math.max(peak, Math.abs(v)), 0);
+
+/**
+ * Gathers samples into blocks and runs each through the voice model's lanes (one batch per
+ * step, through the model's batcher as bulk work, so image requests go first and its
+ * metrics count it), warmed up on the end of the block before; the frame probabilities of
+ * the whole track (4 bytes per 32 ms).
  */
 function createVoiceListener(model: ReadyModel) {
-  const run = runVoiceSession(model.session);
+  const run: RunVoiceModel = (feeds) => model.batcher.runFeeds(feeds, 'bulk');
   const block = new Float32Array(BLOCK_SAMPLES);
   const parts: Float32Array[] = [];
   let filled = 0;
   let history: Float32Array | undefined;
   const flush = async () => {
     const audio = block.subarray(0, filled);
-    parts.push(await frameProbabilities(run, audio, { history }));
+    const silent = peakOf(audio) < SILENCE_PEAK;
+    parts.push(silent ? new Float32Array(Math.ceil(filled / VOICE_FRAME_SAMPLES)) : await frameProbabilities(run, audio, { history }));
     history = audio.slice(-WARMUP_FRAMES * VOICE_FRAME_SAMPLES);
     filled = 0;
   };

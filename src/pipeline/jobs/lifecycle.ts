@@ -4,7 +4,7 @@ import { isFinal } from './queue.js';
 import type { ChunkResult, VideoJobSpec } from './spec.js';
 import type { JobRecord, JobStore } from './store.js';
 import { isUploadPath } from './upload-path.js';
-import { finishJob } from './video-job.js';
+import { finishJob, isAudioJob, progressTotal } from './video-job.js';
 
 /**
  * A job's life, written once for both modes. Each mode gives an adapter for where its records
@@ -106,7 +106,8 @@ export function createJobLifecycle({ records, store, repository, keepVideos, log
     async succeed(spec, chunks, startedAt, patch) {
       const result = await finishJob(repository, spec, chunks, store.filesDir(spec.jobId), startedAt);
       await store.saveResult(spec.jobId, { jobId: spec.jobId, ...result });
-      const done = result.video.framesSampled;
+      // An audio job counts seconds heard, as its chunk did.
+      const done = isAudioJob(spec) ? progressTotal(spec) : result.video.framesSampled;
       const current = await records.read(spec.jobId);
       const final = await end(spec.jobId, spec.path, {
         status: 'succeeded',

@@ -5,14 +5,24 @@ import type { ModelRepository, ReadyModel } from '../../registry/index.js';
 import { VOICE_MODEL } from '../audio/index.js';
 import { frameSteps } from '../predict-pipeline.js';
 import { rangeStartS } from '../infer-frames.js';
-import { analyseRange, assembleChunks, decoderThreadsFor, expectedFrames, planChunks, type VideoPrediction } from '../predict-video.js';
+import { analyseRange, assembleChunks, decoderThreadsFor, expectedFrames, jobAudio, planChunks, type VideoPrediction } from '../predict-video.js';
+import { FramewatchError } from '../../errors/index.js';
 import type { JobRecord } from './store.js';
 import { WORKER_ID, type ChunkPayload, type ChunkResult, type VideoJobSpec } from './spec.js';
 
 /** The chunks of a job, in order, as payloads for whichever queue runs them. */
 export function chunkPayloads(spec: VideoJobSpec, chunkSeconds: number | undefined): ChunkPayload[] {
-  return planChunks(spec.info, spec.options, chunkSeconds).map((range, index) => ({ index, range, spec }));
+  // An audio job is one chunk: its audio is one decode, as a video job's is (its first chunk's).
+  const ranges = isAudioJob(spec) ? planChunks(spec.info, spec.options) : planChunks(spec.info, spec.options, chunkSeconds);
+  return ranges.map((range, index) => ({ index, range, spec }));
 }
+
+/** A job of a model that hears audio: its upload's picture, if any, is not decoded. */
+export const isAudioJob = (spec: Pick<VideoJobSpec, 'info'>) => spec.info.hasVideo === false;
+
+/** What a job's progress counts: sampled frames, or for an audio job the seconds of audio heard. */
+export const progressTotal = (spec: VideoJobSpec) =>
+  isAudioJob(spec) ? Math.ceil(Math.min(spec.options.endS ?? spec.info.durationS, spec.info.durationS) - spec.options.startS) : expectedFrames(spec.info, spec.options);
 
 /** The first record of a job, before any chunk runs. */
 export function newJobRecord(spec: VideoJobSpec, chunks: readonly ChunkPayload[]): JobRecord {
@@ -24,7 +34,7 @@ export function newJobRecord(spec: VideoJobSpec, chunks: readonly ChunkPayload[]
     updatedAt: now,
     model: spec.model,
     input: { filename: spec.filename, bytes: spec.bytes, durationS: spec.info.durationS },
-    progress: { framesDone: 0, framesTotal: expectedFrames(spec.info, spec.options), percent: 0 },
+    progress: { framesDone: 0, framesTotal: progressTotal(spec), percent: 0 },
     chunks: chunks.map((c) => ({ index: c.index, startS: Math.round(rangeStartS(c.range) * 1000) / 1000, framesDone: 0 })),
   };
 }
@@ -59,6 +69,7 @@ export async function runChunk(
   { index, range, spec }: ChunkPayload,
   o: { signal?: AbortSignal; onProgress?: (framesDone: number) => void; logger?: Logger } = {},
 ): Promise<ChunkResult> {
+  if (isAudioJob(spec)) return listenChunk(repository, { index, range, spec }, o);
   const steps = resolveVideoModel(repository, spec.model);
   const started = performance.now();
   // Both modes log here, on the worker that runs the chunk, so one job's chunks can be followed across workers.
@@ -72,10 +83,27 @@ export async function runChunk(
   return { index, frames: frames.map((f) => ({ ...f, detections: [...f.detections] })), timings, framesInferred, ...(cues ? { cues } : {}), ...(audio ? { audio } : {}), worker: WORKER_ID };
 }
 
+/**
+ * An audio job's one chunk: the job's model (a voice detector) hears the audio over the job's
+ * range; nothing is decoded from the picture. Audio that cannot be heard fails the job, since
+ * hearing it is the whole job.
+ */
+async function listenChunk(repository: ModelRepository, { index, spec }: ChunkPayload, o: { signal?: AbortSignal; onProgress?: (secondsDone: number) => void }): Promise<ChunkResult> {
+  const voice = repository.resolve(spec.model.name, spec.model.version);
+  const started = performance.now();
+  const audio = await jobAudio(spec.path, spec.info, spec.options, { voice, signal: o.signal, onProgress: (s) => o.onProgress?.(Math.floor(s)) });
+  if (audio.status === 'undecodable' || audio.status === 'failed') {
+    throw new FramewatchError(audio.error?.code === 'INVALID_MEDIA' ? 'INVALID_MEDIA' : 'INFERENCE_FAILED', audio.error?.message ?? 'the audio could not be heard');
+  }
+  metrics.chunkDuration.observe({ model: spec.model.name }, (performance.now() - started) / 1000);
+  return { index, frames: [], timings: { decodeMs: audio.decodeMs ?? 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 }, framesInferred: 0, audio, worker: WORKER_ID };
+}
+
 /** Stage two, once per job: merge the chunks in time order, then tracks, segments and thumbnails. */
 export function finishJob(repository: ModelRepository, spec: VideoJobSpec, chunks: readonly ChunkResult[], thumbnailDir: string, startedAt: number): Promise<VideoPrediction> {
-  const { model } = resolveVideoModel(repository, spec.model);
   const ordered = [...chunks].sort((a, b) => a.index - b.index);
+  if (isAudioJob(spec)) return assembleChunks(spec.model, spec.path, spec.info, ordered, { ...spec.options, thumbnailDir }, startedAt);
+  const { model } = resolveVideoModel(repository, spec.model);
   const decodeThreads = spec.options.decodeThreads ?? decoderThreadsFor(model.session.provider);
   return assembleChunks(spec.model, spec.path, spec.info, ordered, { ...spec.options, decodeThreads, thumbnailDir }, startedAt);
 }
