@@ -286,3 +286,68 @@ describe('what the page\'s routes serve', () => {
     expect((await reply).split(' ', 2)[1]).toBe(String(status));
   });
 });
+
+describe('track paths over the player (issue 24)', () => {
+  type Pt = [number, number];
+  type PwPage = import('playwright-core').Page;
+  /** A finished person job on the known-truth video (the person stands 4-8 s), shared by these tests. */
+  let job: any;
+  beforeAll(async () => {
+    const res = await postFile(`${server.url}/v1/models/object-detector/predict?mode=sync&labels=person`, await readFile(join(dir, 'truth.mp4')), 'truth.mp4', 'video/mp4');
+    expect(res.status).toBe(200);
+    job = res.body;
+  });
+
+  /** The person track with the most samples, and its bottom-centres as shares of the frame. */
+  const personTrack = () => {
+    const track = job.tracks.filter((t: any) => t.label === 'person').sort((a: any, b: any) => b.trajectory.length - a.trajectory.length)[0];
+    const feet = track.trajectory.map(([t, x, y, w, h]: number[]) => ({ t, at: [(x + w / 2) / job.video.width, (y + h) / job.video.height] as Pt }));
+    return { track, feet };
+  };
+
+  async function openJob(page: PwPage) {
+    await page.goto(`${server.url}/#/jobs/${job.jobId}`);
+    await page.locator('#cards .card').first().waitFor({ timeout: 30_000 });
+    await expect.poll(() => page.evaluate(() => (document.getElementById('player') as HTMLVideoElement).readyState)).toBeGreaterThanOrEqual(1);
+  }
+
+  describe.each([
+    { size: 'desktop', width: 1280, height: 800 },
+    { size: 'phone', width: 390, height: 844 },
+  ])('at $size size', ({ size, width, height }) => {
+    it("draws each track's path in its label's colour at its boxes' bottom-centres, and the toggle hides them", async () => {
+      const page = await browser.newPage({ viewport: { width, height } });
+      await openJob(page);
+      // A sample far from every best frame, so no box is drawn there: only the path and its dot.
+      const bestTimes = job.segments.map((s: any) => s.bestFrame.timeS);
+      const far = (t: number) => Math.min(...bestTimes.map((b: number) => Math.abs(b - t)));
+      const sample = personTrack().feet.sort((a: any, b: any) => far(b.t) - far(a.t))[0];
+      expect(far(sample.t)).toBeGreaterThan(0.6);
+      await page.evaluate((t) => {
+        const player = document.getElementById('player') as HTMLVideoElement;
+        player.pause();
+        player.currentTime = t;
+      }, sample.t);
+      await expect.poll(() => page.evaluate(() => (document.getElementById('player') as HTMLVideoElement).seeking)).toBe(false);
+      const colour = await page.locator('#timeline .range').first().evaluate((el) => getComputedStyle(el).backgroundColor);
+      const [r, g, b] = colour.match(/\d+/g)!.map(Number);
+      /** Overlay pixels in the person colour within 4 px of the sample's bottom-centre (same letterbox maths). */
+      const colouredNear = () => page.evaluate(({ at: [fx, fy], video, rgb }) => {
+        const canvas = document.getElementById('overlay') as HTMLCanvasElement;
+        const scale = Math.min(canvas.width / video.width, canvas.height / video.height);
+        const [x0, y0] = [(canvas.width - video.width * scale) / 2, (canvas.height - video.height * scale) / 2];
+        const [px, py] = [Math.round(x0 + fx * video.width * scale), Math.round(y0 + fy * video.height * scale)];
+        const pixels = canvas.getContext('2d')!.getImageData(px - 4, py - 4, 9, 9).data;
+        let n = 0;
+        for (let i = 0; i < pixels.length; i += 4) if (pixels[i + 3] > 200 && [0, 1, 2].every((k) => Math.abs(pixels[i + k] - rgb[k]) < 40)) n++;
+        return n;
+      }, { at: sample.at, video: job.video, rgb: [r, g, b] });
+      await expect.poll(colouredNear).toBeGreaterThan(0);
+      await page.uncheck('#show-paths');
+      await expect.poll(colouredNear).toBe(0);
+      await page.check('#show-paths');
+      await expect.poll(colouredNear).toBeGreaterThan(0);
+      await page.close();
+    });
+  });
+});

@@ -7,6 +7,7 @@ import { flushActivity, startActivityClock } from './activity.js';
 import { markMissed } from './decisions.js';
 import { searchJobs, showJobs } from './jobs-view.js';
 import { bindKeys } from './keys.js';
+import { drawOverlay } from './overlay.js';
 import { createPage, showSection, type Page } from './page.js';
 import { watchPlayer } from './player.js';
 import { bindUploadForm, loadModels } from './upload-form.js';
@@ -27,6 +28,7 @@ const page = createPage();
 bindUploadForm(page);
 watchPlayer(page);
 bindKeys(page);
+page.els.showPaths.onchange = () => drawOverlay(page);
 startActivityClock(page);
 page.els.markMissed.onclick = () => void markMissed(page);
 page.els.searchJobs.onsubmit = (e) => {

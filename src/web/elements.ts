@@ -27,6 +27,7 @@ export function findPageElements() {
     reviewState: element('review-state', HTMLElement),
     search: element('search', HTMLInputElement),
     markMissed: element('mark-missed', HTMLButtonElement),
+    showPaths: element('show-paths', HTMLInputElement),
     speed: element('speed', HTMLElement),
     downloadJson: element('download-json', HTMLButtonElement),
     downloadCsv: element('download-csv', HTMLButtonElement),
