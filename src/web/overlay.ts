@@ -1,10 +1,11 @@
-// The canvas over the player, drawn in layers: the tracks' paths (unless hidden), and the best
-// frame's boxes while its moment is on screen.
+// The canvas over the player, drawn in layers: the zones and lines of the profile being drawn,
+// the tracks' paths (unless hidden), and the best frame's boxes while its moment is on screen.
 import { context2d } from './dom.js';
 import { drawBoxes } from './draw.js';
 import type { Page } from './page.js';
 import { drawTrackPaths } from './paths.js';
 import { pictureRect, type PictureRect } from './picture-rect.js';
+import { drawShapes } from './shapes.js';
 
 /** Where the video's picture is inside the player now (the overlay covers the player exactly). */
 export function playerPicture({ els, state }: Page): PictureRect | undefined {
@@ -30,8 +31,9 @@ export function drawOverlay(page: Page) {
   ctx.clearRect(0, 0, box.width, box.height);
   const t = els.player.currentTime;
   const picture = pictureRect(box, v.result.video);
+  drawShapes(ctx, picture, v.draft);
   if (els.showPaths.checked) drawTrackPaths(ctx, picture, v.result.tracks, t, page.colourOf);
-  const best = v.result.segments.find((s) => Math.abs(s.bestFrame.timeS - t) < 0.5);
+  const best = v.segments.find((s) => Math.abs(s.bestFrame.timeS - t) < 0.5);
   if (!best) return;
   ctx.save();
   ctx.translate(picture.x, picture.y);

@@ -9,14 +9,14 @@ const SPEEDS = [0.5, 1, 1.5, 2, 3, 4];
 /** Makes segment n the active one (highlighted; keys act on it); `seek` moves the player to its start. */
 export function activate({ els, state }: Page, n: number, seek: boolean) {
   const v = state.view;
-  if (!v || !v.result.segments[n]) return;
+  if (!v || !v.segments[n]) return;
   v.active = n;
   for (const el of segmentElements()) el.classList.toggle('active', Number(el.dataset.segment) === n);
   document.querySelector(`#cards .card[data-segment="${n}"]`)?.scrollIntoView({ block: 'nearest' });
   if (seek) {
     v.playing = undefined;
     els.player.pause();
-    els.player.currentTime = v.result.segments[n].startS;
+    els.player.currentTime = v.segments[n].startS;
   }
 }
 
@@ -25,7 +25,7 @@ export function playSegment(page: Page, n: number) {
   const v = page.state.view;
   if (!v) return;
   activate(page, n, true);
-  v.playing = v.result.segments[n];
+  v.playing = v.segments[n];
   void page.els.player.play().catch(() => undefined);
 }
 
