@@ -6,6 +6,9 @@ import { chromium, type Browser } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
+import { pictureRect, toFrame } from '../src/web/picture-rect.js';
+import { addPoint, emptyDraft, finishShape, parsePoints, renameShape } from '../src/web/profile-draft.js';
+import { fieldInWords } from '../src/web/re-review.js';
 import { postFile, rawHttp, startTestServer } from './helpers/server.js';
 import { knownTruthVideo, twoEventsVideo, twoTextsVideo } from './helpers/videos.js';
 
@@ -495,5 +498,37 @@ describe('rules drawn over the player: zones, lines and track paths (issue 24)',
     await page.locator(`#cards .card[data-segment="${first.overlaps[0]}"] button[data-decision="confirmed"]`).click();
     await expect.poll(() => page.getAttribute(`#cards .card[data-segment="${first.overlaps[0]}"]`, 'data-decision')).toBe('');
     await page.close();
+  });
+});
+
+describe("the rules panel's pure parts", () => {
+  it.each([
+    // A 640x480 picture in a 920x470 player: pillarboxed, 626.7 px wide from x = 146.7.
+    [{ width: 920, height: 470 }, { width: 640, height: 480 }, [146.7 + 313.3, 235], [0.5, 0.5]],
+    [{ width: 920, height: 470 }, { width: 640, height: 480 }, [10, 10], [0, 10 / 470]], // a click on the bar: the picture's edge
+    // A 640x360 picture in a 400x400 player: letterboxed, 225 px high from y = 87.5.
+    [{ width: 400, height: 400 }, { width: 640, height: 360 }, [100, 87.5 + 225], [0.25, 1]],
+  ] as const)('a click at %j in a %j player of a %j picture lands at frame point %j', (box, source, [px, py], expected) => {
+    const [fx, fy] = toFrame(pictureRect(box, source), px, py);
+    expect(fx).toBeCloseTo(expected[0], 3);
+    expect(fy).toBeCloseTo(expected[1], 3);
+  });
+
+  it('a line ends at its second click; a rename carries its rules along; typed points parse or are refused', () => {
+    const draft = emptyDraft();
+    draft.drawing = { kind: 'line', points: [] };
+    expect(addPoint(draft, [0.1, 0.5])).toBeUndefined();
+    expect(addPoint(draft, [0.912345, 0.5])).toBe('line');
+    expect(draft.lines).toEqual([{ name: 'line-1', points: [[0.1, 0.5], [0.9123, 0.5]] }]);
+    draft.drawing = { kind: 'line', points: [[0.2, 0.2]] };
+    expect(finishShape(draft)).toBeUndefined(); // one end is no line
+    draft.rules.push({ name: 'crosses', kind: 'line', line: 'line-1' });
+    renameShape(draft, 'line', 'line-1', 'door');
+    expect(draft.rules[0]).toMatchObject({ line: 'door' });
+    expect(parsePoints('0.1,0.2  0.3,0.4')).toEqual([[0.1, 0.2], [0.3, 0.4]]);
+    expect(parsePoints('0.1,0.2 0.3')).toBeUndefined();
+    expect(fieldInWords(draft, 'lines.0.points')).toBe("line 'door' (points)");
+    expect(fieldInWords(draft, 'name')).toBe('the profile name');
+    expect(fieldInWords(draft, 'rules')).toBe('the rules');
   });
 });
