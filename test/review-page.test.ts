@@ -6,6 +6,9 @@ import { chromium, type Browser } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
+import { pictureRect, toFrame } from '../src/web/picture-rect.js';
+import { addPoint, emptyDraft, finishShape, parsePoints, renameShape } from '../src/web/profile-draft.js';
+import { fieldInWords } from '../src/web/re-review.js';
 import { postFile, rawHttp, startTestServer } from './helpers/server.js';
 import { knownTruthVideo, twoEventsVideo, twoTextsVideo } from './helpers/videos.js';
 
@@ -284,5 +287,248 @@ describe('what the page\'s routes serve', () => {
     // The server closes after answering; ending our side first would drop the request.
     const { reply } = rawHttp(server.url, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, { end: false });
     expect((await reply).split(' ', 2)[1]).toBe(String(status));
+  });
+});
+
+describe('rules drawn over the player: zones, lines and track paths (issue 24)', () => {
+  type Pt = [number, number];
+  type PwPage = import('playwright-core').Page;
+  /** A finished person job on the known-truth video (the person stands 4-8 s), shared by these tests. */
+  let job: any;
+  beforeAll(async () => {
+    const res = await postFile(`${server.url}/v1/models/object-detector/predict?mode=sync&labels=person`, await readFile(join(dir, 'truth.mp4')), 'truth.mp4', 'video/mp4');
+    expect(res.status).toBe(200);
+    job = res.body;
+  });
+
+  /** The person track with the most samples, and its bottom-centres as shares of the frame. */
+  const personTrack = () => {
+    const track = job.tracks.filter((t: any) => t.label === 'person').sort((a: any, b: any) => b.trajectory.length - a.trajectory.length)[0];
+    const feet = track.trajectory.map(([t, x, y, w, h]: number[]) => ({ t, at: [(x + w / 2) / job.video.width, (y + h) / job.video.height] as Pt }));
+    return { track, feet };
+  };
+
+  async function openJob(page: PwPage) {
+    await page.goto(`${server.url}/#/jobs/${job.jobId}`);
+    await page.locator('#cards .card').first().waitFor({ timeout: 30_000 });
+    await expect.poll(() => page.evaluate(() => (document.getElementById('player') as HTMLVideoElement).readyState)).toBeGreaterThanOrEqual(1);
+  }
+
+  /** Where the picture is on screen: the player's box with the letterbox maths (object-fit: contain). */
+  const pictureOnScreen = (page: PwPage) => page.evaluate(({ width, height }) => {
+    const box = document.getElementById('player')!.getBoundingClientRect();
+    const scale = Math.min(box.width / width, box.height / height);
+    const [w, h] = [width * scale, height * scale];
+    return { left: box.left, top: box.top, x: (box.width - w) / 2, y: (box.height - h) / 2, width: w, height: h };
+  }, job.video);
+
+  /** Clicks frame-relative points on the player (scrolled into view first). */
+  async function clickFrame(page: PwPage, points: Pt[]) {
+    await page.locator('#player').scrollIntoViewIfNeeded();
+    const p = await pictureOnScreen(page);
+    for (const [fx, fy] of points) await page.mouse.click(p.left + p.x + fx * p.width, p.top + p.y + fy * p.height);
+  }
+
+  async function addRule(page: PwPage, rule: { kind: string; shape: string; name: string; label?: string; alert?: boolean }) {
+    await page.selectOption('#rule-kind', rule.kind);
+    await page.selectOption('#rule-shape', rule.shape);
+    if (rule.label) await page.check(`#rule-labels input[value="${rule.label}"]`);
+    if (rule.alert) await page.check('#rule-alert');
+    await page.fill('#rule-name', rule.name);
+    await page.click('#rule-form button[type="submit"]');
+    await page.locator(`#rule-list li[data-rule="${rule.name}"]`).waitFor();
+  }
+
+  /** A square around the person's feet, clamped inside the frame. */
+  const zoneAroundFeet = (): Pt[] => {
+    const [fx, fy] = personTrack().feet[0].at;
+    const [a, b, c, d] = [fx - 0.2, fy - 0.2, fx + 0.2, fy + 0.05].map((v) => Math.min(0.98, Math.max(0.02, Math.round(v * 100) / 100)));
+    return [[a, b], [c, b], [c, d], [a, d]];
+  };
+  const evaluate = async (body: unknown) => (await fetch(`${server.url}/v1/jobs/${job.jobId}/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<any>;
+
+  describe.each([
+    { size: 'desktop', width: 1280, height: 800 },
+    { size: 'phone', width: 390, height: 844 },
+  ])('at $size size', ({ size, width, height }) => {
+    it('a zone clicked on the frame and a person rule, saved and re-reviewed, flag what evaluate does with the same profile', async () => {
+      const page = await browser.newPage({ viewport: { width, height } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await openJob(page);
+      await page.click('#rules summary');
+      await page.click('#draw-zone');
+      const zone = zoneAroundFeet();
+      await clickFrame(page, [...zone, zone[0]]); // the first corner again closes the zone
+      const nameInput = page.locator('#shapes input.shape-name');
+      await expect.poll(() => nameInput.inputValue()).toBe('zone-1');
+      expect(await page.isVisible('#cancel-shape')).toBe(false);
+      await nameInput.fill('feet');
+      await nameInput.press('Tab');
+      await addRule(page, { kind: 'zone', shape: 'feet', name: 'person-at-feet', label: 'person', alert: true });
+      const profileName = `page-zone-${size}`;
+      await page.fill('#profile-name', profileName);
+      await page.click('#save-profile');
+      await expect.poll(() => page.textContent('#summary')).toContain(`re-reviewed with ${profileName} v1`);
+
+      const profile = { name: profileName, zones: [{ name: 'feet', polygon: zone }], rules: [{ name: 'person-at-feet', kind: 'zone', zone: 'feet', labels: ['person'], alert: true }] };
+      const direct = await evaluate(profile);
+      expect(direct.segments.length).toBeGreaterThan(0);
+      const cards = await page.locator('#cards .card').evaluateAll((els) => els.map((e) => ({ startS: Number((e as HTMLElement).dataset.segmentStart), endS: Number((e as HTMLElement).dataset.segmentEnd), rules: e.querySelector('.rules')!.textContent })));
+      expect(cards).toHaveLength(direct.segments.length);
+      for (const [i, s] of direct.segments.entries()) {
+        expect(Math.abs(cards[i].startS - s.startS)).toBeLessThanOrEqual(0.05);
+        expect(Math.abs(cards[i].endS - s.endS)).toBeLessThanOrEqual(0.05);
+        expect(cards[i].rules).toBe('Alert: person-at-feet');
+      }
+      expect(await page.locator('#timeline .range').count()).toBe(direct.segments.length);
+      // The server cuts no thumbnail for a re-review: the card says so instead of showing a broken image.
+      expect(await page.locator('#cards .card img').count()).toBe(0);
+      expect(await page.locator('#cards .card .no-thumbnail').first().textContent()).toMatch(/^Best frame at \d:\d\d \(no thumbnail for a re-review\)$/);
+
+      const listed = (await (await fetch(`${server.url}/v1/profiles`)).json()).profiles;
+      expect(listed).toContainEqual({ name: profileName, version: 1, rules: 1 });
+      const stored = await (await fetch(`${server.url}/v1/profiles/${profileName}`)).json();
+      expect(stored.zones[0].name).toBe('feet');
+      stored.zones[0].polygon.forEach(([x, y]: Pt, i: number) => {
+        expect(Math.abs(x - zone[i][0])).toBeLessThanOrEqual(0.01);
+        expect(Math.abs(y - zone[i][1])).toBeLessThanOrEqual(0.01);
+      });
+      await page.screenshot({ path: `${ARTIFACTS}/review-rules-${size}.png`, fullPage: true });
+      expect(errors).toEqual([]);
+      await page.close();
+    });
+
+    it("draws each track's path in its label's colour at its boxes' bottom-centres, and the toggle hides them", async () => {
+      const page = await browser.newPage({ viewport: { width, height } });
+      await openJob(page);
+      // A sample far from every best frame, so no box is drawn there: only the path and its dot.
+      const bestTimes = job.segments.map((s: any) => s.bestFrame.timeS);
+      const far = (t: number) => Math.min(...bestTimes.map((b: number) => Math.abs(b - t)));
+      const sample = personTrack().feet.sort((a: any, b: any) => far(b.t) - far(a.t))[0];
+      expect(far(sample.t)).toBeGreaterThan(0.6);
+      await page.evaluate((t) => {
+        const player = document.getElementById('player') as HTMLVideoElement;
+        player.pause();
+        player.currentTime = t;
+      }, sample.t);
+      await expect.poll(() => page.evaluate(() => (document.getElementById('player') as HTMLVideoElement).seeking)).toBe(false);
+      const colour = await page.locator('#timeline .range').first().evaluate((el) => getComputedStyle(el).backgroundColor);
+      const [r, g, b] = colour.match(/\d+/g)!.map(Number);
+      /** Overlay pixels in the person colour within 4 px of the sample's bottom-centre (same letterbox maths). */
+      const colouredNear = () => page.evaluate(({ at: [fx, fy], video, rgb }) => {
+        const canvas = document.getElementById('overlay') as HTMLCanvasElement;
+        const scale = Math.min(canvas.width / video.width, canvas.height / video.height);
+        const [x0, y0] = [(canvas.width - video.width * scale) / 2, (canvas.height - video.height * scale) / 2];
+        const [px, py] = [Math.round(x0 + fx * video.width * scale), Math.round(y0 + fy * video.height * scale)];
+        const pixels = canvas.getContext('2d')!.getImageData(px - 4, py - 4, 9, 9).data;
+        let n = 0;
+        for (let i = 0; i < pixels.length; i += 4) if (pixels[i + 3] > 200 && [0, 1, 2].every((k) => Math.abs(pixels[i + k] - rgb[k]) < 40)) n++;
+        return n;
+      }, { at: sample.at, video: job.video, rgb: [r, g, b] });
+      await expect.poll(colouredNear).toBeGreaterThan(0);
+      await page.uncheck('#show-paths');
+      await expect.poll(colouredNear).toBe(0);
+      await page.check('#show-paths');
+      await expect.poll(colouredNear).toBeGreaterThan(0);
+      await page.close();
+    });
+  });
+
+  it("a bad zone (crossing itself, or two corners) shows the server's INVALID_INPUT naming the zone, and stores nothing", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await openJob(page);
+    await page.click('#rules summary');
+    await page.click('#draw-zone');
+    await clickFrame(page, [[0.2, 0.2], [0.8, 0.7], [0.8, 0.2], [0.3, 0.8]]); // a bow tie
+    await page.click('#finish-shape');
+    await addRule(page, { kind: 'zone', shape: 'zone-1', name: 'in-bow-tie', label: 'person' });
+    await page.fill('#profile-name', 'page-bad-zone');
+    await page.click('#save-profile');
+    await page.waitForSelector('#error:not([hidden])');
+    expect(await page.textContent('#error')).toMatch(/INVALID_INPUT: the profile was not saved: zone 'zone-1' \(polygon\): intersects itself\)$/);
+
+    // Two corners: removed with its rule, drawn again, closed by the button.
+    await page.click('#shapes button');
+    expect(await page.locator('#rule-list li').count()).toBe(0);
+    await page.click('#draw-zone');
+    await clickFrame(page, [[0.2, 0.2], [0.8, 0.8]]);
+    await page.click('#finish-shape');
+    await addRule(page, { kind: 'zone', shape: 'zone-1', name: 'in-two-corners' });
+    await page.click('#save-profile');
+    await expect.poll(() => page.textContent('#error')).toMatch(/INVALID_INPUT: the profile was not saved: zone 'zone-1' \(polygon\): .*3/);
+    const listed = (await (await fetch(`${server.url}/v1/profiles`)).json()).profiles;
+    expect(listed.map((p: any) => p.name)).not.toContain('page-bad-zone');
+    expect((await fetch(`${server.url}/v1/profiles/page-bad-zone`)).status).toBe(404);
+    await page.close();
+  });
+
+  it("a stored profile loads from the select, draws its zone and line, and a decision on its segment goes to the job's segment under it", async () => {
+    const zone = zoneAroundFeet();
+    const profile = {
+      name: 'page-stored',
+      zones: [{ name: 'feet', polygon: zone }],
+      lines: [{ name: 'across', points: [[0.1, 0.5], [0.9, 0.5]] }],
+      rules: [{ name: 'anyone-at-feet', kind: 'zone', zone: 'feet', labels: ['person'] }, { name: 'crossing', kind: 'line', line: 'across' }],
+    };
+    expect((await fetch(`${server.url}/v1/profiles`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(profile) })).status).toBe(201);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await openJob(page);
+    await page.click('#rules summary');
+    await expect.poll(() => page.locator('#stored-profiles option[value="page-stored"]').count()).toBe(1);
+    await page.selectOption('#stored-profiles', 'page-stored');
+    await expect.poll(() => page.textContent('#summary')).toContain('re-reviewed with page-stored v1');
+    expect(await page.locator('#shapes input.shape-name').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value))).toEqual(['feet', 'across']);
+    expect(await page.locator('#rule-list li').count()).toBe(2);
+    expect(await page.inputValue('#profile-name')).toBe('page-stored');
+
+    const direct = await evaluate({ profile: 'page-stored' });
+    const first = direct.segments[0];
+    expect(first.overlaps.length).toBeGreaterThan(0);
+    await page.locator('#cards .card[data-segment="0"] button[data-decision="confirmed"]').click();
+    await expect.poll(() => page.getAttribute('#cards .card[data-segment="0"]', 'data-decision')).toBe('confirmed');
+    const review = await (await fetch(`${server.url}/v1/jobs/${job.jobId}/review`)).json();
+    for (const n of first.overlaps) expect(review.segments[n].decision?.decision).toBe('confirmed');
+
+    await page.click('#own-segments');
+    await expect.poll(() => page.textContent('#summary')).not.toContain('re-reviewed');
+    expect(await page.getAttribute(`#cards .card[data-segment="${first.overlaps[0]}"]`, 'data-decision')).toBe('confirmed');
+    expect(await page.locator('#cards .card img').count()).toBe(job.segments.length);
+    // Taken back, so the other tests see the job undecided.
+    await page.locator(`#cards .card[data-segment="${first.overlaps[0]}"] button[data-decision="confirmed"]`).click();
+    await expect.poll(() => page.getAttribute(`#cards .card[data-segment="${first.overlaps[0]}"]`, 'data-decision')).toBe('');
+    await page.close();
+  });
+});
+
+describe("the rules panel's pure parts", () => {
+  it.each([
+    // A 640x480 picture in a 920x470 player: pillarboxed, 626.7 px wide from x = 146.7.
+    [{ width: 920, height: 470 }, { width: 640, height: 480 }, [146.7 + 313.3, 235], [0.5, 0.5]],
+    [{ width: 920, height: 470 }, { width: 640, height: 480 }, [10, 10], [0, 10 / 470]], // a click on the bar: the picture's edge
+    // A 640x360 picture in a 400x400 player: letterboxed, 225 px high from y = 87.5.
+    [{ width: 400, height: 400 }, { width: 640, height: 360 }, [100, 87.5 + 225], [0.25, 1]],
+  ] as const)('a click at %j in a %j player of a %j picture lands at frame point %j', (box, source, [px, py], expected) => {
+    const [fx, fy] = toFrame(pictureRect(box, source), px, py);
+    expect(fx).toBeCloseTo(expected[0], 3);
+    expect(fy).toBeCloseTo(expected[1], 3);
+  });
+
+  it('a line ends at its second click; a rename carries its rules along; typed points parse or are refused', () => {
+    const draft = emptyDraft();
+    draft.drawing = { kind: 'line', points: [] };
+    expect(addPoint(draft, [0.1, 0.5])).toBeUndefined();
+    expect(addPoint(draft, [0.912345, 0.5])).toBe('line');
+    expect(draft.lines).toEqual([{ name: 'line-1', points: [[0.1, 0.5], [0.9123, 0.5]] }]);
+    draft.drawing = { kind: 'line', points: [[0.2, 0.2]] };
+    expect(finishShape(draft)).toBeUndefined(); // one end is no line
+    draft.rules.push({ name: 'crosses', kind: 'line', line: 'line-1' });
+    renameShape(draft, 'line', 'line-1', 'door');
+    expect(draft.rules[0]).toMatchObject({ line: 'door' });
+    expect(parsePoints('0.1,0.2  0.3,0.4')).toEqual([[0.1, 0.2], [0.3, 0.4]]);
+    expect(parsePoints('0.1,0.2 0.3')).toBeUndefined();
+    expect(fieldInWords(draft, 'lines.0.points')).toBe("line 'door' (points)");
+    expect(fieldInWords(draft, 'name')).toBe('the profile name');
+    expect(fieldInWords(draft, 'rules')).toBe('the rules');
   });
 });

@@ -2,7 +2,8 @@
 // typed Answer. Types come from the shared contract (src/shared) as types only: the browser
 // loads no zod, so a body is trusted to be what the server's own schemas made it.
 import type { ErrorCode } from '../shared/error-catalogue.js';
-import type { Detection, JobRecord, JobView } from '../shared/job-result.js';
+import type { Detection, JobRecord, JobView, ReviewSummary, RuleEvent, VideoSegment } from '../shared/job-result.js';
+import type { Profile, ProfileInput } from '../shared/profile.js';
 
 /** An error as the server's error handler writes it: `{ error: ApiError }`. */
 export interface ApiError { code: ErrorCode; message: string; details?: unknown }
@@ -31,6 +32,19 @@ export interface Review {
 /** `GET /v1/search?text=`: finished jobs whose segments show the text. */
 export interface SearchAnswer {
   results: Array<{ jobId: string; filename?: string; segments: Array<{ startS: number; endS: number; texts: string[] }> }>;
+}
+
+/** `GET /v1/profiles`: each stored profile's name, newest version and number of rules. */
+export interface ProfileListing { profiles: Array<{ name: string; version: number; rules: number }> }
+
+/** `POST /v1/jobs/:id/evaluate` (src/pipeline/rules/re-review.ts): what a profile flags in a finished job, from its stored tracks. */
+export interface Evaluation {
+  jobId: string;
+  profile: { name: string; version?: number };
+  events: RuleEvent[];
+  /** No thumbnail (cutting one would start ffmpeg); `overlaps`: the job's own segments each overlaps. */
+  segments: Array<VideoSegment & { overlaps: number[] }>;
+  review: ReviewSummary;
 }
 
 /** A synchronous image prediction, the parts the page reads. */
@@ -71,6 +85,12 @@ export function createApi(token: () => string) {
     /** Active review time; a slice that does not arrive is dropped, not retried. */
     reportActivity: (jobId: string, activeMs: number) =>
       sendJson(`/v1/jobs/${jobId}/review/activity`, 'POST', { activeMs }).then(() => undefined, () => undefined),
+    profiles: async () => answer<ProfileListing>(await call('/v1/profiles')),
+    profile: async (name: string) => answer<Profile & { version: number }>(await call(`/v1/profiles/${encodeURIComponent(name)}`)),
+    /** Stores the profile as its name's next version; the server's schema judges it (400 INVALID_INPUT names the field). */
+    saveProfile: async (profile: ProfileInput) => answer<Profile & { version: number }>(await sendJson('/v1/profiles', 'POST', profile)),
+    /** Re-reviews the job with a stored profile: from its tracks, without inference. */
+    evaluate: async (jobId: string, profile: { profile: string; version?: number }) => answer<Evaluation>(await sendJson(`/v1/jobs/${jobId}/evaluate`, 'POST', profile)),
     search: async (text: string) => answer<SearchAnswer>(await call(`/v1/search?text=${encodeURIComponent(text)}`)),
     /** Protected files (thumbnails, the video) cannot load by URL with a token: fetch, then show a blob. */
     async protectedUrl(url: string): Promise<string | undefined> {

@@ -7,10 +7,14 @@ import { flushActivity, startActivityClock } from './activity.js';
 import { markMissed } from './decisions.js';
 import { searchJobs, showJobs } from './jobs-view.js';
 import { bindKeys } from './keys.js';
+import { drawOverlay } from './overlay.js';
 import { createPage, showSection, type Page } from './page.js';
 import { watchPlayer } from './player.js';
+import { bindReReview } from './re-review.js';
+import { bindRuleForm } from './rule-form.js';
+import { bindRulesEditor, renderDraft } from './rules-editor.js';
 import { bindUploadForm, loadModels } from './upload-form.js';
-import { openJob } from './video-view.js';
+import { openJob, renderVideo } from './video-view.js';
 
 const JOB_LINK = /^#\/jobs\/([0-9a-f-]{36})$/;
 
@@ -27,6 +31,10 @@ const page = createPage();
 bindUploadForm(page);
 watchPlayer(page);
 bindKeys(page);
+bindRulesEditor(page);
+bindRuleForm(page, (v) => renderDraft(page, v));
+bindReReview(page, { segments: (v) => renderVideo(page, v), draft: (v) => renderDraft(page, v) });
+page.els.showPaths.onchange = () => drawOverlay(page);
 startActivityClock(page);
 page.els.markMissed.onclick = () => void markMissed(page);
 page.els.searchJobs.onsubmit = (e) => {

@@ -1,12 +1,9 @@
-import type { ServedResult } from '../shared/job-result.js';
 import { foldTerms, textMatches } from '../shared/text-match.js';
 import type { DecisionKind } from './api.js';
 import { clock } from './clock.js';
 import { queryElements } from './dom.js';
 import type { Page } from './page.js';
-import type { View } from './state.js';
-
-type Segment = ServedResult['segments'][number];
+import type { ShownSegment, View } from './state.js';
 
 /** What a segment's card and timeline range can ask for; the caller wires them to the player and the review. */
 export interface SegmentActions {
@@ -19,19 +16,49 @@ export interface SegmentActions {
 /** Each segment's card and its timeline range: both carry data-segment and its decision state. */
 export const segmentElements = () => queryElements('#cards .card, #timeline .range', HTMLElement);
 
-/** The decision on segment n, if the reviewer made one. */
-export const decisionOf = (v: View, n: number) => v.review.segments[n]?.decision;
+/**
+ * The job's own segments that segment n on screen stands for: itself, or, for a re-review's
+ * segment, the job's segments it overlaps (decisions stay on those: docs/review.md).
+ */
+export const jobSegmentsOf = (v: View, n: number): number[] => v.segments[n]?.overlaps ?? [n];
 
-function card({ api }: Page, s: Segment, actions: SegmentActions): HTMLLIElement {
-  const item = document.createElement('li');
-  item.className = 'card';
-  item.dataset.segment = String(s.index);
-  item.dataset.segmentStart = String(s.startS);
+/** The decision on segment n: the reviewer's on it, or the one every job segment a re-review's segment overlaps carries. */
+export function decisionOf(v: View, n: number) {
+  const decisions = jobSegmentsOf(v, n).map((i) => v.review.segments[i]?.decision);
+  const first = decisions[0];
+  return first && decisions.every((d) => d?.decision === first.decision) ? first : undefined;
+}
+
+/** The card's picture: the thumbnail, or, for a re-review's segment (the server cuts none), a placeholder naming the best frame's time. */
+function picture({ api }: Page, s: ShownSegment): HTMLElement {
+  const words = `Best frame at ${clock(s.bestFrame.timeS)}`;
+  if (!s.thumbnail) {
+    const none = document.createElement('div');
+    none.className = 'no-thumbnail';
+    none.textContent = `${words} (no thumbnail for a re-review)`;
+    return none;
+  }
   const img = document.createElement('img');
   // A blob (token set) is let go once the image has it.
   img.onload = () => img.src.startsWith('blob:') && URL.revokeObjectURL(img.src);
   void api.protectedUrl(s.thumbnail).then((url) => url && (img.src = url));
-  img.alt = `Best frame at ${clock(s.bestFrame.timeS)}`;
+  img.alt = words;
+  return img;
+}
+
+/** A re-review's segment names the job's segments its decision goes to; none: nothing to decide. */
+function decidesText(s: ShownSegment): string {
+  if (!s.overlaps) return '';
+  if (!s.overlaps.length) return 'Overlaps none of the job\'s segments: nothing to decide here';
+  return `Decides the job's segment${s.overlaps.length > 1 ? 's' : ''} ${s.overlaps.map((n) => n + 1).join(', ')}`;
+}
+
+function card(page: Page, s: ShownSegment, actions: SegmentActions): HTMLLIElement {
+  const item = document.createElement('li');
+  item.className = 'card';
+  item.dataset.segment = String(s.index);
+  item.dataset.segmentStart = String(s.startS);
+  item.dataset.segmentEnd = String(s.endS);
   // A click on the card (not on its buttons) makes it active and seeks to it.
   item.onclick = (e) => void (e.target instanceof HTMLButtonElement || actions.activate(s.index));
   const time = document.createElement('div');
@@ -45,6 +72,10 @@ function card({ api }: Page, s: Segment, actions: SegmentActions): HTMLLIElement
   rules.className = s.alert ? 'rules alert' : 'rules';
   rules.textContent = s.rules?.length ? `${s.alert ? 'Alert' : 'Rule'}: ${s.rules.join(', ')}` : '';
   rules.hidden = !s.rules?.length;
+  const decides = document.createElement('div');
+  decides.className = 'decides';
+  decides.textContent = decidesText(s);
+  decides.hidden = !s.overlaps;
   const state = document.createElement('div');
   state.className = 'state';
   const decide = document.createElement('div');
@@ -54,6 +85,7 @@ function card({ api }: Page, s: Segment, actions: SegmentActions): HTMLLIElement
     button.type = 'button';
     button.textContent = text;
     button.dataset.decision = decision;
+    button.disabled = s.overlaps?.length === 0;
     button.onclick = () => actions.decide(s.index, decision);
     decide.append(button);
   }
@@ -63,13 +95,13 @@ function card({ api }: Page, s: Segment, actions: SegmentActions): HTMLLIElement
   play.className = 'play';
   play.onclick = () => actions.play(s.index);
   decide.append(play);
-  item.append(img, time, labels, rules, state, decide);
+  item.append(picture(page, s), time, labels, rules, decides, state, decide);
   return item;
 }
 
-/** One card per segment, in order, replacing the last result's. */
+/** One card per segment on screen, in order, replacing the last ones. */
 export function renderCards(page: Page, v: View, actions: SegmentActions) {
-  page.els.cards.replaceChildren(...v.result.segments.map((s) => card(page, s, actions)));
+  page.els.cards.replaceChildren(...v.segments.map((s) => card(page, s, actions)));
 }
 
 /** Each card's and range's decision state (class, data-decision, and the card's words). */
@@ -88,7 +120,7 @@ export function markDecisions(v: View) {
 export function filterSegments(v: View, term: string) {
   const wanted = foldTerms([term]);
   for (const el of segmentElements()) {
-    const s = v.result.segments[Number(el.dataset.segment)];
+    const s = v.segments[Number(el.dataset.segment)];
     el.hidden = wanted.length > 0 && ![...(s.texts ?? []), ...s.labels.map((l) => l.label)].some((t) => textMatches(t, wanted));
   }
 }

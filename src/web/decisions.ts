@@ -1,6 +1,6 @@
 import { flushActivity } from './activity.js';
 import type { DecisionKind } from './api.js';
-import { decisionOf, markDecisions } from './cards.js';
+import { decisionOf, jobSegmentsOf, markDecisions } from './cards.js';
 import { clock } from './clock.js';
 import { showApiError } from './error-banner.js';
 import type { Page } from './page.js';
@@ -17,19 +17,24 @@ export function renderReview(page: Page, v: View) {
   reviewState.dataset.status = r.status;
 }
 
-/** Confirms or dismisses segment n; the same decision again takes it back. */
+/**
+ * Confirms or dismisses segment n; the same decision again takes it back. A re-review's
+ * segment decides the job's own segments it overlaps, where the server keeps decisions.
+ */
 export async function decideSegment(page: Page, n: number, decision: DecisionKind) {
   const v = page.state.view;
   if (!v) return;
   // The server's numbers for this decision include the time spent reaching it.
   await flushActivity(page);
-  const answer = decisionOf(v, n)?.decision === decision ? await page.api.undecide(v.jobId, n) : await page.api.decide(v.jobId, n, decision);
-  if (!answer.ok) return showApiError(page.els, answer, 'the decision was not saved');
-  // The reviewer may have opened another job while this was saved.
-  if (page.state.view === v) {
+  const takeBack = decisionOf(v, n)?.decision === decision;
+  for (const own of jobSegmentsOf(v, n)) {
+    const answer = takeBack ? await page.api.undecide(v.jobId, own) : await page.api.decide(v.jobId, own, decision);
+    if (!answer.ok) return showApiError(page.els, answer, 'the decision was not saved');
+    // The reviewer may have opened another job while this was saved.
+    if (page.state.view !== v) return;
     v.review = answer.body;
-    renderReview(page, v);
   }
+  renderReview(page, v);
 }
 
 /** First press: a missed range starts here; second press: it ends here and is saved. */

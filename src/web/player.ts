@@ -1,6 +1,5 @@
 import { segmentElements } from './cards.js';
-import { context2d } from './dom.js';
-import { drawBoxes } from './draw.js';
+import { drawOverlay } from './overlay.js';
 import type { Page } from './page.js';
 import type { View } from './state.js';
 import { moveCursor } from './timeline.js';
@@ -10,14 +9,14 @@ const SPEEDS = [0.5, 1, 1.5, 2, 3, 4];
 /** Makes segment n the active one (highlighted; keys act on it); `seek` moves the player to its start. */
 export function activate({ els, state }: Page, n: number, seek: boolean) {
   const v = state.view;
-  if (!v || !v.result.segments[n]) return;
+  if (!v || !v.segments[n]) return;
   v.active = n;
   for (const el of segmentElements()) el.classList.toggle('active', Number(el.dataset.segment) === n);
   document.querySelector(`#cards .card[data-segment="${n}"]`)?.scrollIntoView({ block: 'nearest' });
   if (seek) {
     v.playing = undefined;
     els.player.pause();
-    els.player.currentTime = v.result.segments[n].startS;
+    els.player.currentTime = v.segments[n].startS;
   }
 }
 
@@ -26,7 +25,7 @@ export function playSegment(page: Page, n: number) {
   const v = page.state.view;
   if (!v) return;
   activate(page, n, true);
-  v.playing = v.result.segments[n];
+  v.playing = v.segments[n];
   void page.els.player.play().catch(() => undefined);
 }
 
@@ -54,39 +53,25 @@ function followPlayer(page: Page, v: View, t: number) {
   moveCursor(page, v, t);
 }
 
-/** The best frame's boxes while its moment is on screen, the cursor, and the end of a segment played alone. */
+/** The overlay and the cursor at the player's time, and the end of a segment played alone. */
 function onTime(page: Page) {
-  const { els, state } = page;
-  const v = state.view;
+  const v = page.state.view;
   if (!v) return;
-  const t = els.player.currentTime;
-  followPlayer(page, v, t);
-  const rect = els.player.getBoundingClientRect();
-  // Setting a canvas's size clears it; only when the player's size changed (a canvas keeps the
-  // whole part of the size it is given).
-  if (els.overlay.width !== Math.trunc(rect.width) || els.overlay.height !== Math.trunc(rect.height)) {
-    els.overlay.width = rect.width;
-    els.overlay.height = rect.height;
-  }
-  const ctx = context2d(els.overlay);
-  ctx.clearRect(0, 0, rect.width, rect.height);
-  const best = v.result.segments.find((s) => Math.abs(s.bestFrame.timeS - t) < 0.5);
-  if (!best) return;
-  const { width, height } = v.result.video;
-  const scale = Math.min(rect.width / width, rect.height / height);
-  ctx.save();
-  ctx.translate((rect.width - width * scale) / 2, (rect.height - height * scale) / 2);
-  drawBoxes(ctx, best.bestFrame.detections, scale, { width: width * scale, height: height * scale }, page.colourOf);
-  ctx.restore();
+  followPlayer(page, v, page.els.player.currentTime);
+  drawOverlay(page);
 }
 
-/** Follows the player: boxes and cursor on each time update, and a frame callback while it plays. */
+/** Follows the player: the overlay and cursor on each time update, and a frame callback while it plays. */
 export function watchPlayer(page: Page) {
   const { els, state } = page;
   els.player.ontimeupdate = () => onTime(page);
   els.player.onseeked = () => onTime(page);
+  // Paths and shapes are drawn on the first frame too, before any time update.
+  els.player.onloadeddata = () => onTime(page);
+  // A paused frame's overlay follows the player's new size (a phone turned, a window resized).
+  addEventListener('resize', () => onTime(page));
   // timeupdate comes about every 250 ms; a frame callback stops a played segment closer to its
-  // end and moves the cursor smoothly (the boxes are drawn on timeupdate). One chain at a time.
+  // end and moves the cursor smoothly (the overlay is drawn on timeupdate). One chain at a time.
   const watchFrames = () => {
     state.frameWatch = undefined;
     if (state.view) followPlayer(page, state.view, els.player.currentTime);

@@ -1,15 +1,29 @@
-import type { ServedResult } from '../shared/job-result.js';
+import type { ReviewSummary, ServedResult, VideoSegment } from '../shared/job-result.js';
 import type { Review } from './api.js';
+import type { ProfileDraft } from './profile-draft.js';
+
+/**
+ * A segment on screen: one of the job's own (with its thumbnail), or one of a re-review's
+ * (no thumbnail; `overlaps` lists the job's own segments it overlaps, where decisions stay).
+ */
+export type ShownSegment = VideoSegment & { thumbnail?: string; overlaps?: number[] };
 
 /** The job on screen: its result, its review as the server last answered, and the reviewer's place in it. */
 export interface View {
   jobId: string;
   result: ServedResult;
   review: Review;
+  /** The segments on screen and their figures: the job's own, or a re-review's. */
+  segments: ShownSegment[];
+  summary: ReviewSummary;
+  /** The profile whose re-review is on screen; undefined while the job's own segments are. */
+  reReviewedWith?: { name: string; version?: number };
+  /** The zones, lines and rules being drawn for a profile. */
+  draft: ProfileDraft;
   /** The segment the keys act on. */
   active: number;
   /** The segment playing until its end, if any. */
-  playing?: ServedResult['segments'][number];
+  playing?: ShownSegment;
   /** Where a missed range being marked starts (the first press of m). */
   missedStart?: number;
 }

@@ -9,11 +9,11 @@ function place(el: HTMLElement, startS: number, endS: number, totalS: number) {
   el.style.width = `${((endS - startS) / totalS) * 100}%`;
 }
 
-/** One range per segment on the timeline, coloured by its first label, replacing the last result's. */
+/** One range per segment on screen, coloured by its first label, replacing the last ones. */
 export function renderRanges({ els, colourOf }: Page, v: View, actions: SegmentActions) {
   const { totalS } = v.result.review;
   els.timeline.querySelectorAll('.range, .missed-range').forEach((r) => r.remove());
-  for (const s of v.result.segments) {
+  for (const s of v.segments) {
     const range = document.createElement('button');
     range.className = 'range';
     range.type = 'button';
