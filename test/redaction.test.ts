@@ -218,7 +218,8 @@ describe('faces as a redaction target', () => {
     const summary = report.coverage.map((c, face) => ({ faceWidth: truth[0][face].faceWidth, covered: visibleShare(c, 0.9), longestBare: longestUnmasked(c, 0.9), meanCoverage: c.filter((x) => !Number.isNaN(x)).reduce((s, x) => s + x, 0) / c.filter((x) => !Number.isNaN(x)).length }));
     firstAudit = done.audit;
     const seen = JSON.stringify({ summary, strayMaskFrames: report.strayMaskFrames, outsideMeanMax: Math.max(...report.outsideMean), outsideOver24Max: Math.max(...report.outsideOver24), faceTracks: done.audit.tracks, timings: done.audit.timings });
-    console.log(`face redaction: ${seen.slice(0, 600)}`);
+    const samples = done.audit.tracks.map((t: any) => ({ id: t.trackId, samples: t.trajectory.length, at: t.trajectory[0].slice(0, 5) }));
+    console.log(`face redaction: ${JSON.stringify({ summary, strayMaskFrames: report.strayMaskFrames, outsideMeanMax: Math.max(...report.outsideMean), samples })}`);
     const all = report.coverage.flat();
     expect(visibleShare(all, 0.9), seen).toBeGreaterThanOrEqual(0.98);
     for (const s of summary) expect(s.longestBare, seen).toBeLessThanOrEqual(1);
