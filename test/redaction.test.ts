@@ -1,19 +1,25 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
 import { probeVideo, sampleFrames } from '../src/media/ffmpeg.js';
+import { FACE_MIN_MARGIN_PX } from '../src/pipeline/redaction/faces.js';
+import { FACE_TRACK_ID_BASE } from '../src/shared/redaction.js';
+import { maskPlan } from '../src/pipeline/redaction/plan.js';
+import { iou } from '../src/tasks/geometry.js';
 import { postFile, startTestServer } from './helpers/server.js';
-import { knownTruthVideo } from './helpers/videos.js';
+import { knownTruthVideo, movingFacesVideo, type FaceTruth } from './helpers/videos.js';
 
-// Redaction of a finished job (first part of issue 25): the person tracks of the known-truth
-// video (messi5.jpg, 4-8 s) masked on every frame of a new H.264 file, with its audit.
+// Redaction of a finished job (issue 25): the person tracks of the known-truth video
+// (messi5.jpg, 4-8 s) masked on every frame of a new H.264 file, with its audit; and faces,
+// found by the redaction's own detect pass, on a clip of moving faces with known boxes.
 
 let dir: string;
 let server: RunningServer;
 let jobId: string;
 let source: string;
+const ADMIN_TOKEN = 'redaction-test-admin';
 
 const api = (path: string, init?: RequestInit) => fetch(`${server.url}${path}`, init);
 const post = (path: string, body: unknown) => api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -29,7 +35,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'framewatch-redact-'));
   source = join(dir, 'truth.mp4');
   await knownTruthVideo(source);
-  server = await startTestServer({ modelsDir: 'models', dataDir: join(dir, 'data') });
+  server = await startTestServer({ modelsDir: 'models', dataDir: join(dir, 'data'), adminToken: ADMIN_TOKEN });
   const posted = await postFile(`${server.url}/v1/models/object-detector/predict?mode=async&labels=person`, await readFile(source), 'truth.mp4', 'video/mp4');
   jobId = posted.body.jobId;
   await until(async () => (await (await api(`/v1/jobs/${jobId}`)).json()).status, (s) => s === 'succeeded', 'job');
@@ -80,7 +86,7 @@ describe('redacting a finished job', () => {
     const done = await until(async () => (await api(started.links.self)).json(), (r) => r.status !== 'running', 'redaction');
     expect(done.audit.frames.masks).toBe(0);
     expect(done.audit.tracks.every((t: { kept: boolean }) => t.kept)).toBe(true);
-    const bad = await post(`/v1/jobs/${jobId}/redact`, { targets: ['faces'] });
+    const bad = await post(`/v1/jobs/${jobId}/redact`, { targets: ['cars'] });
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.details.issues[0].path).toBe('targets.0');
     const box = await post(`/v1/jobs/${jobId}/redact`, { targets: ['persons'], boxes: [{ timeS: 1, box: { x: 0.8, y: 0, width: 0.5, height: 0.1 } }] });
@@ -90,5 +96,183 @@ describe('redacting a finished job', () => {
     expect((await api(`/v1/jobs/${jobId}/redactions/..%2f..%2fetc`)).status).toBe(404);
     const noJob = await api(`/v1/jobs/..%2f..%2fetc/redactions/00000000-0000-0000-0000-000000000000`);
     expect([noJob.status, (await noJob.json()).error.code]).toEqual([404, 'JOB_NOT_FOUND']);
+  });
+});
+
+type Box = { x: number; y: number; width: number; height: number };
+type Frame = { data: Uint8Array; width: number };
+const isDark = (f: Frame, x: number, y: number) => Math.max(f.data[(y * f.width + x) * 3], f.data[(y * f.width + x) * 3 + 1], f.data[(y * f.width + x) * 3 + 2]);
+
+/**
+ * The share of a true face box masked with `fill` in the output: of its pixels that are not
+ * dark in the source (max channel >= 48: hair and shadow would read as masked), those near
+ * black in the output (max channel < 32).
+ */
+function fillCoverage(source: Frame, out: Frame, box: Box): number {
+  let lit = 0, masked = 0;
+  for (let y = Math.ceil(box.y); y < Math.floor(box.y + box.height); y++) for (let x = Math.ceil(box.x); x < Math.floor(box.x + box.width); x++) {
+    if (isDark(source, x, y) < 48) continue;
+    lit++;
+    if (isDark(out, x, y) < 32) masked++;
+  }
+  return lit === 0 ? 1 : masked / lit;
+}
+
+/** Mean absolute difference per channel value outside every mask (each grown by 8 px: x264's blocks bleed), and the share over 24. */
+function outsideDiff(source: Frame, out: Frame, height: number, masks: Box[]): { mean: number; over24: number } {
+  const zones = masks.map((m) => ({ x0: m.x - 8, y0: m.y - 8, x1: m.x + m.width + 8, y1: m.y + m.height + 8 }));
+  let sum = 0, n = 0, over = 0;
+  for (let y = 0; y < height; y++) for (let x = 0; x < source.width; x++) {
+    if (zones.some((z) => x >= z.x0 && x < z.x1 && y >= z.y0 && y < z.y1)) continue;
+    for (let c = 0; c < 3; c++) {
+      const d = Math.abs(source.data[(y * source.width + x) * 3 + c] - out.data[(y * source.width + x) * 3 + c]);
+      sum += d;
+      n++;
+      if (d > 24) over++;
+    }
+  }
+  return { mean: sum / n, over24: over / n };
+}
+
+/** The masks the redaction drew, rebuilt from its audit (face tracks' trajectories, its settings) by the same plan. */
+function auditMasks(audit: any, frame: { width: number; height: number }) {
+  const targets = audit.tracks.filter((t: any) => t.label === 'face' && !t.kept).map((t: any) => ({ trackId: t.trackId, label: t.label, trajectory: t.trajectory, minMarginPx: FACE_MIN_MARGIN_PX }));
+  return maskPlan(targets, audit.settings, frame);
+}
+
+interface FaceFrameReport {
+  /** Per face: each frame's coverage, NaN where the face is hidden. */
+  coverage: number[][];
+  /** Frames with a mask on no true face (a false detection), of all frames. */
+  strayMaskFrames: number;
+  outsideMean: number[];
+  outsideOver24: number[];
+}
+
+/** Decodes the source and the redacted video side by side and measures each frame against the truth. */
+async function measureFaces(source: string, out: string, truth: FaceTruth[][], audit: any): Promise<FaceFrameReport> {
+  const info = await probeVideo(source);
+  const masksAt = auditMasks(audit, info);
+  const a = sampleFrames(source, info, { fps: info.fps, startS: 0 });
+  const b = sampleFrames(out, info, { fps: info.fps, startS: 0 });
+  const report: FaceFrameReport = { coverage: truth[0].map(() => []), strayMaskFrames: 0, outsideMean: [], outsideOver24: [] };
+  for (let i = 0; ; i++) {
+    const [fa, fb] = [await a.next(), await b.next()];
+    if (fa.done || fb.done) {
+      expect([fa.done, fb.done, i]).toEqual([true, true, truth.length]);
+      return report;
+    }
+    const [src, red] = [{ data: fa.value.image.data, width: info.width }, { data: fb.value.image.data, width: info.width }];
+    for (const f of truth[i]) report.coverage[f.face].push(f.visible ? fillCoverage(src, red, f.box) : NaN);
+    const masks = masksAt(fa.value.timeS);
+    if (masks.some((m) => !truth[i].some((f) => iou(m, f.box) > 0))) report.strayMaskFrames++;
+    const diff = outsideDiff(src, red, info.height, masks);
+    report.outsideMean.push(diff.mean);
+    report.outsideOver24.push(diff.over24);
+  }
+}
+
+/** The longest run of consecutive visible frames covered less than `least`. */
+function longestUnmasked(coverage: number[], least: number): number {
+  let run = 0, longest = 0;
+  for (const c of coverage) {
+    if (Number.isNaN(c)) continue; // hidden: neither breaks nor extends a run of a visible face
+    run = c < least ? run + 1 : 0;
+    longest = Math.max(longest, run);
+  }
+  return longest;
+}
+
+const visibleShare = (coverage: number[], least: number) => {
+  const seen = coverage.filter((c) => !Number.isNaN(c));
+  return seen.filter((c) => c >= least).length / seen.length;
+};
+
+describe('faces as a redaction target', () => {
+  let facesSource: string;
+  let truth: FaceTruth[][];
+  let facesJobId: string;
+  let firstAudit: any;
+  const redact = async (body: unknown) => {
+    const res = await post(`/v1/jobs/${facesJobId}/redact`, body);
+    expect(res.status).toBe(202);
+    const started = await res.json();
+    const done = await until(async () => (await api(started.links.self)).json(), (r) => r.status !== 'running', 'redaction');
+    expect(done.status, JSON.stringify(done)).toBe('succeeded');
+    const out = join(dir, `faces-${done.redactionId}.mp4`);
+    await writeFile(out, Buffer.from(await (await api(done.links.video)).arrayBuffer()));
+    return { done, out };
+  };
+
+  beforeAll(async () => {
+    facesSource = join(dir, 'faces.mp4');
+    truth = await movingFacesVideo(facesSource);
+    const posted = await postFile(`${server.url}/v1/models/object-detector/predict?mode=async&labels=person`, await readFile(facesSource), 'faces.mp4', 'video/mp4');
+    facesJobId = posted.body.jobId;
+    await until(async () => (await (await api(`/v1/jobs/${facesJobId}`)).json()).status, (s) => s === 'succeeded', 'faces job');
+  });
+
+  it('covers every visible face (80 px down to 20 px) on at least 98% of frames, no face bare for more than one frame, nothing else changed', async () => {
+    const { done, out } = await redact({ targets: ['faces'], style: 'fill' });
+    const report = await measureFaces(facesSource, out, truth, done.audit);
+    const summary = report.coverage.map((c, face) => ({ faceWidth: truth[0][face].faceWidth, covered: visibleShare(c, 0.9), longestBare: longestUnmasked(c, 0.9), meanCoverage: c.filter((x) => !Number.isNaN(x)).reduce((s, x) => s + x, 0) / c.filter((x) => !Number.isNaN(x)).length }));
+    firstAudit = done.audit;
+    const seen = JSON.stringify({ summary, strayMaskFrames: report.strayMaskFrames, outsideMeanMax: Math.max(...report.outsideMean), outsideOver24Max: Math.max(...report.outsideOver24), faceTracks: done.audit.tracks, timings: done.audit.timings });
+    const samples = done.audit.tracks.map((t: any) => ({ id: t.trackId, samples: t.trajectory.length, at: t.trajectory[0].slice(0, 5) }));
+    console.log(`face redaction: ${JSON.stringify({ summary, strayMaskFrames: report.strayMaskFrames, outsideMeanMax: Math.max(...report.outsideMean), samples })}`);
+    const all = report.coverage.flat();
+    expect(visibleShare(all, 0.9), seen).toBeGreaterThanOrEqual(0.98);
+    for (const s of summary) expect(s.longestBare, seen).toBeLessThanOrEqual(1);
+    // Outside every mask (grown by 8 px), the output is the source re-encoded.
+    expect(Math.max(...report.outsideMean), seen).toBeLessThan(2.5);
+    expect(Math.max(...report.outsideOver24), seen).toBeLessThan(0.002);
+    // Measured: one false face (on the 80 px face's shoulder, 1.6 s), masked for its lead and hold.
+    expect(report.strayMaskFrames, seen).toBeLessThan(0.2 * truth.length);
+  });
+
+  it('lists the face model, its timings and the face tracks (ids from 10^9) in the audit; a kept face track stays visible', async () => {
+    expect(firstAudit.faces).toMatchObject({ model: { name: 'face-detector', version: 1 }, fps: 5 });
+    expect(firstAudit.faces.samples).toBe(30);
+    expect(Object.keys(firstAudit.timings).sort()).toEqual(['detectS', 'encodeS', 'trackS']);
+    const faceTracks = firstAudit.tracks.filter((t: any) => t.label === 'face');
+    expect(faceTracks.length).toBeGreaterThanOrEqual(4);
+    expect(faceTracks.every((t: any) => t.trackId > FACE_TRACK_ID_BASE && !t.kept && t.trajectory.length > 0)).toBe(true);
+    // The tracks on the 80 px face: those whose first sample lies on it.
+    const onFace0 = faceTracks.filter((t: any) => iou({ x: t.trajectory[0][1], y: t.trajectory[0][2], width: t.trajectory[0][3], height: t.trajectory[0][4] }, truth[Math.round(t.trajectory[0][0] * 25)][0].box) > 0.3);
+    expect(onFace0.length, JSON.stringify(faceTracks)).toBe(1);
+    const { done, out } = await redact({ targets: ['faces'], style: 'fill', keep: [onFace0[0].trackId] });
+    expect(done.audit.tracks.filter((t: any) => t.kept).map((t: any) => t.trackId)).toEqual([onFace0[0].trackId]);
+    const report = await measureFaces(facesSource, out, truth, done.audit);
+    const bare = (c: number[]) => c.filter((x) => x < 0.1).length / c.length;
+    const seen = JSON.stringify({ face0Bare: bare(report.coverage[0]), others: report.coverage.slice(1).map((c) => visibleShare(c, 0.9)) });
+    expect(bare(report.coverage[0]), seen).toBeGreaterThanOrEqual(0.98);
+    for (const c of report.coverage.slice(1)) expect(visibleShare(c, 0.9), seen).toBeGreaterThanOrEqual(0.98);
+  });
+
+  it('refuses a hold or lead shorter than the face sampling allows, naming the field', async () => {
+    const hold = await post(`/v1/jobs/${facesJobId}/redact`, { targets: ['faces'], holdS: 0.3 });
+    expect([hold.status, (await hold.json()).error.details.issues[0].path]).toEqual([400, 'holdS']);
+    const fps = await post(`/v1/jobs/${facesJobId}/redact`, { targets: ['faces'], faceFps: 60 });
+    expect([fps.status, (await fps.json()).error.details.issues[0].path]).toEqual([400, 'faceFps']);
+  });
+
+  it('a cancel during face detection leaves no video and no audit', async () => {
+    const started = await (await post(`/v1/jobs/${facesJobId}/redact`, { targets: ['faces'], faceFps: 25 })).json();
+    expect(started.progress.stage).toBe('detect');
+    const detecting = await until(async () => (await api(started.links.self)).json(), (r) => r.status !== 'running' || r.progress.framesDone > 0, 'detect progress');
+    expect([detecting.status, detecting.progress.stage]).toEqual(['running', 'detect']);
+    const cancelled = await (await api(started.links.self, { method: 'DELETE' })).json();
+    expect(cancelled.status).toBe('cancelled');
+    const files = await readdir(join(dir, 'data'), { recursive: true });
+    expect(files.filter((f) => f.includes(started.redactionId)).map((f) => basename(f)).sort()).toEqual([started.redactionId, 'record.json']);
+    expect((await api(`${started.links.self}/video.mp4`)).status).toBe(409);
+  });
+
+  it('answers 503 MODEL_NOT_READY when the face detector is not loaded', async () => {
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    expect((await api('/v1/models/face-detector/versions/1/unload', { method: 'POST', headers: admin })).status).toBe(200);
+    const res = await post(`/v1/jobs/${facesJobId}/redact`, { targets: ['faces'] });
+    expect([res.status, (await res.json()).error.code]).toEqual([503, 'MODEL_NOT_READY']);
+    expect((await api('/v1/models/face-detector/versions/1/load', { method: 'POST', headers: admin })).status).toBe(202);
   });
 });

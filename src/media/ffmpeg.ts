@@ -214,6 +214,14 @@ export interface SampleOptions {
   keyframeSeek?: boolean;
   /** Also run the picture cue filters on every decoded frame (a branch of the same decode), into this log. */
   cues?: CueLog;
+  /**
+   * Each grid time gets the frame showing at that time (the last one at or before it: the fps
+   * filter's `round=up`). By default the fps filter keeps the last of the frames nearest to a
+   * grid time, up to half a grid interval after it (at 5 fps from 25, frame 5k + 2 for time
+   * k / 5): harmless for finding what is in a video, but a mask placed from it runs ahead of
+   * a moving face.
+   */
+  frameAtTime?: boolean;
   signal?: AbortSignal;
 }
 
@@ -272,7 +280,7 @@ function sampleArgs(path: string, info: Pick<VideoInfo, 'demuxer'>, options: Sam
   ];
   // Keyframes pass through at their own timestamps; the exact grid is ffmpeg's fps filter.
   const { scale } = options;
-  const filters = [...(keyframes ? [] : [`fps=${options.fps}`]), ...(scale ? [`scale=${scale.width}:${scale.height}:flags=${SCALER_FLAGS[scale.interpolation]}`] : [])];
+  const filters = [...(keyframes ? [] : [`fps=${options.fps}${options.frameAtTime ? ':round=up' : ''}`]), ...(scale ? [`scale=${scale.width}:${scale.height}:flags=${SCALER_FLAGS[scale.interpolation]}`] : [])];
   const output = ['-an', '-sn', '-dn', ...(keyframes ? ['-vsync', '0'] : []), ...frameFilterArgs(filters, options.cues !== undefined), '-f', 'rawvideo', '-pix_fmt', 'rgb24'];
   if (options.endS !== undefined) output.push('-t', String(Math.max(0, options.endS - options.startS)));
   if (options.maxFrames !== undefined) output.push('-frames:v', String(options.maxFrames));

@@ -4,10 +4,23 @@ import { z } from 'zod';
 // the redaction answers (its record, with the audit once it is done). Pure; the page imports
 // the types.
 
-export const REDACTION_TARGETS = ['persons', 'text'] as const;
+export const REDACTION_TARGETS = ['persons', 'text', 'faces'] as const;
 export const REDACTION_STYLES = ['blur', 'pixelate', 'fill'] as const;
 
 const share = z.number().min(0).max(1);
+
+/**
+ * Faces are found by the redaction itself, on frames sampled at `faceFps`. 5 fps: a face
+ * missed on one sample is still inside the 1 s default hold twice over, and detection costs
+ * about half of 720p30 real time on two cores (bench/RESULTS.md).
+ */
+export const DEFAULT_FACE_FPS = 5;
+
+/**
+ * Face tracks' ids are this plus the redaction's own tracker id (1, 2, ...): a job's track
+ * ids count from 1 per job and the reviewer's boxes are negative, so neither reaches them.
+ */
+export const FACE_TRACK_ID_BASE = 1_000_000_000;
 
 /** A box a reviewer drew (frame-relative), hidden from `timeS` to `endS` (unset: for the hold time). */
 export const addedBoxSchema = z.strictObject({
@@ -18,7 +31,10 @@ export const addedBoxSchema = z.strictObject({
 
 export const redactionRequestSchema = z
   .strictObject({
-    /** persons: the job's person tracks; text: its text tracks (a text reader's job: number plates, signs, screens). */
+    /**
+     * persons: the job's person tracks; text: its text tracks (a text reader's job: number
+     * plates, signs, screens); faces: faces the served face-detector finds in the video, at faceFps.
+     */
     targets: z.array(z.enum(REDACTION_TARGETS)).min(1).max(REDACTION_TARGETS.length),
     style: z.enum(REDACTION_STYLES).default('blur'),
     /** Keep the audio track (re-encoded to AAC). */
@@ -32,12 +48,31 @@ export const redactionRequestSchema = z
     /** Seconds a mask starts before its target is first seen, and stays after it is last seen. */
     leadS: z.number().min(0).max(10).default(0.5),
     holdS: z.number().min(0).max(30).default(1),
+    /** Frames per second sampled for face detection (target `faces`). */
+    faceFps: z.number().min(1).max(30).default(DEFAULT_FACE_FPS),
   })
-  .superRefine((r, ctx) => r.boxes.forEach((b, i) => {
-    if (b.box.x + b.box.width > 1 || b.box.y + b.box.height > 1) ctx.addIssue({ code: 'custom', message: 'reaches outside the frame', path: ['boxes', i, 'box'] });
-    if (b.endS !== undefined && b.endS < b.timeS) ctx.addIssue({ code: 'custom', message: "must not be before 'timeS'", path: ['boxes', i, 'endS'] });
-  }));
+  .superRefine((r, ctx) => {
+    r.boxes.forEach((b, i) => {
+      if (b.box.x + b.box.width > 1 || b.box.y + b.box.height > 1) ctx.addIssue({ code: 'custom', message: 'reaches outside the frame', path: ['boxes', i, 'box'] });
+      if (b.endS !== undefined && b.endS < b.timeS) ctx.addIssue({ code: 'custom', message: "must not be before 'timeS'", path: ['boxes', i, 'endS'] });
+    });
+    if (r.targets.includes('faces')) faceTimingIssues(r).forEach((issue) => ctx.addIssue(issue));
+  });
 export type RedactionRequest = z.infer<typeof redactionRequestSchema>;
+
+/**
+ * The fail-safe for faces: a face the detector misses on a sample or two must stay covered,
+ * so the hold spans at least two sample intervals and the lead at least one (a face that
+ * walks in is masked from the sample before the one that first found it).
+ */
+function faceTimingIssues(r: { leadS: number; holdS: number; faceFps: number }) {
+  const interval = 1 / r.faceFps;
+  const issues: Array<{ code: 'custom'; message: string; path: string[] }> = [];
+  if (r.holdS < 2 * interval) issues.push({ code: 'custom', message: `must be at least two face sample intervals (${round3(2 * interval)} s at faceFps ${r.faceFps})`, path: ['holdS'] });
+  if (r.leadS < interval) issues.push({ code: 'custom', message: `must be at least one face sample interval (${round3(interval)} s at faceFps ${r.faceFps})`, path: ['leadS'] });
+  return issues;
+}
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** What was hidden and how: kept with the output, so a redaction can be checked later. */
 export const redactionAuditSchema = z.object({
@@ -48,14 +83,29 @@ export const redactionAuditSchema = z.object({
   /** The job's model, whose tracks were masked. */
   model: z.object({ name: z.string(), version: z.number().int() }),
   settings: redactionRequestSchema,
-  tracks: z.array(z.object({ trackId: z.number().int(), label: z.string(), startS: z.number(), endS: z.number(), kept: z.boolean() })),
+  tracks: z.array(z.object({
+    trackId: z.number().int(), label: z.string(), startS: z.number(), endS: z.number(), kept: z.boolean(),
+    /** Face tracks only (the job's result keeps the others'): each sample's [timeS, x, y, width, height, score], so the masks can be checked later. */
+    trajectory: z.array(z.tuple([z.number(), z.number(), z.number(), z.number(), z.number(), z.number()])).optional(),
+  })),
   frames: z.object({ decoded: z.number().int(), encoded: z.number().int(), masked: z.number().int(), masks: z.number().int(), fps: z.number() }),
+  /** Target `faces`: the face model that found them, and how (absent otherwise, and in audits written before faces). */
+  faces: z.object({
+    model: z.object({ name: z.string(), version: z.number().int() }),
+    /** Frames sampled and run through the model, and faces it found on them. */
+    samples: z.number().int(),
+    detections: z.number().int(),
+    fps: z.number(),
+  }).optional(),
+  /** Wall seconds of each stage: face detection (decode + model), face tracking, masking and encoding. */
+  timings: z.object({ detectS: z.number(), trackS: z.number(), encodeS: z.number() }).optional(),
   output: z.object({ file: z.string(), bytes: z.number().int(), sha256: z.string(), audio: z.boolean() }),
   ffmpeg: z.string(),
 });
 export type RedactionAudit = z.infer<typeof redactionAuditSchema>;
 
 export const REDACTION_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
+export const REDACTION_STAGES = ['detect', 'encode'] as const;
 
 export const redactionRecordSchema = z.object({
   redactionId: z.string(),
@@ -63,7 +113,12 @@ export const redactionRecordSchema = z.object({
   status: z.enum(REDACTION_STATUSES),
   createdAt: z.string(),
   updatedAt: z.string(),
-  progress: z.object({ framesDone: z.number().int(), framesTotal: z.number().int(), percent: z.number() }),
+  /**
+   * Of the stage running: `detect` (faces: frames sampled, of those planned) then `encode`
+   * (frames masked and encoded); percent is of that stage. Absent stage: a record written
+   * before faces, which only encoded.
+   */
+  progress: z.object({ stage: z.enum(REDACTION_STAGES).optional(), framesDone: z.number().int(), framesTotal: z.number().int(), percent: z.number() }),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   audit: redactionAuditSchema.optional(),
 });

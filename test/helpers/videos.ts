@@ -124,3 +124,76 @@ export async function cuesVideo(out: string): Promise<void> {
   const inputs = [['fruits.jpg', 3], ['home.jpg', 3], ['messi5.jpg', 5], ['basketball1.png', 3], ['fruits.jpg', 3]].flatMap(([f, s]) => ['-loop', '1', '-t', String(s), '-i', `test/fixtures/${f}`]);
   await ffmpeg([...inputs, '-filter_complex', shots.join(';'), '-map', '[v]', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-pix_fmt', 'yuv420p', out]);
 }
+
+/** Messi's face in messi5.jpg (548x342), cheek to chin and hairline to chin, read by hand (as test/face-detector.test.ts). */
+const MESSI_FACE = { x: 225, y: 100, width: 33, height: 32 };
+/** A square crop of messi5.jpg, three face widths across, the face in its middle (little of the other players). */
+const FACE_CROP = { left: 191, top: 66, width: 100, height: 100 };
+
+/** One face of movingFacesVideo: its width, where its crop's top-left goes from and to, and when it is hidden. */
+export interface MovingFace {
+  faceWidth: number;
+  from: { x: number; y: number };
+  to: { x: number; y: number };
+  /** Seconds [start, end) the face is covered by a patch of background (an occlusion). */
+  hidden?: [number, number];
+}
+
+/** The default cast: 80, 40, 24 and 20 px faces crossing a 1280x720 frame; the 40 px one hidden 2-3.2 s. */
+export const MOVING_FACES: MovingFace[] = [
+  { faceWidth: 80, from: { x: 40, y: 40 }, to: { x: 900, y: 120 } },
+  { faceWidth: 40, from: { x: 1100, y: 330 }, to: { x: 300, y: 300 }, hidden: [2, 3.2] },
+  { faceWidth: 24, from: { x: 200, y: 560 }, to: { x: 700, y: 500 } },
+  { faceWidth: 20, from: { x: 880, y: 600 }, to: { x: 1180, y: 560 } },
+];
+
+/** Where each face truly is on one frame (source pixels), and whether it can be seen. */
+export interface FaceTruth {
+  face: number;
+  faceWidth: number;
+  box: { x: number; y: number; width: number; height: number };
+  visible: boolean;
+}
+
+/**
+ * A known-truth clip for face redaction: `background` stretched to 1280x720, the faces of
+ * `faces` (crops of messi5.jpg scaled so the face is `faceWidth` wide) moving in straight lines
+ * over `seconds` at `fps`, each composited by sharp on whole pixels, piped raw into libx264
+ * (crf 18). Returns each frame's true face boxes (frame i is at i / fps).
+ */
+export async function movingFacesVideo(out: string, o: { seconds?: number; fps?: number; background?: string; faces?: MovingFace[] } = {}): Promise<FaceTruth[][]> {
+  const { seconds = 6, fps = 25, background = 'test/fixtures/home.jpg', faces = MOVING_FACES } = o;
+  const { default: sharp } = await import('sharp');
+  const [width, height] = [1280, 720];
+  const backdrop = await sharp(background).resize(width, height, { fit: 'fill' }).removeAlpha().raw().toBuffer();
+  const crops = await Promise.all(faces.map(async (f) => {
+    const k = f.faceWidth / MESSI_FACE.width;
+    const side = Math.round(FACE_CROP.width * k);
+    return { k, input: await sharp('test/fixtures/messi5.jpg').extract(FACE_CROP).resize(side, side).removeAlpha().png().toBuffer() };
+  }));
+  const { spawn } = await import('node:child_process');
+  const encoder = spawn(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-pix_fmt', 'yuv420p', out], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => encoder.once('close', resolve));
+  const truth: FaceTruth[][] = [];
+  const frames = Math.round(seconds * fps);
+  for (let i = 0; i < frames; i++) {
+    const t = i / fps;
+    const share = frames > 1 ? i / (frames - 1) : 0;
+    const placed = faces.map((f, face) => {
+      const left = Math.round(f.from.x + (f.to.x - f.from.x) * share);
+      const top = Math.round(f.from.y + (f.to.y - f.from.y) * share);
+      const { k } = crops[face];
+      const visible = !f.hidden || t < f.hidden[0] || t >= f.hidden[1];
+      const box = { x: left + (MESSI_FACE.x - FACE_CROP.left) * k, y: top + (MESSI_FACE.y - FACE_CROP.top) * k, width: MESSI_FACE.width * k, height: MESSI_FACE.height * k };
+      return { layer: { input: crops[face].input, left, top }, truth: { face, faceWidth: f.faceWidth, box, visible } };
+    });
+    const layers = placed.filter((p) => p.truth.visible).map((p) => p.layer);
+    const frame = await sharp(backdrop, { raw: { width, height, channels: 3 } }).composite(layers).removeAlpha().raw().toBuffer();
+    truth.push(placed.map((p) => p.truth));
+    if (!encoder.stdin.write(frame)) await new Promise((resolve) => encoder.stdin.once('drain', resolve));
+  }
+  encoder.stdin.end();
+  if ((await exited) !== 0) throw new Error('ffmpeg could not encode the moving faces clip');
+  return truth;
+}

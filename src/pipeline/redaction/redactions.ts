@@ -4,38 +4,67 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { FramewatchError, isFramewatchError } from '../../errors/index.js';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../logging/logger.js';
 import { mediaToolVersions, probeVideo } from '../../media/ffmpeg.js';
 import { redactVideo } from '../../media/redact.js';
 import { writeFileAtomic } from '../../registry/atomic.js';
+import type { ModelRepository, ReadyModel } from '../../registry/index.js';
 import type { JobResult } from '../../shared/job-result.js';
 import { redactionRecordSchema, type RedactionAudit, type RedactionRecord, type RedactionRequest } from '../../shared/redaction.js';
 import type { JobQueue } from '../jobs/queue.js';
+import { detectFaceTracks, faceSamplesPlanned, resolveFaceModel, type FaceTracks } from './faces.js';
 import { maskPlan, type RedactionTarget } from './plan.js';
 
 // Redactions of finished jobs: each runs in the background in the process that was asked,
-// from the job's kept video and the tracks in its result (no inference), into the job's own
-// files: redactions/<id>/{record.json, video.mp4, audit.json}. A cancelled or failed one
+// from the job's kept video and the tracks in its result, into the job's own files:
+// redactions/<id>/{record.json, video.mp4, audit.json}. Persons and text need no inference;
+// faces are found first by a detect pass over the video (faces.ts). A cancelled or failed one
 // leaves no video behind.
 
-/** Which of a result's tracks each target hides. */
+/** Which of a result's tracks each target hides (faces are none of the job's: they come from the detect pass). */
 const TARGET_TRACKS: Record<RedactionRequest['targets'][number], (t: JobResult['tracks'][number]) => boolean> = {
   persons: (t) => t.label === 'person',
   text: (t) => t.text !== undefined || t.label === 'text',
+  faces: () => false,
 };
 
-/** The tracks to mask (and those kept), and the reviewer's boxes as targets of their own (negative ids). */
-export function redactionTargets(result: JobResult, request: RedactionRequest): { targets: RedactionTarget[]; tracks: RedactionAudit['tracks'] } {
-  const chosen = result.tracks.filter((t) => request.targets.some((target) => TARGET_TRACKS[target](t)));
-  const kept = new Set(request.keep);
-  const { width, height } = result.video;
-  const added = request.boxes.map((b, i): RedactionTarget => {
+/** A track a redaction may mask: one of the job's, or a face track of its own detect pass. */
+interface CandidateTrack extends RedactionTarget {
+  startS: number;
+  endS: number;
+  /** Face tracks are listed with their trajectory: the job's result does not keep them. */
+  auditTrajectory: boolean;
+}
+
+const jobCandidate = (t: JobResult['tracks'][number]): CandidateTrack => ({ trackId: t.id, label: t.label, trajectory: t.trajectory, startS: t.startS, endS: t.endS, auditTrajectory: false });
+const faceCandidates = (faces: Pick<FaceTracks, 'targets' | 'spans'>): CandidateTrack[] =>
+  faces.targets.map((t, i) => ({ ...t, startS: faces.spans[i].startS, endS: faces.spans[i].endS, auditTrajectory: true }));
+
+/** The reviewer's boxes as targets of their own (negative ids), frame shares to pixels. */
+function addedBoxTargets(request: RedactionRequest, video: { width: number; height: number }): RedactionTarget[] {
+  const { width, height } = video;
+  return request.boxes.map((b, i): RedactionTarget => {
     const point = (timeS: number) => [timeS, b.box.x * width, b.box.y * height, b.box.width * width, b.box.height * height, 1] as [number, number, number, number, number, number];
     return { trackId: -(i + 1), label: 'added', trajectory: [point(b.timeS), point(b.endS ?? b.timeS)] };
   });
+}
+
+/**
+ * The tracks to mask (and those kept): the job's chosen tracks, the face tracks (ids from
+ * FACE_TRACK_ID_BASE), and the reviewer's boxes.
+ */
+export function redactionTargets(result: JobResult, request: RedactionRequest, faces?: Pick<FaceTracks, 'targets' | 'spans'>): { targets: RedactionTarget[]; tracks: RedactionAudit['tracks'] } {
+  const chosen = [
+    ...result.tracks.filter((t) => request.targets.some((target) => TARGET_TRACKS[target](t))).map(jobCandidate),
+    ...(faces ? faceCandidates(faces) : []),
+  ];
+  const kept = new Set(request.keep);
   return {
-    targets: [...chosen.filter((t) => !kept.has(t.id)).map((t) => ({ trackId: t.id, label: t.label, trajectory: t.trajectory })), ...added],
-    tracks: chosen.map((t) => ({ trackId: t.id, label: t.label, startS: t.startS, endS: t.endS, kept: kept.has(t.id) })),
+    targets: [...chosen.filter((t) => !kept.has(t.trackId)).map(({ trackId, label, trajectory, minMarginPx }) => ({ trackId, label, trajectory, minMarginPx })), ...addedBoxTargets(request, result.video)],
+    tracks: chosen.map((t) => ({
+      trackId: t.trackId, label: t.label, startS: t.startS, endS: t.endS, kept: kept.has(t.trackId), ...(t.auditTrajectory ? { trajectory: [...t.trajectory] } : {}),
+    })),
   };
 }
 
@@ -45,9 +74,21 @@ async function sha256Of(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
 const REDACTION_ID_RE = /^[0-9a-f-]{36}$/;
 
-export function createRedactions(jobs: JobQueue, logger: Logger) {
+/** A record's progress through one stage. */
+const stageProgress = (stage: 'detect' | 'encode', framesDone: number, framesTotal: number): RedactionRecord['progress'] => ({
+  stage, framesDone, framesTotal, percent: Math.min(100, Math.round((framesDone / Math.max(1, framesTotal)) * 1000) / 10),
+});
+
+/** The encode stage's total, from the job's description of the video (the redaction decodes at its rate). */
+const framesToEncode = (result: JobResult) => Math.round(result.video.durationS * (result.video.fps || 25));
+
+const seconds = (from: number, to = performance.now()) => Math.round(to - from) / 1000;
+
+export function createRedactions(jobs: JobQueue, repository: Pick<ModelRepository, 'resolve'>, logger: Logger) {
   const running = new Map<string, { stop: AbortController; done: Promise<void> }>();
   const dirOf = (jobId: string, redactionId: string) => {
     if (!REDACTION_ID_RE.test(redactionId)) throw new FramewatchError('REDACTION_NOT_FOUND', `job '${jobId}' has no redaction '${redactionId}'`);
@@ -55,27 +96,43 @@ export function createRedactions(jobs: JobQueue, logger: Logger) {
   };
   const save = (record: RedactionRecord) => writeFileAtomic(join(dirOf(record.jobId, record.redactionId), 'record.json'), JSON.stringify(record));
 
-  async function run(record: RedactionRecord, result: JobResult, request: RedactionRequest, stop: AbortSignal): Promise<void> {
-    const dir = dirOf(record.jobId, record.redactionId);
-    const { targets, tracks } = redactionTargets(result, request);
-    const info = await probeVideo(jobs.videoPath(record.jobId));
-    const masksAt = maskPlan(targets, request, info);
+  /** Saves the record's progress at most twice a second (a final save always follows). */
+  function progressSaver(record: RedactionRecord) {
     let lastSave = 0;
-    const onProgress = (framesDone: number) => {
-      record.progress = { ...record.progress, framesDone, percent: Math.min(100, Math.round((framesDone / Math.max(1, record.progress.framesTotal)) * 1000) / 10) };
+    return (progress: RedactionRecord['progress']) => {
+      record.progress = progress;
       if (Date.now() - lastSave > 500) void save({ ...record, updatedAt: new Date((lastSave = Date.now())).toISOString() }).catch(() => undefined);
     };
+  }
+
+  async function run(record: RedactionRecord, result: JobResult, request: RedactionRequest, faceModel: ReadyModel | undefined, stop: AbortSignal): Promise<void> {
+    const dir = dirOf(record.jobId, record.redactionId);
+    const path = jobs.videoPath(record.jobId);
+    const info = await probeVideo(path);
+    const report = progressSaver(record);
+    const samplesPlanned = faceSamplesPlanned(info.durationS, request.faceFps);
+    const faces = faceModel
+      ? await detectFaceTracks(faceModel, path, info, { fps: request.faceFps, signal: stop, onProgress: (done) => report(stageProgress('detect', done, samplesPlanned)) })
+      : undefined;
+    const { targets, tracks } = redactionTargets(result, request, faces);
+    const masksAt = maskPlan(targets, request, info);
+    const framesTotal = framesToEncode(result);
+    report(stageProgress('encode', 0, framesTotal));
     const out = join(dir, 'video.mp4');
-    const frames = await redactVideo(jobs.videoPath(record.jobId), info, masksAt, { style: request.style, audio: request.audio, signal: stop, onProgress }, out);
+    const encodeStart = performance.now();
+    const frames = await redactVideo(path, info, masksAt, { style: request.style, audio: request.audio, signal: stop, onProgress: (done) => report(stageProgress('encode', done, framesTotal)) }, out);
+    const encodeS = seconds(encodeStart);
     const audit: RedactionAudit = {
       jobId: record.jobId, redactionId: record.redactionId, createdAt: record.createdAt, finishedAt: new Date().toISOString(),
       model: result.model, settings: request, tracks,
       frames: { decoded: frames.framesDecoded, encoded: frames.framesEncoded, masked: frames.framesMasked, masks: frames.masks, fps: frames.fps },
+      ...(faces ? { faces: { model: faces.model, samples: faces.samples, detections: faces.detections, fps: request.faceFps } } : {}),
+      timings: { detectS: round3(faces?.detectS ?? 0), trackS: round3(faces?.trackS ?? 0), encodeS },
       output: { file: 'video.mp4', bytes: (await stat(out)).size, sha256: await sha256Of(out), audio: request.audio && info.hasAudio },
       ffmpeg: (await mediaToolVersions()).ffmpeg,
     };
     await writeFileAtomic(join(dir, 'audit.json'), JSON.stringify(audit, null, 2));
-    Object.assign(record, { status: 'succeeded', audit, progress: { framesDone: frames.framesDecoded, framesTotal: frames.framesDecoded, percent: 100 } });
+    Object.assign(record, { status: 'succeeded', audit, progress: stageProgress('encode', frames.framesDecoded, frames.framesDecoded) });
   }
 
   return {
@@ -88,13 +145,15 @@ export function createRedactions(jobs: JobQueue, logger: Logger) {
       await stat(jobs.videoPath(jobId)).catch(() => {
         throw new FramewatchError('NOT_FOUND', `job '${jobId}' has no kept video to redact (FRAMEWATCH_KEEP_VIDEOS is off)`);
       });
+      // Resolved before answering, so a face model that is not served is this request's 404/503.
+      const faceModel = request.targets.includes('faces') ? resolveFaceModel(repository) : undefined;
       const now = new Date().toISOString();
-      const framesTotal = Math.round(result.video.durationS * (result.video.fps || 25));
-      const record: RedactionRecord = { redactionId: randomUUID(), jobId, status: 'running', createdAt: now, updatedAt: now, progress: { framesDone: 0, framesTotal, percent: 0 } };
+      const progress = faceModel ? stageProgress('detect', 0, faceSamplesPlanned(result.video.durationS, request.faceFps)) : stageProgress('encode', 0, framesToEncode(result));
+      const record: RedactionRecord = { redactionId: randomUUID(), jobId, status: 'running', createdAt: now, updatedAt: now, progress };
       await mkdir(dirOf(jobId, record.redactionId), { recursive: true });
       await save(record);
       const stop = new AbortController();
-      const done = run(record, result, request, stop.signal)
+      const done = run(record, result, request, faceModel, stop.signal)
         .catch((err) => {
           const cancelled = stop.signal.aborted;
           const error = isFramewatchError(err) ? { code: err.code, message: err.message } : { code: 'INTERNAL', message: (err as Error).message };

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { maskPlan, unseenAwareBoxAt } from '../src/pipeline/redaction/plan.js';
+import { resolveFaceModel } from '../src/pipeline/redaction/faces.js';
+import { createResolver } from '../src/registry/resolve.js';
+import type { TrajectoryPoint } from '../src/pipeline/tracker.js';
+
+// The mask plan's fail-safes, pure: a target keeps moving under its mask after its last
+// sample, and a small face's mask has a floor in pixels.
+
+/** A face 20 px wide walking right at 100 px/s, sampled at 5 fps from 1 s to 2 s. */
+const walking: TrajectoryPoint[] = [1, 1.2, 1.4, 1.6, 1.8, 2].map((t) => [t, 100 + 100 * (t - 1), 50, 20, 20, 0.9]);
+const frame = { width: 1280, height: 720 };
+
+describe('mask plan', () => {
+  it('interpolates between samples and, outside them, grows the box by its speed times the time unseen', () => {
+    expect(unseenAwareBoxAt(walking, 1.5)).toEqual({ x: 150, y: 50, width: 20, height: 20 });
+    // 0.4 s after the last sample at 100 px/s: 40 px more each way along x, none along y.
+    const held = unseenAwareBoxAt(walking, 2.4);
+    expect(held.x).toBeCloseTo(160);
+    expect(held.width).toBeCloseTo(100);
+    expect(held.height).toBe(20);
+    // Where the face really is at 2.4 s (x 240-260) is inside the held box.
+    expect(held.x + held.width).toBeGreaterThanOrEqual(260);
+  });
+
+  it('grows each side by the margin, but at least minMarginPx', () => {
+    const at = (minMarginPx?: number) => maskPlan([{ trackId: 1, label: 'face', trajectory: walking, minMarginPx }], { leadS: 0.5, holdS: 1, margin: 0.15 }, frame)(1.5)[0];
+    expect(at()).toEqual({ x: 147, y: 47, width: 26, height: 26 });
+    expect(at(4)).toEqual({ x: 146, y: 46, width: 28, height: 28 });
+    expect(maskPlan([{ trackId: 1, label: 'face', trajectory: walking }], { leadS: 0.5, holdS: 1, margin: 0.15 }, frame)(3.1)).toEqual([]);
+  });
+
+  it('a repository without the face detector answers MODEL_NOT_FOUND', () => {
+    const repository = createResolver(() => [], () => undefined);
+    expect(() => resolveFaceModel(repository)).toThrow(expect.objectContaining({ code: 'MODEL_NOT_FOUND' }));
+  });
+});
