@@ -36,7 +36,7 @@ const MODEL = 'object-detector';
 const THUMBNAIL_TIMES = [18, 48];
 
 /** Static background (home.jpg) with messi5.jpg's players sliding across it, 1080p30. */
-async function buildClip(path: string): Promise<void> {
+export async function buildClip(path: string): Promise<void> {
   const graph = [
     '[0]scale=1920:1080,setsar=1[bg]',
     '[1]scale=640:-2[fg]',
@@ -127,11 +127,11 @@ async function decodeAndInfer(path: string, info: VideoInfo, model: Model, keyfr
 }
 
 /** The clips the server is sent: the 60 s bench clip, and a 30 s static camera (people for 10 s of it). */
-type Clip = 'bench' | 'static';
-interface ClipFile { bytes: Buffer; durationS: number }
-interface ServerRow { name: string; query: string; clip: Clip; videoS: number; wallS: number; mode: Mode; frames: number; inferred: number; skipped: number; segments: Array<{ startS: number; endS: number }>; stagesS: number[] }
+export type Clip = 'bench' | 'static';
+export interface ClipFile { bytes: Buffer; durationS: number }
+export interface ServerRow { name: string; query: string; clip: Clip; videoS: number; wallS: number; mode: Mode; frames: number; inferred: number; skipped: number; segments: Array<{ startS: number; endS: number }>; stagesS: number[] }
 
-async function serve(url: string, file: ClipFile, name: string, query: string, clip: Clip): Promise<ServerRow> {
+export async function serve(url: string, file: ClipFile, name: string, query: string, clip: Clip): Promise<ServerRow> {
   const t0 = performance.now();
   const res = await fetch(`${url}/v1/models/${MODEL}/predict?labels=person&frames=false&${query}`, { method: 'POST', body: file.bytes as RequestInit['body'], headers: { 'content-type': 'video/mp4' } });
   const body = (await res.json()) as any;
@@ -151,7 +151,7 @@ type ServerRun = readonly [name: string, query: string, clip?: Clip];
 const CUES_PAIRS = 3;
 const CUES_ON = 'fps=2&sampling=exact&cues=true';
 const CUES_OFF = 'fps=2&sampling=exact&cues=false';
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const SERVER_RUNS: readonly ServerRun[] = [
   ['exact, fps=2', 'fps=2&sampling=exact'],
@@ -276,4 +276,4 @@ export function video1080pMarkdown(r: Awaited<ReturnType<typeof video1080pBench>
   ].join('\n');
 }
 
-if (process.argv[1]?.endsWith('video-1080p.js')) console.log(video1080pMarkdown(await video1080pBench()));
+if (process.argv[1]?.endsWith('/video-1080p.js')) console.log(video1080pMarkdown(await video1080pBench()));

@@ -7,6 +7,7 @@ import { probeVideo } from '../src/media/ffmpeg.js';
 import { planChunks, predictVideo, type VideoPrediction } from '../src/pipeline/index.js';
 import { createRepository, type ModelRepository } from '../src/registry/index.js';
 import { longEventsVideo } from './helpers/videos.js';
+import { mixAtSnr, muxClip, noise, speechTrack } from './helpers/audio-clips.js';
 
 let dir: string;
 let repository: ModelRepository;
@@ -15,7 +16,7 @@ let path: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'framewatch-chunks-'));
   path = join(dir, 'long.mp4');
-  repository = createRepository({ root: 'models', device: 'cpu', logger: createLogger('silent'), only: (n) => n === 'object-detector' });
+  repository = createRepository({ root: 'models', device: 'cpu', logger: createLogger('silent'), only: (n) => n === 'object-detector' || n === 'voice-detector' });
   await Promise.all([longEventsVideo(path), repository.loadAll()]);
 });
 afterAll(async () => {
@@ -32,6 +33,13 @@ describe('chunk planning', () => {
     expect(ranges.at(-1)).toMatchObject({ firstIndex: 360, frames: undefined, endS: undefined });
     expect(planChunks(info, { fps: 3, startS: 0, maxFrames: 100 }, 30).map((r) => r.frames)).toEqual([90, 10]);
     expect(planChunks(info, { fps: 2, startS: 0 })).toHaveLength(1);
+  });
+
+  it("gives each chunk of a longer job its part of the audio: the parts tile the job's range", () => {
+    const info = { durationS: 150.2 } as Awaited<ReturnType<typeof probeVideo>>;
+    expect(planChunks(info, { fps: 3, startS: 1, endS: 100 }, 30).map((r) => r.audio)).toEqual([{ startS: 1, endS: 31 }, { startS: 31, endS: 61 }, { startS: 61, endS: 91 }, { startS: 91, endS: 100 }]);
+    expect(planChunks(info, { fps: 3, startS: 0 }, 60).at(-1)!.audio).toEqual({ startS: 120 });
+    expect(planChunks(info, { fps: 2, startS: 0 })[0].audio).toBeUndefined(); // one chunk hears the job's range
   });
 });
 
@@ -57,5 +65,33 @@ describe('chunked equals unchunked', () => {
     expect(chunked.cues).toEqual(whole.cues);
     expect(whole.cues!.shots.map((s) => s.timeS)).toEqual([25, 40, 55, 65, 115, 125]);
     expect(whole.cues!.frozen.map((f) => [Math.round(f.startS), Math.round(f.endS)])).toEqual([[0, 25], [25, 40], [40, 55], [55, 65], [65, 115], [115, 125], [125, 150]]);
+  });
+});
+
+describe('chunked audio equals one pass', () => {
+  it('a sentence across a chunk boundary is one speech span, and the loud onsets are the same, each chunk hearing its own part', async () => {
+    // A sentence from 3.5 s, across the 5 s boundary, and one at 11 s, in white noise at 20 dB SNR.
+    const utterances = [{ atS: 3.5, text: 'The quick brown fox jumps over the lazy dog.' }, { atS: 11, text: 'Please review this part of the video.' }];
+    const clean = await speechTrack(dir, 15, utterances);
+    const clip = await muxClip(dir, 'speech-across', mixAtSnr(clean, await noise(dir, 'white', 15), 20));
+    const info = await probeVideo(clip);
+    const model = repository.resolve('object-detector');
+    const voice = repository.resolve('voice-detector');
+    const run = (chunkSeconds?: number) =>
+      predictVideo(model, clip, info, { fps: 1, startS: 0, pad: 0, mergeGap: 0, labels: ['speech'], includeFrames: false, chunkSeconds, voice, thumbnailDir: join(dir, `speech-thumbs-${chunkSeconds ?? 'one'}`) });
+    const [whole, chunked] = [await run(), await run(5)];
+    expect(whole.audio!.speech).toHaveLength(2);
+    expect(whole.audio!.speech[0].startS).toBeLessThan(5);
+    expect(whole.audio!.speech[0].endS).toBeGreaterThan(5);
+    expect(chunked.audio!.speech).toHaveLength(2);
+    chunked.audio!.speech.forEach((s, i) => {
+      expect(Math.abs(s.startS - whole.audio!.speech[i].startS)).toBeLessThanOrEqual(0.1);
+      expect(Math.abs(s.endS - whole.audio!.speech[i].endS)).toBeLessThanOrEqual(0.1);
+    });
+    // Measured: every end within 0.032 s (the voice lanes start apart), the same seconds heard.
+    expect(chunked.audio!.analysedS).toBeCloseTo(whole.audio!.analysedS!, 2);
+    expect(Math.abs(chunked.audio!.speechRatio! - whole.audio!.speechRatio!)).toBeLessThanOrEqual(0.01);
+    expect(chunked.audio!.loud.map((e) => e.timeS)).toEqual(whole.audio!.loud.map((e) => e.timeS));
+    expect(chunked.segments.map((s) => [s.startS, s.endS])).toEqual(chunked.audio!.speech.map((s) => [s.startS, s.endS]));
   });
 });

@@ -4,11 +4,11 @@ import { performance } from 'node:perf_hooks';
 import { FramewatchError, isFramewatchError } from '../errors/index.js';
 import { decodeOneFrame, detectPictureCues, seekToKeyframe, type VideoInfo } from '../media/ffmpeg.js';
 import { pictureCues } from '../media/cues.js';
-import { analyseAudio } from './audio/index.js';
+import { analyseAudio, joinAudioParts } from './audio/index.js';
 import { renderAudioThumbnail, renderThumbnail, thumbnailSize } from '../media/thumbnail.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import { audioSampleBins, metrics } from '../metrics/index.js';
-import { inferFrames, type FrameRange, type StageTimings } from './infer-frames.js';
+import { inferFrames, rangeStartS, type FrameRange, type StageTimings } from './infer-frames.js';
 import { frameSteps } from './predict-pipeline.js';
 import { mapPool } from './map-pool.js';
 import type { AudioAnalysis, PictureCues, VideoPrediction, VideoSegment } from '../shared/job-result.js';
@@ -61,6 +61,23 @@ export const decoderThreadsFor = (provider: 'cpu' | 'cuda'): number | undefined 
  * would. Without chunkSeconds, or for a short video, it is one range.
  */
 export function planChunks(info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'endS' | 'maxFrames' | 'sampling'>, chunkSeconds?: number): FrameRange[] {
+  return withAudioParts(pictureChunks(info, o, chunkSeconds), o);
+}
+
+/**
+ * Each chunk of a job in several hears its own part of the audio: from its first frame to the
+ * next chunk's (the first from the job's start, the last to its end), so the parts tile the
+ * job's range and run on whichever workers run the chunks.
+ */
+function withAudioParts(ranges: FrameRange[], o: Pick<VideoOptions, 'startS' | 'endS'>): FrameRange[] {
+  if (ranges.length < 2) return ranges;
+  return ranges.map((range, i) => ({
+    ...range,
+    audio: { startS: i === 0 ? o.startS : rangeStartS(range), ...(i < ranges.length - 1 ? { endS: rangeStartS(ranges[i + 1]) } : o.endS !== undefined ? { endS: o.endS } : {}) },
+  }));
+}
+
+function pictureChunks(info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'endS' | 'maxFrames' | 'sampling'>, chunkSeconds?: number): FrameRange[] {
   if (o.sampling?.keyframeTimes) return keyframeChunks(o.sampling.keyframeTimes, o, chunkSeconds);
   const total = expectedFrames(info, o);
   const perChunk = chunkSeconds ? Math.max(1, Math.round(chunkSeconds * o.fps)) : Infinity;
@@ -232,14 +249,14 @@ export async function predictVideo(target: ReadyModel | ReadyPipeline, path: str
   return assembleChunks({ name: target.name, version: target.version }, path, info, chunks, { ...o, decodeThreads }, startedAt);
 }
 
-/** What one range (a chunk) of a video gives: its frames' detections, its picture cues where they are on, and (first range) the job's audio. */
+/** What one range (a chunk) of a video gives: its frames' detections, its picture cues where they are on, and its part of the job's audio. */
 export type RangeAnalysis = Awaited<ReturnType<typeof inferFrames>> & { audio?: AudioAnalysis };
 
 /** Cues are on by default where they come with the decode (exact sampling), off where they need a decode of their own. */
 export const cuesOn = (o: Pick<VideoJobOptions, 'cues' | 'sampling'>): boolean => o.cues ?? o.sampling?.mode !== 'keyframes';
 
 /**
- * The job's audio track, beside its first range: speech (with the voice model, when one is
+ * A part of the job's audio track (all of it for a job of one chunk): speech (with the voice model, when one is
  * loaded) and loud sounds over the job's whole time range. A voice model that fails leaves
  * the job standing: its audio is 'failed', with the error.
  */
@@ -263,7 +280,7 @@ export async function jobAudio(path: string, info: VideoInfo, o: Pick<VideoJobOp
  * One range of a video job, on whichever process runs it: decode and infer (inferFrames), with
  * the picture cues from the same decode. Keyframe sampling decodes keyframes only, so there
  * the job's first range also runs the cues of the whole job in a decode of their own. The
- * first range also runs the job's audio, in its own decode (audio=false turns it off).
+ * range also hears its part of the job's audio, in its own decode (audio=false turns it off).
  */
 export async function analyseRange(
   steps: ReturnType<typeof frameSteps>,
@@ -286,7 +303,9 @@ export async function analyseRange(
   const ownCues = cues && range.keyframeTimes && first
     ? stopOnFailure(detectPictureCues(path, info, { startS: o.startS, endS: o.endS, threads: o.decodeThreads, signal: stop.signal }, Math.min(o.endS ?? info.durationS, info.durationS)))
     : undefined;
-  const audio = first && o.audio !== false ? stopOnFailure(jobAudio(path, info, o, { signal: stop.signal, voice: run.voice })) : undefined;
+  // A job of one chunk hears its whole range beside it; chunks of a longer job each hear their part.
+  const audioPart = range.audio ?? (first ? o : undefined);
+  const audio = audioPart && o.audio !== false ? stopOnFailure(jobAudio(path, info, audioPart, { signal: stop.signal, voice: run.voice })) : undefined;
   try {
     const settled = await Promise.allSettled([inferred, ownCues, audio]);
     // The first failure that is not the others' cancellation it caused.
@@ -304,7 +323,8 @@ export async function analyseRange(
 export function assembleChunks(model: { name: string; version: number }, path: string, info: VideoInfo, chunks: readonly RangeAnalysis[], o: AssembleOptions & Pick<VideoJobOptions, 'cues' | 'audio'>, startedAt: number) {
   const raw = chunks.flatMap((c) => (c.cues ? [c.cues] : []));
   const cues = cuesOn(o) ? pictureCues(raw, info) : undefined;
-  const audio: AudioAnalysis = o.audio === false ? { status: 'off', speech: [], loud: [] } : chunks.find((c) => c.audio)?.audio ?? { status: 'none', speech: [], loud: [] };
+  const heard = chunks.flatMap((c) => (c.audio ? [c.audio] : []));
+  const audio: AudioAnalysis = o.audio === false ? { status: 'off', speech: [], loud: [] } : joinAudioParts(heard) ?? { status: 'none', speech: [], loud: [] };
   const framesInferred = chunks.reduce((sum, c) => sum + c.framesInferred, 0);
   return assembleVideo(model, path, info, chunks.flatMap((c) => c.frames), sumTimings(chunks.map((c) => c.timings)), o, startedAt, framesInferred, { cues, audio });
 }

@@ -115,6 +115,8 @@ export const audioAnalysisSchema = z.object({
   speech: z.array(speechSpanSchema).default([]),
   /** Seconds of speech over the seconds of audio analysed. */
   speechRatio: z.number().optional(),
+  /** Seconds of audio analysed (the decoded stream's, which may end before the picture). */
+  analysedS: z.number().optional(),
   loud: z.array(loudEventSchema).default([]),
   decodeMs: z.number().optional(),
 });

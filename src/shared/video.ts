@@ -66,6 +66,12 @@ export const frameRangeSchema = z.object({
   endS: z.number().positive().optional(),
   /** Keyframe sampling: the times of this range's keyframes, decoded in place of the grid. */
   keyframeTimes: z.array(z.number().nonnegative()).optional(),
+  /**
+   * A job cut into chunks: the part of its audio this chunk hears, from its start to the next
+   * chunk's (the job's end for the last; unset: to the end). Unset for a job of one chunk,
+   * whose first range hears the job's whole range.
+   */
+  audio: z.object({ startS: z.number().nonnegative(), endS: z.number().positive().optional() }).optional(),
 });
 export type FrameRange = z.infer<typeof frameRangeSchema>;
 

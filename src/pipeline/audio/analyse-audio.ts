@@ -24,6 +24,8 @@ const WINDOW_SAMPLES = 16 * VOICE_FRAME_SAMPLES;
 const BLOCK_SAMPLES = DEFAULT_LANES * 128 * VOICE_FRAME_SAMPLES;
 const FRAME_S = VOICE_FRAME_SAMPLES / AUDIO_SAMPLE_RATE;
 const PROGRESS_SAMPLES = 10 * AUDIO_SAMPLE_RATE;
+/** Seconds heard before a part's start: the loudness background's window (3 s), which also covers the lanes' warm-up. */
+const PRE_ROLL_S = 3;
 
 /**
  * The audio track of a video: speech spans (the voice model) and loud sounds, from one decode
@@ -50,18 +52,30 @@ export async function analyseAudio(path: string, info: VideoInfo, o: AudioAnalys
 /** Decodes once and feeds both listeners: the voice model block by block, the loudness window by window. */
 async function listen(path: string, info: VideoInfo, stream: AudioStreamInfo, o: AudioAnalysisOptions): Promise<AudioAnalysis> {
   const offsetS = o.startS ?? 0;
+  // A part after the track's start hears the seconds before it too, unreported: the loudness
+  // background and the voice model's lanes then start as they would in one pass.
+  const decodeFromS = Math.max(0, offsetS - PRE_ROLL_S);
+  const preRoll = new Float32Array(Math.round((offsetS - decodeFromS) * AUDIO_SAMPLE_RATE));
+  let preRolled = 0;
   const loud = createLoudDetector({ sampleRate: AUDIO_SAMPLE_RATE });
-  const voice = o.voice ? createVoiceListener(o.voice) : undefined;
+  let voice: ReturnType<typeof createVoiceListener> | undefined;
   let samples = 0;
-  for await (const window of decodeAudio(path, info, { windowSamples: WINDOW_SAMPLES, startS: o.startS, endS: o.endS, signal: o.signal })) {
+  for await (const decoded of decodeAudio(path, info, { windowSamples: WINDOW_SAMPLES, startS: decodeFromS || undefined, endS: o.endS, signal: o.signal })) {
+    loud.push(decoded);
+    const skip = Math.min(decoded.length, preRoll.length - preRolled);
+    preRoll.set(decoded.subarray(0, skip), preRolled);
+    preRolled += skip;
+    const window = decoded.subarray(skip);
+    if (window.length === 0) continue;
+    voice ??= o.voice ? createVoiceListener(o.voice, preRoll.length ? preRoll : undefined) : undefined;
     samples += window.length;
-    loud.push(window);
     await voice?.push(window);
     if (samples % PROGRESS_SAMPLES < window.length) o.onProgress?.(samples / AUDIO_SAMPLE_RATE);
   }
   const analysedS = samples / AUDIO_SAMPLE_RATE;
-  const base = { status: 'analysed' as const, stream, loud: loud.finish(offsetS) };
-  if (!voice || !o.voice) return { ...base, speech: [] };
+  const base = { status: 'analysed' as const, stream, analysedS: Math.round(analysedS * 1000) / 1000, loud: loud.finish(decodeFromS).filter((e) => e.timeS >= offsetS) };
+  if (!o.voice) return { ...base, speech: [] };
+  if (!voice) return { ...base, voiceModel: { name: o.voice.name, version: o.voice.version }, speech: [], speechRatio: 0 };
   const speech = speechSpans(await voice.finish(), FRAME_S, voiceParamsSchema.parse(o.voice.manifest.postprocessing), offsetS);
   return { ...base, voiceModel: { name: o.voice.name, version: o.voice.version }, speech, speechRatio: speechRatio(speech, analysedS) };
 }
@@ -80,12 +94,12 @@ const peakOf = (audio: Float32Array) => audio.reduce((peak, v) => Math.max(peak,
  * metrics count it), warmed up on the end of the block before; the frame probabilities of
  * the whole track (4 bytes per 32 ms).
  */
-function createVoiceListener(model: ReadyModel) {
+function createVoiceListener(model: ReadyModel, before?: Float32Array) {
   const run: RunVoiceModel = (feeds) => model.batcher.runFeeds(feeds, 'bulk');
   const block = new Float32Array(BLOCK_SAMPLES);
   const parts: Float32Array[] = [];
   let filled = 0;
-  let history: Float32Array | undefined;
+  let history = before?.slice(-WARMUP_FRAMES * VOICE_FRAME_SAMPLES);
   const flush = async () => {
     const audio = block.subarray(0, filled);
     const silent = peakOf(audio) < SILENCE_PEAK;

@@ -4,3 +4,4 @@ export { analyseAudio, type AudioAnalysisOptions } from './analyse-audio.js';
 export const VOICE_MODEL = 'voice-detector';
 export { speechSpans, speechRatio, type SpeechSpan } from '../../tasks/index.js';
 export { createLoudDetector, rmsDbfs, type LoudEvent, type LoudOptions } from './loud-events.js';
+export { joinAudioParts } from './join-parts.js';

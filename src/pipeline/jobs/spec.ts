@@ -41,7 +41,7 @@ export const chunkResultSchema = z.object({
   framesInferred: z.number().int().nonnegative(),
   /** The picture cues found in the chunk's decode (cues on). */
   cues: rawCuesSchema.optional(),
-  /** The job's audio analysis (its first chunk runs it, for the whole job). */
+  /** The chunk's part of the job's audio (the whole job's when it is the only chunk). */
   audio: audioAnalysisSchema.optional(),
   worker: z.string(),
 });
