@@ -61,7 +61,9 @@ describe('embedded chunk logs', () => {
 describe('a full data disk (B2)', () => {
   it('fails the running job with STORAGE_FULL, keeps serving images, and refuses videos with 507 STORAGE_FULL', async (ctx) => {
     if (!mounted) return ctx.skip();
-    const submitted = await postRaw(`${server.url}/v1/models/object-detector/predict?mode=async&fps=2`, long, 'video/mp4');
+    // fps=4: 120 frames, so the job is still running when the disk fills, even on a loaded machine
+    // (at fps=2 a loaded run once finished it between the first progress and the fill).
+    const submitted = await postRaw(`${server.url}/v1/models/object-detector/predict?mode=async&fps=4`, long, 'video/mp4');
     expect(submitted.status).toBe(202);
     const id = submitted.body.jobId;
     await expect.poll(async () => (await job(id)).progress.framesDone, { timeout: 30_000 }).toBeGreaterThan(0);
