@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import type { RunningServer } from '../src/cli/serve.js';
 import { ffmpegPath } from '../src/media/ffmpeg.js';
 import type { AudioAnalysis } from '../src/shared/job-result.js';
 import { audioFile, mixAtSnr, muxClip, noise, speechTrack, utteranceSpans } from './helpers/audio-clips.js';
+import { processesNaming } from './helpers/processes.js';
 import { postFile, startTestServer } from './helpers/server.js';
 
 // Audio-only uploads: a voice detector reviews them as jobs (speech and loud sounds become
@@ -38,13 +39,7 @@ afterAll(async () => {
 });
 
 /** No ffmpeg or ffprobe left with a path in the temp folder. */
-const ffmpegLeft = () => {
-  try {
-    return execFileSync('pgrep', ['-f', dir], { encoding: 'utf8' }).trim();
-  } catch {
-    return ''; // pgrep exits 1 when nothing matches
-  }
-};
+const ffmpegLeft = () => processesNaming(dir);
 const tmpFiles = () => readdir(join(dataDir, 'tmp')).catch(() => [] as string[]);
 
 interface AudioJobBody {

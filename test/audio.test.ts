@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { createRepository, runVoiceSession, type ModelRepository, type ReadyMode
 import { frameProbabilities, voiceParamsSchema } from '../src/tasks/index.js';
 import type { AudioAnalysis } from '../src/shared/job-result.js';
 import { atLevel, chord, mixAtSnr, muxClip, noise, RATE, speechTrack, speechTruth } from './helpers/audio-clips.js';
+import { processesNaming } from './helpers/processes.js';
 
 let dir: string;
 let repository: ModelRepository;
@@ -39,13 +39,7 @@ afterAll(async () => {
 });
 
 /** No ffmpeg or ffprobe left with a path in the temp folder. */
-const ffmpegLeft = () => {
-  try {
-    return execFileSync('pgrep', ['-f', dir], { encoding: 'utf8' }).trim();
-  } catch {
-    return ''; // pgrep exits 1 when nothing matches
-  }
-};
+const ffmpegLeft = () => processesNaming(dir);
 
 const analyse = async (path: string, o: Parameters<typeof analyseAudio>[2] = { voice }): Promise<AudioAnalysis> => {
   const result = await analyseAudio(path, await probeVideo(path), o);

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 
 /** A framewatch server in its own process (`node dist/src/cli/main.js serve`), as deployed. */
 export interface ServerProcess {
@@ -55,4 +55,13 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
       return exited;
     },
   };
+}
+
+/** The processes whose command line names `text` (a temp folder: ffmpeg left running on a file in it); '' when none. */
+export function processesNaming(text: string): string {
+  try {
+    return execFileSync('pgrep', ['-f', text], { encoding: 'utf8' }).trim();
+  } catch {
+    return ''; // pgrep exits 1 when nothing matches
+  }
 }
