@@ -110,8 +110,8 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       }
       if (task.inputKind === 'audio') {
         // Golden clips are raw samples, replayed through the voice framing; the drift reference is their speech.
-        await writeAudioGoldenOutputs(staging, golden.map((g) => g.input), session);
-        await writeAudioReferenceProfile(staging, golden.map((g) => join(staging, g.input)), session, voiceParamsSchema.parse(postprocessing));
+        const heard = await writeAudioGoldenOutputs(staging, golden.map((g) => g.input), session);
+        await writeAudioReferenceProfile(staging, heard, voiceParamsSchema.parse(postprocessing));
       } else {
         await writeGoldenOutputs(staging, golden.map((g) => g.input), session, preprocessing, options.decode);
         const referenceImagesList = options.referenceDir ? await referenceImages(options.referenceDir) : golden.map((g) => join(staging, g.input));

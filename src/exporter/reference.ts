@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { PreprocessSpec } from '../../preprocessing/index.js';
 import { audioSampleBins, AUDIO_DRIFT_FEATURES, buildProfile, driftSample, sampleBins, type DriftProfile } from '../metrics/index.js';
 import { runSingle, type ModelSession } from '../runtime/index.js';
-import { frameProbabilities, speechRatio, speechSpans, VOICE_FRAME_SAMPLES, VOICE_SAMPLE_RATE, type Task, type VoiceParams } from '../tasks/index.js';
-import { readF32Samples, runVoiceSession } from '../registry/index.js';
+import { speechRatio, speechSpans, VOICE_FRAME_SAMPLES, VOICE_SAMPLE_RATE, type Task, type VoiceParams } from '../tasks/index.js';
+import type { HeardClip } from '../registry/index.js';
 import type { ImageDecoder } from './golden.js';
 
 export const REFERENCE_FILE = 'reference.json';
@@ -44,16 +44,15 @@ export async function writeReferenceProfile(
 }
 
 /**
- * A voice model's drift reference: the speech ratio and span lengths of its golden clips,
- * through the serving framing and the manifest's span rules (the same as a job hears).
+ * A voice model's drift reference: the speech ratio and span lengths of its golden clips, from
+ * the probabilities the golden replay heard (writeAudioGoldenOutputs) and the manifest's span
+ * rules (the same as a job hears).
  */
-export async function writeAudioReferenceProfile(versionDir: string, clips: readonly string[], session: ModelSession, params: VoiceParams): Promise<ReferenceProfile> {
-  const samples: Array<Array<[string, string]>> = [];
-  for (const clip of clips) {
-    const audio = await readF32Samples(clip);
-    const spans = speechSpans(await frameProbabilities(runVoiceSession(session), audio), VOICE_FRAME_SAMPLES / VOICE_SAMPLE_RATE, params);
-    samples.push(audioSampleBins({ speechRatio: speechRatio(spans, audio.length / VOICE_SAMPLE_RATE), spans }));
-  }
+export async function writeAudioReferenceProfile(versionDir: string, clips: readonly HeardClip[], params: VoiceParams): Promise<ReferenceProfile> {
+  const samples = clips.map(({ seconds, probabilities }) => {
+    const spans = speechSpans(probabilities, VOICE_FRAME_SAMPLES / VOICE_SAMPLE_RATE, params);
+    return audioSampleBins({ speechRatio: speechRatio(spans, seconds), spans });
+  });
   const reference = { source: 'golden' as const, samples: samples.length, profile: buildProfile(samples, AUDIO_DRIFT_FEATURES) };
   await writeFile(join(versionDir, REFERENCE_FILE), `${JSON.stringify(reference, null, 2)}\n`);
   return reference;

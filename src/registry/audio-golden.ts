@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelSession } from '../runtime/index.js';
-import { frameProbabilities, type RunVoiceModel } from '../tasks/index.js';
+import { frameProbabilities, VOICE_SAMPLE_RATE, type RunVoiceModel } from '../tasks/index.js';
 import type { Manifest } from './manifest.js';
 import { compareWithGolden, GOLDEN_INDEX, missingGolden, readGoldenIndex, type GoldenIndexEntry, type SkewReport } from './skew.js';
 
@@ -15,23 +15,35 @@ const PROBABILITIES = 'probabilities';
 export const runVoiceSession = (session: ModelSession): RunVoiceModel => (feeds) => session.run(feeds);
 
 /** Samples of a golden `.f32` file. */
-export async function readF32Samples(path: string): Promise<Float32Array> {
+async function readF32Samples(path: string): Promise<Float32Array> {
   const raw = await readFile(path);
   return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength - (raw.byteLength % 4)));
 }
 
-/** Each golden clip's frame probabilities through the serving framing, stored beside the index (the exporter). */
-export async function writeAudioGoldenOutputs(versionDir: string, inputs: readonly string[], session: ModelSession): Promise<GoldenIndexEntry[]> {
+/** What the serving framing heard in one golden clip: its length and each frame's speech probability. */
+export interface HeardClip {
+  seconds: number;
+  probabilities: Float32Array;
+}
+
+/**
+ * Each golden clip's frame probabilities through the serving framing, stored beside the index
+ * (the exporter); returned too, so the drift reference is made from them without a second run.
+ */
+export async function writeAudioGoldenOutputs(versionDir: string, inputs: readonly string[], session: ModelSession): Promise<HeardClip[]> {
   await mkdir(join(versionDir, 'golden', 'outputs'), { recursive: true });
   const records: GoldenIndexEntry[] = [];
+  const heard: HeardClip[] = [];
   for (const [i, input] of inputs.entries()) {
-    const probabilities = await frameProbabilities(runVoiceSession(session), await readF32Samples(join(versionDir, input)));
+    const samples = await readF32Samples(join(versionDir, input));
+    const probabilities = await frameProbabilities(runVoiceSession(session), samples);
     const file = `golden/outputs/${i}.${PROBABILITIES}.bin`;
     await writeFile(join(versionDir, file), new Uint8Array(probabilities.buffer));
     records.push({ input, outputs: [{ name: PROBABILITIES, dims: [probabilities.length], dtype: 'float32', file }] });
+    heard.push({ seconds: samples.length / VOICE_SAMPLE_RATE, probabilities });
   }
   await writeFile(join(versionDir, GOLDEN_INDEX), `${JSON.stringify(records, null, 2)}\n`);
-  return records;
+  return heard;
 }
 
 /** The skew guard for an audio model: replays each golden clip and compares the frame probabilities. */
