@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ERROR_CATALOGUE, FramewatchError, isFramewatchError } from '../errors/index.js';
 import { probeAudioUpload } from '../media/ffmpeg.js';
 import type { SamplingMode } from '../shared/video.js';
-import { defaultReviewLabels, predictImage, probeAndPlanSampling, predictPipelineImage, reviewLabels, type JobQueue } from '../pipeline/index.js';
+import { defaultReviewLabels, hearsAudio, predictImage, probeAndPlanSampling, predictPipelineImage, reviewLabels, type JobQueue } from '../pipeline/index.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import type { Logger } from '../logging/logger.js';
 import { parseInput, predictQuerySchema, validateModelName, versionParamSchema, videoQuerySchema } from './params.js';
@@ -49,9 +49,6 @@ async function predictVideoUpload(
     if (!submitted) await upload.cleanup();
   }
 }
-
-/** A model that hears audio (a voice detector): its uploads are audio jobs, the picture ignored. */
-const hearsAudio = (model: ReadyModel | ReadyPipeline): model is ReadyModel => !('steps' in model) && model.task.inputKind === 'audio';
 
 /** What an audio job reviews unless asked otherwise: speech and loud sounds. */
 const AUDIO_REVIEW_LABELS = ['speech', 'loud'] as const;

@@ -3,7 +3,7 @@ import { FramewatchError } from '../errors/index.js';
 import { metrics } from '../metrics/index.js';
 import { preprocessViews, toModelInput, type PreprocessSpec, type View } from '../../preprocessing/index.js';
 import { decodeImage, decodeResized, type DecodeOptions } from '../media/image.js';
-import type { ReadyModel } from '../registry/index.js';
+import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import type { Detection } from '../tasks/index.js';
 import { observeDetections } from './postprocess.js';
 import { postprocessViews, runViews } from './views.js';
@@ -24,13 +24,16 @@ export interface ImagePrediction {
 /** Milliseconds from one performance.now() to another, to two decimals (as timings report them). */
 export const ms = (from: number, to: number) => Math.round((to - from) * 100) / 100;
 
+/** A model that hears audio (a voice detector), not pictures: its uploads are audio jobs. */
+export const hearsAudio = (target: ReadyModel | ReadyPipeline): target is ReadyModel => !('steps' in target) && target.task.inputKind === 'audio';
+
 /**
  * INVALID_INPUT (400) for a model that takes no pictures (a voice detector hears audio): its
  * image or video-frame route would otherwise fail inside ONNX Runtime, as a 500.
  */
 export function assertImageModel(model: ReadyModel): void {
-  if (model.task.inputKind !== 'audio') return;
-  throw new FramewatchError('INVALID_INPUT', `model '${model.name}' takes audio (task '${model.task.name}'), not images or video frames; a video job's audio analysis runs it`, {
+  if (!hearsAudio(model)) return;
+  throw new FramewatchError('INVALID_INPUT', `model '${model.name}' takes audio (task '${model.task.name}'), not images or video frames; send it an audio file or a video`, {
     model: model.name, version: model.version, task: model.task.name,
   });
 }
