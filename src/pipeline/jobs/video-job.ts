@@ -40,11 +40,14 @@ export function newJobRecord(spec: VideoJobSpec, chunks: readonly ChunkPayload[]
   };
 }
 
+/** Work done as a percentage, to one decimal, never above 100 (a job's frames, a redaction stage's). */
+export const percentDone = (done: number, total: number): number => Math.min(100, Math.round((done / Math.max(1, total)) * 1000) / 10);
+
 /** Progress summed over the chunks. */
 export function progressOf(record: JobRecord): JobRecord['progress'] {
   const framesDone = (record.chunks ?? []).reduce((sum, c) => sum + c.framesDone, 0);
   const framesTotal = Math.max(record.progress.framesTotal, framesDone);
-  return { framesDone, framesTotal, percent: Math.min(100, Math.round((framesDone / Math.max(1, framesTotal)) * 1000) / 10) };
+  return { framesDone, framesTotal, percent: percentDone(framesDone, framesTotal) };
 }
 
 /**

@@ -13,6 +13,7 @@ import type { ModelRepository, ReadyModel } from '../../registry/index.js';
 import type { JobResult } from '../../shared/job-result.js';
 import { redactionRecordSchema, type RedactionAudit, type RedactionRecord, type RedactionRequest } from '../../shared/redaction.js';
 import type { JobQueue } from '../jobs/queue.js';
+import { percentDone } from '../jobs/video-job.js';
 import { detectFaceTracks, faceSamplesPlanned, resolveFaceModel, type FaceTracks } from './faces.js';
 import { maskPlan, type RedactionTarget } from './plan.js';
 
@@ -80,7 +81,7 @@ const REDACTION_ID_RE = /^[0-9a-f-]{36}$/;
 
 /** A record's progress through one stage. */
 const stageProgress = (stage: 'detect' | 'encode', framesDone: number, framesTotal: number): RedactionRecord['progress'] => ({
-  stage, framesDone, framesTotal, percent: Math.min(100, Math.round((framesDone / Math.max(1, framesTotal)) * 1000) / 10),
+  stage, framesDone, framesTotal, percent: percentDone(framesDone, framesTotal),
 });
 
 /** The encode stage's total, from the job's description of the video (the redaction decodes at its rate). */
