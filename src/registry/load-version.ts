@@ -31,8 +31,9 @@ export async function loadVersion(entry: VersionEntry, options: RepositoryOption
   if (actual !== manifest.file.sha256) {
     throw new FramewatchError('MODEL_NOT_READY', `sha256 mismatch for ${manifest.file.name}: manifest ${manifest.file.sha256}, file ${actual}`);
   }
-  const { settings, threads, bulkThreads } = planThreads(options, manifest);
-  const open = (intraOp: number) => createSession(modelPath, { device: options.device, threads: intraOp, spinning: options.spinning, logger: options.logger });
+  const { settings, threads, bulkThreads, from } = planThreads(options, manifest);
+  const graph = manifest.runtime;
+  const open = (intraOp: number) => createSession(modelPath, { device: options.device, threads: intraOp, spinning: options.spinning, graph, logger: options.logger });
   const session = await open(threads);
   const [input] = session.inputs;
   if (manifest.preprocessing.normalizeInModel && (input?.dtype !== 'uint8' || input.shape.length !== 4 || input.shape[3] !== 3)) {
@@ -78,7 +79,7 @@ export async function loadVersion(entry: VersionEntry, options: RepositoryOption
   const reference = await readFile(join(entry.dir, 'reference.json'), 'utf8').then((t) => JSON.parse(t) as { profile: DriftProfile }, () => undefined);
   const features = task.inputKind === 'audio' ? AUDIO_DRIFT_FEATURES : DRIFT_FEATURES;
   const drift = reference ? createDriftMonitor(entry.name, entry.version, reference.profile, options.driftWindow ?? 500, features) : undefined;
-  const sessions = bulkSession ? { bulkSession, threads: { session: threads, bulk: bulkThreads } } : { threads: { session: threads } };
+  const sessions = bulkSession ? { bulkSession, threads: { session: threads, bulk: bulkThreads, from } } : { threads: { session: threads, from } };
   return { name: entry.name, version: entry.version, manifest, session, ...sessions, task, params, batcher, batching, drift };
 }
 

@@ -27,6 +27,27 @@ export const expectedSchema = z.strictObject({
 export type Expected = z.infer<typeof expectedSchema>;
 
 const modelName = z.string().regex(MODEL_NAME_RE, 'must be lowercase kebab-case');
+const positiveInt = z.number().int().positive();
+
+/** The file beside a tuned version's manifest that records how its settings were chosen. */
+export const TUNING_RECORD = 'tuning.json';
+
+/**
+ * ONNX Runtime settings `framewatch tune` measured best on a machine with `tunedCores` usable
+ * cores. Thread counts apply only on a machine with that many cores (elsewhere the rule in
+ * registry/threads.ts does); the graph settings apply everywhere.
+ */
+export const runtimeSchema = z.strictObject({
+  graphOptimizationLevel: z.enum(['basic', 'extended', 'all']).optional(),
+  executionMode: z.enum(['sequential', 'parallel']).optional(),
+  interOpThreads: positiveInt.optional(),
+  /** Intra-op threads of the session that answers images. */
+  intraOpThreads: positiveInt.optional(),
+  /** Intra-op threads of the session that runs video frames beside ffmpeg (bulk, and the worker role). */
+  bulkIntraOpThreads: positiveInt.optional(),
+  tunedCores: positiveInt,
+});
+export type RuntimeTuning = z.infer<typeof runtimeSchema>;
 
 export const manifestSchema = z.object({
   project: z.string().min(1),
@@ -36,8 +57,11 @@ export const manifestSchema = z.object({
   task: z.string().min(1),
   description: z.string().optional(),
   source: z.object({
-    /** ONNX file, or a TF.js graph model converted by the exporter. */
-    format: z.enum(['onnx', 'tfjs']).default('onnx'),
+    /**
+     * ONNX file, a TF.js graph model converted by the exporter, or another version of this
+     * model (`path` "<name>/<version>", its model file's sha256), which `tune` derived.
+     */
+    format: z.enum(['onnx', 'tfjs', 'version']).default('onnx'),
     package: z.string().optional(),
     path: z.string().min(1),
     /** For tfjs: over model.json followed by its weight shards. */
@@ -45,6 +69,8 @@ export const manifestSchema = z.object({
     license: z.string().optional(),
     /** For tfjs: the TF node names the graph was cut at, which become the ONNX outputs. */
     outputs: z.array(z.string()).optional(),
+    /** For version: how the model file was derived (int8: quantized with the committed quantization.json). */
+    variant: z.enum(['copy', 'int8']).optional(),
   }),
   file: z.object({ name: z.string().min(1), sha256 }),
   inputs: z.array(tensorSpec).min(1),
@@ -71,6 +97,8 @@ export const manifestSchema = z.object({
       instances: z.number().int().positive().optional(),
     })
     .optional(),
+  /** ONNX Runtime settings from `framewatch tune` (the record is TUNING_RECORD). */
+  runtime: runtimeSchema.optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;

@@ -1,6 +1,6 @@
 import { PROVIDER_DEFAULTS, usableCores, type BatcherSettings } from '../runtime/index.js';
 import type { Manifest } from './manifest.js';
-import type { RepositoryOptions } from './types.js';
+import type { RepositoryOptions, ThreadSource } from './types.js';
 
 const DEFAULT_BATCHING: BatcherSettings = { requestTimeoutMs: 30_000 };
 
@@ -19,15 +19,25 @@ export interface ThreadPlan {
   threads: number;
   /** Threads a bulk session would get (bulkReservedCores less); it opens only where this differs. */
   bulkThreads: number;
+  from: ThreadSource;
 }
 
-/** Plans a version's threads from the options and the manifest's planned instances. */
+/**
+ * Plans a version's threads: FRAMEWATCH_THREADS when set; else the version's tuned counts
+ * when it was tuned on a machine with this many usable cores (images on the main session,
+ * video on the bulk one, and on a worker, which runs only video, on its only one); else
+ * the rule (intraOpThreads).
+ */
 export function planThreads(options: RepositoryOptions, manifest: Manifest): ThreadPlan {
   const settings = options.batching ?? DEFAULT_BATCHING;
   const plannedInstances = manifest.serving?.instances ?? (settings.instances ?? PROVIDER_DEFAULTS.cpu.instances);
-  // The cgroup is read once per version, and not at all when the threads are set.
-  const cores = options.threads === undefined ? usableCores() : undefined;
+  if (options.threads !== undefined) return { settings, threads: options.threads, bulkThreads: options.threads, from: 'config' };
+  const cores = usableCores();
   const threads = intraOpThreads(options, plannedInstances, cores);
-  const bulkThreads = intraOpThreads({ threads: options.threads, reservedCores: options.bulkReservedCores }, plannedInstances, cores);
-  return { settings, threads, bulkThreads };
+  const bulkThreads = intraOpThreads({ reservedCores: options.bulkReservedCores }, plannedInstances, cores);
+  const tuned = manifest.runtime?.tunedCores === cores ? manifest.runtime : undefined;
+  if (!tuned?.intraOpThreads && !tuned?.bulkIntraOpThreads) return { settings, threads, bulkThreads, from: 'rule' };
+  const videoOnly = (options.reservedCores ?? 0) > 0;
+  const tunedBulk = tuned.bulkIntraOpThreads ?? bulkThreads;
+  return { settings, threads: (videoOnly ? tuned.bulkIntraOpThreads : tuned.intraOpThreads) ?? threads, bulkThreads: tunedBulk, from: 'tuning' };
 }

@@ -6,6 +6,9 @@ import type { Manifest, PipelineManifest } from './manifest.js';
 import type { ImageDecoder, SkewReport } from './skew.js';
 import type { Logger } from '../logging/logger.js';
 
+/** Where a version's thread counts came from: FRAMEWATCH_THREADS, its tuning record's machine, or the rule. */
+export type ThreadSource = 'config' | 'tuning' | 'rule';
+
 /** Where a version stands: the lifecycle (models) or its steps (pipelines) set it. */
 export type VersionState = 'LOADING' | 'READY' | 'FAILED' | 'UNLOADED';
 
@@ -21,8 +24,8 @@ export interface ReadyModel {
    * open); unset = `session` for all.
    */
   readonly bulkSession?: LazySession;
-  /** ONNX Runtime's intra-op threads of each session (CPU). */
-  readonly threads: { session: number; bulk?: number };
+  /** ONNX Runtime's intra-op threads of each session (CPU), and where the counts came from. */
+  readonly threads: { session: number; bulk?: number; from: ThreadSource };
   readonly task: Task<{ scoreThreshold: number }>;
   readonly params: { scoreThreshold: number };
   /** Every inference goes through the version's dynamic batcher. */

@@ -11,12 +11,20 @@ import type { FromWorker, PlainTensor, Provider, SessionWorkerData, TensorInfo, 
 export type Device = 'auto' | 'cpu' | 'cuda';
 export type { PlainTensor, Provider, TensorInfo } from './session-messages.js';
 
+/** ONNX Runtime graph and scheduling settings a version was tuned with (unset: framewatch's defaults). */
+export interface GraphSettings {
+  graphOptimizationLevel?: 'basic' | 'extended' | 'all';
+  executionMode?: 'sequential' | 'parallel';
+  interOpThreads?: number;
+}
+
 export interface SessionOptions {
   device: Device;
   /** Intra-op threads; unset lets ONNX Runtime choose. */
   threads?: number;
   /** Idle intra-op threads spin before sleeping (ONNX Runtime's default); default false. */
   spinning?: boolean;
+  graph?: GraphSettings;
   logger?: Logger;
 }
 
@@ -46,10 +54,11 @@ export function cudaProviderInstalled(): boolean {
 }
 
 /** The ONNX Runtime session options every framewatch session gets (the bench reuses them). */
-export function ortSessionOptions(threads?: number, spinning = false) {
+export function ortSessionOptions(threads?: number, spinning = false, graph: GraphSettings = {}) {
   return {
-    graphOptimizationLevel: 'all' as const,
-    interOpNumThreads: 1,
+    graphOptimizationLevel: graph.graphOptimizationLevel ?? 'all',
+    executionMode: graph.executionMode ?? 'sequential',
+    interOpNumThreads: graph.interOpThreads ?? 1,
     ...(threads ? { intraOpNumThreads: threads } : {}),
     ...(spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
   };
@@ -69,7 +78,7 @@ export async function createSession(modelPath: string, options: SessionOptions):
   const workerData: SessionWorkerData = {
     modelPath,
     providers: cudaPresent ? ['cuda', 'cpu'] : ['cpu'],
-    sessionOptions: ortSessionOptions(options.threads, options.spinning),
+    sessionOptions: ortSessionOptions(options.threads, options.spinning, options.graph),
   };
   const worker = new Worker(compiledModule(import.meta.url, './session-worker.js', 'src/runtime/session-worker.js'), { workerData });
   // Counted from the thread's start to its exit, whatever ends it: a leaked session shows.

@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+import type { Manifest } from '../registry/index.js';
+import { exportModel, type ExportResult } from './export.js';
+import type { ImageDecoder } from './golden.js';
+
+export interface DeriveOptions {
+  modelsDir: string;
+  /** The version derived from: its folder and manifest. */
+  from: { dir: string; manifest: Manifest };
+  /** Default: one above the highest existing version. */
+  version?: number;
+  derived: { bytes: Uint8Array; variant: 'copy' | 'int8' };
+  runtime?: Manifest['runtime'];
+  serving?: Manifest['serving'];
+  description: string;
+  /** More files for the version folder: the tuning record, the quantization ranges. */
+  files: Record<string, string>;
+  decode: ImageDecoder;
+  createdAt?: Date;
+}
+
+/**
+ * Writes a new version of a model derived from another (`framewatch tune`): the same task,
+ * processing, labels and golden samples, a model file as given (the source's, or its int8
+ * variant), and its tuned settings. The exporter writes its golden outputs and drift reference
+ * anew, so the skew guard replays the derived file exactly.
+ */
+export function deriveVersion(o: DeriveOptions): Promise<ExportResult> {
+  const m = o.from.manifest;
+  return exportModel({
+    modelsDir: o.modelsDir,
+    sourcePath: join(o.from.dir, m.file.name),
+    sourceFormat: 'version',
+    sourceLabel: `${m.name}/${m.version}`,
+    derived: o.derived,
+    ...(m.source.license ? { sourceLicense: m.source.license } : {}),
+    name: m.name,
+    version: o.version,
+    task: m.task,
+    project: m.project,
+    description: o.description,
+    preprocessing: m.preprocessing,
+    postprocessing: m.postprocessing,
+    labels: m.labels,
+    golden: m.golden.map((g) => join(o.from.dir, g.input)),
+    decode: o.decode,
+    createdAt: o.createdAt,
+    ...(m.expected ? { expected: m.expected } : {}),
+    ...(m.review ? { review: m.review } : {}),
+    ...(o.serving ? { serving: o.serving } : {}),
+    ...(o.runtime ? { runtime: o.runtime } : {}),
+    files: o.files,
+  });
+}

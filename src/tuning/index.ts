@@ -1,0 +1,3 @@
+export * from './tune.js';
+export * from './parity.js';
+export * from './measure.js';

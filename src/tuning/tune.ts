@@ -1,0 +1,276 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { extname, join } from 'node:path';
+import type { ModelInput } from '../../preprocessing/index.js';
+import { FramewatchError } from '../errors/index.js';
+import { deriveVersion } from '../exporter/derive.js';
+import { scanRepository, TUNING_RECORD, type ImageDecoder, type Manifest, type ScannedVersion } from '../registry/index.js';
+import { PROVIDER_DEFAULTS, runSingle, usableCores, type Device } from '../runtime/index.js';
+import { getTask, type Detection } from '../tasks/index.js';
+import { measureSideBySide, openCandidate, type Candidate, type Figures, type MeasureSettings, type OpenCandidate } from './measure.js';
+import { compareDetections, PARITY, type ImageParity } from './parity.js';
+import { measureVideoSideBySide } from './video.js';
+
+/** A candidate replaces the one it is measured against only when it serves this much more ... */
+export const MIN_GAIN = 1.03;
+/** ... at a p99 latency at most this much worse. Small gains within the noise keep the simpler settings. */
+const MAX_P99_LOSS = 1.1;
+
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
+
+export interface TuneOptions {
+  modelsDir: string;
+  name: string;
+  /** Default: the newest version. */
+  version?: number;
+  device: Device;
+  decode: ImageDecoder;
+  /** Images for the parity check beside the golden samples (a held-out set). */
+  holdoutDir?: string;
+  /** A clip whose frames measure the video (bulk) session's threads; without one they keep the rule. */
+  videoPath?: string;
+  measure: MeasureSettings;
+  /** Measure and report only. */
+  dryRun?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface StageRecord {
+  stage: string;
+  candidates: Array<{ id: string; figures: Figures | { framesPerS: number } }>;
+  winner: string;
+}
+
+/** What tune did, written beside the new version's manifest (TUNING_RECORD). */
+export interface TuningRecord {
+  from: { name: string; version: number; sha256: string };
+  date: string;
+  machine: { cpu: string; usableCores: number; node: string; device: Device };
+  measure: MeasureSettings & { rule: string };
+  stages: StageRecord[];
+  winner: Candidate & { bulkIntraOpThreads?: number };
+  /** The winner's images/s over the source's settings, measured side by side. */
+  speedup: number;
+  parity: { rule: string; images: ImageParity[]; ok: boolean; holdout: string };
+  /** The version written, or why none was. */
+  outcome: { written: number } | { notWritten: string };
+}
+
+/** The settings a version is served with today (its own tuning, else framewatch's defaults). */
+function currentSettings(manifest: Manifest, cores: number): Candidate {
+  const r = manifest.runtime;
+  const tunedHere = r?.tunedCores === cores;
+  return {
+    id: 'current',
+    graph: { graphOptimizationLevel: r?.graphOptimizationLevel ?? 'all', executionMode: r?.executionMode ?? 'sequential', interOpThreads: r?.interOpThreads ?? 1 },
+    intraOpThreads: (tunedHere ? r?.intraOpThreads : undefined) ?? cores,
+    instances: manifest.serving?.instances ?? PROVIDER_DEFAULTS.cpu.instances,
+    maxBatchSize: manifest.serving?.maxBatchSize ?? PROVIDER_DEFAULTS.cpu.maxBatchSize,
+    variant: 'copy',
+  };
+}
+
+/** The sweep, one knob at a time: each stage's candidates vary the best settings so far. */
+const STAGES: Array<{ stage: string; vary: (best: Candidate, cores: number) => Candidate[] }> = [
+  {
+    stage: 'graph optimization',
+    vary: (b) => (['basic', 'extended', 'all'] as const).map((level) => ({ ...b, id: `level=${level}`, graph: { ...b.graph, graphOptimizationLevel: level } })),
+  },
+  {
+    stage: 'execution mode',
+    vary: (b, cores) => [
+      { ...b, id: 'sequential', graph: { ...b.graph, executionMode: 'sequential', interOpThreads: 1 } },
+      { ...b, id: `parallel, ${cores} inter-op`, graph: { ...b.graph, executionMode: 'parallel', interOpThreads: cores } },
+    ],
+  },
+  {
+    stage: 'threads x instances',
+    vary: (b, cores) => [...new Set([1, 2, 4].filter((n) => n <= cores))]
+      .map((instances) => ({ ...b, id: `${Math.max(1, Math.floor(cores / instances))} threads x ${instances}`, intraOpThreads: Math.max(1, Math.floor(cores / instances)), instances })),
+  },
+  {
+    stage: 'batch size',
+    vary: (b) => [1, 2, 4, 8].map((maxBatchSize) => ({ ...b, id: `batch ${maxBatchSize}`, maxBatchSize })),
+  },
+];
+
+/** Whether `c` beats `best` clearly (see MIN_GAIN and MAX_P99_LOSS). */
+const beats = (c: Figures, best: Figures) => c.imagesPerS >= best.imagesPerS * MIN_GAIN && c.p99Ms <= best.p99Ms * MAX_P99_LOSS;
+
+async function imageFiles(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch(() => {
+    throw new FramewatchError('INVALID_INPUT', `the folder ${dir} cannot be read`);
+  });
+  return names.filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase())).sort().map((n) => join(dir, n));
+}
+
+function findVersion(entries: readonly ScannedVersion[], o: Pick<TuneOptions, 'name' | 'version' | 'modelsDir'>): ScannedVersion & { manifest: Manifest } {
+  const versions = entries.filter((e) => e.name === o.name);
+  if (versions.length === 0) throw new FramewatchError('MODEL_NOT_FOUND', `no model '${o.name}' in ${o.modelsDir}`);
+  const entry = o.version === undefined ? versions.at(-1)! : versions.find((e) => e.version === o.version);
+  if (!entry) throw new FramewatchError('VERSION_NOT_FOUND', `'${o.name}' has no version ${o.version}; it has ${versions.map((e) => e.version).join(', ')}`);
+  if (!entry.manifest) throw new FramewatchError('MODEL_NOT_READY', `${o.name}/${entry.version} cannot be tuned: ${entry.problem ?? 'it is a pipeline of other versions'}`);
+  const task = getTask(entry.manifest.task);
+  if (task.inputKind !== 'image') {
+    throw new FramewatchError('INVALID_INPUT', `${o.name}/${entry.version} is a ${task.inputKind} model; tune measures image models (its parity is judged on detections)`);
+  }
+  return entry as ScannedVersion & { manifest: Manifest };
+}
+
+interface Sample { name: string; input: ModelInput }
+
+/** The images tune feeds: the golden samples, then the held-out set, decoded as the server decodes them. */
+async function loadSamples(entry: { dir: string; manifest: Manifest }, holdout: readonly string[], decode: ImageDecoder): Promise<Sample[]> {
+  const files = [...entry.manifest.golden.map((g) => join(entry.dir, g.input)), ...holdout];
+  const samples: Sample[] = [];
+  for (const file of files) {
+    try {
+      samples.push({ name: file, input: (await decode(await readFile(file), entry.manifest.preprocessing)).input });
+    } catch (err) {
+      throw new FramewatchError('INVALID_INPUT', `${file} cannot be decoded: ${(err as Error).message}`);
+    }
+  }
+  return samples;
+}
+
+/** Each sample's detections on an open candidate, as the server would postprocess them. */
+async function detectAll(open: OpenCandidate, samples: readonly Sample[], manifest: Manifest): Promise<Detection[][]> {
+  const task = getTask(manifest.task);
+  const params = task.paramsSchema.parse(manifest.postprocessing);
+  const outputNames = open.session.outputs.map((o) => o.name);
+  const all: Detection[][] = [];
+  for (const s of samples) {
+    const outputs = await runSingle(open.session, s.input);
+    all.push(task.postprocess({ outputs, outputNames, transform: s.input.transform, params, labels: manifest.labels }));
+  }
+  return all;
+}
+
+/**
+ * `framewatch tune`: measures ONNX Runtime's settings for one version on this machine, one
+ * knob at a time, each stage's candidates side by side; keeps the winner only when its
+ * detections keep parity with the source version; writes it as a new version with its record.
+ */
+export async function tune(o: TuneOptions): Promise<TuningRecord> {
+  const log = o.log ?? (() => undefined);
+  const entries = await scanRepository(o.modelsDir);
+  const entry = findVersion(entries, o);
+  const { manifest } = entry;
+  const holdout = o.holdoutDir ? await imageFiles(o.holdoutDir) : [];
+  if (o.holdoutDir && holdout.length === 0) throw new FramewatchError('INVALID_INPUT', `the held-out folder ${o.holdoutDir} has no images (.jpg, .jpeg, .png, .webp)`);
+  const samples = await loadSamples(entry, holdout, o.decode);
+  if (samples.length === 0) throw new FramewatchError('INVALID_INPUT', `${o.name}/${entry.version} has no golden samples and no held-out set was given: nothing to measure or judge parity on`);
+  const modelPath = join(entry.dir, manifest.file.name);
+  const cores = usableCores();
+  const opened: OpenCandidate[] = [];
+  const open = async (c: Candidate) => {
+    const made = await openCandidate(c, modelPath, o.device).catch((err: Error) => {
+      throw new FramewatchError('MODEL_NOT_READY', `${o.name}/${entry.version} cannot run with ${c.id}: ${err.message}`);
+    });
+    opened.push(made);
+    return made;
+  };
+  try {
+    const current = await open(currentSettings(manifest, cores));
+    const reference = await detectAll(current, samples, manifest);
+    const stages: StageRecord[] = [];
+    let best = current.candidate;
+    for (const { stage, vary } of STAGES) {
+      const candidates = vary(best, cores);
+      const opens = await Promise.all(candidates.map(open));
+      const figures = await measureSideBySide(opens, samples.map((s) => s.input), o.measure);
+      const incumbent = candidates.findIndex((c) => sameSettings(c, best));
+      let win = incumbent >= 0 ? incumbent : 0;
+      figures.forEach((f, i) => {
+        if (beats(f, figures[win])) win = i;
+      });
+      stages.push({ stage, candidates: candidates.map((c, i) => ({ id: c.id, figures: figures[i] })), winner: candidates[win].id });
+      log(`${stage}: ${candidates.map((c, i) => `${c.id} ${figures[i].imagesPerS.toFixed(2)}/s p99 ${figures[i].p99Ms.toFixed(0)} ms`).join(' | ')} -> ${candidates[win].id}`);
+      best = candidates[win];
+      await Promise.all(opens.map(release(opened)));
+    }
+    const final = await open({ ...best, id: 'winner' });
+    const baseline = await open({ ...current.candidate, id: 'current (again)' });
+    const [winnerFigures, baselineFigures] = await measureSideBySide([final, baseline], samples.map((s) => s.input), o.measure);
+    log(`winner against the current settings, side by side: ${winnerFigures.imagesPerS.toFixed(2)} against ${baselineFigures.imagesPerS.toFixed(2)} images/s`);
+    const candidateDetections = await detectAll(final, samples, manifest);
+    const threshold = (getTask(manifest.task).paramsSchema.parse(manifest.postprocessing) as { scoreThreshold: number }).scoreThreshold;
+    const images = samples.map((s, i) => compareDetections(s.name, reference[i], candidateDetections[i], threshold));
+    const bulk = o.videoPath ? await tuneVideoThreads(best, o.videoPath, o.measure.rounds, manifest, cores, open, stages, log) : undefined;
+    const parityOk = images.every((p) => p.ok);
+    // The rule gives video one core fewer than images (config-options.ts bulkReservedCores).
+    const unchanged = sameSettings(best, current.candidate) && (bulk === undefined || bulk === Math.max(1, cores - 1));
+    const record: TuningRecord = {
+      from: { name: o.name, version: entry.version, sha256: manifest.file.sha256 },
+      date: new Date().toISOString(),
+      machine: { cpu: cpus()[0]?.model ?? 'unknown', usableCores: cores, node: process.version, device: o.device },
+      measure: { ...o.measure, rule: `a candidate replaces the best so far at >= ${MIN_GAIN}x its images/s and a p99 at most ${MAX_P99_LOSS}x; figures are the median round` },
+      stages,
+      winner: { ...best, ...(bulk ? { bulkIntraOpThreads: bulk } : {}) },
+      speedup: winnerFigures.imagesPerS / baselineFigures.imagesPerS,
+      parity: {
+        rule: `per image, detections matched per label by IoU: every match IoU >= ${PARITY.minIou} and scores within ${PARITY.maxScoreDiff}; a detection one side lacks fails unless within ${PARITY.maxScoreDiff} of the score threshold ${threshold}`,
+        images, ok: parityOk, holdout: o.holdoutDir ?? 'none (golden samples only)',
+      },
+      outcome: !parityOk ? { notWritten: 'the winner does not keep parity with the source version' }
+        : unchanged ? { notWritten: `no candidate beat the current settings by ${MIN_GAIN}x` }
+        : o.dryRun ? { notWritten: 'dry run' }
+        : { written: nextVersion(entries, o.name) },
+    };
+    if ('written' in record.outcome) await writeTunedVersion(o, entry, record);
+    return record;
+  } finally {
+    await Promise.all(opened.map((x) => x.session.release()));
+  }
+}
+
+const release = (opened: OpenCandidate[]) => async (x: OpenCandidate) => {
+  opened.splice(opened.indexOf(x), 1);
+  await x.session.release();
+};
+
+const sameSettings = (a: Candidate, b: Candidate) => JSON.stringify({ ...a, id: '' }) === JSON.stringify({ ...b, id: '' });
+
+const nextVersion = (entries: readonly ScannedVersion[], name: string) => Math.max(0, ...entries.filter((e) => e.name === name).map((e) => e.version)) + 1;
+
+/** Writes the winner as the next version: the same model file, its settings in the manifest, the record beside it. */
+export async function writeTunedVersion(o: Pick<TuneOptions, 'modelsDir' | 'decode'>, entry: { dir: string; manifest: Manifest }, record: TuningRecord): Promise<void> {
+  const w = record.winner;
+  const cores = record.machine.usableCores;
+  const version = (record.outcome as { written: number }).written;
+  await deriveVersion({
+    modelsDir: o.modelsDir,
+    from: entry,
+    version,
+    derived: { bytes: await readFile(join(entry.dir, entry.manifest.file.name)), variant: w.variant },
+    runtime: {
+      graphOptimizationLevel: w.graph.graphOptimizationLevel,
+      executionMode: w.graph.executionMode,
+      interOpThreads: w.graph.interOpThreads,
+      intraOpThreads: w.intraOpThreads,
+      ...(w.bulkIntraOpThreads ? { bulkIntraOpThreads: w.bulkIntraOpThreads } : {}),
+      tunedCores: cores,
+    },
+    serving: { ...entry.manifest.serving, maxBatchSize: w.maxBatchSize, instances: w.instances },
+    description: `${entry.manifest.name}/${entry.manifest.version} tuned by framewatch tune on ${record.machine.cpu} (${cores} cores): ${record.speedup.toFixed(2)}x its images/s. ${entry.manifest.description ?? ''}`.trim(),
+    files: { [TUNING_RECORD]: `${JSON.stringify(record, null, 2)}\n` },
+    decode: o.decode,
+  });
+}
+
+/** The video session's intra-op threads: frames/s of a real clip, decoded beside inference, at each count. */
+async function tuneVideoThreads(
+  best: Candidate, clip: string, rounds: number, manifest: Manifest, cores: number,
+  open: (c: Candidate) => Promise<OpenCandidate>, stages: StageRecord[], log: (line: string) => void,
+): Promise<number> {
+  const counts = Array.from({ length: cores }, (_, i) => cores - i);
+  const opens = await Promise.all(counts.map((n) => open({ ...best, id: `video, ${n} threads`, intraOpThreads: n, instances: 1, maxBatchSize: 1 })));
+  const fps = await measureVideoSideBySide(opens, clip, manifest.preprocessing, rounds);
+  let win = 0;
+  fps.forEach((f, i) => {
+    if (f >= fps[win] * MIN_GAIN) win = i;
+  });
+  stages.push({ stage: 'video threads', candidates: opens.map((x, i) => ({ id: x.candidate.id, figures: { framesPerS: fps[i] } })), winner: opens[win].candidate.id });
+  log(`video threads: ${opens.map((x, i) => `${x.candidate.id} ${fps[i].toFixed(2)} frames/s`).join(' | ')} -> ${opens[win].candidate.id}`);
+  return counts[win];
+}
