@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,8 @@ import { runSingle, usableCores } from '../src/runtime/index.js';
 import { getTask } from '../src/tasks/index.js';
 import { writeTunedVersion, type TuningRecord } from '../src/tuning/index.js';
 import { runCli } from './helpers/cli.js';
-import { scratchRepository } from './helpers/server.js';
+import { postFile, scratchRepository, startTestServer } from './helpers/server.js';
+import type { RunningServer } from '../src/cli/serve.js';
 
 const decode: ImageDecoder = (bytes, spec) => loadImage(bytes, spec, { maxPixels: 40e6 });
 let repo: { dir: string; remove(): Promise<void> };
@@ -54,7 +55,7 @@ describe('framewatch tune: the sweep, side by side, with parity on the golden an
   it('a written winner is the next version: its settings in the manifest, its record beside it, served with its threads and batches and the same detections', async () => {
     const [v2] = (await scanRepository(repo.dir)).filter((e) => e.name === 'object-detector');
     const winner = { ...record.winner, graph: { ...record.winner.graph, graphOptimizationLevel: 'extended' as const }, intraOpThreads: 1, instances: 2, maxBatchSize: 2, bulkIntraOpThreads: 1 };
-    await writeTunedVersion({ modelsDir: repo.dir, decode }, { dir: v2.dir, manifest: v2.manifest! }, { ...record, winner, outcome: { written: 3 } });
+    await writeTunedVersion({ modelsDir: repo.dir, maxImagePixels: 40e6 }, { dir: v2.dir, manifest: v2.manifest! }, { ...record, winner, outcome: { written: 3 } });
     expect(await versions()).toEqual(['2', '3']);
     const dir = join(repo.dir, 'object-detector', '3');
     const { manifest } = await readManifest(dir, 'object-detector', 3);
@@ -89,7 +90,6 @@ describe('framewatch tune: the sweep, side by side, with parity on the golden an
     const dir = join(repo.dir, 'object-detector', '3');
     const path = join(dir, 'manifest.json');
     const manifest = JSON.parse(await readFile(path, 'utf8'));
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(path, JSON.stringify({ ...manifest, runtime: { ...manifest.runtime, tunedCores: usableCores() + 6 } }));
     const repository = createRepository({ root: repo.dir, device: 'cpu', logger: createLogger('silent'), only: (n) => n === 'object-detector' });
     try {
@@ -129,5 +129,50 @@ describe('framewatch tune: the sweep, side by side, with parity on the golden an
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(message);
     expect(await versions()).toEqual(before);
+  });
+});
+
+describe('POST /v1/models/:name/versions/:version/tune: the same sweep in the background, one at a time', () => {
+  const ADMIN = 'tune-admin-token-0123456789';
+  let server: RunningServer;
+  const call = (path: string, init: RequestInit = {}, token = ADMIN) =>
+    fetch(`${server.url}${path}`, { ...init, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+  beforeAll(async () => {
+    server = await startTestServer({ modelsDir: repo.dir, adminToken: ADMIN });
+  }, 60_000);
+  afterAll(() => server?.close());
+
+  it('answers 202 with a run to follow, refuses a second run with 409 TUNING_RUNNING, and ends with the record', async () => {
+    const body = JSON.stringify({ seconds: 0.2, rounds: 1, dryRun: true });
+    const started = await call('/v1/models/object-detector/versions/2/tune', { method: 'POST', body });
+    expect(started.status).toBe(202);
+    const run = await started.json();
+    expect(started.headers.get('location')).toBe(`/v1/tuning/${run.id}`);
+    expect(run).toMatchObject({ state: 'running', model: { name: 'object-detector', version: 2 } });
+    const second = await call('/v1/models/object-detector/versions/2/tune', { method: 'POST', body });
+    expect([second.status, (await second.json()).error.code]).toEqual([409, 'TUNING_RUNNING']);
+    let done: any;
+    for (let i = 0; i < 600 && done?.state !== 'succeeded' && done?.state !== 'failed'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      done = await (await call(`/v1/tuning/${run.id}`)).json();
+    }
+    expect(done.state).toBe('succeeded');
+    expect(done.log).toHaveLength(5);
+    expect(done.log[4]).toMatch(/^winner against the current settings/);
+    expect(done.record.stages.map((s: any) => s.stage)).toEqual(['graph optimization', 'execution mode', 'threads x instances', 'batch size']);
+    expect(done.record.outcome).toEqual({ notWritten: 'dry run' });
+    // The server answered images throughout.
+    const predict = await postFile(`${server.url}/v1/models/object-detector/predict`, await readFile('test/fixtures/messi5.jpg'), 'messi5.jpg', 'image/jpeg');
+    expect(predict.status).toBe(200);
+  }, 120_000);
+
+  it.each([
+    ['no admin token', '/v1/models/object-detector/versions/2/tune', 'POST', '{}', '', 401, 'UNAUTHORIZED'],
+    ['an unknown field', '/v1/models/object-detector/versions/2/tune', 'POST', '{"threads":2}', ADMIN, 400, 'INVALID_INPUT'],
+    ['an unknown version', '/v1/models/object-detector/versions/9/tune', 'POST', '{}', ADMIN, 404, 'VERSION_NOT_FOUND'],
+    ['an unknown run', '/v1/tuning/no-such-run', 'GET', undefined, ADMIN, 404, 'TUNING_NOT_FOUND'],
+  ])('%s: %s answers the catalogue code', async (_what, path, method, body, token, status, code) => {
+    const res = await call(path, { method, body }, token);
+    expect([res.status, (await res.json()).error.code]).toEqual([status, code]);
   });
 });

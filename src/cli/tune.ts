@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { loadConfig } from '../config/index.js';
 import { tune, type TuningRecord } from '../tuning/index.js';
-import { imageLoader } from './config-options.js';
 import { parseCommandArgs, UsageError } from './args.js';
 
 export const TUNE_HELP = `Usage: framewatch tune <name>[@<version>] [--version N] [--holdout DIR] [--video FILE]
@@ -57,7 +56,7 @@ export async function tuneCommand(argv: string[]): Promise<number> {
     name,
     version: version === undefined ? undefined : positive(version, '--version', 1),
     device: config.device,
-    decode: imageLoader(config),
+    maxImagePixels: config.maxImagePixels,
     holdoutDir: values.holdout,
     videoPath: values.video,
     measure: {

@@ -5,6 +5,7 @@ import { parseInput, validateModelName, versionParamSchema } from './params.js';
 import type { VersionEntry } from '../registry/index.js';
 import { createJobRoutes } from './routes-jobs.js';
 import { createManagementRoutes } from './routes-manage.js';
+import { createTuningRoutes } from './routes-tune.js';
 import { createPredictRoutes } from './routes-predict.js';
 import { createReviewRoutes } from './routes-review.js';
 import { createProfileRoutes } from './routes-profiles.js';
@@ -109,6 +110,7 @@ export function createRoutes(deps: AppDeps): Router {
     }),
   );
   router.use(createManagementRoutes(deps));
+  router.use(createTuningRoutes(deps));
   router.use(createPredictRoutes(deps));
   router.use(createJobRoutes(deps));
   router.use(createReviewRoutes(deps));

@@ -3,6 +3,7 @@ import { cpus } from 'node:os';
 import { extname, join } from 'node:path';
 import type { ModelInput } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
+import { loadImage } from '../media/image.js';
 import { deriveVersion } from '../exporter/derive.js';
 import { scanRepository, TUNING_RECORD, type ImageDecoder, type Manifest, type ScannedVersion } from '../registry/index.js';
 import { PROVIDER_DEFAULTS, runSingle, usableCores, type Device } from '../runtime/index.js';
@@ -16,6 +17,9 @@ export const MIN_GAIN = 1.03;
 /** ... at a p99 latency at most this much worse. Small gains within the noise keep the simpler settings. */
 const MAX_P99_LOSS = 1.1;
 
+/** The serving path's image decoding, under the server's pixel limit. */
+const decoder = (o: Pick<TuneOptions, 'maxImagePixels'>): ImageDecoder => (bytes, spec) => loadImage(bytes, spec, { maxPixels: o.maxImagePixels });
+
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
 
 export interface TuneOptions {
@@ -24,7 +28,8 @@ export interface TuneOptions {
   /** Default: the newest version. */
   version?: number;
   device: Device;
-  decode: ImageDecoder;
+  /** The server's pixel limit for images (FRAMEWATCH_MAX_IMAGE_PIXELS): tune decodes as it serves. */
+  maxImagePixels: number;
   /** Images for the parity check beside the golden samples (a held-out set). */
   holdoutDir?: string;
   /** A clip whose frames measure the video (bulk) session's threads; without one they keep the rule. */
@@ -158,7 +163,7 @@ export async function tune(o: TuneOptions): Promise<TuningRecord> {
   const { manifest } = entry;
   const holdout = o.holdoutDir ? await imageFiles(o.holdoutDir) : [];
   if (o.holdoutDir && holdout.length === 0) throw new FramewatchError('INVALID_INPUT', `the held-out folder ${o.holdoutDir} has no images (.jpg, .jpeg, .png, .webp)`);
-  const samples = await loadSamples(entry, holdout, o.decode);
+  const samples = await loadSamples(entry, holdout, decoder(o));
   if (samples.length === 0) throw new FramewatchError('INVALID_INPUT', `${o.name}/${entry.version} has no golden samples and no held-out set was given: nothing to measure or judge parity on`);
   const modelPath = join(entry.dir, manifest.file.name);
   const cores = usableCores();
@@ -234,7 +239,7 @@ const sameSettings = (a: Candidate, b: Candidate) => JSON.stringify({ ...a, id: 
 const nextVersion = (entries: readonly ScannedVersion[], name: string) => Math.max(0, ...entries.filter((e) => e.name === name).map((e) => e.version)) + 1;
 
 /** Writes the winner as the next version: the same model file, its settings in the manifest, the record beside it. */
-export async function writeTunedVersion(o: Pick<TuneOptions, 'modelsDir' | 'decode'>, entry: { dir: string; manifest: Manifest }, record: TuningRecord): Promise<void> {
+export async function writeTunedVersion(o: Pick<TuneOptions, 'modelsDir' | 'maxImagePixels'>, entry: { dir: string; manifest: Manifest }, record: TuningRecord): Promise<void> {
   const w = record.winner;
   const cores = record.machine.usableCores;
   const version = (record.outcome as { written: number }).written;
@@ -254,7 +259,7 @@ export async function writeTunedVersion(o: Pick<TuneOptions, 'modelsDir' | 'deco
     serving: { ...entry.manifest.serving, maxBatchSize: w.maxBatchSize, instances: w.instances },
     description: `${entry.manifest.name}/${entry.manifest.version} tuned by framewatch tune on ${record.machine.cpu} (${cores} cores): ${record.speedup.toFixed(2)}x its images/s. ${entry.manifest.description ?? ''}`.trim(),
     files: { [TUNING_RECORD]: `${JSON.stringify(record, null, 2)}\n` },
-    decode: o.decode,
+    decode: decoder(o),
   });
 }
 
