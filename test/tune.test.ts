@@ -162,6 +162,9 @@ describe('POST /v1/models/:name/versions/:version/tune: the same sweep in the ba
     expect(done.record.stages.map((s: any) => s.stage)).toEqual(['graph optimization', 'execution mode', 'threads x instances', 'batch size']);
     expect(done.record.outcome).toEqual({ notWritten: 'dry run' });
     // The server answered images throughout.
+    const listed = (await (await call('/v1/models')).json()).models.find((m: any) => m.name === 'object-detector');
+    expect(listed.versions.find((v: any) => v.version === 3)).toMatchObject({ status: 'READY', runtime: { intraOpThreads: 1, tunedCores: usableCores() }, threads: { session: 1, from: 'tuning' } });
+    expect(listed.versions.find((v: any) => v.version === 2).threads.from).toBe('rule');
     const predict = await postFile(`${server.url}/v1/models/object-detector/predict`, await readFile('test/fixtures/messi5.jpg'), 'messi5.jpg', 'image/jpeg');
     expect(predict.status).toBe(200);
   }, 120_000);

@@ -30,6 +30,8 @@ function describeVersion(e: VersionEntry) {
     inputShape: m?.inputs[0]?.shape ?? null,
     labelCount: m?.labels.length ?? 0,
     ...(m?.review ? { review: m.review } : {}),
+    ...(m?.runtime ? { runtime: m.runtime } : {}),
+    ...(e.ready ? { threads: e.ready.threads } : {}),
     ...(e.skew ? { skew: { ok: e.skew.ok, maxAbsDiff: e.skew.maxAbsDiff, tolerance: e.skew.tolerance } } : {}),
   };
 }
