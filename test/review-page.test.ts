@@ -435,6 +435,50 @@ describe('rules drawn over the player: zones, lines and track paths (issue 24)',
     });
   });
 
+  it('match, text and cue rules with attributes, set in the form, are stored as written and re-review as evaluate does', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await openJob(page);
+    await page.click('#rules summary');
+    await page.selectOption('#rule-kind', 'match');
+    expect(await page.isVisible('#rule-shape')).toBe(false);
+    await page.check('#rule-labels input[value="person"]');
+    await page.fill('#rule-min-score', '0.3');
+    await page.fill('#rule-min-track-s', '1');
+    await page.fill('#rule-max-size', '80');
+    await page.check('#rule-alert');
+    await page.click('#rule-form button[type="submit"]');
+    await page.locator('#rule-list li[data-rule="any-person"]').waitFor();
+    expect(await page.textContent('#rule-list li[data-rule="any-person"]')).toMatch(/^any-person: person anywhere \(score 0\.3\+, tracked 1 s\+, size 0%-80% of the frame\) \(alert\)/);
+    await page.selectOption('#rule-kind', 'cue');
+    expect(await page.isVisible('#rule-labels')).toBe(false);
+    await page.selectOption('#rule-cue', 'speech');
+    await page.selectOption('#rule-during', 'any-person');
+    await page.uncheck('#rule-alert');
+    await page.click('#rule-form button[type="submit"]');
+    await page.locator('#rule-list li[data-rule="speech"]').waitFor();
+    await page.selectOption('#rule-kind', 'text');
+    await page.fill('#rule-query', 'Exit, AB 123');
+    await page.click('#rule-form button[type="submit"]');
+    await page.locator('#rule-list li[data-rule="reads-exit"]').waitFor();
+    await page.fill('#profile-name', 'page-kinds');
+    await page.click('#save-profile');
+    await expect.poll(() => page.textContent('#summary')).toContain('re-reviewed with page-kinds v1');
+
+    const stored = await (await fetch(`${server.url}/v1/profiles/page-kinds`)).json();
+    expect(stored.rules).toEqual([
+      { name: 'any-person', kind: 'match', labels: ['person'], minScore: 0.3, minTrackS: 1, maxSize: 0.8, alert: true, enabled: true },
+      { name: 'speech', kind: 'cue', cue: 'speech', during: 'any-person', alert: false, enabled: true },
+      { name: 'reads-exit', kind: 'text', query: ['Exit', 'AB 123'], minScore: 0.3, minTrackS: 1, maxSize: 0.8, alert: false, enabled: true },
+    ]);
+    const direct = await evaluate(stored);
+    expect(direct.segments.length).toBeGreaterThan(0);
+    expect(await page.locator('#cards .card').count()).toBe(direct.segments.length);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it("a bad zone (crossing itself, or two corners) shows the server's INVALID_INPUT naming the zone, and stores nothing", async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await openJob(page);
