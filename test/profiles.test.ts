@@ -121,6 +121,27 @@ describe('re-review without re-inference (POST /v1/jobs/:id/evaluate)', () => {
     expect(answer.events.filter((e: { kind: string }) => e.kind === 'enter').length).toBeGreaterThan(0);
   });
 
+  it("links each segment's best frame as a picture, cut on the first fetch and cached after; a time the video lacks is 404", async () => {
+    const answer = await (await post(`/v1/jobs/${job.jobId}/evaluate?pad=0&mergeGap=0`, zoneProfile)).json();
+    const [first] = answer.segments;
+    expect(first.thumbnail).toBe(`/v1/jobs/${job.jobId}/frames/${Math.round(first.bestFrame.timeS * 10) * 100}.jpg`);
+    const before = await starts();
+    const cut = await fetch(`${base}${first.thumbnail}`);
+    expect(cut.status).toBe(200);
+    expect(cut.headers.get('content-type')).toBe('image/jpeg');
+    const { default: sharp } = await import('sharp');
+    const meta = await sharp(Buffer.from(await cut.arrayBuffer())).metadata();
+    expect(meta.width).toBe(Math.min(640, job.video.width));
+    expect(await starts()).toBeGreaterThan(before);
+    const cutStarts = await starts();
+    expect((await fetch(`${base}${first.thumbnail}`)).status).toBe(200);
+    expect(await starts()).toBe(cutStarts); // cached: no ffmpeg the second time
+    for (const ms of ['150', String(Math.ceil(job.video.durationS) * 1000 + 100), 'abc']) {
+      const bad = await fetch(`${base}/v1/jobs/${job.jobId}/frames/${ms}.jpg`);
+      expect([bad.status, (await bad.json()).error.code]).toEqual([404, 'SEGMENT_NOT_FOUND']);
+    }
+  });
+
   it("flags exactly the zone's occupancy by the job's own tracked samples, within one sample interval per segment", async () => {
     const answer = await (await post(`/v1/jobs/${job.jobId}/evaluate?pad=0&mergeGap=0.6`, zoneProfile)).json();
     expectZoneOccupancy(job, answer, rightHalf.polygon);
@@ -158,7 +179,9 @@ describe('re-review without re-inference (POST /v1/jobs/:id/evaluate)', () => {
     const res = await post(`/v1/jobs/${jobId}/evaluate`, zoneProfile);
     const elapsedMs = performance.now() - started;
     expect(res.status).toBe(200);
-    expect((await res.json()).events.length).toBeGreaterThan(100);
+    const answer = await res.json();
+    expect(answer.events.length).toBeGreaterThan(100);
+    expect(answer.segments[0].thumbnail).toBeUndefined(); // no kept video: no picture to link
     expect(elapsedMs).toBeLessThan(1000);
     expect(await starts()).toBe(ffmpegBefore);
     expect(await inferences()).toBe(inferBefore);

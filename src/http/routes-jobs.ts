@@ -5,6 +5,7 @@ import { FramewatchError } from '../errors/index.js';
 import { z } from 'zod';
 import { sniffFile } from '../media/sniff.js';
 import { succeededWhere } from '../pipeline/index.js';
+import { frameThumbnail } from '../pipeline/frame-thumbnail.js';
 import { foldTerms, textMatches } from '../shared/text-match.js';
 import { CUE_KINDS, type CueKind } from '../shared/profile.js';
 import { segmentsWebVtt } from '../shared/webvtt.js';
@@ -88,6 +89,18 @@ export function createJobRoutes({ jobs, config }: AppDeps): Router {
     const sniffed = await sniffFile(path).catch(() => undefined);
     if (!sniffed) throw new FramewatchError('NOT_FOUND', `job '${record.jobId}' has no kept video (it did not succeed, or FRAMEWATCH_KEEP_VIDEOS is off)`);
     res.type(VIDEO_TYPES[sniffed.format] ?? 'application/octet-stream').sendFile(path);
+  });
+
+  // Any moment of a finished job's kept video as a thumbnail (a re-review's best frames): cut once, then cached.
+  router.get('/v1/jobs/:id/frames/:ms.jpg', async (req, res) => {
+    const record = await requireJob(jobs, req.params.id);
+    const result = record.status === 'succeeded' ? await jobs.readResult(record.jobId) : undefined;
+    if (!result) throw new FramewatchError('JOB_NOT_FINISHED', `job '${record.jobId}' is ${record.status}: it has no frames to show yet`);
+    const ms = /^\d{1,9}$/.test(String(req.params.ms)) ? Number(req.params.ms) : NaN;
+    const cut = await frameThumbnail(record.jobId, jobs.videoPath(record.jobId), jobs.filesDir(record.jobId), result, ms);
+    res.type('image/jpeg');
+    if (cut.file) res.sendFile(resolve(cut.file));
+    else res.send(cut.bytes);
   });
 
   // Text search over finished jobs: the segments whose text contains one of the terms.

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import express, { Router, type Request } from 'express';
 import { z } from 'zod';
 import { FramewatchError } from '../errors/index.js';
 import { metrics } from '../metrics/index.js';
 import { reReview, type JobQueue } from '../pipeline/index.js';
+import { frameThumbnailUrl } from '../pipeline/frame-thumbnail.js';
 import type { ModelRepository } from '../registry/index.js';
 import type { ProfileStore } from '../review/index.js';
 import { profileSchema, unknownLabels, type Profile } from '../shared/profile.js';
@@ -87,7 +89,10 @@ export function createProfileRoutes({ jobs, repository, profiles, config }: AppD
     const classIdOf = (label: string) => labels?.indexOf(label) ?? -1;
     const answer = reReview(result, profile, { ...query, classIdOf });
     for (const e of answer.events) metrics.ruleEvents.inc({ profile: profile.name, rule: e.rule, kind: e.kind });
-    res.json({ jobId: id(req), ...answer });
+    // Each segment links its best frame's picture, cut when the page asks (evaluate itself decodes nothing).
+    const kept = existsSync(jobs.videoPath(id(req)));
+    const segments = answer.segments.map((s) => (kept ? { ...s, thumbnail: frameThumbnailUrl(id(req), s.bestFrame.timeS) } : s));
+    res.json({ jobId: id(req), ...answer, segments });
   });
   return router;
 }

@@ -42,8 +42,8 @@ export interface Evaluation {
   jobId: string;
   profile: { name: string; version?: number };
   events: RuleEvent[];
-  /** No thumbnail (cutting one would start ffmpeg); `overlaps`: the job's own segments each overlaps. */
-  segments: Array<VideoSegment & { overlaps: number[] }>;
+  /** `thumbnail`: the best frame's picture, cut when fetched (only with a kept video); `overlaps`: the job's own segments each overlaps. */
+  segments: Array<VideoSegment & { overlaps: number[]; thumbnail?: string }>;
   review: ReviewSummary;
 }
 

@@ -29,13 +29,13 @@ export function decisionOf(v: View, n: number) {
   return first && decisions.every((d) => d?.decision === first.decision) ? first : undefined;
 }
 
-/** The card's picture: the thumbnail, or, for a re-review's segment (the server cuts none), a placeholder naming the best frame's time. */
+/** The card's picture: the thumbnail, or, for a re-review's segment of a job whose video was not kept, a placeholder naming the best frame's time. */
 function picture({ api }: Page, s: ShownSegment): HTMLElement {
   const words = `Best frame at ${clock(s.bestFrame.timeS)}`;
   if (!s.thumbnail) {
     const none = document.createElement('div');
     none.className = 'no-thumbnail';
-    none.textContent = `${words} (no thumbnail for a re-review)`;
+    none.textContent = `${words} (no picture: the video was not kept)`;
     return none;
   }
   const img = document.createElement('img');

@@ -4,7 +4,7 @@ import type { ProfileDraft } from './profile-draft.js';
 
 /**
  * A segment on screen: one of the job's own (with its thumbnail), or one of a re-review's
- * (no thumbnail; `overlaps` lists the job's own segments it overlaps, where decisions stay).
+ * (its best frame's picture when the video is kept; `overlaps` lists the job's own segments it overlaps, where decisions stay).
  */
 export type ShownSegment = VideoSegment & { thumbnail?: string; overlaps?: number[] };
 
