@@ -115,18 +115,18 @@ describe('choosing the sampling', () => {
     }
   });
 
-  it('the tracker\'s gap follows the sampling: a person seen every 4 s is one track, not four', () => {
+  it('the tracker\'s gap follows the sampling: a person seen every 5 s is one track, not four', () => {
     const det = (x: number) => ({ label: 'person', classId: 0, score: 0.9, box: { x, y: 10, width: 50, height: 100 } });
     const run = (maxGapS: number) => {
       const tracker = createTracker({ ...DEFAULT_TRACKER, maxGapS });
-      [0, 4, 8, 12].forEach((t, i) => tracker.update({ index: i, timeS: t, detections: [det(10 + i)] }));
+      [0, 5, 10, 15].forEach((t, i) => tracker.update({ index: i, timeS: t, detections: [det(10 + i)] }));
       return tracker.finish();
     };
-    const plan = chooseSampling('keyframes', [0, 4, 8, 12], { fps: 1, startS: 0 });
-    expect(run(DEFAULT_TRACKER.maxGapS)).toEqual([]); // the fixed 3 s floor alone breaks it at every sample
+    const plan = chooseSampling('keyframes', [0, 5, 10, 15], { fps: 1, startS: 0 });
+    expect(run(DEFAULT_TRACKER.maxGapS)).toEqual([]); // the fixed 4 s floor alone breaks it at every sample
     const tracks = run(Math.max(DEFAULT_TRACKER.maxGapS, 1.5 * sampleIntervalS(plan, 1)));
     expect(tracks).toHaveLength(1);
-    expect(tracks[0]).toMatchObject({ hits: 4, startS: 0, endS: 12 });
+    expect(tracks[0]).toMatchObject({ hits: 4, startS: 0, endS: 15 });
   });
 });
 

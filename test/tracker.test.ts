@@ -30,14 +30,14 @@ describe('tracker on known-truth scenes (IDF1 and identity switches, IoU >= 0.5)
     }
   });
 
-  it('at 2 fps, identity switches stay at most one per 6 true tracks over all scenes', () => {
+  it('at 2 fps, identity switches stay at most one per 10 true tracks over all scenes', () => {
     const all = SCENES.map(([, actors]) => figures(actors, gridTimes(2, SCENE_S)));
     const truthIds = all.reduce((n, f) => n + f.truthIds, 0);
-    expect(all.reduce((n, f) => n + f.switches, 0)).toBeLessThanOrEqual(truthIds / 6);
+    expect(all.reduce((n, f) => n + f.switches, 0)).toBeLessThanOrEqual(truthIds / 10);
   });
 
-  it('at 1 fps (fast motion, boxes barely overlap between samples) IDF1 stays >= 0.7', () => {
-    for (const [, actors] of SCENES) expect(figures(actors, gridTimes(1, SCENE_S)).idf1).toBeGreaterThanOrEqual(0.7);
+  it('at 1 fps (fast motion, boxes barely overlap between samples) IDF1 stays >= 0.75', () => {
+    for (const [, actors] of SCENES) expect(figures(actors, gridTimes(1, SCENE_S)).idf1).toBeGreaterThanOrEqual(0.75);
   });
 
   it('at keyframe-like intervals of 1-4 s tracks still hold: IDF1 >= 0.4 and no scene falls apart into one track per sample', () => {
