@@ -3,6 +3,7 @@ import { maskPlan, unseenAwareBoxAt } from '../src/pipeline/redaction/plan.js';
 import { resolveFaceModel } from '../src/pipeline/redaction/faces.js';
 import { createResolver } from '../src/registry/resolve.js';
 import type { TrajectoryPoint } from '../src/pipeline/tracker.js';
+import { confirmedRanges, frameSpans } from '../src/pipeline/redaction/spans.js';
 import { outputByteLimit, redactionTimeLimitMs } from '../src/pipeline/redaction/limits.js';
 import { loadConfig } from '../src/config/index.js';
 
@@ -38,7 +39,16 @@ describe('mask plan', () => {
   });
 });
 
-describe("a redaction's bounds", () => {
+describe('what a redaction outputs, and its bounds', () => {
+  it('takes the confirmed segments only, as whole frames from the one showing at each start through the one at its end, overlaps joined', () => {
+    const segments = [{ startS: 1, endS: 2.05 }, { startS: 5, endS: 6 }, { startS: 5.5, endS: 7 }, { startS: 9, endS: 9.5 }];
+    const decisions = { 1: { decision: 'confirmed', decidedAt: '' }, 2: { decision: 'confirmed', decidedAt: '' }, 3: { decision: 'dismissed', decidedAt: '' } } as const;
+    expect(confirmedRanges('j', segments, decisions)).toEqual([segments[1], segments[2]]);
+    expect(frameSpans(confirmedRanges('j', segments, decisions), 10, 10)).toEqual([{ startS: 5, frames: 21 }]);
+    expect(frameSpans([segments[0], segments[3]], 10, 9.2)).toEqual([{ startS: 1, frames: 11 }, { startS: 9, frames: 2 }]);
+    expect(() => confirmedRanges('j', segments, { 3: { decision: 'dismissed', decidedAt: '' } })).toThrow(expect.objectContaining({ code: 'NO_CONFIRMED_SEGMENTS' }));
+  });
+
   it('bounds the output by bits per pixel of its frames under the absolute cap, and the time by 10x the duration plus 60 s', () => {
     const limits = loadConfig({});
     expect(limits).toMatchObject({ redactMaxBytes: 8192 * 1024 * 1024, redactMaxBitsPerPixel: 6, redactTimeoutBaseMs: 60_000, redactTimeoutFactor: 10 });

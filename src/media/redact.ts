@@ -1,10 +1,10 @@
-// The redaction encoder: every frame of the video decoded at its own rate (the same hardened
-// decoder as sampling), masked in place, and piped into one H.264 encoder whose inputs are
-// hardened the same way; the audio is copied from the upload (re-encoded to AAC) unless asked
-// not to. No frame reaches the encoder without going through the masks, and the output's
-// frame count is checked against the frames decoded: an output that differs is removed and
-// the redaction fails. The output is bounded: ffmpeg stops writing at `maxBytes` (-fs) and an
-// output that reached it fails.
+// The redaction encoder: every frame of the video (or of the spans asked for) decoded at its
+// own rate (the same hardened decoder as sampling), masked in place, and piped into one H.264
+// encoder whose inputs are hardened the same way; the audio is copied from the upload
+// (re-encoded to AAC, cut to the same spans) unless asked not to. No frame reaches the encoder
+// without going through the masks, and the output's frame count is checked against the
+// frames decoded: an output that differs is removed and the redaction fails. The output is
+// bounded: ffmpeg stops writing at `maxBytes` (-fs) and an output that reached it fails.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { rm, stat } from 'node:fs/promises';
@@ -13,14 +13,33 @@ import { inputArgs, reasonFrom, sampleFrames, type VideoInfo } from './ffmpeg.js
 import { mediaTools } from './ffmpeg-tools.js';
 import { drawMasks, type MaskStyle } from './mask.js';
 
+/** A part of the source the output holds: `frames` frames from `startS` (unset: to the end). */
+export interface SourceSpan {
+  startS: number;
+  frames?: number;
+}
+
+/** The whole video, as one span. */
+export const WHOLE_VIDEO: readonly SourceSpan[] = [{ startS: 0 }];
+
 export interface RedactOptions {
   style: MaskStyle;
   /** Keep the upload's first audio stream (re-encoded to AAC); false: no audio. */
   audio: boolean;
+  /** The parts of the source to output, in order, joined one after the other. */
+  spans: readonly SourceSpan[];
   /** The output's size limit in bytes: ffmpeg stops writing there and the redaction fails (REDACTION_TOO_LARGE). */
   maxBytes: number;
   signal?: AbortSignal;
   onProgress?: (framesDone: number) => void;
+}
+
+/** Where a span of the source went in the output. */
+export interface RedactedSpan {
+  sourceStartS: number;
+  sourceEndS: number;
+  outputStartS: number;
+  frames: number;
 }
 
 export interface RedactedVideo {
@@ -30,15 +49,31 @@ export interface RedactedVideo {
   framesMasked: number;
   masks: number;
   fps: number;
+  spans: RedactedSpan[];
 }
 
 /** The frame rate frames are decoded and encoded at: the video's own (its average, for variable-rate files). */
-const redactionFps = (info: Pick<VideoInfo, 'fps'>) => (info.fps > 0 && info.fps <= 240 ? info.fps : 25);
+export const redactionFps = (info: Pick<VideoInfo, 'fps'>) => (info.fps > 0 && info.fps <= 240 ? info.fps : 25);
+
+const seconds = (x: number) => Math.round(x * 1e6) / 1e6;
+const isWholeVideo = (spans: readonly SourceSpan[]) => spans.length === 1 && spans[0].startS === 0 && spans[0].frames === undefined;
+
+/**
+ * The audio input's first stream, cut sample-exactly to each span's frames and joined, so
+ * sound and picture stay in step across the cuts; the whole stream for the whole video.
+ */
+function audioMapArgs(spans: readonly SourceSpan[], fps: number): string[] {
+  if (isWholeVideo(spans)) return ['-map', '1:a:0?'];
+  const cut = (s: SourceSpan, i: number) => `[in${i}]atrim=start=${seconds(s.startS)}${s.frames === undefined ? '' : `:end=${seconds(s.startS + s.frames / fps)}`},asetpts=PTS-STARTPTS[cut${i}]`;
+  const labels = (name: string) => spans.map((_, i) => `[${name}${i}]`).join('');
+  const graph = [`[1:a:0]asplit=${spans.length}${labels('in')}`, ...spans.map(cut), `${labels('cut')}concat=n=${spans.length}:v=0:a=1[audio]`].join(';');
+  return ['-filter_complex', graph, '-map', '[audio]'];
+}
 
 function encoderArgs(path: string, info: VideoInfo, fps: number, o: RedactOptions, out: string): string[] {
   const frames = ['-pix_fmt', 'rgb24', '-s', `${info.width}x${info.height}`, '-r', String(fps), ...inputArgs('pipe:0', 'rawvideo', 'pipe')];
   const sound = o.audio && info.hasAudio
-    ? { input: inputArgs(path, info.demuxer), map: ['-map', '1:a:0?', '-c:a', 'aac', '-b:a', '128k'] }
+    ? { input: inputArgs(path, info.demuxer), map: [...audioMapArgs(o.spans, fps), '-c:a', 'aac', '-b:a', '128k'] }
     : { input: [], map: ['-an'] };
   const video = ['-map', '0:v:0', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p', '-sn', '-dn', '-movflags', '+faststart'];
   // `file:`: the output path is never read as another protocol's URL.
@@ -83,9 +118,10 @@ function startEncoder(args: string[]) {
 }
 
 /**
- * Writes the redacted video to `out`: each frame at time t gets `masksAt(t)`. Fails (and
- * leaves nothing at `out`) when decoding or encoding fails, on cancel, when the output
- * reached `maxBytes`, or when the output's frames are not the frames decoded.
+ * Writes the redacted video to `out`: the spans' frames one after the other, each frame at
+ * source time t with `masksAt(t)`. Fails (and leaves nothing at `out`) when decoding or
+ * encoding fails, on cancel, when the output reached `maxBytes`, or when the output's frames
+ * are not the frames decoded.
  */
 export async function redactVideo(path: string, info: VideoInfo, masksAt: (timeS: number) => Array<{ x: number; y: number; width: number; height: number }>, o: RedactOptions, out: string): Promise<RedactedVideo> {
   const fps = redactionFps(info);
@@ -94,17 +130,28 @@ export async function redactVideo(path: string, info: VideoInfo, masksAt: (timeS
   const encoder = startEncoder(encoderArgs(path, info, fps, o, out));
   o.signal?.addEventListener('abort', encoder.kill, { once: true });
   const counts = { framesDecoded: 0, framesEncoded: 0, framesMasked: 0, masks: 0, fps };
-  try {
-    for await (const frame of sampleFrames(path, info, { fps, startS: 0, signal: o.signal })) {
+  const spans: RedactedSpan[] = [];
+  /** Masks and encodes one span's frames; false when the encoder stopped reading. */
+  const encodeSpan = async (span: SourceSpan): Promise<boolean> => {
+    const first = counts.framesDecoded;
+    let reading = true;
+    for await (const frame of sampleFrames(path, info, { fps, startS: span.startS, maxFrames: span.frames, signal: o.signal })) {
       const masks = masksAt(frame.timeS);
       drawMasks(frame.image, masks, o.style);
       counts.framesDecoded++;
       counts.framesMasked += masks.length > 0 ? 1 : 0;
       counts.masks += masks.length;
-      if (!(await encoder.write(frame.image.data))) break; // the encoder stopped at its size limit: checked below
+      reading = await encoder.write(frame.image.data);
+      if (!reading) break;
       counts.framesEncoded++;
       if (counts.framesDecoded % 25 === 0) o.onProgress?.(counts.framesDecoded);
     }
+    const frames = counts.framesDecoded - first;
+    spans.push({ sourceStartS: seconds(span.startS), sourceEndS: seconds(span.startS + frames / fps), outputStartS: seconds(first / fps), frames });
+    return reading;
+  };
+  try {
+    for (const span of o.spans) if (!(await encodeSpan(span))) break;
     const code = await encoder.finish();
     if (o.signal?.aborted) throw cancelled();
     const bytes = (await stat(out).catch(() => undefined))?.size ?? 0;
@@ -112,7 +159,7 @@ export async function redactVideo(path: string, info: VideoInfo, masksAt: (timeS
     if (code !== 0) throw new FramewatchError('INVALID_MEDIA', 'ffmpeg could not encode the redacted video', { reason: reasonFrom(encoder.stderr() || `exit code ${code}`, path) });
     const inFile = await countFrames(out);
     if (inFile !== counts.framesDecoded) throw new FramewatchError('INTERNAL', 'the redacted video does not hold every decoded frame', { framesDecoded: counts.framesDecoded, framesInFile: inFile });
-    return counts;
+    return { ...counts, spans };
   } catch (err) {
     encoder.kill();
     await encoder.exited;

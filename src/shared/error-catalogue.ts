@@ -25,6 +25,7 @@ export const ERROR_CATALOGUE = {
   SEGMENT_NOT_FOUND: { status: 404, description: 'The job has no segment with that number, or no thumbnail yet.' },
   PROFILE_NOT_FOUND: { status: 404, description: 'No stored review profile of that name (or that version).' },
   REDACTION_NOT_FOUND: { status: 404, description: 'The job has no redaction with that id.' },
+  NO_CONFIRMED_SEGMENTS: { status: 409, description: 'A redaction of the confirmed segments only, and the job\'s review has confirmed none.' },
   REDACTION_TOO_LARGE: { status: 413, description: 'The redacted video reached its size limit (FRAMEWATCH_REDACT_MAX_BYTES, FRAMEWATCH_REDACT_MAX_BITS_PER_PIXEL); the redaction failed and left no video.' },
   REDACTION_TIMEOUT: { status: 504, description: 'The redaction ran past its time limit (FRAMEWATCH_REDACT_TIMEOUT_*); ffmpeg was stopped and no video was left.' },
   TUNING_NOT_FOUND: { status: 404, description: 'No tuning run with that id (the server keeps its last 20).' },
