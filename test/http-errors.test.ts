@@ -172,8 +172,8 @@ describe('error codes over real HTTP', () => {
 
   it('reached every image-path error code in the catalogue', () => {
     // Server-side codes, and the codes that test/video.test.ts, test/jobs.test.ts, test/load.test.ts, test/skew-drift.test.ts,
-    // test/security-shutdown.test.ts, test/hardening.test.ts, test/scale-out.test.ts, test/review.test.ts, test/audio-jobs.test.ts and test/tune.test.ts reach.
-    const serverSide = ['INTERNAL', 'EXPORT_FAILED', 'INVALID_MEDIA', 'NO_VIDEO_STREAM', 'JOB_NOT_FOUND', 'SEGMENT_NOT_FOUND', 'CANCELLED', 'INTERRUPTED', 'QUEUE_FULL', 'TIMEOUT', 'SKEW_DETECTED', 'UNAUTHORIZED', 'HEADERS_TOO_LARGE', 'REQUEST_TIMEOUT', 'QUEUE_UNAVAILABLE', 'JOB_NOT_FINISHED', 'PROFILE_NOT_FOUND', 'STORAGE_FULL', 'REDACTION_NOT_FOUND', 'NO_AUDIO_STREAM', 'TUNING_NOT_FOUND', 'TUNING_RUNNING'];
+    // test/security-shutdown.test.ts, test/hardening.test.ts, test/scale-out.test.ts, test/review.test.ts, test/audio-jobs.test.ts, test/tune.test.ts, test/redaction.test.ts and test/redaction-bounds.test.ts reach.
+    const serverSide = ['INTERNAL', 'EXPORT_FAILED', 'INVALID_MEDIA', 'NO_VIDEO_STREAM', 'JOB_NOT_FOUND', 'SEGMENT_NOT_FOUND', 'CANCELLED', 'INTERRUPTED', 'QUEUE_FULL', 'TIMEOUT', 'SKEW_DETECTED', 'UNAUTHORIZED', 'HEADERS_TOO_LARGE', 'REQUEST_TIMEOUT', 'QUEUE_UNAVAILABLE', 'JOB_NOT_FINISHED', 'PROFILE_NOT_FOUND', 'STORAGE_FULL', 'REDACTION_NOT_FOUND', 'NO_AUDIO_STREAM', 'TUNING_NOT_FOUND', 'TUNING_RUNNING', 'NO_CONFIRMED_SEGMENTS', 'REDACTION_TOO_LARGE', 'REDACTION_TIMEOUT'];
     expect([...seen].sort()).toEqual(Object.keys(ERROR_CATALOGUE).filter((c) => !serverSide.includes(c)).sort());
   });
 });

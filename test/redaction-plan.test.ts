@@ -3,6 +3,9 @@ import { maskPlan, unseenAwareBoxAt } from '../src/pipeline/redaction/plan.js';
 import { resolveFaceModel } from '../src/pipeline/redaction/faces.js';
 import { createResolver } from '../src/registry/resolve.js';
 import type { TrajectoryPoint } from '../src/pipeline/tracker.js';
+import { confirmedRanges, frameSpans } from '../src/pipeline/redaction/spans.js';
+import { outputByteLimit, redactionTimeLimitMs } from '../src/pipeline/redaction/limits.js';
+import { loadConfig } from '../src/config/index.js';
 
 // The mask plan's fail-safes, pure: a target keeps moving under its mask after its last
 // sample, and a small face's mask has a floor in pixels.
@@ -33,5 +36,26 @@ describe('mask plan', () => {
   it('a repository without the face detector answers MODEL_NOT_FOUND', () => {
     const repository = createResolver(() => [], () => undefined);
     expect(() => resolveFaceModel(repository)).toThrow(expect.objectContaining({ code: 'MODEL_NOT_FOUND' }));
+  });
+});
+
+describe('what a redaction outputs, and its bounds', () => {
+  it('takes the confirmed segments only, as whole frames from the one showing at each start through the one at its end, overlaps joined', () => {
+    const segments = [{ startS: 1, endS: 2.05 }, { startS: 5, endS: 6 }, { startS: 5.5, endS: 7 }, { startS: 9, endS: 9.5 }];
+    const decisions = { 1: { decision: 'confirmed', decidedAt: '' }, 2: { decision: 'confirmed', decidedAt: '' }, 3: { decision: 'dismissed', decidedAt: '' } } as const;
+    expect(confirmedRanges('j', segments, decisions)).toEqual([segments[1], segments[2]]);
+    expect(frameSpans(confirmedRanges('j', segments, decisions), 10, 10)).toEqual([{ startS: 5, frames: 21 }]);
+    expect(frameSpans([segments[0], segments[3]], 10, 9.2)).toEqual([{ startS: 1, frames: 11 }, { startS: 9, frames: 2 }]);
+    expect(() => confirmedRanges('j', segments, { 3: { decision: 'dismissed', decidedAt: '' } })).toThrow(expect.objectContaining({ code: 'NO_CONFIRMED_SEGMENTS' }));
+  });
+
+  it('bounds the output by bits per pixel of its frames under the absolute cap, and the time by 10x the duration plus 60 s', () => {
+    const limits = loadConfig({});
+    expect(limits).toMatchObject({ redactMaxBytes: 8192 * 1024 * 1024, redactMaxBitsPerPixel: 6, redactTimeoutBaseMs: 60_000, redactTimeoutFactor: 10 });
+    // 10 s of 640x480 at 25 fps: 250 frames at 6 bits a pixel, 1 MiB and 32 KiB a second more.
+    expect(outputByteLimit({ width: 640, height: 480 }, 250, 25, limits)).toBe((640 * 480 * 250 * 6) / 8 + 1024 * 1024 + 32 * 1024 * 10);
+    expect(outputByteLimit({ width: 3840, height: 2160 }, 3600 * 30, 30, limits)).toBe(limits.redactMaxBytes);
+    expect(redactionTimeLimitMs(12, limits)).toBe(180_000);
+    expect(redactionTimeLimitMs(1e9, limits)).toBe(2 ** 31 - 1);
   });
 });

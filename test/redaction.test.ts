@@ -9,7 +9,8 @@ import { FACE_TRACK_ID_BASE } from '../src/shared/redaction.js';
 import { maskPlan } from '../src/pipeline/redaction/plan.js';
 import { iou } from '../src/tasks/geometry.js';
 import { postFile, startTestServer } from './helpers/server.js';
-import { knownTruthVideo, movingFacesVideo, type FaceTruth } from './helpers/videos.js';
+import { decodeAudio } from '../src/media/audio.js';
+import { knownTruthVideo, movingFacesVideo, twoEventsVideo, withTone, type FaceTruth } from './helpers/videos.js';
 
 // Redaction of a finished job (issue 25): the person tracks of the known-truth video
 // (messi5.jpg, 4-8 s) masked on every frame of a new H.264 file, with its audit; and faces,
@@ -96,6 +97,75 @@ describe('redacting a finished job', () => {
     expect((await api(`/v1/jobs/${jobId}/redactions/..%2f..%2fetc`)).status).toBe(404);
     const noJob = await api(`/v1/jobs/..%2f..%2fetc/redactions/00000000-0000-0000-0000-000000000000`);
     expect([noJob.status, (await noJob.json()).error.code]).toEqual([404, 'JOB_NOT_FOUND']);
+  });
+});
+
+/** When the sound first gets loud (a sample over 0.1), in seconds from the file's start. */
+async function firstSoundS(path: string): Promise<number> {
+  let offset = 0;
+  for await (const window of decodeAudio(path, await probeVideo(path), { windowSamples: 16_000 })) {
+    const i = window.findIndex((x) => Math.abs(x) > 0.1);
+    if (i >= 0) return (offset + i) / 16_000;
+    offset += window.length;
+  }
+  return NaN;
+}
+
+describe('redacting the confirmed segments only', () => {
+  // twoEventsVideo: people crossing 2-6 s and 12-16 s (two person segments), 10 fps; a tone at 13-13.5 s.
+  let twoJobId: string;
+  let twoSource: string;
+  let segments: Array<{ startS: number; endS: number }>;
+  beforeAll(async () => {
+    const picture = join(dir, 'two-picture.mp4');
+    twoSource = join(dir, 'two.mp4');
+    await twoEventsVideo(picture);
+    await withTone(picture, twoSource, 13, 13.5, 20);
+    const posted = await postFile(`${server.url}/v1/models/object-detector/predict?labels=person&frames=false`, await readFile(twoSource), 'two.mp4', 'video/mp4');
+    expect(posted.body.segments, JSON.stringify(posted.body)).toHaveLength(2);
+    [twoJobId, segments] = [posted.body.jobId, posted.body.segments];
+  });
+
+  it('answers 409 NO_CONFIRMED_SEGMENTS while the review confirmed none', async () => {
+    const res = await post(`/v1/jobs/${twoJobId}/redact`, { targets: ['persons'], span: 'confirmed' });
+    expect([res.status, (await res.json()).error.code]).toEqual([409, 'NO_CONFIRMED_SEGMENTS']);
+  });
+
+  it('holds only the confirmed segment, every frame masked where the people are, the sound in step', async () => {
+    const decide = (n: number, decision: string) => api(`/v1/jobs/${twoJobId}/segments/${n}/decision`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision }) });
+    expect((await decide(0, 'dismissed')).status).toBe(200);
+    expect((await decide(1, 'confirmed')).status).toBe(200);
+    const started = await (await post(`/v1/jobs/${twoJobId}/redact`, { targets: ['persons'], span: 'confirmed', style: 'fill' })).json();
+    const done = await until(async () => (await api(started.links.self)).json(), (r) => r.status !== 'running', 'redaction');
+    expect(done.status, JSON.stringify(done)).toBe('succeeded');
+    const out = join(dir, 'confirmed.mp4');
+    await writeFile(out, Buffer.from(await (await api(done.links.video)).arrayBuffer()));
+    const [inInfo, outInfo] = [await probeVideo(twoSource), await probeVideo(out)];
+    const frameS = 1 / inInfo.fps;
+    const confirmed = segments[1];
+    const seen = JSON.stringify({ confirmed, spans: done.audit.spans, frames: done.audit.frames, outS: outInfo.durationS });
+    // One span: the confirmed segment's, to within a frame; the output is as long as it.
+    expect(done.audit.spans, seen).toHaveLength(1);
+    const [span] = done.audit.spans;
+    expect(span.outputStartS).toBe(0);
+    expect(Math.abs(span.sourceStartS - confirmed.startS), seen).toBeLessThanOrEqual(frameS + 1e-6);
+    expect(Math.abs(span.sourceEndS - confirmed.endS), seen).toBeLessThanOrEqual(frameS + 1e-6);
+    expect(Math.abs(outInfo.durationS - (confirmed.endS - confirmed.startS)), seen).toBeLessThanOrEqual(frameS + 1e-3);
+    expect([done.audit.frames.decoded, done.audit.frames.encoded], seen).toEqual([span.frames, span.frames]);
+    // The tone starts 13 s into the source: that far past the span's start in the output.
+    expect(Math.abs((await firstSoundS(out)) - (13 - span.sourceStartS)), seen).toBeLessThanOrEqual(frameS + 1e-6);
+    // At every person sample inside the span, its box is filled black in the output frame at the same source time; above the people, the frame is the source's.
+    const result = (await (await api(`/v1/jobs/${twoJobId}`)).json()).result;
+    const samples: number[][] = result.tracks.filter((t: { label: string }) => t.label === 'person').flatMap((t: { trajectory: number[][] }) => t.trajectory)
+      .filter((p: number[]) => p[0] >= span.sourceStartS && p[0] < span.sourceEndS);
+    expect(samples.length, seen).toBeGreaterThanOrEqual(4);
+    const frameAt = async (path: string, t: number) => (await sampleFrames(path, inInfo, { fps: inInfo.fps, startS: t, maxFrames: 1 }).next()).value!.image.data;
+    for (const [t, x, y, width, height] of samples) {
+      const [source, output] = [await frameAt(twoSource, t), await frameAt(out, t - span.sourceStartS)];
+      const box = { x: Math.max(0, x), y: Math.max(0, y), width: Math.min(inInfo.width, x + width) - Math.max(0, x), height: Math.min(inInfo.height, y + height) - Math.max(0, y) };
+      expect(boxDiff(source, output, inInfo.width, box), `${t} s: ${seen}`).toBeGreaterThan(30);
+      expect(boxDiff(source, output, inInfo.width, { x: 0, y: 0, width: inInfo.width, height: 60 }), `${t} s: ${seen}`).toBeLessThan(4);
+    }
   });
 });
 

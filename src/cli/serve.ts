@@ -71,7 +71,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     (err) => logger.error('ffmpeg is not runnable: video requests will fail', { source: tools.source, error: String(err) }),
   );
   let draining = false;
-  const redactions = createRedactions(jobs, repository, logger);
+  const redactions = createRedactions(jobs, repository, logger, config);
   const app = createApp({ config, repository, jobs, profiles: createProfileStore(config.dataDir), redactions, logger, version: FRAMEWATCH_VERSION, draining: () => draining });
   const server = createServer(app);
   server.requestTimeout = config.httpTimeoutMs;

@@ -62,6 +62,17 @@ export const configSchema = z.object({
   jobTtlHours: z.coerce.number().gt(0).max(87_600).default(168),
   /** A succeeded job keeps its video (for the review page and dataset export) until it expires. */
   keepVideos: z.union([z.boolean(), z.stringbool()]).default(true),
+  /** A redacted video's size, at most, whatever the video (it protects the disk). */
+  redactMaxBytes: intFromEnv(1).default(8192 * MB),
+  /**
+   * ...and at most this many bits per pixel of each frame planned, plus 1 MiB and 32 KiB per
+   * second for the container and the audio: an encode that runs past its frames stops. Half of
+   * raw 4:2:0; libx264 at crf 20 spent 5.7 on pure noise and 0.05 on a test pattern.
+   */
+  redactMaxBitsPerPixel: z.coerce.number().gt(0).max(48).default(6),
+  /** One redaction may run this long plus FRAMEWATCH_REDACT_TIMEOUT_FACTOR times the video's duration; then ffmpeg is stopped and it fails. */
+  redactTimeoutBaseMs: intFromEnv(0).max(86_400_000).default(60_000),
+  redactTimeoutFactor: z.coerce.number().min(0).max(1000).default(10),
   /** Videos up to this long answer synchronously unless ?mode= says otherwise. */
   syncMaxSeconds: z.coerce.number().nonnegative().default(60),
   /** Batcher defaults for every model; unset = the measured default for the provider (docs/benchmarks.md). */
@@ -116,6 +127,10 @@ export const ENV_NAMES: Record<keyof z.infer<typeof configSchema>, string> = {
   ffprobePath: 'FRAMEWATCH_FFPROBE_PATH',
   ffmpegHwaccel: 'FRAMEWATCH_FFMPEG_HWACCEL',
   syncMaxSeconds: 'FRAMEWATCH_SYNC_MAX_SECONDS',
+  redactMaxBytes: 'FRAMEWATCH_REDACT_MAX_BYTES',
+  redactMaxBitsPerPixel: 'FRAMEWATCH_REDACT_MAX_BITS_PER_PIXEL',
+  redactTimeoutBaseMs: 'FRAMEWATCH_REDACT_TIMEOUT_BASE_MS',
+  redactTimeoutFactor: 'FRAMEWATCH_REDACT_TIMEOUT_FACTOR',
   chunkSeconds: 'FRAMEWATCH_CHUNK_SECONDS',
   chunkConcurrency: 'FRAMEWATCH_CHUNK_CONCURRENCY',
   redisUrl: 'FRAMEWATCH_REDIS_URL',

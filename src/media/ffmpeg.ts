@@ -16,9 +16,13 @@ import type { VideoInfo } from '../shared/video.js';
 /** The ffprobe run has this long; a file that takes longer to probe is refused. */
 const PROBE_TIMEOUT_MS = 30_000;
 
-/** Input options for a file we did not write: one named demuxer, no protocol but `file` (the audio decoder and the redaction encoder use them too). */
-export const inputArgs = (path: string, demuxer: string) => [
-  '-protocol_whitelist', 'file',
+/**
+ * Input options for a file we did not write: one named demuxer, no protocol but `file` (the
+ * audio decoder and the redaction encoder use them too). The encoder's frames come on its
+ * stdin: the same options, with `pipe` as the one protocol.
+ */
+export const inputArgs = (path: string, demuxer: string, protocol: 'file' | 'pipe' = 'file') => [
+  '-protocol_whitelist', protocol,
   '-f', demuxer,
   // mov can follow "data references" to other files; keep that off whatever the build's default.
   ...(demuxer === 'mov' ? ['-enable_drefs', '0'] : []),

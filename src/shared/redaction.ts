@@ -6,6 +6,8 @@ import { z } from 'zod';
 
 export const REDACTION_TARGETS = ['persons', 'text', 'faces'] as const;
 export const REDACTION_STYLES = ['blur', 'pixelate', 'fill'] as const;
+/** all: the whole video; confirmed: only the segments a reviewer confirmed, joined in time order. */
+export const REDACTION_SPANS = ['all', 'confirmed'] as const;
 
 const share = z.number().min(0).max(1);
 
@@ -37,6 +39,8 @@ export const redactionRequestSchema = z
      */
     targets: z.array(z.enum(REDACTION_TARGETS)).min(1).max(REDACTION_TARGETS.length),
     style: z.enum(REDACTION_STYLES).default('blur'),
+    /** What the output holds: the whole video, or the confirmed segments' time ranges only. */
+    span: z.enum(REDACTION_SPANS).default('all'),
     /** Keep the audio track (re-encoded to AAC). */
     audio: z.boolean().default(true),
     /** Track ids the reviewer keeps unmasked (the subject of the review). */
@@ -89,6 +93,8 @@ export const redactionAuditSchema = z.object({
     trajectory: z.array(z.tuple([z.number(), z.number(), z.number(), z.number(), z.number(), z.number()])).optional(),
   })),
   frames: z.object({ decoded: z.number().int(), encoded: z.number().int(), masked: z.number().int(), masks: z.number().int(), fps: z.number() }),
+  /** The parts of the source in the output, in order: where each starts and ends in the source and starts in the output, and its frames (absent in audits written before spans). */
+  spans: z.array(z.object({ sourceStartS: z.number(), sourceEndS: z.number(), outputStartS: z.number(), frames: z.number().int() })).optional(),
   /** Target `faces`: the face model that found them, and how (absent otherwise, and in audits written before faces). */
   faces: z.object({
     model: z.object({ name: z.string(), version: z.number().int() }),

@@ -197,3 +197,9 @@ export async function movingFacesVideo(out: string, o: { seconds?: number; fps?:
   if ((await exited) !== 0) throw new Error('ffmpeg could not encode the moving faces clip');
   return truth;
 }
+
+/** `input`'s picture with a 440 Hz tone from `fromS` to `toS` and silence elsewhere (AAC, 48 kHz), for checking sound against picture. */
+export async function withTone(input: string, out: string, fromS: number, toS: number, seconds: number): Promise<void> {
+  const tone = `aevalsrc='if(between(t,${fromS},${toS}),0.5*sin(2*PI*440*t),0)':s=48000:d=${seconds}`;
+  await ffmpeg(['-i', input, '-f', 'lavfi', '-i', tone, '-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-c:a', 'aac', out]);
+}

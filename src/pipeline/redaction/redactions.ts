@@ -7,7 +7,7 @@ import { FramewatchError, isFramewatchError } from '../../errors/index.js';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../logging/logger.js';
 import { mediaToolVersions, probeVideo } from '../../media/ffmpeg.js';
-import { redactVideo } from '../../media/redact.js';
+import { redactionFps, redactVideo, WHOLE_VIDEO, type SourceSpan } from '../../media/redact.js';
 import { writeFileAtomic } from '../../registry/atomic.js';
 import type { ModelRepository, ReadyModel } from '../../registry/index.js';
 import type { JobResult } from '../../shared/job-result.js';
@@ -15,13 +15,16 @@ import { redactionRecordSchema, type RedactionAudit, type RedactionRecord, type 
 import type { JobQueue } from '../jobs/queue.js';
 import { percentDone } from '../jobs/video-job.js';
 import { detectFaceTracks, faceSamplesPlanned, resolveFaceModel, type FaceTracks } from './faces.js';
+import { outputByteLimit, redactionTimeLimitMs, type RedactionLimits } from './limits.js';
 import { maskPlan, type RedactionTarget } from './plan.js';
+import { confirmedSpans } from './spans.js';
 
 // Redactions of finished jobs: each runs in the background in the process that was asked,
 // from the job's kept video and the tracks in its result, into the job's own files:
 // redactions/<id>/{record.json, video.mp4, audit.json}. Persons and text need no inference;
-// faces are found first by a detect pass over the video (faces.ts). A cancelled or failed one
-// leaves no video behind.
+// faces are found first by a detect pass over the video (faces.ts). The output is the whole
+// video or its confirmed segments (spans.ts), bounded in bytes and in wall time (limits.ts).
+// A cancelled or failed one leaves no video behind.
 
 /** Which of a result's tracks each target hides (faces are none of the job's: they come from the detect pass). */
 const TARGET_TRACKS: Record<RedactionRequest['targets'][number], (t: JobResult['tracks'][number]) => boolean> = {
@@ -84,12 +87,19 @@ const stageProgress = (stage: 'detect' | 'encode', framesDone: number, framesTot
   stage, framesDone, framesTotal, percent: percentDone(framesDone, framesTotal),
 });
 
-/** The encode stage's total, from the job's description of the video (the redaction decodes at its rate). */
-const framesToEncode = (result: JobResult) => Math.round(result.video.durationS * (result.video.fps || 25));
+/** The encode stage's total: the spans' frames, or for the whole video, from the job's description of it (the redaction decodes at its rate). */
+const framesToEncode = (result: JobResult, spans: readonly SourceSpan[]) =>
+  spans.reduce((n, s) => n + (s.frames ?? Math.round(result.video.durationS * redactionFps(result.video))), 0);
+
+/** A failed redaction's error: the time limit's once it has passed (whatever stopped on it), else the error's own. */
+function failureOf(err: unknown, timedOut: boolean, limitMs: number): { code: string; message: string } {
+  if (timedOut) return { code: 'REDACTION_TIMEOUT', message: `the redaction ran past its time limit of ${limitMs / 1000} s and was stopped` };
+  return isFramewatchError(err) ? { code: err.code, message: err.message } : { code: 'INTERNAL', message: (err as Error).message };
+}
 
 const seconds = (from: number, to = performance.now()) => Math.round(to - from) / 1000;
 
-export function createRedactions(jobs: JobQueue, repository: Pick<ModelRepository, 'resolve'>, logger: Logger) {
+export function createRedactions(jobs: JobQueue, repository: Pick<ModelRepository, 'resolve'>, logger: Logger, limits: RedactionLimits) {
   const running = new Map<string, { stop: AbortController; done: Promise<void> }>();
   const dirOf = (jobId: string, redactionId: string) => {
     if (!REDACTION_ID_RE.test(redactionId)) throw new FramewatchError('REDACTION_NOT_FOUND', `job '${jobId}' has no redaction '${redactionId}'`);
@@ -106,27 +116,30 @@ export function createRedactions(jobs: JobQueue, repository: Pick<ModelRepositor
     };
   }
 
-  async function run(record: RedactionRecord, result: JobResult, request: RedactionRequest, faceModel: ReadyModel | undefined, stop: AbortSignal): Promise<void> {
+  async function run(record: RedactionRecord, result: JobResult, request: RedactionRequest, faceModel: ReadyModel | undefined, spans: readonly SourceSpan[], signal: AbortSignal): Promise<void> {
     const dir = dirOf(record.jobId, record.redactionId);
     const path = jobs.videoPath(record.jobId);
     const info = await probeVideo(path);
     const report = progressSaver(record);
     const samplesPlanned = faceSamplesPlanned(info.durationS, request.faceFps);
     const faces = faceModel
-      ? await detectFaceTracks(faceModel, path, info, { fps: request.faceFps, signal: stop, onProgress: (done) => report(stageProgress('detect', done, samplesPlanned)) })
+      ? await detectFaceTracks(faceModel, path, info, { fps: request.faceFps, signal, onProgress: (done) => report(stageProgress('detect', done, samplesPlanned)) })
       : undefined;
     const { targets, tracks } = redactionTargets(result, request, faces);
     const masksAt = maskPlan(targets, request, info);
-    const framesTotal = framesToEncode(result);
+    const framesTotal = framesToEncode(result, spans);
     report(stageProgress('encode', 0, framesTotal));
     const out = join(dir, 'video.mp4');
     const encodeStart = performance.now();
-    const frames = await redactVideo(path, info, masksAt, { style: request.style, audio: request.audio, signal: stop, onProgress: (done) => report(stageProgress('encode', done, framesTotal)) }, out);
+    const maxBytes = outputByteLimit(info, framesTotal, redactionFps(info), limits);
+    const encoding = { style: request.style, audio: request.audio, spans, maxBytes, signal, onProgress: (done: number) => report(stageProgress('encode', done, framesTotal)) };
+    const frames = await redactVideo(path, info, masksAt, encoding, out);
     const encodeS = seconds(encodeStart);
     const audit: RedactionAudit = {
       jobId: record.jobId, redactionId: record.redactionId, createdAt: record.createdAt, finishedAt: new Date().toISOString(),
       model: result.model, settings: request, tracks,
       frames: { decoded: frames.framesDecoded, encoded: frames.framesEncoded, masked: frames.framesMasked, masks: frames.masks, fps: frames.fps },
+      spans: frames.spans,
       ...(faces ? { faces: { model: faces.model, samples: faces.samples, detections: faces.detections, fps: request.faceFps } } : {}),
       timings: { detectS: round3(faces?.detectS ?? 0), trackS: round3(faces?.trackS ?? 0), encodeS },
       output: { file: 'video.mp4', bytes: (await stat(out)).size, sha256: await sha256Of(out), audio: request.audio && info.hasAudio },
@@ -148,16 +161,21 @@ export function createRedactions(jobs: JobQueue, repository: Pick<ModelRepositor
       });
       // Resolved before answering, so a face model that is not served is this request's 404/503.
       const faceModel = request.targets.includes('faces') ? resolveFaceModel(repository) : undefined;
+      const spans = request.span === 'confirmed'
+        ? confirmedSpans(jobId, result, (await jobs.reviews.read(jobId)).decisions, redactionFps(result.video), result.video.durationS)
+        : WHOLE_VIDEO;
       const now = new Date().toISOString();
-      const progress = faceModel ? stageProgress('detect', 0, faceSamplesPlanned(result.video.durationS, request.faceFps)) : stageProgress('encode', 0, framesToEncode(result));
+      const progress = faceModel ? stageProgress('detect', 0, faceSamplesPlanned(result.video.durationS, request.faceFps)) : stageProgress('encode', 0, framesToEncode(result, spans));
       const record: RedactionRecord = { redactionId: randomUUID(), jobId, status: 'running', createdAt: now, updatedAt: now, progress };
       await mkdir(dirOf(jobId, record.redactionId), { recursive: true });
       await save(record);
       const stop = new AbortController();
-      const done = run(record, result, request, faceModel, stop.signal)
+      const limitMs = redactionTimeLimitMs(result.video.durationS, limits);
+      const deadline = AbortSignal.timeout(limitMs);
+      const done = run(record, result, request, faceModel, spans, AbortSignal.any([stop.signal, deadline]))
         .catch((err) => {
           const cancelled = stop.signal.aborted;
-          const error = isFramewatchError(err) ? { code: err.code, message: err.message } : { code: 'INTERNAL', message: (err as Error).message };
+          const error = failureOf(err, deadline.aborted, limitMs);
           Object.assign(record, { status: cancelled ? 'cancelled' : 'failed', ...(cancelled ? {} : { error }) });
           if (!cancelled) logger.error('redaction failed', { jobId, redactionId: record.redactionId, ...error });
         })
