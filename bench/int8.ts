@@ -88,9 +88,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const ms = rounds.map(median);
 
 const cell = (p: ParityResult) => {
-  if (p.pairs.length === 0 && p.ok) return 'ok (none)';
-  const worst = `ΔS ${Math.max(0, ...p.pairs.map((x) => x.scoreDiff)).toFixed(2)}, IoU ${Math.min(1, ...p.pairs.map((x) => x.iou)).toFixed(2)}`;
-  return p.ok ? `ok (${worst})` : `**fail** (${worst}; ${p.failures.length} failing)`;
+  const worst = p.pairs.length === 0
+    ? 'no pair'
+    : `worst pair ΔS ${Math.max(...p.pairs.map((x) => x.scoreDiff)).toFixed(2)}, IoU ${Math.min(...p.pairs.map((x) => x.iou)).toFixed(2)}`;
+  return p.ok ? `ok (${worst})` : `**fail** (${p.failures.length} failing; ${worst})`;
 };
 const lines = [
   `${cpus()[0].model}, ${cpus().length} cores; ORT ${ort.env.versions.common}; calibration on ${calibrateOnAll ? 'the golden sample and the six photos' : 'the golden sample'} (${Object.keys(ranges).length} tensors, ${calibrationS.toFixed(1)} s).`,
@@ -100,7 +101,7 @@ const lines = [
   '| --- | --- | --- | --- | --- |',
   ...models.map((m, i) => `| ${m.name} | ${ms[i].toFixed(1)} | ${(ms[0] / ms[i]).toFixed(2)}x | ${i === 0 ? '-' : `${parity[i].filter((p) => p.ok).length}/${inputs.length}`} | ${rounds[i].map((x) => x.toFixed(0)).join(', ')} |`),
   '',
-  `Parity per image (float32 detections at threshold ${params.scoreThreshold}: ${reference.map((r, i) => `${images[i].name} ${r.length}`).join(', ')}); worst matched pair:`,
+  `Parity per image (float32 detections at threshold ${params.scoreThreshold}: ${reference.map((r, i) => `${images[i].name} ${r.length}`).join(', ')}; ΔS: score difference):`,
   '',
   `| model | ${images.map((im) => im.name).join(' | ')} |`,
   `| --- | ${images.map(() => '---').join(' | ')} |`,
