@@ -2,7 +2,7 @@ import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;
 
-export type ElemType = 'float32' | 'float16' | 'int32' | 'int64' | 'uint8' | 'bool';
+export type ElemType = 'float32' | 'float16' | 'int32' | 'int64' | 'uint8' | 'int8' | 'bool';
 
 const ELEM: Record<ElemType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
@@ -10,12 +10,13 @@ const ELEM: Record<ElemType, number> = {
   int32: onnx.TensorProto.DataType.INT32,
   int64: onnx.TensorProto.DataType.INT64,
   uint8: onnx.TensorProto.DataType.UINT8,
+  int8: onnx.TensorProto.DataType.INT8,
   bool: onnx.TensorProto.DataType.BOOL,
 };
 
 export const elemTypeCode = (t: ElemType): number => ELEM[t];
 
-export type TensorData = Float32Array | Int32Array | BigInt64Array | Uint8Array;
+export type TensorData = Float32Array | Int32Array | BigInt64Array | Uint8Array | Int8Array;
 
 /** Attribute values with their ONNX type made explicit (ints and floats look alike in JS). */
 export type Attr =
@@ -43,6 +44,7 @@ export function elemTypeOf(data: TensorData): ElemType {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Int32Array) return 'int32';
   if (data instanceof BigInt64Array) return 'int64';
+  if (data instanceof Int8Array) return 'int8';
   return 'uint8';
 }
 
