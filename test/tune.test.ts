@@ -35,8 +35,15 @@ afterAll(async () => {
 });
 
 describe('framewatch tune: the sweep, side by side, with parity on the golden and held-out images', () => {
-  it('measures every stage, names a winner per stage and judges parity on 4 images; a dry run writes no version', async () => {
-    expect(record.stages.map((s) => s.stage)).toEqual(['graph optimization', 'execution mode', 'threads x instances', 'batch size']);
+  it('measures every stage, names a winner per stage, refuses an int8 variant that loses parity, and judges parity on 4 images; a dry run writes no version', async () => {
+    expect(record.stages.map((s) => s.stage)).toEqual(['graph optimization', 'execution mode', 'threads x instances', 'batch size', 'model variant']);
+    // The int8 variant is measured, and refused: it loses the detections' parity on the photos with people (bench:int8).
+    const int8 = record.stages[4].candidates[1];
+    expect(int8.id).toBe('int8 (u8, per-channel)');
+    expect(int8.parity!.ok).toBe(false);
+    expect(int8.parity!.failures.some((f) => f.includes('messi5.jpg'))).toBe(true);
+    expect(record.stages[4].winner).not.toBe(int8.id);
+    expect(record.winner.variant).toBe('copy');
     for (const stage of record.stages) {
       expect(stage.candidates.map((c) => c.id)).toContain(stage.winner);
       for (const c of stage.candidates) expect((c.figures as { imagesPerS: number }).imagesPerS).toBeGreaterThan(0);
@@ -46,9 +53,10 @@ describe('framewatch tune: the sweep, side by side, with parity on the golden an
     // The golden sample and the three held-out photos, each with its people matched.
     expect(record.parity.images).toHaveLength(4);
     expect(record.parity.ok).toBe(true);
-    expect(record.parity.images.find((p) => p.image.endsWith('messi5.jpg'))!.matched).toBeGreaterThan(0);
+    expect(record.parity.images.find((p) => p.image.endsWith('messi5.jpg'))!.pairs.length).toBeGreaterThan(0);
     expect(record.speedup).toBeGreaterThan(0);
-    expect(record.outcome).toEqual({ notWritten: 'dry run' });
+    // 'dry run', or why nothing would be written anyway (no clear gain on this noisy machine).
+    expect(record.outcome).toEqual({ notWritten: expect.stringMatching(/^(dry run|no candidate beat)/) });
     expect(await versions()).toEqual(['2']);
   });
 
@@ -118,7 +126,8 @@ describe('framewatch tune: the sweep, side by side, with parity on the golden an
     ['a model that is not there', ['no-such-model'], /no model 'no-such-model'/],
     ['a version that is not there', ['object-detector@9'], /has no version 9; it has 2/],
     ['an audio model', ['voice-detector'], /audio model; tune measures image models/],
-    ['an empty held-out folder', ['object-detector', '--holdout', 'EMPTY'], /has no images/],
+    ['an empty held-out folder', ['object-detector', '--holdout', 'EMPTY'], /held-out folder .* has no images/],
+    ['an empty calibration set', ['object-detector', '--calibration', 'EMPTY'], /calibration folder .* has no images/],
     ['a bad count', ['object-detector', '--rounds', '0'], /--rounds must be a positive number/],
   ])('refuses %s with a clear message and writes no version', async (_what, args, message) => {
     const empty = await mkdtemp(join(tmpdir(), 'framewatch-empty-'));
@@ -157,10 +166,10 @@ describe('POST /v1/models/:name/versions/:version/tune: the same sweep in the ba
       done = await (await call(`/v1/tuning/${run.id}`)).json();
     }
     expect(done.state).toBe('succeeded');
-    expect(done.log).toHaveLength(5);
-    expect(done.log[4]).toMatch(/^winner against the current settings/);
-    expect(done.record.stages.map((s: any) => s.stage)).toEqual(['graph optimization', 'execution mode', 'threads x instances', 'batch size']);
-    expect(done.record.outcome).toEqual({ notWritten: 'dry run' });
+    expect(done.log).toHaveLength(6);
+    expect(done.log[5]).toMatch(/^winner against the current settings/);
+    expect(done.record.stages.map((s: any) => s.stage)).toEqual(['graph optimization', 'execution mode', 'threads x instances', 'batch size', 'model variant']);
+    expect(done.record.outcome).toEqual({ notWritten: expect.stringMatching(/^(dry run|no candidate beat)/) });
     // The server answered images throughout.
     const listed = (await (await call('/v1/models')).json()).models.find((m: any) => m.name === 'object-detector');
     expect(listed.versions.find((v: any) => v.version === 3)).toMatchObject({ status: 'READY', runtime: { intraOpThreads: 1, tunedCores: usableCores() }, threads: { session: 1, from: 'tuning' } });

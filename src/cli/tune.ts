@@ -4,17 +4,19 @@ import { tune, type TuningRecord } from '../tuning/index.js';
 import { parseCommandArgs, UsageError } from './args.js';
 
 export const TUNE_HELP = `Usage: framewatch tune <name>[@<version>] [--version N] [--holdout DIR] [--video FILE]
-                      [--concurrency N] [--seconds S] [--rounds R] [--dry-run] [--record FILE]
-                      [--models-dir DIR]
+                      [--calibration DIR] [--no-int8] [--concurrency N] [--seconds S] [--rounds R]
+                      [--dry-run] [--record FILE] [--models-dir DIR]
 
 Measures ONNX Runtime's settings for a model version on this machine, one knob at a time,
 each stage's candidates side by side in alternating rounds: graph optimization level,
-execution mode, threads x instances, batch size, and (with --video) the video session's
-threads. The winner must keep parity with the version on the golden samples and the held-out
+execution mode, threads x instances, batch size, an int8 variant (static QDQ, activation
+ranges calibrated on the golden, held-out and --calibration images), and (with --video) the
+video session's threads. The winner must keep parity with the version on the golden samples and the held-out
 images; it is written as the next version, with its record in tuning.json. Nothing is written
 when no candidate wins by 3%, when parity fails, or with --dry-run.
   --holdout      folder of images for the parity check beside the golden samples
   --video        a clip whose frames measure the video (bulk and worker) session's threads
+  --calibration  more images to calibrate the int8 variant with; --no-int8 skips that stage
   --concurrency  requests in flight while measuring images (default 4)
   --seconds      seconds per candidate per round (default 3); --rounds: rounds (default 3)
   --record       also write the tuning record to FILE`;
@@ -31,7 +33,7 @@ function summary(r: TuningRecord): string {
   const outcome = 'written' in r.outcome ? `written as ${r.from.name}@${r.outcome.written}` : `no version written: ${r.outcome.notWritten}`;
   const failed = r.parity.images.filter((p) => !p.ok).map((p) => p.image);
   return [
-    `winner: level ${w.graph.graphOptimizationLevel}, ${w.graph.executionMode} (${w.graph.interOpThreads} inter-op), ${w.intraOpThreads} threads x ${w.instances}, batch ${w.maxBatchSize}${w.bulkIntraOpThreads ? `, video on ${w.bulkIntraOpThreads} threads` : ''}`,
+    `winner: ${w.variant === 'int8' ? 'int8, ' : ''}level ${w.graph.graphOptimizationLevel}, ${w.graph.executionMode} (${w.graph.interOpThreads} inter-op), ${w.intraOpThreads} threads x ${w.instances}, batch ${w.maxBatchSize}${w.bulkIntraOpThreads ? `, video on ${w.bulkIntraOpThreads} threads` : ''}`,
     `${r.speedup.toFixed(2)}x the images/s of ${r.from.name}@${r.from.version}'s current settings, side by side`,
     `parity on ${r.parity.images.length} images: ${r.parity.ok ? 'kept' : `FAILED on ${failed.join(', ')}`}`,
     outcome,
@@ -41,7 +43,7 @@ function summary(r: TuningRecord): string {
 export async function tuneCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
     version: { type: 'string' }, holdout: { type: 'string' }, video: { type: 'string' }, concurrency: { type: 'string' },
-    seconds: { type: 'string' }, rounds: { type: 'string' }, 'dry-run': { type: 'boolean' }, record: { type: 'string' }, 'models-dir': { type: 'string' },
+    seconds: { type: 'string' }, rounds: { type: 'string' }, calibration: { type: 'string' }, 'no-int8': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, record: { type: 'string' }, 'models-dir': { type: 'string' },
   });
   if (values.help) {
     console.log(TUNE_HELP);
@@ -59,6 +61,8 @@ export async function tuneCommand(argv: string[]): Promise<number> {
     maxImagePixels: config.maxImagePixels,
     holdoutDir: values.holdout,
     videoPath: values.video,
+    calibrationDir: values.calibration,
+    int8: !values['no-int8'],
     measure: {
       device: config.device,
       concurrency: positive(values.concurrency, '--concurrency', 4),

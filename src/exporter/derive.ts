@@ -1,7 +1,22 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Manifest } from '../registry/index.js';
+import { quantizeQdq, type ActivationRanges, type QuantizeOptions } from './onnx/quantize.js';
 import { exportModel, type ExportResult } from './export.js';
 import type { ImageDecoder } from './golden.js';
+
+/** Beside an int8 version's manifest: the activation ranges and options it was quantized with. */
+export const QUANTIZATION_FILE = 'quantization.json';
+
+/** The int8 variant tune offers: u8 activations, per-channel weights, the convolutions (bench:int8 measured it best). */
+export const INT8_OPTIONS: QuantizeOptions = { activations: 'u8', perChannel: true };
+
+/** A derived version's model bytes again, from its source file and its committed QUANTIZATION_FILE. */
+export async function derivedBytes(source: Uint8Array, variant: 'copy' | 'int8', versionDir: string): Promise<Uint8Array> {
+  if (variant === 'copy') return source;
+  const { options, ranges } = JSON.parse(await readFile(join(versionDir, QUANTIZATION_FILE), 'utf8')) as { options: QuantizeOptions; ranges: ActivationRanges };
+  return quantizeQdq(source, ranges, options);
+}
 
 export interface DeriveOptions {
   modelsDir: string;

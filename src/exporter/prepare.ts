@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { FramewatchError } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
 import { readManifest, scanRepository, sha256File, type Manifest } from '../registry/index.js';
-import { deriveVersion } from './derive.js';
+import { derivedBytes, deriveVersion } from './derive.js';
 import { exportModel } from './export.js';
 import { GOLDEN_INDEX, type ImageDecoder } from './golden.js';
 import { resolvePackageFile } from './package-file.js';
@@ -47,7 +47,7 @@ export async function prepareBundledModels(modelsDir: string, decode: ImageDecod
     const scratch = await mkdtemp(join(tmpdir(), 'framewatch-prepare-'));
     try {
       const { dir, manifest } = committed.source.format === 'version'
-        ? await rederive(modelsDir, scratch, committed, decode)
+        ? await rederive(modelsDir, scratch, committed, entry.dir, decode)
         : await reexport(scratch, committed, entry.dir, decode);
       if (manifest.file.sha256 !== committed.file.sha256) {
         throw new FramewatchError('EXPORT_FAILED',
@@ -100,7 +100,7 @@ function reexport(scratch: string, committed: Manifest, versionDir: string, deco
 }
 
 /** Derives a tuned version again from the version it names (prepared before it: versions go in order). */
-async function rederive(modelsDir: string, scratch: string, committed: Manifest, decode: ImageDecoder) {
+async function rederive(modelsDir: string, scratch: string, committed: Manifest, versionDir: string, decode: ImageDecoder) {
   const [name, version] = committed.source.path.split('/');
   const fromDir = join(modelsDir, name, version);
   const from = await readManifest(fromDir, name, Number(version));
@@ -108,12 +108,13 @@ async function rederive(modelsDir: string, scratch: string, committed: Manifest,
   if (!from.manifest || !fromFile || !existsSync(fromFile) || (await sha256File(fromFile)) !== committed.source.sha256) {
     throw new FramewatchError('EXPORT_FAILED', `${committed.name}/${committed.version} derives from ${committed.source.path}, which is missing or not the file it was tuned from`);
   }
-  const bytes = await readFile(fromFile);
+  const variant = committed.source.variant ?? 'copy';
+  const bytes = await derivedBytes(await readFile(fromFile), variant, versionDir);
   return deriveVersion({
     modelsDir: scratch,
     from: { dir: fromDir, manifest: from.manifest },
     version: committed.version,
-    derived: { bytes, variant: committed.source.variant ?? 'copy' },
+    derived: { bytes, variant },
     runtime: committed.runtime,
     serving: committed.serving,
     description: committed.description ?? '',

@@ -11,6 +11,8 @@ import { requireAdminToken } from './security.js';
 const tuneBody = z.strictObject({
   holdout: z.string().min(1).max(4096).optional(),
   video: z.string().min(1).max(4096).optional(),
+  calibration: z.string().min(1).max(4096).optional(),
+  int8: z.boolean().optional(),
   concurrency: z.number().int().min(1).max(64).optional(),
   seconds: z.number().positive().max(60).optional(),
   rounds: z.number().int().min(1).max(10).optional(),
@@ -44,7 +46,7 @@ export function createTuningRoutes({ repository, config, logger }: AppDeps): Rou
 
   const start = (run: TuningRun, body: z.infer<typeof tuneBody>) => tune({
     modelsDir: config.modelsDir, name: run.model.name, version: run.model.version, device: config.device, maxImagePixels: config.maxImagePixels,
-    holdoutDir: body.holdout, videoPath: body.video, dryRun: body.dryRun,
+    holdoutDir: body.holdout, videoPath: body.video, calibrationDir: body.calibration, int8: body.int8, dryRun: body.dryRun,
     measure: { device: config.device, concurrency: body.concurrency ?? 4, secondsPerRound: body.seconds ?? 3, rounds: body.rounds ?? 3 },
     log: (line) => run.log.push(line),
   }).then(async (record) => {

@@ -1,3 +1,2 @@
 export * from './tune.js';
-export * from './parity.js';
 export * from './measure.js';

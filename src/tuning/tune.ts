@@ -1,15 +1,17 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import type { ModelInput } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
 import { loadImage } from '../media/image.js';
-import { deriveVersion } from '../exporter/derive.js';
+import { deriveVersion, INT8_OPTIONS, QUANTIZATION_FILE } from '../exporter/derive.js';
+import { calibrateRanges, quantizeQdq, type ActivationRanges } from '../exporter/onnx/quantize.js';
 import { scanRepository, TUNING_RECORD, type ImageDecoder, type Manifest, type ScannedVersion } from '../registry/index.js';
 import { PROVIDER_DEFAULTS, runSingle, usableCores, type Device } from '../runtime/index.js';
 import { getTask, type Detection } from '../tasks/index.js';
 import { measureSideBySide, openCandidate, type Candidate, type Figures, type MeasureSettings, type OpenCandidate } from './measure.js';
-import { compareDetections, PARITY, type ImageParity } from './parity.js';
+import { compareDetections, type ParityResult } from '../exporter/detection-parity.js';
 import { measureVideoSideBySide } from './video.js';
 
 /** A candidate replaces the one it is measured against only when it serves this much more ... */
@@ -34,6 +36,10 @@ export interface TuneOptions {
   holdoutDir?: string;
   /** A clip whose frames measure the video (bulk) session's threads; without one they keep the rule. */
   videoPath?: string;
+  /** Images to calibrate the int8 variant's activation ranges with, beside the golden and held-out ones. */
+  calibrationDir?: string;
+  /** Measure an int8 variant too (default true). */
+  int8?: boolean;
   measure: MeasureSettings;
   /** Measure and report only. */
   dryRun?: boolean;
@@ -42,7 +48,7 @@ export interface TuneOptions {
 
 export interface StageRecord {
   stage: string;
-  candidates: Array<{ id: string; figures: Figures | { framesPerS: number } }>;
+  candidates: Array<{ id: string; figures: Figures | { framesPerS: number }; parity?: { ok: boolean; failures: string[] } }>;
   winner: string;
 }
 
@@ -56,7 +62,7 @@ export interface TuningRecord {
   winner: Candidate & { bulkIntraOpThreads?: number };
   /** The winner's images/s over the source's settings, measured side by side. */
   speedup: number;
-  parity: { rule: string; images: ImageParity[]; ok: boolean; holdout: string };
+  parity: { rule: string; images: Array<ParityResult & { image: string }>; ok: boolean; holdout: string };
   /** The version written, or why none was. */
   outcome: { written: number } | { notWritten: string };
 }
@@ -124,13 +130,12 @@ function findVersion(entries: readonly ScannedVersion[], o: Pick<TuneOptions, 'n
 
 interface Sample { name: string; input: ModelInput }
 
-/** The images tune feeds: the golden samples, then the held-out set, decoded as the server decodes them. */
-async function loadSamples(entry: { dir: string; manifest: Manifest }, holdout: readonly string[], decode: ImageDecoder): Promise<Sample[]> {
-  const files = [...entry.manifest.golden.map((g) => join(entry.dir, g.input)), ...holdout];
+/** Images decoded as the server decodes them, for the model's preprocessing. */
+async function decodeFiles(files: readonly string[], manifest: Manifest, decode: ImageDecoder): Promise<Sample[]> {
   const samples: Sample[] = [];
   for (const file of files) {
     try {
-      samples.push({ name: file, input: (await decode(await readFile(file), entry.manifest.preprocessing)).input });
+      samples.push({ name: file, input: (await decode(await readFile(file), manifest.preprocessing)).input });
     } catch (err) {
       throw new FramewatchError('INVALID_INPUT', `${file} cannot be decoded: ${(err as Error).message}`);
     }
@@ -163,13 +168,18 @@ export async function tune(o: TuneOptions): Promise<TuningRecord> {
   const { manifest } = entry;
   const holdout = o.holdoutDir ? await imageFiles(o.holdoutDir) : [];
   if (o.holdoutDir && holdout.length === 0) throw new FramewatchError('INVALID_INPUT', `the held-out folder ${o.holdoutDir} has no images (.jpg, .jpeg, .png, .webp)`);
-  const samples = await loadSamples(entry, holdout, decoder(o));
+  const calibration = o.calibrationDir ? await imageFiles(o.calibrationDir) : [];
+  if (o.calibrationDir && calibration.length === 0) throw new FramewatchError('INVALID_INPUT', `the calibration folder ${o.calibrationDir} has no images (.jpg, .jpeg, .png, .webp)`);
+  // What tune measures and judges parity on: the golden samples, then the held-out set.
+  const samples = await decodeFiles([...manifest.golden.map((g) => join(entry.dir, g.input)), ...holdout], manifest, decoder(o));
   if (samples.length === 0) throw new FramewatchError('INVALID_INPUT', `${o.name}/${entry.version} has no golden samples and no held-out set was given: nothing to measure or judge parity on`);
   const modelPath = join(entry.dir, manifest.file.name);
   const cores = usableCores();
   const opened: OpenCandidate[] = [];
+  const scratch = await mkdtemp(join(tmpdir(), 'framewatch-tune-'));
+  const int8Path = join(scratch, 'int8.onnx');
   const open = async (c: Candidate) => {
-    const made = await openCandidate(c, modelPath, o.device).catch((err: Error) => {
+    const made = await openCandidate(c, c.variant === 'int8' ? int8Path : modelPath, o.device).catch((err: Error) => {
       throw new FramewatchError('MODEL_NOT_READY', `${o.name}/${entry.version} cannot run with ${c.id}: ${err.message}`);
     });
     opened.push(made);
@@ -194,13 +204,20 @@ export async function tune(o: TuneOptions): Promise<TuningRecord> {
       best = candidates[win];
       await Promise.all(opens.map(release(opened)));
     }
+    let ranges: ActivationRanges | undefined;
+    if (o.int8 !== false) {
+      const calibrationSamples = [...samples, ...(await decodeFiles(calibration, manifest, decoder(o)))];
+      ranges = await calibrateRanges(await readFile(modelPath), calibrationSamples.map((c) => ({ [manifest.inputs[0].name]: new ort.Tensor(c.input.dtype, c.input.data, [...c.input.dims]) })));
+      await writeFile(int8Path, quantizeQdq(await readFile(modelPath), ranges, INT8_OPTIONS));
+      best = await int8Stage(best, samples, manifest, reference, open, release(opened), o.measure, stages, log);
+    }
     const final = await open({ ...best, id: 'winner' });
     const baseline = await open({ ...current.candidate, id: 'current (again)' });
     const [winnerFigures, baselineFigures] = await measureSideBySide([final, baseline], samples.map((s) => s.input), o.measure);
     log(`winner against the current settings, side by side: ${winnerFigures.imagesPerS.toFixed(2)} against ${baselineFigures.imagesPerS.toFixed(2)} images/s`);
     const candidateDetections = await detectAll(final, samples, manifest);
     const threshold = (getTask(manifest.task).paramsSchema.parse(manifest.postprocessing) as { scoreThreshold: number }).scoreThreshold;
-    const images = samples.map((s, i) => compareDetections(s.name, reference[i], candidateDetections[i], threshold));
+    const images = samples.map((s, i) => ({ image: s.name, ...compareDetections(reference[i], candidateDetections[i], { scoreThreshold: threshold }) }));
     const bulk = o.videoPath ? await tuneVideoThreads(best, o.videoPath, o.measure.rounds, manifest, cores, open, stages, log) : undefined;
     const parityOk = images.every((p) => p.ok);
     // The rule gives video one core fewer than images (config-options.ts bulkReservedCores).
@@ -214,7 +231,7 @@ export async function tune(o: TuneOptions): Promise<TuningRecord> {
       winner: { ...best, ...(bulk ? { bulkIntraOpThreads: bulk } : {}) },
       speedup: winnerFigures.imagesPerS / baselineFigures.imagesPerS,
       parity: {
-        rule: `per image, detections matched per label by IoU: every match IoU >= ${PARITY.minIou} and scores within ${PARITY.maxScoreDiff}; a detection one side lacks fails unless within ${PARITY.maxScoreDiff} of the score threshold ${threshold}`,
+        rule: `per image, detections matched greedily per label by IoU (0.5 or more: the same object): every match IoU >= 0.9 and scores within 0.05; a detection one side lacks fails unless within 0.05 of the score threshold ${threshold}`,
         images, ok: parityOk, holdout: o.holdoutDir ?? 'none (golden samples only)',
       },
       outcome: !parityOk ? { notWritten: 'the winner does not keep parity with the source version' }
@@ -222,10 +239,11 @@ export async function tune(o: TuneOptions): Promise<TuningRecord> {
         : o.dryRun ? { notWritten: 'dry run' }
         : { written: nextVersion(entries, o.name) },
     };
-    if ('written' in record.outcome) await writeTunedVersion(o, entry, record);
+    if ('written' in record.outcome) await writeTunedVersion(o, entry, record, ranges);
     return record;
   } finally {
     await Promise.all(opened.map((x) => x.session.release()));
+    await rm(scratch, { recursive: true, force: true });
   }
 }
 
@@ -236,18 +254,45 @@ const release = (opened: OpenCandidate[]) => async (x: OpenCandidate) => {
 
 const sameSettings = (a: Candidate, b: Candidate) => JSON.stringify({ ...a, id: '' }) === JSON.stringify({ ...b, id: '' });
 
+/**
+ * The int8 variant against the best float settings, side by side; it wins only when it is
+ * faster by MIN_GAIN and its detections keep parity with the source version's.
+ */
+async function int8Stage(
+  best: Candidate, samples: readonly Sample[], manifest: Manifest, reference: Detection[][],
+  open: (c: Candidate) => Promise<OpenCandidate>, release: (x: OpenCandidate) => Promise<void>, measure: MeasureSettings, stages: StageRecord[], log: (line: string) => void,
+): Promise<Candidate> {
+  const candidates: Candidate[] = [best, { ...best, id: `int8 (${INT8_OPTIONS.activations}, per-channel)`, variant: 'int8' }];
+  const opens = await Promise.all(candidates.map(open));
+  const figures = await measureSideBySide(opens, samples.map((s) => s.input), measure);
+  const threshold = (getTask(manifest.task).paramsSchema.parse(manifest.postprocessing) as { scoreThreshold: number }).scoreThreshold;
+  const detections = await detectAll(opens[1], samples, manifest);
+  const failures = samples.flatMap((s, i) => compareDetections(reference[i], detections[i], { scoreThreshold: threshold }).failures.map((f) => `${s.name}: ${f}`));
+  const wins = beats(figures[1], figures[0]) && failures.length === 0;
+  stages.push({
+    stage: 'model variant',
+    candidates: [{ id: best.id, figures: figures[0] }, { id: candidates[1].id, figures: figures[1], parity: { ok: failures.length === 0, failures } }],
+    winner: candidates[wins ? 1 : 0].id,
+  });
+  log(`model variant: ${candidates.map((c, i) => `${c.id} ${figures[i].imagesPerS.toFixed(2)}/s`).join(' | ')}, int8 parity ${failures.length === 0 ? 'kept' : `lost (${failures.length} failures)`} -> ${candidates[wins ? 1 : 0].id}`);
+  await Promise.all(opens.map(release));
+  return candidates[wins ? 1 : 0];
+}
+
 const nextVersion = (entries: readonly ScannedVersion[], name: string) => Math.max(0, ...entries.filter((e) => e.name === name).map((e) => e.version)) + 1;
 
 /** Writes the winner as the next version: the same model file, its settings in the manifest, the record beside it. */
-export async function writeTunedVersion(o: Pick<TuneOptions, 'modelsDir' | 'maxImagePixels'>, entry: { dir: string; manifest: Manifest }, record: TuningRecord): Promise<void> {
+export async function writeTunedVersion(o: Pick<TuneOptions, 'modelsDir' | 'maxImagePixels'>, entry: { dir: string; manifest: Manifest }, record: TuningRecord, ranges?: ActivationRanges): Promise<void> {
   const w = record.winner;
   const cores = record.machine.usableCores;
   const version = (record.outcome as { written: number }).written;
+  const source = await readFile(join(entry.dir, entry.manifest.file.name));
+  const int8 = w.variant === 'int8' && ranges;
   await deriveVersion({
     modelsDir: o.modelsDir,
     from: entry,
     version,
-    derived: { bytes: await readFile(join(entry.dir, entry.manifest.file.name)), variant: w.variant },
+    derived: { bytes: int8 ? quantizeQdq(source, ranges, INT8_OPTIONS) : source, variant: w.variant },
     runtime: {
       graphOptimizationLevel: w.graph.graphOptimizationLevel,
       executionMode: w.graph.executionMode,
@@ -258,7 +303,7 @@ export async function writeTunedVersion(o: Pick<TuneOptions, 'modelsDir' | 'maxI
     },
     serving: { ...entry.manifest.serving, maxBatchSize: w.maxBatchSize, instances: w.instances },
     description: `${entry.manifest.name}/${entry.manifest.version} tuned by framewatch tune on ${record.machine.cpu} (${cores} cores): ${record.speedup.toFixed(2)}x its images/s. ${entry.manifest.description ?? ''}`.trim(),
-    files: { [TUNING_RECORD]: `${JSON.stringify(record, null, 2)}\n` },
+    files: { [TUNING_RECORD]: `${JSON.stringify(record, null, 2)}\n`, ...(int8 ? { [QUANTIZATION_FILE]: `${JSON.stringify({ options: INT8_OPTIONS, ranges }, null, 2)}\n` } : {}) },
     decode: decoder(o),
   });
 }
