@@ -219,8 +219,8 @@ describe('a process that answers images and runs video (bulkReservedCores)', () 
       return { threads, bulk };
     };
     const cores = usableCores();
-    expect(await open({ bulkReservedCores: 1 })).toEqual(cores > 1 ? { threads: { session: cores, bulk: cores - 1 }, bulk: true } : { threads: { session: 1 }, bulk: false });
-    expect(await open({ bulkReservedCores: 1, threads: 1 })).toEqual({ threads: { session: 1 }, bulk: false });
-    expect(await open({})).toEqual({ threads: { session: cores }, bulk: false });
+    expect(await open({ bulkReservedCores: 1 })).toEqual(cores > 1 ? { threads: { session: cores, bulk: cores - 1, from: 'rule' }, bulk: true } : { threads: { session: 1, from: 'rule' }, bulk: false });
+    expect(await open({ bulkReservedCores: 1, threads: 1 })).toEqual({ threads: { session: 1, from: 'config' }, bulk: false });
+    expect(await open({})).toEqual({ threads: { session: cores, from: 'rule' }, bulk: false });
   });
 });
