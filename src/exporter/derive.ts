@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Manifest } from '../registry/index.js';
 import { quantizeQdq, type ActivationRanges, type QuantizeOptions } from './onnx/quantize.js';
-import { exportModel, type ExportResult } from './export.js';
+import { exportModel, manifestExportFields, type ExportResult } from './export.js';
 import type { ImageDecoder } from './golden.js';
 
 /** Beside an int8 version's manifest: the activation ranges and options it was quantized with. */
@@ -49,19 +49,11 @@ export function deriveVersion(o: DeriveOptions): Promise<ExportResult> {
     sourceLabel: `${m.name}/${m.version}`,
     derived: o.derived,
     ...(m.source.license ? { sourceLicense: m.source.license } : {}),
-    name: m.name,
+    ...manifestExportFields(m, o.from.dir),
     version: o.version,
-    task: m.task,
-    project: m.project,
     description: o.description,
-    preprocessing: m.preprocessing,
-    postprocessing: m.postprocessing,
-    labels: m.labels,
-    golden: m.golden.map((g) => join(o.from.dir, g.input)),
     decode: o.decode,
     createdAt: o.createdAt,
-    ...(m.expected ? { expected: m.expected } : {}),
-    ...(m.review ? { review: m.review } : {}),
     ...(o.serving ? { serving: o.serving } : {}),
     ...(o.runtime ? { runtime: o.runtime } : {}),
     files: o.files,

@@ -50,6 +50,19 @@ export interface ExportOptions {
   files?: Record<string, string>;
 }
 
+/** What an export takes from an existing version's manifest to build the same model again: its naming, task, processing, labels and golden samples (in `versionDir`). */
+export const manifestExportFields = (m: Manifest, versionDir: string) => ({
+  name: m.name,
+  task: m.task,
+  project: m.project,
+  preprocessing: m.preprocessing,
+  postprocessing: m.postprocessing,
+  labels: m.labels,
+  golden: m.golden.map((g) => join(versionDir, g.input)),
+  ...(m.expected ? { expected: m.expected } : {}),
+  ...(m.review ? { review: m.review } : {}),
+});
+
 export interface ExportResult {
   dir: string;
   manifest: Manifest;

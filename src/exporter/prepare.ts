@@ -6,7 +6,7 @@ import { FramewatchError } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
 import { readManifest, scanRepository, sha256File, type Manifest } from '../registry/index.js';
 import { derivedBytes, deriveVersion } from './derive.js';
-import { exportModel } from './export.js';
+import { exportModel, manifestExportFields } from './export.js';
 import { GOLDEN_INDEX, type ImageDecoder } from './golden.js';
 import { resolvePackageFile } from './package-file.js';
 import { REFERENCE_FILE } from './reference.js';
@@ -83,17 +83,9 @@ function reexport(scratch: string, committed: Manifest, versionDir: string, deco
     sourcePackage: committed.source.package,
     sourceLabel: committed.source.path,
     sourceLicense: committed.source.license,
-    name: committed.name,
+    ...manifestExportFields(committed, versionDir),
     version: committed.version,
-    task: committed.task,
-    project: committed.project,
     description: committed.description,
-    preprocessing: committed.preprocessing,
-    postprocessing: committed.postprocessing,
-    labels: committed.labels,
-    expected: committed.expected,
-    review: committed.review,
-    golden: committed.golden.map((g) => join(versionDir, g.input)),
     decode,
     createdAt: new Date(committed.createdAt),
   });

@@ -60,6 +60,14 @@ async function requireJob(jobs: JobQueue, jobId: string) {
   return record;
 }
 
+/** A succeeded job's record and stored result; JOB_NOT_FOUND, or JOB_NOT_FINISHED saying what `needs` it. */
+export async function succeededResult(jobs: JobQueue, jobId: string, needs: string) {
+  const record = await requireJob(jobs, jobId);
+  const result = record.status === 'succeeded' ? await jobs.readResult(record.jobId) : undefined;
+  if (!result) throw new FramewatchError('JOB_NOT_FINISHED', `job '${record.jobId}' is ${record.status}: ${needs}`);
+  return { record, result };
+}
+
 export function createJobRoutes({ jobs, config }: AppDeps): Router {
   const router = Router();
   // Job results are predictions: the same token as predict guards them.
@@ -93,9 +101,7 @@ export function createJobRoutes({ jobs, config }: AppDeps): Router {
 
   // Any moment of a finished job's kept video as a thumbnail (a re-review's best frames): cut once, then cached.
   router.get('/v1/jobs/:id/frames/:ms.jpg', async (req, res) => {
-    const record = await requireJob(jobs, req.params.id);
-    const result = record.status === 'succeeded' ? await jobs.readResult(record.jobId) : undefined;
-    if (!result) throw new FramewatchError('JOB_NOT_FINISHED', `job '${record.jobId}' is ${record.status}: it has no frames to show yet`);
+    const { record, result } = await succeededResult(jobs, req.params.id, 'it has no frames to show yet');
     const ms = /^\d{1,9}$/.test(String(req.params.ms)) ? Number(req.params.ms) : NaN;
     const cut = await frameThumbnail(record.jobId, jobs.videoPath(record.jobId), jobs.filesDir(record.jobId), result, ms);
     res.type('image/jpeg');
@@ -118,10 +124,7 @@ export function createJobRoutes({ jobs, config }: AppDeps): Router {
 
   // The segments as WebVTT, for a player's <track> or an editor.
   router.get('/v1/jobs/:id/segments.vtt', async (req, res) => {
-    const record = await requireJob(jobs, req.params.id);
-    if (record.status !== 'succeeded') throw new FramewatchError('JOB_NOT_FINISHED', `job '${record.jobId}' is ${record.status}: it has no segments yet`);
-    const result = await jobs.readResult(record.jobId);
-    if (!result) throw new FramewatchError('JOB_NOT_FINISHED', `job '${record.jobId}' has no stored result`);
+    const { result } = await succeededResult(jobs, req.params.id, 'it has no segments yet');
     res.type('text/vtt').send(segmentsWebVtt(result));
   });
 

@@ -3,13 +3,14 @@ import express, { Router, type Request } from 'express';
 import { z } from 'zod';
 import { FramewatchError } from '../errors/index.js';
 import { metrics } from '../metrics/index.js';
-import { reReview, type JobQueue } from '../pipeline/index.js';
+import { reReview } from '../pipeline/index.js';
 import { frameThumbnailUrl } from '../pipeline/frame-thumbnail.js';
 import type { ModelRepository } from '../registry/index.js';
 import type { ProfileStore } from '../review/index.js';
 import { profileSchema, unknownLabels, type Profile } from '../shared/profile.js';
 import type { AppDeps } from './deps.js';
 import { parseInput, versionParamSchema } from './params.js';
+import { succeededResult } from './routes-jobs.js';
 import { requireToken } from './security.js';
 
 /** A stored profile by name, as `{"profile": "<name>", "version"?: N}`. */
@@ -52,14 +53,6 @@ function parseJsonField(field: string, text: string): unknown {
   }
 }
 
-async function succeededResult(jobs: JobQueue, jobId: string) {
-  const record = await jobs.get(jobId).catch(() => undefined);
-  if (!record) throw new FramewatchError('JOB_NOT_FOUND', `no job '${jobId}'`);
-  const result = record.status === 'succeeded' ? await jobs.readResult(jobId) : undefined;
-  if (!result) throw new FramewatchError('JOB_NOT_FINISHED', `job '${jobId}' is ${record.status}: only a succeeded job can be re-reviewed`);
-  return result;
-}
-
 /** Review profiles (stored, versioned) and re-review of a finished job with one. */
 export function createProfileRoutes({ jobs, repository, profiles, config }: AppDeps): Router {
   const router = Router();
@@ -82,7 +75,7 @@ export function createProfileRoutes({ jobs, repository, profiles, config }: AppD
 
   router.post('/v1/jobs/:id/evaluate', token, json, async (req, res) => {
     const query = parseInput(evaluateQuery, req.query);
-    const result = await succeededResult(jobs, id(req));
+    const { result } = await succeededResult(jobs, id(req), 'only a succeeded job can be re-reviewed');
     const profile = await profileOf(req.body, profiles);
     const labels = modelLabels(repository, result.model);
     checkLabels(profile, labels);

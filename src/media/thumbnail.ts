@@ -14,6 +14,12 @@ export function thumbnailSize(width: number, height: number): { width: number; h
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
 }
 
+/** The decoder's scale for a thumbnail of a video this size (none when it is already small enough). */
+export function thumbnailScale(width: number, height: number): { width: number; height: number; interpolation: 'linear' } | undefined {
+  const size = thumbnailSize(width, height);
+  return size.width < width ? { ...size, interpolation: 'linear' } : undefined;
+}
+
 /**
  * JPEG of a frame with its detections (in the pixels of a `sourceWidth`-wide frame) drawn as
  * labelled boxes, at thumbnailSize. The frame is scaled down first (or already is: a decoder

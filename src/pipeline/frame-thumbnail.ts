@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { FramewatchError } from '../errors/index.js';
 import { writeFileAtomic } from '../registry/atomic.js';
 import { decodeOneFrame, probeVideo } from '../media/ffmpeg.js';
-import { renderThumbnail, thumbnailSize } from '../media/thumbnail.js';
+import { renderThumbnail, thumbnailScale } from '../media/thumbnail.js';
 import type { JobResult } from '../shared/job-result.js';
 
 // Thumbnails of any moment of a finished job's kept video, cut when first asked for: a
@@ -40,8 +40,7 @@ export async function frameThumbnail(jobId: string, videoPath: string, filesDir:
   inFlight++;
   try {
     const info = await probeVideo(videoPath);
-    const size = thumbnailSize(info.width, info.height);
-    const scale = size.width < info.width ? { ...size, interpolation: 'linear' as const } : undefined;
+    const scale = thumbnailScale(info.width, info.height);
     // The last frame starts before the end: a time at the very end seeks a frame back.
     const startS = Math.max(0, Math.min(ms / 1000, info.durationS - 1 / (info.fps || 25)));
     const frame = await decodeOneFrame(videoPath, info, { fps: info.fps || 25, startS, threads: 1, scale }, `the frame at ${ms / 1000} s could not be decoded`);

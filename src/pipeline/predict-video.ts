@@ -5,7 +5,7 @@ import { FramewatchError, isFramewatchError } from '../errors/index.js';
 import { decodeOneFrame, detectPictureCues, seekToKeyframe, type VideoInfo } from '../media/ffmpeg.js';
 import { pictureCues } from '../media/cues.js';
 import { analyseAudio, joinAudioParts } from './audio/index.js';
-import { renderAudioThumbnail, renderThumbnail, thumbnailSize } from '../media/thumbnail.js';
+import { renderAudioThumbnail, renderThumbnail, thumbnailScale } from '../media/thumbnail.js';
 import type { ReadyModel, ReadyPipeline } from '../registry/index.js';
 import { audioSampleBins, metrics } from '../metrics/index.js';
 import { inferFrames, rangeStartS, type FrameRange, type StageTimings } from './infer-frames.js';
@@ -124,8 +124,7 @@ export async function decodeFrameAt(path: string, info: VideoInfo, o: Pick<Video
   const seek = o.sampling?.mode === 'keyframes'
     ? seekToKeyframe(frame.timeS, o.sampling.keyframeTimes?.find((t) => t > frame.timeS + 1e-6))
     : { startS: o.startS + frame.index / o.fps };
-  const size = thumbnailSize(info.width, info.height);
-  const scale = size.width < info.width ? { ...size, interpolation: 'linear' as const } : undefined;
+  const scale = thumbnailScale(info.width, info.height);
   const options = { fps: o.fps, ...seek, threads: o.decodeThreads, scale };
   return decodeOneFrame(path, info, options, `the frame at ${frame.timeS} s could not be decoded for its thumbnail`);
 }

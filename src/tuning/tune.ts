@@ -1,11 +1,12 @@
 import * as ort from 'onnxruntime-node';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import type { ModelInput } from '../../preprocessing/index.js';
 import { FramewatchError } from '../errors/index.js';
 import { loadImage } from '../media/image.js';
 import { deriveVersion, INT8_OPTIONS, QUANTIZATION_FILE } from '../exporter/derive.js';
+import { referenceImages } from '../exporter/reference.js';
 import { calibrateRanges, quantizeQdq, type ActivationRanges } from '../exporter/onnx/quantize.js';
 import { scanRepository, TUNING_RECORD, type ImageDecoder, type Manifest, type ScannedVersion } from '../registry/index.js';
 import { PROVIDER_DEFAULTS, runSingle, usableCores, type Device } from '../runtime/index.js';
@@ -22,7 +23,6 @@ const MAX_P99_LOSS = 1.1;
 /** The serving path's image decoding, under the server's pixel limit. */
 const decoder = (o: Pick<TuneOptions, 'maxImagePixels'>): ImageDecoder => (bytes, spec) => loadImage(bytes, spec, { maxPixels: o.maxImagePixels });
 
-const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
 
 export interface TuneOptions {
   modelsDir: string;
@@ -108,11 +108,13 @@ const STAGES: Array<{ stage: string; vary: (best: Candidate, cores: number) => C
 /** Whether `c` beats `best` clearly (see MIN_GAIN and MAX_P99_LOSS). */
 const beats = (c: Figures, best: Figures) => c.imagesPerS >= best.imagesPerS * MIN_GAIN && c.p99Ms <= best.p99Ms * MAX_P99_LOSS;
 
-async function imageFiles(dir: string): Promise<string[]> {
-  const names = await readdir(dir).catch(() => {
-    throw new FramewatchError('INVALID_INPUT', `the folder ${dir} cannot be read`);
+/** A folder's images (the exporter's own listing, as for drift references); a folder that cannot be read is the caller's INVALID_INPUT. */
+async function imageFiles(dir: string, what: string): Promise<string[]> {
+  const files = await referenceImages(dir).catch(() => {
+    throw new FramewatchError('INVALID_INPUT', `the ${what} folder ${dir} cannot be read`);
   });
-  return names.filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase())).sort().map((n) => join(dir, n));
+  if (files.length === 0) throw new FramewatchError('INVALID_INPUT', `the ${what} folder ${dir} has no images`);
+  return files;
 }
 
 function findVersion(entries: readonly ScannedVersion[], o: Pick<TuneOptions, 'name' | 'version' | 'modelsDir'>): ScannedVersion & { manifest: Manifest } {
@@ -130,6 +132,9 @@ function findVersion(entries: readonly ScannedVersion[], o: Pick<TuneOptions, 'n
 
 interface Sample { name: string; input: ModelInput }
 
+/** The int8 model tune measured, and the activation ranges it was quantized with (committed beside it). */
+interface Int8Variant { ranges: ActivationRanges; bytes: Uint8Array }
+
 /** Images decoded as the server decodes them, for the model's preprocessing. */
 async function decodeFiles(files: readonly string[], manifest: Manifest, decode: ImageDecoder): Promise<Sample[]> {
   const samples: Sample[] = [];
@@ -142,6 +147,13 @@ async function decodeFiles(files: readonly string[], manifest: Manifest, decode:
   }
   return samples;
 }
+
+/** The score threshold the version reports detections at. */
+const scoreThresholdOf = (manifest: Manifest) => (getTask(manifest.task).paramsSchema.parse(manifest.postprocessing) as { scoreThreshold: number }).scoreThreshold;
+
+/** Parity per sample of a candidate's detections against the source version's. */
+const judgeParity = (samples: readonly Sample[], reference: Detection[][], candidate: Detection[][], manifest: Manifest) =>
+  samples.map((s, i) => ({ image: s.name, ...compareDetections(reference[i], candidate[i], { scoreThreshold: scoreThresholdOf(manifest) }) }));
 
 /** Each sample's detections on an open candidate, as the server would postprocess them. */
 async function detectAll(open: OpenCandidate, samples: readonly Sample[], manifest: Manifest): Promise<Detection[][]> {
@@ -166,10 +178,8 @@ export async function tune(o: TuneOptions): Promise<TuningRecord> {
   const entries = await scanRepository(o.modelsDir);
   const entry = findVersion(entries, o);
   const { manifest } = entry;
-  const holdout = o.holdoutDir ? await imageFiles(o.holdoutDir) : [];
-  if (o.holdoutDir && holdout.length === 0) throw new FramewatchError('INVALID_INPUT', `the held-out folder ${o.holdoutDir} has no images (.jpg, .jpeg, .png, .webp)`);
-  const calibration = o.calibrationDir ? await imageFiles(o.calibrationDir) : [];
-  if (o.calibrationDir && calibration.length === 0) throw new FramewatchError('INVALID_INPUT', `the calibration folder ${o.calibrationDir} has no images (.jpg, .jpeg, .png, .webp)`);
+  const holdout = o.holdoutDir ? await imageFiles(o.holdoutDir, 'held-out') : [];
+  const calibration = o.calibrationDir ? await imageFiles(o.calibrationDir, 'calibration') : [];
   // What tune measures and judges parity on: the golden samples, then the held-out set.
   const samples = await decodeFiles([...manifest.golden.map((g) => join(entry.dir, g.input)), ...holdout], manifest, decoder(o));
   if (samples.length === 0) throw new FramewatchError('INVALID_INPUT', `${o.name}/${entry.version} has no golden samples and no held-out set was given: nothing to measure or judge parity on`);
@@ -204,20 +214,20 @@ export async function tune(o: TuneOptions): Promise<TuningRecord> {
       best = candidates[win];
       await Promise.all(opens.map(release(opened)));
     }
-    let ranges: ActivationRanges | undefined;
+    let int8: Int8Variant | undefined;
     if (o.int8 !== false) {
       const calibrationSamples = [...samples, ...(await decodeFiles(calibration, manifest, decoder(o)))];
-      ranges = await calibrateRanges(await readFile(modelPath), calibrationSamples.map((c) => ({ [manifest.inputs[0].name]: new ort.Tensor(c.input.dtype, c.input.data, [...c.input.dims]) })));
-      await writeFile(int8Path, quantizeQdq(await readFile(modelPath), ranges, INT8_OPTIONS));
+      const source = await readFile(modelPath);
+      const ranges = await calibrateRanges(source, calibrationSamples.map((c) => ({ [manifest.inputs[0].name]: new ort.Tensor(c.input.dtype, c.input.data, [...c.input.dims]) })));
+      int8 = { ranges, bytes: quantizeQdq(source, ranges, INT8_OPTIONS) };
+      await writeFile(int8Path, int8.bytes);
       best = await int8Stage(best, samples, manifest, reference, open, release(opened), o.measure, stages, log);
     }
     const final = await open({ ...best, id: 'winner' });
     const baseline = await open({ ...current.candidate, id: 'current (again)' });
     const [winnerFigures, baselineFigures] = await measureSideBySide([final, baseline], samples.map((s) => s.input), o.measure);
     log(`winner against the current settings, side by side: ${winnerFigures.imagesPerS.toFixed(2)} against ${baselineFigures.imagesPerS.toFixed(2)} images/s`);
-    const candidateDetections = await detectAll(final, samples, manifest);
-    const threshold = (getTask(manifest.task).paramsSchema.parse(manifest.postprocessing) as { scoreThreshold: number }).scoreThreshold;
-    const images = samples.map((s, i) => ({ image: s.name, ...compareDetections(reference[i], candidateDetections[i], { scoreThreshold: threshold }) }));
+    const images = judgeParity(samples, reference, await detectAll(final, samples, manifest), manifest);
     const bulk = o.videoPath ? await tuneVideoThreads(best, o.videoPath, o.measure.rounds, manifest, cores, open, stages, log) : undefined;
     const parityOk = images.every((p) => p.ok);
     // The rule gives video one core fewer than images (config-options.ts bulkReservedCores).
@@ -231,7 +241,7 @@ export async function tune(o: TuneOptions): Promise<TuningRecord> {
       winner: { ...best, ...(bulk ? { bulkIntraOpThreads: bulk } : {}) },
       speedup: winnerFigures.imagesPerS / baselineFigures.imagesPerS,
       parity: {
-        rule: `per image, detections matched greedily per label by IoU (0.5 or more: the same object): every match IoU >= 0.9 and scores within 0.05; a detection one side lacks fails unless within 0.05 of the score threshold ${threshold}`,
+        rule: `per image, detections matched greedily per label by IoU (0.5 or more: the same object): every match IoU >= 0.9 and scores within 0.05; a detection one side lacks fails unless within 0.05 of the score threshold ${scoreThresholdOf(manifest)}`,
         images, ok: parityOk, holdout: o.holdoutDir ?? 'none (golden samples only)',
       },
       outcome: !parityOk ? { notWritten: 'the winner does not keep parity with the source version' }
@@ -239,7 +249,7 @@ export async function tune(o: TuneOptions): Promise<TuningRecord> {
         : o.dryRun ? { notWritten: 'dry run' }
         : { written: nextVersion(entries, o.name) },
     };
-    if ('written' in record.outcome) await writeTunedVersion(o, entry, record, ranges);
+    if ('written' in record.outcome) await writeTunedVersion(o, entry, record, int8);
     return record;
   } finally {
     await Promise.all(opened.map((x) => x.session.release()));
@@ -265,9 +275,7 @@ async function int8Stage(
   const candidates: Candidate[] = [best, { ...best, id: `int8 (${INT8_OPTIONS.activations}, per-channel)`, variant: 'int8' }];
   const opens = await Promise.all(candidates.map(open));
   const figures = await measureSideBySide(opens, samples.map((s) => s.input), measure);
-  const threshold = (getTask(manifest.task).paramsSchema.parse(manifest.postprocessing) as { scoreThreshold: number }).scoreThreshold;
-  const detections = await detectAll(opens[1], samples, manifest);
-  const failures = samples.flatMap((s, i) => compareDetections(reference[i], detections[i], { scoreThreshold: threshold }).failures.map((f) => `${s.name}: ${f}`));
+  const failures = judgeParity(samples, reference, await detectAll(opens[1], samples, manifest), manifest).flatMap((p) => p.failures.map((f) => `${p.image}: ${f}`));
   const wins = beats(figures[1], figures[0]) && failures.length === 0;
   stages.push({
     stage: 'model variant',
@@ -282,17 +290,16 @@ async function int8Stage(
 const nextVersion = (entries: readonly ScannedVersion[], name: string) => Math.max(0, ...entries.filter((e) => e.name === name).map((e) => e.version)) + 1;
 
 /** Writes the winner as the next version: the same model file, its settings in the manifest, the record beside it. */
-export async function writeTunedVersion(o: Pick<TuneOptions, 'modelsDir' | 'maxImagePixels'>, entry: { dir: string; manifest: Manifest }, record: TuningRecord, ranges?: ActivationRanges): Promise<void> {
+export async function writeTunedVersion(o: Pick<TuneOptions, 'modelsDir' | 'maxImagePixels'>, entry: { dir: string; manifest: Manifest }, record: TuningRecord, int8Variant?: Int8Variant): Promise<void> {
   const w = record.winner;
   const cores = record.machine.usableCores;
   const version = (record.outcome as { written: number }).written;
-  const source = await readFile(join(entry.dir, entry.manifest.file.name));
-  const int8 = w.variant === 'int8' && ranges;
+  const int8 = w.variant === 'int8' ? int8Variant : undefined;
   await deriveVersion({
     modelsDir: o.modelsDir,
     from: entry,
     version,
-    derived: { bytes: int8 ? quantizeQdq(source, ranges, INT8_OPTIONS) : source, variant: w.variant },
+    derived: { bytes: int8?.bytes ?? (await readFile(join(entry.dir, entry.manifest.file.name))), variant: w.variant },
     runtime: {
       graphOptimizationLevel: w.graph.graphOptimizationLevel,
       executionMode: w.graph.executionMode,
@@ -303,7 +310,7 @@ export async function writeTunedVersion(o: Pick<TuneOptions, 'modelsDir' | 'maxI
     },
     serving: { ...entry.manifest.serving, maxBatchSize: w.maxBatchSize, instances: w.instances },
     description: `${entry.manifest.name}/${entry.manifest.version} tuned by framewatch tune on ${record.machine.cpu} (${cores} cores): ${record.speedup.toFixed(2)}x its images/s. ${entry.manifest.description ?? ''}`.trim(),
-    files: { [TUNING_RECORD]: `${JSON.stringify(record, null, 2)}\n`, ...(int8 ? { [QUANTIZATION_FILE]: `${JSON.stringify({ options: INT8_OPTIONS, ranges }, null, 2)}\n` } : {}) },
+    files: { [TUNING_RECORD]: `${JSON.stringify(record, null, 2)}\n`, ...(int8 ? { [QUANTIZATION_FILE]: `${JSON.stringify({ options: INT8_OPTIONS, ranges: int8.ranges }, null, 2)}\n` } : {}) },
     decode: decoder(o),
   });
 }
