@@ -12,11 +12,11 @@ export async function latest(name: string) {
 }
 
 /**
- * CPU seconds of this process and of its children that have ended (ffmpeg runs as a child:
- * Linux adds a child's time once it is reaped), from /proc/self/stat.
+ * CPU seconds of a process (this one by default) and of its children that have ended (ffmpeg
+ * runs as a child: Linux adds a child's time once it is reaped), from /proc/<pid>/stat.
  */
-export function cpuSeconds(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
+export function cpuSeconds(pid: number | 'self' = 'self'): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime, stime, cutime, cstime are fields 14-17 of the line; 12-15 after the name.
   const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);

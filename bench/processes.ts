@@ -12,12 +12,14 @@ export const freePort = () =>
   });
 
 /**
- * Starts `framewatch serve` with these settings and resolves once /readyz answers 200.
+ * Starts `framewatch serve` with these settings (from the checkout in `cwd`, this one by
+ * default) and resolves once /readyz answers 200.
  * `stop` sends SIGTERM and resolves once the process has exited.
  */
-export async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
+export async function startServer(env: Record<string, string>, cwd = '.'): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(process.execPath, ['dist/src/cli/main.js', 'serve'], {
+    cwd,
     // MALLOC_ARENA_MAX as `npm start` and the images set it.
     env: { MALLOC_ARENA_MAX: '2', ...process.env, FRAMEWATCH_PORT: String(port), FRAMEWATCH_HOST: '127.0.0.1', FRAMEWATCH_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPreprocessing, preprocessSpecSchema, type ModelInput } from '../preprocessing/index.js';
 import { createLogger } from '../src/logging/logger.js';
-import { createRepository, lazySession, type ModelRepository, type ReadyModel } from '../src/registry/index.js';
+import { createRepository, lazySession, sessionPool, type ModelRepository, type ReadyModel } from '../src/registry/index.js';
 import { join } from 'node:path';
 import { createBatcher, createSession, runSingle, usableCores, type BatcherOptions, type ModelSession } from '../src/runtime/index.js';
 
@@ -127,6 +127,56 @@ describe('dynamic batcher (real ONNX Runtime session)', () => {
     const batcher = createBatcher(session, options({ instances: 2 }));
     await Promise.all([batcher.run(inputs.small), batcher.run(inputs.small), batcher.run(inputs.small)]);
     expect(peak).toBe(2);
+  });
+
+  it('runs at most `bulkInstances` batches led by bulk items at once, and interactive ones beside them', async () => {
+    let now = 0, peak = 0, bulkNow = 0, bulkPeak = 0;
+    // Bulk items are the 64x64 inputs, the interactive one is 96 wide.
+    const isBulk = (feeds: Record<string, { data: ArrayLike<unknown> }>) => Object.values(feeds)[0].data.length === inputs.small.data.length;
+    const session: ModelSession = {
+      ...model.session,
+      run: async (feeds, transfer) => {
+        const bulk = isBulk(feeds);
+        peak = Math.max(peak, ++now);
+        if (bulk) bulkPeak = Math.max(bulkPeak, ++bulkNow);
+        try {
+          return await model.session.run(feeds, transfer);
+        } finally {
+          now--;
+          if (bulk) bulkNow--;
+        }
+      },
+    };
+    const batcher = createBatcher(session, options({ instances: 2, bulkInstances: 1 }));
+    await Promise.all([batcher.run(inputs.small, 'bulk'), batcher.run(inputs.small, 'bulk'), batcher.run(inputs.small, 'bulk'), batcher.run(inputs.other)]);
+    expect(bulkPeak).toBe(1);
+    expect(peak).toBe(2);
+  });
+
+  it('a session pool opens its second session only once a run finds the first busy, then runs on both', async () => {
+    const first = await createSession(modelFile(), { device: 'cpu', threads: 1 });
+    let onFirst = 0;
+    let opens = 0;
+    const second = lazySession(async () => {
+      opens++;
+      return createSession(modelFile(), { device: 'cpu', threads: 1 });
+    }, () => undefined);
+    const pool = sessionPool({ ...first, run: (feeds, transfer) => (onFirst++, first.run(feeds, transfer)) }, [second]);
+    try {
+      await runSingle(pool, inputs.small);
+      await runSingle(pool, inputs.small);
+      expect(opens).toBe(0); // one at a time: one session
+      await Promise.all([runSingle(pool, inputs.slow), runSingle(pool, inputs.small)]);
+      expect(opens).toBe(1);
+      for (let waited = 0; !second.current() && waited < 20_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      onFirst = 0;
+      await Promise.all([runSingle(pool, inputs.slow), runSingle(pool, inputs.small)]);
+      expect(onFirst).toBe(1); // the other run went to the second session
+    } finally {
+      await pool.release();
+    }
+    expect(second.current()).toBeUndefined();
+    await expect(runSingle(first, inputs.small)).rejects.toThrow(/inference worker exited/);
   });
 
   it('runs batches led by bulk items on the bulk session (one thread), the others on the main one, one at a time with one instance', async () => {

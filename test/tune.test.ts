@@ -62,7 +62,7 @@ describe('framewatch tune: the sweep, side by side, with parity on the golden an
 
   it('a written winner is the next version: its settings in the manifest, its record beside it, served with its threads and batches and the same detections', async () => {
     const [v2] = (await scanRepository(repo.dir)).filter((e) => e.name === 'object-detector');
-    const winner = { ...record.winner, graph: { ...record.winner.graph, graphOptimizationLevel: 'extended' as const }, intraOpThreads: 1, instances: 2, maxBatchSize: 2, bulkIntraOpThreads: 1 };
+    const winner = { ...record.winner, graph: { ...record.winner.graph, graphOptimizationLevel: 'extended' as const }, intraOpThreads: 1, instances: 2, instanceThreads: 1, maxBatchSize: 2, bulkIntraOpThreads: 1 };
     await writeTunedVersion({ modelsDir: repo.dir, maxImagePixels: 40e6 }, { dir: v2.dir, manifest: v2.manifest! }, { ...record, winner, outcome: { written: 3 } });
     expect(await versions()).toEqual(['2', '3']);
     const dir = join(repo.dir, 'object-detector', '3');
@@ -102,7 +102,7 @@ describe('framewatch tune: the sweep, side by side, with parity on the golden an
     const repository = createRepository({ root: repo.dir, device: 'cpu', logger: createLogger('silent'), only: (n) => n === 'object-detector' });
     try {
       await repository.loadAll();
-      expect(repository.resolve('object-detector', 3).threads).toMatchObject({ session: Math.max(1, Math.floor(usableCores() / 2)), from: 'rule' });
+      expect(repository.resolve('object-detector', 3).threads).toMatchObject({ session: usableCores(), from: 'rule' });
     } finally {
       await repository.close();
       await writeFile(path, JSON.stringify(manifest));

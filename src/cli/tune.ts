@@ -33,7 +33,7 @@ function summary(r: TuningRecord): string {
   const outcome = 'written' in r.outcome ? `written as ${r.from.name}@${r.outcome.written}` : `no version written: ${r.outcome.notWritten}`;
   const failed = r.parity.images.filter((p) => !p.ok).map((p) => p.image);
   return [
-    `winner: ${w.variant === 'int8' ? 'int8, ' : ''}level ${w.graph.graphOptimizationLevel}, ${w.graph.executionMode} (${w.graph.interOpThreads} inter-op), ${w.intraOpThreads} threads x ${w.instances}, batch ${w.maxBatchSize}${w.bulkIntraOpThreads ? `, video on ${w.bulkIntraOpThreads} threads` : ''}`,
+    `winner: ${w.variant === 'int8' ? 'int8, ' : ''}level ${w.graph.graphOptimizationLevel}, ${w.graph.executionMode} (${w.graph.interOpThreads} inter-op), ${w.intraOpThreads} threads${w.instances > 1 ? ` + ${w.instanceThreads} x ${w.instances - 1} more sessions` : ''}, batch ${w.maxBatchSize}${w.bulkIntraOpThreads ? `, video on ${w.bulkIntraOpThreads} threads` : ''}`,
     `${r.speedup.toFixed(2)}x the images/s of ${r.from.name}@${r.from.version}'s current settings, side by side`,
     `parity on ${r.parity.images.length} images: ${r.parity.ok ? 'kept' : `FAILED on ${failed.join(', ')}`}`,
     outcome,

@@ -5,6 +5,7 @@ export * from './types.js';
 export { createRepository } from './repository.js';
 export { intraOpThreads } from './threads.js';
 export { lazySession, type LazySession } from './lazy-session.js';
+export { sessionPool } from './session-pool.js';
 export * from './atomic.js';
 export * from './skew.js';
 export * from './labels.js';

@@ -9,6 +9,7 @@ import { getTask, voiceWarmUpFeeds, type Task } from '../tasks/index.js';
 import { checkAudioSkew } from './audio-golden.js';
 import { sha256File } from './hash.js';
 import { lazySession } from './lazy-session.js';
+import { sessionPool } from './session-pool.js';
 import type { Manifest } from './manifest.js';
 import { checkSkew, SKEW_TOLERANCE, type SkewReport } from './skew.js';
 import { planThreads } from './threads.js';
@@ -31,7 +32,7 @@ export async function loadVersion(entry: VersionEntry, options: RepositoryOption
   if (actual !== manifest.file.sha256) {
     throw new FramewatchError('MODEL_NOT_READY', `sha256 mismatch for ${manifest.file.name}: manifest ${manifest.file.sha256}, file ${actual}`);
   }
-  const { settings, threads, bulkThreads, from } = planThreads(options, manifest);
+  const { settings, threads, instanceThreads, bulkThreads, from } = planThreads(options, manifest);
   const graph = manifest.runtime;
   const open = (intraOp: number) => createSession(modelPath, { device: options.device, threads: intraOp, spinning: options.spinning, graph, logger: options.logger });
   const session = await open(threads);
@@ -58,16 +59,21 @@ export async function loadVersion(entry: VersionEntry, options: RepositoryOption
       throw new FramewatchError('SKEW_DETECTED', report.reason ?? 'the golden replay differs');
     }
   }
-  const bulkSession = session.provider === 'cpu' && options.bulkReservedCores !== undefined && bulkThreads !== threads
-    ? lazySession(async () => {
-        const bulk = await open(bulkThreads);
-        await warmUp(bulk, task, manifest, params);
-        return bulk;
-      }, (err) => options.logger.warn('bulk session failed to open; video runs on the main session', { model: entry.name, version: entry.version, reason: (err as Error).message }))
-    : undefined;
+  /** A further session of the version, opened and warmed up in the background on first use. */
+  const openLater = (intraOp: number, what: string) => lazySession(async () => {
+    const more = await open(intraOp);
+    await warmUp(more, task, manifest, params);
+    return more;
+  }, (err) => options.logger.warn(`${what} failed to open; its runs go to the others`, { model: entry.name, version: entry.version, reason: (err as Error).message }));
+  const cpu = session.provider === 'cpu';
+  const bulkSession = cpu && options.bulkReservedCores !== undefined && bulkThreads !== threads ? openLater(bulkThreads, 'the bulk session') : undefined;
   const batching = resolveBatcherOptions(session.provider, settings, manifest.serving);
+  // On CPU each instance is a session of its own (session.run blocks its worker thread).
+  const served = cpu && batching.instances > 1
+    ? sessionPool(session, Array.from({ length: batching.instances - 1 }, () => openLater(instanceThreads, 'an instance')))
+    : session;
   const labels = { model: entry.name, version: String(entry.version) };
-  const batcher = createBatcher(session, batching, {
+  const batcher = createBatcher(served, batching, {
     onBatch: (size, seconds) => {
       metrics.batchSize.observe(labels, size);
       metrics.inferenceDuration.observe({ ...labels, provider: session.provider }, seconds);
@@ -80,7 +86,7 @@ export async function loadVersion(entry: VersionEntry, options: RepositoryOption
   const features = task.inputKind === 'audio' ? AUDIO_DRIFT_FEATURES : DRIFT_FEATURES;
   const drift = reference ? createDriftMonitor(entry.name, entry.version, reference.profile, options.driftWindow ?? 500, features) : undefined;
   const sessions = bulkSession ? { bulkSession, threads: { session: threads, bulk: bulkThreads, from } } : { threads: { session: threads, from } };
-  return { name: entry.name, version: entry.version, manifest, session, ...sessions, task, params, batcher, batching, drift };
+  return { name: entry.name, version: entry.version, manifest, session: served, ...sessions, task, params, batcher, batching, drift };
 }
 
 /**

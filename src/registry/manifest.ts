@@ -41,8 +41,10 @@ export const runtimeSchema = z.strictObject({
   graphOptimizationLevel: z.enum(['basic', 'extended', 'all']).optional(),
   executionMode: z.enum(['sequential', 'parallel']).optional(),
   interOpThreads: positiveInt.optional(),
-  /** Intra-op threads of the session that answers images. */
+  /** Intra-op threads of the (first) session that answers images. */
   intraOpThreads: positiveInt.optional(),
+  /** Intra-op threads of each further instance (a session of its own, CPU); default intraOpThreads. */
+  instanceIntraOpThreads: positiveInt.optional(),
   /** Intra-op threads of the session that runs video frames beside ffmpeg (bulk, and the worker role). */
   bulkIntraOpThreads: positiveInt.optional(),
   tunedCores: positiveInt,

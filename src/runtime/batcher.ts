@@ -21,6 +21,8 @@ export interface BatcherOptions {
   timeoutMs: number;
   /** Concurrent session.run calls. */
   instances: number;
+  /** Of those, how many may be batches led by bulk (video) items; default `instances`. */
+  bulkInstances?: number;
 }
 
 /** A second session for bulk batches, opened in the background on first use. */
@@ -66,6 +68,7 @@ const shapeKey = (i: ModelInput) => `${i.dtype}:${i.dims.join('x')}`;
 export function createBatcher(session: ModelSession, options: BatcherOptions, events: BatcherEvents = {}, bulkSession?: BulkSession) {
   const queue: Item[] = [];
   let busy = 0;
+  let bulkBusy = 0;
   let admitted = 0;
   let delayTimer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -86,7 +89,8 @@ export function createBatcher(session: ModelSession, options: BatcherOptions, ev
 
   /** The next batch: the first item by priority then age, plus up to limit-1 of its shape. */
   const nextBatch = (): Item[] => {
-    const head = queue.find((i) => i.priority === 'interactive') ?? queue[0];
+    const bulkRoom = bulkBusy < (options.bulkInstances ?? options.instances);
+    const head = queue.find((i) => i.priority === 'interactive') ?? (bulkRoom ? queue[0] : undefined);
     if (!head) return [];
     const sameShape = queue.filter((i) => i.key === head.key);
     sameShape.sort((a, b) => (a.priority === b.priority ? a.enqueuedAt - b.enqueuedAt : a.priority === 'interactive' ? -1 : 1));
@@ -96,6 +100,7 @@ export function createBatcher(session: ModelSession, options: BatcherOptions, ev
   const schedule = () => {
     while (!closed && busy < options.instances && queue.length > 0) {
       let batch = nextBatch();
+      if (batch.length === 0) return;
       const waitedMs = Date.now() - Math.min(...batch.map((i) => i.enqueuedAt));
       if (batch.length < limitFor(batch[0]) && waitedMs < options.maxQueueDelayMs) {
         // Wait for company, but no longer than the oldest item's remaining delay.
@@ -114,11 +119,13 @@ export function createBatcher(session: ModelSession, options: BatcherOptions, ev
   };
 
   async function execute(batch: Item[]) {
+    const bulk = batch[0].priority === 'bulk';
     busy++;
+    if (bulk) bulkBusy++;
     const started = Date.now();
     for (const item of batch) events.onQueued?.((started - item.enqueuedAt) / 1000);
     try {
-      const target = (batch[0].priority === 'bulk' && bulkSession?.current()) || session;
+      const target = (bulk && bulkSession?.current()) || session;
       const outputs = batch[0].feeds ? [await target.run(batch[0].feeds)] : await runBatch(target, batch.map((i) => i.input!));
       events.onBatch?.(batch.length, (Date.now() - started) / 1000);
       batch.forEach((item, i) => item.resolve(outputs[i] as never));
@@ -127,6 +134,7 @@ export function createBatcher(session: ModelSession, options: BatcherOptions, ev
       batch.forEach((item) => item.reject(wrapped));
     } finally {
       busy--;
+      if (bulk) bulkBusy--;
       schedule();
     }
   }

@@ -8,10 +8,16 @@ import type { Provider } from './session.js';
  * - Video frames lose: a 60 s clip ran 1.06x faster with batch 1, at 0.88x the process CPU
  *   (batch 4 while ffmpeg and sharp run beside ORT costs ORT more CPU per frame). So bulk
  *   items lead batches of 1 on CPU.
- * One instance uses every core. CUDA gains from larger batches (not measured here).
+ * - Two instances, each a session in its own worker (registry/session-pool.ts): a two-thread
+ *   session.run waits at every operator for the slower thread, on two cores often the one
+ *   sharing its core with decoding, so overlapping requests gain from a second session on
+ *   one thread (ORT alone: 1.33x the images/s in two one-thread workers; the server at
+ *   concurrency 4 about 1.1x, bench/RESULTS.md, issue 27). Video frames stay one batch at
+ *   a time (bulkInstances), so ffmpeg keeps its core as before.
+ * CUDA gains from larger batches (not measured here).
  */
 export const PROVIDER_DEFAULTS: Record<Provider, BatcherOptions> = {
-  cpu: { maxBatchSize: 4, bulkMaxBatchSize: 1, maxQueueDelayMs: 2, maxQueueSize: 8, timeoutMs: 30_000, instances: 1 },
+  cpu: { maxBatchSize: 4, bulkMaxBatchSize: 1, maxQueueDelayMs: 2, maxQueueSize: 8, timeoutMs: 30_000, instances: 2, bulkInstances: 1 },
   cuda: { maxBatchSize: 8, bulkMaxBatchSize: 8, maxQueueDelayMs: 2, maxQueueSize: 64, timeoutMs: 30_000, instances: 2 },
 };
 
@@ -37,5 +43,6 @@ export function resolveBatcherOptions(provider: Provider, config: BatcherSetting
     maxQueueSize: manifest.maxQueueSize ?? (config.maxQueueSize ?? d.maxQueueSize),
     timeoutMs: manifest.timeoutMs ?? config.requestTimeoutMs,
     instances: manifest.instances ?? (config.instances ?? d.instances),
+    ...(d.bulkInstances === undefined ? {} : { bulkInstances: d.bulkInstances }),
   };
 }

@@ -1,12 +1,16 @@
 import type { ModelInput } from '../../preprocessing/index.js';
+import { sessionPool, type LazySession } from '../registry/index.js';
 import { createBatcher, createSession, type Device, type GraphSettings, type ModelSession } from '../runtime/index.js';
 
 /** One set of settings `tune` measures: ONNX Runtime's graph and threads, the batcher's batch and instances, and the model file. */
 export interface Candidate {
   id: string;
   graph: Required<GraphSettings>;
+  /** The first session's intra-op threads. */
   intraOpThreads: number;
+  /** Sessions (CPU: one per instance, as the server runs them); each after the first on instanceThreads. */
   instances: number;
+  instanceThreads: number;
   maxBatchSize: number;
   variant: 'copy' | 'int8';
 }
@@ -36,8 +40,15 @@ export interface OpenCandidate {
   run(input: ModelInput): Promise<unknown>;
 }
 
+/** An open session as a member of a session pool (registry/session-pool.ts). */
+const alreadyOpen = (session: ModelSession): LazySession => ({ open: () => undefined, current: () => session, release: () => session.release() });
+
+/** Opens a candidate as the server would serve it: on CPU one session per instance, all opened now. */
 export async function openCandidate(candidate: Candidate, modelPath: string, device: Device): Promise<OpenCandidate> {
-  const session = await createSession(modelPath, { device, threads: candidate.intraOpThreads, graph: candidate.graph });
+  const openOne = (threads: number) => createSession(modelPath, { device, threads, graph: candidate.graph });
+  const first = await openOne(candidate.intraOpThreads);
+  const more = first.provider === 'cpu' ? await Promise.all(Array.from({ length: candidate.instances - 1 }, () => openOne(candidate.instanceThreads))) : [];
+  const session = more.length > 0 ? sessionPool(first, more.map(alreadyOpen)) : first;
   const batcher = createBatcher(session, {
     maxBatchSize: candidate.maxBatchSize, bulkMaxBatchSize: 1, maxQueueDelayMs: 2, maxQueueSize: 1024, timeoutMs: 0, instances: candidate.instances,
   });

@@ -71,14 +71,32 @@ export interface TuningRecord {
 function currentSettings(manifest: Manifest, cores: number): Candidate {
   const r = manifest.runtime;
   const tunedHere = r?.tunedCores === cores;
+  const instances = manifest.serving?.instances ?? PROVIDER_DEFAULTS.cpu.instances;
   return {
     id: 'current',
     graph: { graphOptimizationLevel: r?.graphOptimizationLevel ?? 'all', executionMode: r?.executionMode ?? 'sequential', interOpThreads: r?.interOpThreads ?? 1 },
     intraOpThreads: (tunedHere ? r?.intraOpThreads : undefined) ?? cores,
-    instances: manifest.serving?.instances ?? PROVIDER_DEFAULTS.cpu.instances,
+    instances,
+    instanceThreads: (tunedHere ? r?.instanceIntraOpThreads ?? r?.intraOpThreads : undefined) ?? Math.max(1, Math.floor(cores / instances)),
     maxBatchSize: manifest.serving?.maxBatchSize ?? PROVIDER_DEFAULTS.cpu.maxBatchSize,
     variant: 'copy',
   };
+}
+
+/**
+ * One session on every core, and on CPU 2 and 4 sessions (as many as there are cores at most),
+ * the first on every core or on its share, the others on their share.
+ */
+function threadsAndInstances(b: Candidate, cores: number): Candidate[] {
+  const one = { ...b, id: `${cores} threads x 1`, intraOpThreads: cores, instances: 1, instanceThreads: cores };
+  const shared = [2, 4].filter((n) => n <= cores).flatMap((instances) => {
+    const share = Math.max(1, Math.floor(cores / instances));
+    return [
+      { ...b, id: `${cores} + ${share} threads x ${instances - 1}`, intraOpThreads: cores, instances, instanceThreads: share },
+      { ...b, id: `${share} threads x ${instances}`, intraOpThreads: share, instances, instanceThreads: share },
+    ];
+  });
+  return [one, ...shared];
 }
 
 /** The sweep, one knob at a time: each stage's candidates vary the best settings so far. */
@@ -96,8 +114,7 @@ const STAGES: Array<{ stage: string; vary: (best: Candidate, cores: number) => C
   },
   {
     stage: 'threads x instances',
-    vary: (b, cores) => [...new Set([1, 2, 4].filter((n) => n <= cores))]
-      .map((instances) => ({ ...b, id: `${Math.max(1, Math.floor(cores / instances))} threads x ${instances}`, intraOpThreads: Math.max(1, Math.floor(cores / instances)), instances })),
+    vary: threadsAndInstances,
   },
   {
     stage: 'batch size',
@@ -305,6 +322,7 @@ export async function writeTunedVersion(o: Pick<TuneOptions, 'modelsDir' | 'maxI
       executionMode: w.graph.executionMode,
       interOpThreads: w.graph.interOpThreads,
       intraOpThreads: w.intraOpThreads,
+      ...(w.instances > 1 && w.instanceThreads !== w.intraOpThreads ? { instanceIntraOpThreads: w.instanceThreads } : {}),
       ...(w.bulkIntraOpThreads ? { bulkIntraOpThreads: w.bulkIntraOpThreads } : {}),
       tunedCores: cores,
     },
@@ -321,7 +339,7 @@ async function tuneVideoThreads(
   open: (c: Candidate) => Promise<OpenCandidate>, stages: StageRecord[], log: (line: string) => void,
 ): Promise<number> {
   const counts = Array.from({ length: cores }, (_, i) => cores - i);
-  const opens = await Promise.all(counts.map((n) => open({ ...best, id: `video, ${n} threads`, intraOpThreads: n, instances: 1, maxBatchSize: 1 })));
+  const opens = await Promise.all(counts.map((n) => open({ ...best, id: `video, ${n} threads`, intraOpThreads: n, instances: 1, instanceThreads: n, maxBatchSize: 1 })));
   const fps = await measureVideoSideBySide(opens, clip, manifest.preprocessing, rounds);
   let win = 0;
   fps.forEach((f, i) => {
