@@ -7,7 +7,7 @@ import { loadImage } from '../src/media/image.js';
 import { createRepository, readManifest, scanRepository, sha256File, type ImageDecoder } from '../src/registry/index.js';
 import { runSingle, usableCores } from '../src/runtime/index.js';
 import { getTask } from '../src/tasks/index.js';
-import { writeTunedVersion, type TuningRecord } from '../src/tuning/index.js';
+import { beats, writeTunedVersion, type TuningRecord } from '../src/tuning/index.js';
 import { runCli } from './helpers/cli.js';
 import { postFile, scratchRepository, startTestServer } from './helpers/server.js';
 import type { RunningServer } from '../src/cli/serve.js';
@@ -186,5 +186,17 @@ describe('POST /v1/models/:name/versions/:version/tune: the same sweep in the ba
   ])('%s: %s answers the catalogue code', async (_what, path, method, body, token, status, code) => {
     const res = await call(path, { method, body }, token);
     expect([res.status, (await res.json()).error.code]).toEqual([status, code]);
+  });
+});
+
+describe('what counts as a win: side by side, in every round', () => {
+  const figures = (rounds: number[], p99Ms = 300) => ({ imagesPerS: [...rounds].sort((a, b) => a - b)[Math.floor(rounds.length / 2)], p99Ms, rounds });
+  it('a candidate wins at 3% more images/s in the median round and faster in every round, p99 at most 10% worse', () => {
+    expect(beats(figures([11, 11.5, 12]), figures([10, 10.5, 11]))).toBe(true);
+    expect(beats(figures([11, 11.5, 12], 340), figures([10, 10.5, 11], 300))).toBe(false); // p99 13% worse
+    expect(beats(figures([10.2, 10.6, 11.2]), figures([10, 10.5, 11]))).toBe(false); // under 3%
+  });
+  it('a candidate faster on the median that lost one round (the machine was busy for it, or quiet for the other) does not win', () => {
+    expect(beats(figures([9.5, 12, 13]), figures([10, 10.5, 11]))).toBe(false);
   });
 });
