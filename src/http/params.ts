@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { RequestParamHandler } from 'express';
 import { FramewatchError } from '../errors/index.js';
 import { DEFAULT_MOTION_MAX_SKIP_S } from '../pipeline/motion.js';
-import { SAMPLING_MODES, type VideoJobOptions } from '../shared/video.js';
+import { DEFAULT_VIDEO_FPS, SAMPLING_MODES, type VideoJobOptions } from '../shared/video.js';
 import { MODEL_NAME_RE } from '../registry/manifest.js';
 
 /** Parses request input with a zod schema; issues become INVALID_INPUT with details. */
@@ -35,7 +35,7 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transfo
 export const videoQuerySchema = z
   .object({
     threshold: z.coerce.number().min(0).max(1).optional(),
-    fps: z.coerce.number().gt(0).max(60).default(2),
+    fps: z.coerce.number().gt(0).max(60).default(DEFAULT_VIDEO_FPS),
     maxFrames: z.coerce.number().int().positive().max(1_000_000).optional(),
     start: z.coerce.number().min(0).default(0),
     end: z.coerce.number().positive().optional(),

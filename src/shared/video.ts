@@ -28,6 +28,9 @@ export type VideoInfo = z.infer<typeof videoInfoSchema>;
 export const SAMPLING_MODES = ['auto', 'exact', 'keyframes'] as const;
 export type SamplingMode = (typeof SAMPLING_MODES)[number];
 
+/** Frames per second a video request samples when it does not say (`fps`). */
+export const DEFAULT_VIDEO_FPS = 2;
+
 /**
  * Which frames a video job decodes. `exact`: the fps grid (ffmpeg decodes every frame to
  * pick them). `keyframes`: only keyframes, at their own times; the decoder skips all other
