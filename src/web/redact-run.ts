@@ -27,7 +27,7 @@ export function showDraftInForm({ els }: Page, draft: RedactionDraft) {
 }
 
 /** Running or not: Redact waits, Cancel and the progress show. */
-function showRunning({ els }: Page, running: boolean) {
+export function showRunning({ els }: Page, running: boolean) {
   els.startRedaction.disabled = running;
   els.cancelRedaction.hidden = !running;
   els.redactProgress.hidden = !running;
