@@ -98,6 +98,17 @@ describe('redacting a finished job', () => {
     const noJob = await api(`/v1/jobs/..%2f..%2fetc/redactions/00000000-0000-0000-0000-000000000000`);
     expect([noJob.status, (await noJob.json()).error.code]).toEqual([404, 'JOB_NOT_FOUND']);
   });
+
+  it("lists the job's redactions newest first, each with its links; an unknown job is 404", async () => {
+    const listed = await (await api(`/v1/jobs/${jobId}/redactions`)).json();
+    // The two above: the kept one (fill) after the pixelated one.
+    expect(listed.redactions.map((r: any) => [r.status, r.audit.settings.style])).toEqual([['succeeded', 'fill'], ['succeeded', 'pixelate']]);
+    expect(listed.redactions[0].createdAt >= listed.redactions[1].createdAt).toBe(true);
+    const [newest] = listed.redactions;
+    expect(newest.links).toEqual({ self: `/v1/jobs/${jobId}/redactions/${newest.redactionId}`, video: `${newest.links.self}/video.mp4`, audit: `${newest.links.self}/audit.json` });
+    const noJob = await api('/v1/jobs/00000000-0000-0000-0000-000000000000/redactions');
+    expect([noJob.status, (await noJob.json()).error.code]).toEqual([404, 'JOB_NOT_FOUND']);
+  });
 });
 
 /** When the sound first gets loud (a sample over 0.1), in seconds from the file's start. */

@@ -14,8 +14,8 @@ const redactionLinks = (r: RedactionRecord) => {
 const served = (r: RedactionRecord) => ({ ...r, links: redactionLinks(r) });
 
 /**
- * Redaction of a finished job's video: POST starts one (202, then poll its link), GET reads
- * it, DELETE cancels it; a finished one serves its redacted video and its audit.
+ * Redaction of a finished job's video: POST starts one (202, then poll its link), GET lists
+ * a job's (newest first) or reads one, DELETE cancels it; a finished one serves its redacted video and its audit.
  */
 export function createRedactionRoutes({ redactions, config }: AppDeps): Router {
   const router = Router();
@@ -26,6 +26,10 @@ export function createRedactionRoutes({ redactions, config }: AppDeps): Router {
     const request = parseInput(redactionRequestSchema, req.body ?? {});
     const record = await redactions.start(req.params.id, request);
     res.status(202).json(served(record));
+  });
+
+  router.get('/v1/jobs/:id/redactions', async (req, res) => {
+    res.json({ redactions: (await redactions.list(req.params.id)).map(served) });
   });
 
   router.get('/v1/jobs/:id/redactions/:rid', async (req, res) => {

@@ -1,10 +1,10 @@
 import { z } from 'zod';
+import { REDACTION_TARGETS } from './redaction-tracks.js';
 
 // The redaction contract: what a reviewer asks to hide in a finished job's video, and what
 // the redaction answers (its record, with the audit once it is done). Pure; the page imports
 // the types.
 
-export const REDACTION_TARGETS = ['persons', 'text', 'faces'] as const;
 export const REDACTION_STYLES = ['blur', 'pixelate', 'fill'] as const;
 /** all: the whole video; confirmed: only the segments a reviewer confirmed, joined in time order. */
 export const REDACTION_SPANS = ['all', 'confirmed'] as const;
@@ -18,11 +18,8 @@ const share = z.number().min(0).max(1);
  */
 export const DEFAULT_FACE_FPS = 5;
 
-/**
- * Face tracks' ids are this plus the redaction's own tracker id (1, 2, ...): a job's track
- * ids count from 1 per job and the reviewer's boxes are negative, so neither reaches them.
- */
-export const FACE_TRACK_ID_BASE = 1_000_000_000;
+// The targets and face tracks' ids (FACE_TRACK_ID_BASE + n) are in redaction-tracks.ts, which the page loads at run time.
+export { FACE_TRACK_ID_BASE, REDACTION_TARGETS } from './redaction-tracks.js';
 
 /** A box a reviewer drew (frame-relative), hidden from `timeS` to `endS` (unset: for the hold time). */
 export const addedBoxSchema = z.strictObject({

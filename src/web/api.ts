@@ -4,6 +4,7 @@
 import type { ErrorCode } from '../shared/error-catalogue.js';
 import type { Detection, JobRecord, JobView, ReviewSummary, RuleEvent, VideoSegment } from '../shared/job-result.js';
 import type { Profile, ProfileInput } from '../shared/profile.js';
+import type { RedactionRecord } from '../shared/redaction.js';
 
 /** An error as the server's error handler writes it: `{ error: ApiError }`. */
 export interface ApiError { code: ErrorCode; message: string; details?: unknown }
@@ -46,6 +47,9 @@ export interface Evaluation {
   segments: Array<VideoSegment & { overlaps: number[]; thumbnail?: string }>;
   review: ReviewSummary;
 }
+
+/** A redaction as its routes serve it: the record and where it (and, once succeeded, its video and audit) is. */
+export type ServedRedaction = RedactionRecord & { links: { self: string; video?: string; audit?: string } };
 
 /** A synchronous image prediction, the parts the page reads. */
 export interface ImagePrediction { detections: Detection[]; image: { width: number; height: number } }
@@ -91,6 +95,14 @@ export function createApi(token: () => string) {
     saveProfile: async (profile: ProfileInput) => answer<Profile & { version: number }>(await sendJson('/v1/profiles', 'POST', profile)),
     /** Re-reviews the job with a stored profile: from its tracks, without inference. */
     evaluate: async (jobId: string, profile: { profile: string; version?: number }) => answer<Evaluation>(await sendJson(`/v1/jobs/${jobId}/evaluate`, 'POST', profile)),
+    /** Whether the server kept the job's video (a redaction needs it): a HEAD of its file. */
+    keptVideo: async (jobId: string) => (await call(`/v1/jobs/${jobId}/video`, { method: 'HEAD' })).ok,
+    /** Starts a redaction (202 with its record); the server's schema judges the request. */
+    redact: async (jobId: string, request: unknown) => answer<ServedRedaction>(await sendJson(`/v1/jobs/${jobId}/redact`, 'POST', request)),
+    redaction: async (jobId: string, redactionId: string) => answer<ServedRedaction>(await call(`/v1/jobs/${jobId}/redactions/${redactionId}`)),
+    cancelRedaction: async (jobId: string, redactionId: string) => answer<ServedRedaction>(await call(`/v1/jobs/${jobId}/redactions/${redactionId}`, { method: 'DELETE' })),
+    /** The job's redactions, newest first. */
+    redactions: async (jobId: string) => answer<{ redactions: ServedRedaction[] }>(await call(`/v1/jobs/${jobId}/redactions`)),
     search: async (text: string) => answer<SearchAnswer>(await call(`/v1/search?text=${encodeURIComponent(text)}`)),
     /** Protected files (thumbnails, the video) cannot load by URL with a token: fetch, then show a blob. */
     async protectedUrl(url: string): Promise<string | undefined> {

@@ -1,7 +1,7 @@
 // The review page's entry: plain TypeScript compiled for the browser (src/web/tsconfig.json), no
-// framework. It talks only to this server's API: /v1/models, predict, /v1/jobs and the review
-// routes. When the server asks for an API token (401), the page shows a token field and sends
-// the token as a bearer header. A job's review lives on the server, so a reload or a deep link
+// framework. It talks only to this server's API: /v1/models, predict, /v1/jobs, the review
+// routes and redaction. When the server asks for an API token (401), the page shows a token
+// field and sends the token as a bearer header. A job's review lives on the server, so a reload or a deep link
 // (#/jobs/<id>) restores it. This module only wires the parts together.
 import { flushActivity, startActivityClock } from './activity.js';
 import { markMissed } from './decisions.js';
@@ -11,6 +11,7 @@ import { drawOverlay } from './overlay.js';
 import { createPage, showSection, type Page } from './page.js';
 import { watchPlayer } from './player.js';
 import { bindReReview } from './re-review.js';
+import { bindRedactPanel } from './redact-panel.js';
 import { bindRuleForm } from './rule-form.js';
 import { bindRulesEditor, renderDraft } from './rules-editor.js';
 import { bindUploadForm, loadModels } from './upload-form.js';
@@ -33,6 +34,7 @@ watchPlayer(page);
 bindKeys(page);
 bindRulesEditor(page);
 bindRuleForm(page, (v) => renderDraft(page, v));
+bindRedactPanel(page);
 bindReReview(page, { segments: (v) => renderVideo(page, v), draft: (v) => renderDraft(page, v) });
 page.els.showPaths.onchange = () => drawOverlay(page);
 startActivityClock(page);

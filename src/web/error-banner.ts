@@ -17,6 +17,10 @@ const PLAIN: Partial<Record<ErrorCode | PageErrorCode, string>> = {
   INVALID_INPUT: 'The request was not valid.',
   CANCELLED: 'The job was cancelled.',
   JOB_NOT_FOUND: 'This job does not exist any more (jobs expire).',
+  NO_CONFIRMED_SEGMENTS: 'No segment is confirmed yet: confirm the ones to hand on, or redact the whole video.',
+  REDACTION_TOO_LARGE: 'The redacted video grew past the server\'s size limit.',
+  REDACTION_TIMEOUT: 'The redaction took longer than the server allows.',
+  MODEL_NOT_FOUND: 'The server does not serve the model this needs.',
   UNAUTHORIZED: 'This server needs an API token. Enter it above and pick the file again.',
 };
 

@@ -1,11 +1,12 @@
 // The canvas over the player, drawn in layers: the zones and lines of the profile being drawn,
-// the tracks' paths (unless hidden), and the best frame's boxes while its moment is on screen.
+// the boxes drawn to be redacted, the tracks' paths (unless hidden), and the best frame's boxes
+// while its moment is on screen.
 import { context2d } from './dom.js';
 import { drawBoxes } from './draw.js';
 import type { Page } from './page.js';
 import { drawTrackPaths } from './paths.js';
 import { pictureRect, type PictureRect } from './picture-rect.js';
-import { drawShapes } from './shapes.js';
+import { drawRedactionBoxes, drawShapes } from './shapes.js';
 
 /** Where the video's picture is inside the player now (the overlay covers the player exactly). */
 export function playerPicture({ els, state }: Page): PictureRect | undefined {
@@ -32,6 +33,7 @@ export function drawOverlay(page: Page) {
   const t = els.player.currentTime;
   const picture = pictureRect(box, v.result.video);
   drawShapes(ctx, picture, v.draft);
+  drawRedactionBoxes(ctx, picture, v.redaction, t);
   if (els.showPaths.checked) drawTrackPaths(ctx, picture, v.result.tracks, t, page.colourOf);
   const best = v.segments.find((s) => Math.abs(s.bestFrame.timeS - t) < 0.5);
   if (!best) return;

@@ -1,8 +1,10 @@
-// A profile's zones and lines over the player, and the shape being drawn. Lines show their
+// A profile's zones and lines over the player, the shape being drawn, and the boxes drawn to
+// be redacted. Lines show their
 // direction: an arrow from A (the first point) to B, as rules name the crossings.
 import type { Vec } from '../shared/polygon.js';
 import { frameToPlayer, type PictureRect } from './picture-rect.js';
 import type { ProfileDraft } from './profile-draft.js';
+import type { RedactionDraft } from './redact-request.js';
 
 /** Shapes are white with a dark edge: apart from every label colour, readable on any picture. */
 const SHAPE = '#ffffff';
@@ -67,4 +69,22 @@ export function drawShapes(ctx: CanvasRenderingContext2D, r: PictureRect, draft:
     ctx.arc(x, y, i === 0 && draft.drawing.kind === 'zone' ? CLOSE_RADIUS / 2 : 3, 0, 2 * Math.PI);
     ctx.fill();
   }
+}
+
+/** Boxes drawn to hide: those masked at `t` (dashed, shaded) and the one being drawn. */
+export function drawRedactionBoxes(ctx: CanvasRenderingContext2D, r: PictureRect, draft: Pick<RedactionDraft, 'boxes' | 'drawing'>, t: number) {
+  const rect = (from: Vec, to: Vec) => {
+    const [[ax, ay], [bx, by]] = [frameToPlayer(r, from), frameToPlayer(r, to)];
+    ctx.setLineDash([6, 4]);
+    polyline(ctx, [[ax, ay], [bx, ay], [bx, by], [ax, by]], true);
+    ctx.setLineDash([]);
+    ctx.fillStyle = 'rgba(0, 0, 0, 0.35)';
+    ctx.fill();
+  };
+  for (const [i, b] of draft.boxes.entries()) {
+    if (t < b.timeS || t > b.endS) continue;
+    rect([b.box.x, b.box.y], [b.box.x + b.box.width, b.box.y + b.box.height]);
+    label(ctx, `box ${i + 1}`, frameToPlayer(r, [b.box.x, b.box.y]));
+  }
+  if (draft.drawing) rect(draft.drawing.from, draft.drawing.to);
 }

@@ -1,6 +1,7 @@
 import type { ReviewSummary, ServedResult, VideoSegment } from '../shared/job-result.js';
 import type { Review } from './api.js';
 import type { ProfileDraft } from './profile-draft.js';
+import type { RedactionDraft } from './redact-request.js';
 
 /**
  * A segment on screen: one of the job's own (with its thumbnail), or one of a re-review's
@@ -20,6 +21,10 @@ export interface View {
   reReviewedWith?: { name: string; version?: number };
   /** The zones, lines and rules being drawn for a profile. */
   draft: ProfileDraft;
+  /** What the redaction panel will ask to hide, and how. */
+  redaction: RedactionDraft;
+  /** The redaction being followed (polled until it ends, then previewed). */
+  redactionId?: string;
   /** The segment the keys act on. */
   active: number;
   /** The segment playing until its end, if any. */

@@ -6,6 +6,8 @@ import { showSection, type Page } from './page.js';
 import { activate, playSegment } from './player.js';
 import { emptyDraft } from './profile-draft.js';
 import { pollJob } from './progress.js';
+import { openRedactPanel } from './redact-panel.js';
+import { emptyRedactionDraft } from './redact-request.js';
 import { listStoredProfiles } from './re-review.js';
 import { resetRuleForm } from './rule-form.js';
 import { renderDraft } from './rules-editor.js';
@@ -67,7 +69,7 @@ export async function openJob(page: Page, jobId: string) {
   if (!job?.result) return;
   const review = await api.review(jobId);
   if (!review.ok) return showError(els, 'JOB_NOT_FOUND', `the review of job ${jobId} could not be read`);
-  const v: View = { jobId, result: job.result, review: review.body, segments: job.result.segments, summary: job.result.review, draft: emptyDraft(), active: 0 };
+  const v: View = { jobId, result: job.result, review: review.body, segments: job.result.segments, summary: job.result.review, draft: emptyDraft(), redaction: emptyRedactionDraft(), active: 0 };
   state.view = v;
   els.status.hidden = true;
   showSection(els, 'video');
@@ -75,6 +77,7 @@ export async function openJob(page: Page, jobId: string) {
   els.player.src = local ? URL.createObjectURL(local) : ((await api.protectedUrl(`/v1/jobs/${jobId}/video`)) ?? '');
   renderVideo(page, v);
   openRulesPanel(page, v);
+  void openRedactPanel(page, v);
   // The keys act on the review from here: focus leaves the file picker.
   els.videoResult.focus({ preventScroll: true });
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { FramewatchError, isFramewatchError } from '../../errors/index.js';
@@ -11,6 +11,7 @@ import { redactionFps, redactVideo, WHOLE_VIDEO, type SourceSpan } from '../../m
 import { writeFileAtomic } from '../../registry/atomic.js';
 import type { ModelRepository, ReadyModel } from '../../registry/index.js';
 import type { JobResult } from '../../shared/job-result.js';
+import { targetHidesTrack } from '../../shared/redaction-tracks.js';
 import { redactionRecordSchema, type RedactionAudit, type RedactionRecord, type RedactionRequest } from '../../shared/redaction.js';
 import type { JobQueue } from '../jobs/queue.js';
 import { percentDone } from '../jobs/video-job.js';
@@ -26,12 +27,6 @@ import { confirmedSpans } from './spans.js';
 // video or its confirmed segments (spans.ts), bounded in bytes and in wall time (limits.ts).
 // A cancelled or failed one leaves no video behind.
 
-/** Which of a result's tracks each target hides (faces are none of the job's: they come from the detect pass). */
-const TARGET_TRACKS: Record<RedactionRequest['targets'][number], (t: JobResult['tracks'][number]) => boolean> = {
-  persons: (t) => t.label === 'person',
-  text: (t) => t.text !== undefined || t.label === 'text',
-  faces: () => false,
-};
 
 /** A track a redaction may mask: one of the job's, or a face track of its own detect pass. */
 interface CandidateTrack extends RedactionTarget {
@@ -60,7 +55,7 @@ function addedBoxTargets(request: RedactionRequest, video: { width: number; heig
  */
 export function redactionTargets(result: JobResult, request: RedactionRequest, faces?: Pick<FaceTracks, 'targets' | 'spans'>): { targets: RedactionTarget[]; tracks: RedactionAudit['tracks'] } {
   const chosen = [
-    ...result.tracks.filter((t) => request.targets.some((target) => TARGET_TRACKS[target](t))).map(jobCandidate),
+    ...result.tracks.filter((t) => request.targets.some((target) => targetHidesTrack(target, t))).map(jobCandidate),
     ...(faces ? faceCandidates(faces) : []),
   ];
   const kept = new Set(request.keep);
@@ -190,6 +185,14 @@ export function createRedactions(jobs: JobQueue, repository: Pick<ModelRepositor
       const text = await readFile(join(dirOf(jobId, redactionId), 'record.json'), 'utf8').catch(() => undefined);
       if (!text) throw new FramewatchError('REDACTION_NOT_FOUND', `job '${jobId}' has no redaction '${redactionId}'`);
       return redactionRecordSchema.parse(JSON.parse(text));
+    },
+    /** The job's redactions, newest first (how the page finds its last one after a reload). */
+    async list(jobId: string): Promise<RedactionRecord[]> {
+      if (!(await jobs.get(jobId).catch(() => undefined))) throw new FramewatchError('JOB_NOT_FOUND', `no job '${jobId}'`);
+      const ids = (await readdir(join(jobs.filesDir(jobId), 'redactions')).catch(() => [] as string[])).filter((id) => REDACTION_ID_RE.test(id));
+      // A folder whose record is not written yet (or not readable) is left out, not an error.
+      const records = await Promise.all(ids.map((id) => this.get(jobId, id).catch(() => undefined)));
+      return records.filter((r) => r !== undefined).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
     },
     /** Stops a running redaction (its video is removed); a finished one is answered as it is. */
     async cancel(jobId: string, redactionId: string): Promise<RedactionRecord> {
