@@ -38,7 +38,8 @@ function toPicture(box: MaskBox, sx: number, sy: number, picture: { width: numbe
 
 /** The job's tracks of `targets` masked at `timeS`, as the video's plan places them, on a picture of `picture`'s size. */
 export function trackMasksAt(result: Pick<JobResult, 'tracks' | 'video'>, targets: readonly RedactionTargetKind[], timeS: number, picture: { width: number; height: number }): MaskBox[] {
-  if (targets.length === 0) return [];
+  // An audio job's thumbnail is a card, not a frame: it has no tracks' pixels to hide.
+  if (targets.length === 0 || result.video.width <= 0 || result.video.height <= 0) return [];
   const request = redactionRequestSchema.parse({ targets, ...DEFAULT_MASK_TIMING });
   const { targets: tracks } = redactionTargets(result, request);
   const frame = { width: result.video.width, height: result.video.height };
