@@ -19,6 +19,8 @@ Options:
   --version <n>        only jobs of this version
   --since <ISO date>   only jobs created at or after this time
   --format coco|yolo   COCO JSON (annotations.json) or Ultralytics YOLO (data.yaml) [coco]
+  --redact <kinds>     mask these in every image: persons, text (or plates), faces, comma-separated
+  --redact-style <s>   blur, pixelate or fill [blur]
   --url <url>          the server [http://127.0.0.1:$FRAMEWATCH_PORT or 8080]
   --token <token>      its API token [$FRAMEWATCH_API_TOKEN]`;
 
@@ -39,6 +41,7 @@ export async function datasetCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(rest, {
     out: { type: 'string' }, model: { type: 'string' }, version: { type: 'string' }, since: { type: 'string' },
     format: { type: 'string', default: 'coco' }, url: { type: 'string' }, token: { type: 'string' },
+    redact: { type: 'string' }, 'redact-style': { type: 'string' },
   });
   if (values.help) {
     console.log(HELP);
@@ -49,6 +52,8 @@ export async function datasetCommand(argv: string[]): Promise<number> {
   const query = new URLSearchParams({ model: values.model, format: values.format! });
   if (values.version) query.set('version', values.version);
   if (values.since) query.set('since', values.since);
+  if (values.redact) query.set('redact', values.redact);
+  if (values['redact-style']) query.set('redactStyle', values['redact-style']);
   const token = values.token ?? process.env.FRAMEWATCH_API_TOKEN;
   const res = await fetch(`${base}/v1/datasets/export?${query}`, { headers: token ? { authorization: `Bearer ${token}` } : {} }).catch((err: Error) => {
     throw new UsageError(`cannot reach the server at ${base}: ${err.cause ? String((err.cause as Error).message) : err.message}`);

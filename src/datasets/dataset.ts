@@ -5,13 +5,16 @@ import { succeededWhere, type JobRecord, type JobResult } from '../pipeline/inde
 import type { Detection } from '../shared/job-result.js';
 import { decodeOneFrame, probeVideo, type VideoInfo } from '../media/ffmpeg.js';
 import { reviewReport, type ReviewReport, type ReviewState } from '../review/index.js';
+import { redactStill, type StillRedaction } from '../pipeline/redaction/stills.js';
 
 /**
  * A dataset for the next model version, from reviewers' decisions: the best frame of every
  * decided segment (confirmed: its detections are labels, corrected labels applied;
  * dismissed: a hard negative, an image with no labels), and a frame from the middle of every
  * missed range (to label: the model should have found something there). Written as COCO
- * JSON or an Ultralytics YOLO directory, with a manifest, into a tar stream.
+ * JSON or an Ultralytics YOLO directory, with a manifest, into a tar stream. With a
+ * redaction, every image is masked as the job's video would be at its time (faces found on
+ * the image itself); an image that cannot be masked fails the export, never ships bare.
  */
 export type DatasetFormat = 'coco' | 'yolo';
 
@@ -46,12 +49,15 @@ interface DatasetImage {
 /** project-model-vVERSION-review-DATE, as versions are named. */
 export const datasetName = (project: string, f: DatasetFilter, date: string) => `${project}-${f.model}${f.version ? `-v${f.version}` : ''}-review-${date}`;
 
+/** Dataset images are kept close to the decoded frame: they are training data. */
+const JPEG_QUALITY = 92;
+
 /** The frame at `timeS` of a job's kept video (probed once per job: `info`), as a JPEG. */
 async function frameJpeg(path: string, info: VideoInfo, timeS: number): Promise<Buffer> {
   // The source frame rate puts the grid on every frame: the first frame at or after timeS.
   const options = { fps: info.fps > 0 ? info.fps : 30, startS: Math.max(0, timeS), threads: 1 };
   const { data, width, height } = await decodeOneFrame(path, info, options, `the frame at ${timeS} s could not be decoded`);
-  return sharp(data, { raw: { width, height, channels: 3 } }).jpeg({ quality: 92 }).toBuffer();
+  return sharp(data, { raw: { width, height, channels: 3 } }).jpeg({ quality: JPEG_QUALITY }).toBuffer();
 }
 
 const millis = (s: number) => String(Math.round(s * 1000)).padStart(7, '0');
@@ -134,6 +140,7 @@ export async function writeDataset(
   model: { project: string; labels: readonly string[] },
   pack: Pack,
   createdAt = new Date().toISOString(),
+  redact?: StillRedaction,
 ): Promise<{ name: string; images: number; jobs: number; skipped: number }> {
   const name = datasetName(model.project, filter, createdAt.slice(0, 10));
   const records = succeededWhere(await source.list(), filter);
@@ -152,13 +159,18 @@ export async function writeDataset(
     const video = source.videoPath(record.jobId);
     const info = await probeVideo(video);
     for (const image of planned) {
-      await addEntry(pack, imagePath(format, image), await frameJpeg(video, info, image.timeS));
+      const jpeg = await frameJpeg(video, info, image.timeS);
+      await addEntry(pack, imagePath(format, image), redact ? (await redactStill(jpeg, result, image.timeS, redact, JPEG_QUALITY)).jpeg : jpeg);
       images.push(image); // YOLO labels are written once the class list is known
     }
     jobs.push({ jobId: record.jobId, version: record.model.version, createdAt: record.createdAt, images: planned.length });
   }
   const names = classNames(model.labels, images);
-  const info = { name, description: 'framewatch review export', model: filter.model, version: filter.version ?? null, since: filter.since ?? null, createdAt, format };
+  const info = {
+    name, description: 'framewatch review export', model: filter.model, version: filter.version ?? null, since: filter.since ?? null, createdAt, format,
+    // What every image had masked, and the face model that found the faces.
+    redact: redact ? { targets: redact.targets, style: redact.style, ...(redact.faceModel ? { faceModel: { name: redact.faceModel.name, version: redact.faceModel.version } } : {}) } : null,
+  };
   if (format === 'coco') {
     await addEntry(pack, 'annotations.json', JSON.stringify(cocoJson(images, names, info), null, 1));
   } else {

@@ -3,6 +3,10 @@ import type { RequestParamHandler } from 'express';
 import { FramewatchError } from '../errors/index.js';
 import { DEFAULT_MOTION_MAX_SKIP_S } from '../pipeline/motion.js';
 import { DEFAULT_VIDEO_FPS, SAMPLING_MODES, type VideoJobOptions } from '../shared/video.js';
+import { REDACTION_STYLES, REDACTION_TARGET_ALIASES, REDACTION_TARGETS, type RedactionTargetKind } from '../shared/redaction.js';
+import type { StillRedaction } from '../pipeline/redaction/stills.js';
+import { resolveFaceModel } from '../pipeline/redaction/faces.js';
+import type { ModelRepository } from '../registry/index.js';
 import { MODEL_NAME_RE } from '../registry/manifest.js';
 
 /** Parses request input with a zod schema; issues become INVALID_INPUT with details. */
@@ -24,6 +28,31 @@ export const versionParamSchema = z.coerce.number().int().positive().max(999_999
 
 /** A comma-separated list: items trimmed, empty ones dropped. */
 const commaList = z.string().max(2000).transform((s) => s.split(',').map((item) => item.trim()).filter(Boolean));
+
+/**
+ * `redact=persons,faces` (`plates` is `text`) and `redactStyle=blur|pixelate|fill`: what a
+ * picture or a dataset export hides, and how. The one parser of the list: the redact
+ * request's kinds, so an unknown one is the same 400 INVALID_INPUT naming `redact.<i>`.
+ */
+export const redactQueryFields = {
+  redact: commaList
+    .pipe(z.array(z.string().transform((kind) => (Object.hasOwn(REDACTION_TARGET_ALIASES, kind) ? REDACTION_TARGET_ALIASES[kind] : kind)).pipe(z.enum(REDACTION_TARGETS))).min(1).max(16))
+    .optional(),
+  redactStyle: z.enum(REDACTION_STYLES).optional(),
+};
+
+/** The parsed fields as what the stills take (undefined: nothing to hide); a style without targets is refused, so no one mistakes an unredacted picture for a redacted one. */
+export function stillRedaction(q: { redact?: RedactionTargetKind[]; redactStyle?: StillRedaction['style'] }): Omit<StillRedaction, 'faceModel'> | undefined {
+  if (!q.redact) {
+    if (q.redactStyle) throw new FramewatchError('INVALID_INPUT', "'redactStyle' needs 'redact' (the kinds to hide: persons, text or plates, faces)", { issues: [{ path: 'redactStyle', message: "needs 'redact'" }] });
+    return undefined;
+  }
+  return { targets: [...new Set(q.redact)].sort(), style: q.redactStyle ?? 'blur' };
+}
+
+/** The redaction with its face model resolved when faces are asked: 404 MODEL_NOT_FOUND / 503 MODEL_NOT_READY when it is not served, as the redact route answers. */
+export const withFaceModel = (asked: Omit<StillRedaction, 'faceModel'> | undefined, repository: Pick<ModelRepository, 'resolve'>): StillRedaction | undefined =>
+  asked && { ...asked, ...(asked.targets.includes('faces') ? { faceModel: resolveFaceModel(repository) } : {}) };
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 

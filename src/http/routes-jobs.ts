@@ -1,16 +1,15 @@
 import { Router } from 'express';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { FramewatchError } from '../errors/index.js';
 import { z } from 'zod';
 import { sniffFile } from '../media/sniff.js';
 import { succeededWhere } from '../pipeline/index.js';
-import { frameThumbnail } from '../pipeline/frame-thumbnail.js';
+import { frameThumbnail, segmentThumbnail, type CutPicture } from '../pipeline/frame-thumbnail.js';
 import { foldTerms, textMatches } from '../shared/text-match.js';
 import { CUE_KINDS, type CueKind } from '../shared/profile.js';
 import { segmentsWebVtt } from '../shared/webvtt.js';
 import { cueSpans } from '../pipeline/rules/cue-spans.js';
-import { parseInput } from './params.js';
+import { parseInput, redactQueryFields, stillRedaction, withFaceModel } from './params.js';
 import type { JobQueue, JobResult } from '../pipeline/index.js';
 import type { JobView, ServedResult } from '../shared/job-result.js';
 import type { AppDeps } from './deps.js';
@@ -46,6 +45,16 @@ function searchResult(jobId: string, result: JobResult | undefined, q: { text?: 
   return found ? { segments, ...(q.cue ? { cue: q.cue, cueSpans: cueSpansFound } : {}) } : undefined;
 }
 
+/** A picture's `redact=` and `redactStyle=` (other query fields are left alone, as before). */
+const pictureQuery = z.object(redactQueryFields);
+
+/** Sends a cut picture, from its cached file or its bytes. */
+function sendPicture(res: import('express').Response, cut: CutPicture) {
+  res.type('image/jpeg');
+  if (cut.file) res.sendFile(resolve(cut.file));
+  else res.send(cut.bytes);
+}
+
 /** Content types browsers play, by sniffed container. */
 const VIDEO_TYPES: Record<string, string> = { mp4: 'video/mp4', mov: 'video/quicktime', matroska: 'video/webm', ogg: 'video/ogg', avi: 'video/x-msvideo' };
 
@@ -68,7 +77,7 @@ export async function succeededResult(jobs: JobQueue, jobId: string, needs: stri
   return { record, result };
 }
 
-export function createJobRoutes({ jobs, config }: AppDeps): Router {
+export function createJobRoutes({ jobs, config, repository }: AppDeps): Router {
   const router = Router();
   // Job results are predictions: the same token as predict guards them.
   router.use('/v1/jobs', requireToken(config.apiToken, 'predict'));
@@ -101,12 +110,10 @@ export function createJobRoutes({ jobs, config }: AppDeps): Router {
 
   // Any moment of a finished job's kept video as a thumbnail (a re-review's best frames): cut once, then cached.
   router.get('/v1/jobs/:id/frames/:ms.jpg', async (req, res) => {
+    const asked = stillRedaction(parseInput(pictureQuery, req.query));
     const { record, result } = await succeededResult(jobs, req.params.id, 'it has no frames to show yet');
     const ms = /^\d{1,9}$/.test(String(req.params.ms)) ? Number(req.params.ms) : NaN;
-    const cut = await frameThumbnail(record.jobId, jobs.videoPath(record.jobId), jobs.filesDir(record.jobId), result, ms);
-    res.type('image/jpeg');
-    if (cut.file) res.sendFile(resolve(cut.file));
-    else res.send(cut.bytes);
+    sendPicture(res, await frameThumbnail(record.jobId, jobs.videoPath(record.jobId), jobs.filesDir(record.jobId), result, ms, withFaceModel(asked, repository)));
   });
 
   // Text search over finished jobs: the segments whose text contains one of the terms.
@@ -129,14 +136,11 @@ export function createJobRoutes({ jobs, config }: AppDeps): Router {
   });
 
   router.get('/v1/jobs/:id/segments/:n/thumbnail.jpg', async (req, res) => {
+    const asked = stillRedaction(parseInput(pictureQuery, req.query));
     const record = await requireJob(jobs, req.params.id);
-    const n = Number(req.params.n);
-    const dir = resolve(jobs.filesDir(record.jobId));
-    const file = join(dir, `${n}.jpg`);
-    if (!Number.isInteger(n) || n < 0 || !existsSync(file)) {
-      throw new FramewatchError('SEGMENT_NOT_FOUND', `job '${record.jobId}' has no thumbnail for segment ${req.params.n}`);
-    }
-    res.type('image/jpeg').sendFile(file);
+    // Masks need the job's tracks: a redacted thumbnail is only of a succeeded job (one with thumbnails is).
+    const result = asked ? (await succeededResult(jobs, record.jobId, 'it has no thumbnails yet')).result : undefined;
+    sendPicture(res, await segmentThumbnail(record.jobId, resolve(jobs.filesDir(record.jobId)), Number(req.params.n), result, withFaceModel(asked, repository)));
   });
   return router;
 }

@@ -10,7 +10,7 @@ import {
 import { datasetName, writeDataset } from '../datasets/index.js';
 import type { VersionEntry } from '../registry/index.js';
 import type { AppDeps } from './deps.js';
-import { parseInput, validateModelName, versionParamSchema } from './params.js';
+import { parseInput, redactQueryFields, stillRedaction, validateModelName, versionParamSchema, withFaceModel } from './params.js';
 import { requireToken } from './security.js';
 
 /** A succeeded job's result, or JOB_NOT_FOUND / JOB_NOT_FINISHED. */
@@ -47,6 +47,7 @@ const exportQuery = z.strictObject({
   version: z.coerce.number().int().positive().optional(),
   since: z.iso.datetime({ offset: true }).optional(),
   format: z.enum(['coco', 'yolo']).default('coco'),
+  ...redactQueryFields,
 });
 
 /**
@@ -129,7 +130,10 @@ export function createReviewRoutes({ jobs, repository, config }: AppDeps): Route
   // A dataset for the next version, streamed as a tar while its frames are cut.
   router.get('/v1/datasets/export', token, async (req, res) => {
     const q = parseInput(exportQuery, req.query);
+    const asked = stillRedaction(q);
     const manifest = versionEntry(q.model, q.version, (e) => e.manifest !== undefined).manifest!;
+    // Resolved before the tar starts, so a face model that is not served is this request's 404/503.
+    const redact = withFaceModel(asked, repository);
     // One time for the download's name and the dataset's own (they must not straddle midnight).
     const createdAt = new Date().toISOString();
     const name = datasetName(manifest.project, q, createdAt.slice(0, 10));
@@ -139,7 +143,7 @@ export function createReviewRoutes({ jobs, repository, config }: AppDeps): Route
     const stop = () => pack.destroy();
     res.on('close', stop);
     try {
-      await writeDataset(jobs, q, q.format, { project: manifest.project, labels: manifest.labels }, pack, createdAt);
+      await writeDataset(jobs, q, q.format, { project: manifest.project, labels: manifest.labels }, pack, createdAt, redact);
       pack.finalize();
     } catch (err) {
       // The headers are gone: end the download broken rather than as a valid, partial tar.

@@ -6,6 +6,12 @@ import { REDACTION_TARGETS } from './redaction-tracks.js';
 // the types.
 
 export const REDACTION_STYLES = ['blur', 'pixelate', 'fill'] as const;
+export type RedactionTargetKind = (typeof REDACTION_TARGETS)[number];
+/**
+ * Other names the `redact=` query of pictures and exports takes for a target: people say
+ * "plates" for number plates, which a text reader's `text` tracks are.
+ */
+export const REDACTION_TARGET_ALIASES: Readonly<Record<string, RedactionTargetKind>> = { plates: 'text' };
 /** all: the whole video; confirmed: only the segments a reviewer confirmed, joined in time order. */
 export const REDACTION_SPANS = ['all', 'confirmed'] as const;
 

@@ -53,7 +53,7 @@ function addedBoxTargets(request: RedactionRequest, video: { width: number; heig
  * The tracks to mask (and those kept): the job's chosen tracks, the face tracks (ids from
  * FACE_TRACK_ID_BASE), and the reviewer's boxes.
  */
-export function redactionTargets(result: JobResult, request: RedactionRequest, faces?: Pick<FaceTracks, 'targets' | 'spans'>): { targets: RedactionTarget[]; tracks: RedactionAudit['tracks'] } {
+export function redactionTargets(result: Pick<JobResult, 'tracks' | 'video'>, request: RedactionRequest, faces?: Pick<FaceTracks, 'targets' | 'spans'>): { targets: RedactionTarget[]; tracks: RedactionAudit['tracks'] } {
   const chosen = [
     ...result.tracks.filter((t) => request.targets.some((target) => targetHidesTrack(target, t))).map(jobCandidate),
     ...(faces ? faceCandidates(faces) : []),
