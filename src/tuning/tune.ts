@@ -50,6 +50,8 @@ export interface StageRecord {
   stage: string;
   candidates: Array<{ id: string; figures: Figures | { framesPerS: number }; parity?: { ok: boolean; failures: string[] } }>;
   winner: string;
+  /** Why the stage measured nothing (a model int8 quantization cannot apply to). */
+  skipped?: string;
 }
 
 /** What tune did, written beside the new version's manifest (TUNING_RECORD). */
@@ -240,11 +242,16 @@ export async function tune(o: TuneOptions): Promise<TuningRecord> {
     let int8: Int8Variant | undefined;
     if (o.int8 !== false) {
       const calibrationSamples = [...samples, ...(await decodeFiles(calibration, manifest, decoder(o)))];
-      const source = await readFile(modelPath);
-      const ranges = await calibrateRanges(source, calibrationSamples.map((c) => ({ [manifest.inputs[0].name]: new ort.Tensor(c.input.dtype, c.input.data, [...c.input.dims]) })));
-      int8 = { ranges, bytes: quantizeQdq(source, ranges, INT8_OPTIONS) };
-      await writeFile(int8Path, int8.bytes);
-      best = await int8Stage(best, samples, manifest, reference, open, release(opened), o.measure, stages, log);
+      int8 = await quantizeForTuning(modelPath, manifest, calibrationSamples).catch((err: unknown) => {
+        if (!(err instanceof FramewatchError && err.code === 'EXPORT_FAILED')) throw err;
+        stages.push({ stage: 'model variant', candidates: [], winner: best.id, skipped: err.message });
+        log(`model variant: skipped, ${err.message}`);
+        return undefined;
+      });
+      if (int8) {
+        await writeFile(int8Path, int8.bytes);
+        best = await int8Stage(best, samples, manifest, reference, open, release(opened), o.measure, stages, log);
+      }
     }
     const final = await open({ ...best, id: 'winner' });
     const baseline = await open({ ...current.candidate, id: 'current (again)' });
@@ -281,6 +288,14 @@ export async function tune(o: TuneOptions): Promise<TuningRecord> {
     await Promise.all(opened.map((x) => x.session.release()));
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** The version's model as static int8 QDQ, its activation ranges calibrated on `samples`; EXPORT_FAILED where int8 cannot apply. */
+async function quantizeForTuning(modelPath: string, manifest: Manifest, samples: readonly Sample[]): Promise<Int8Variant> {
+  const source = await readFile(modelPath);
+  const feeds = samples.map((c) => ({ [manifest.inputs[0].name]: new ort.Tensor(c.input.dtype, c.input.data, [...c.input.dims]) }));
+  const ranges = await calibrateRanges(source, feeds);
+  return { ranges, bytes: quantizeQdq(source, ranges, INT8_OPTIONS) };
 }
 
 const release = (opened: OpenCandidate[]) => async (x: OpenCandidate) => {
