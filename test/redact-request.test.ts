@@ -23,7 +23,7 @@ describe('the redaction request the panel sends', () => {
     const request = redactionRequest(draft);
     expect(request).toEqual({
       targets: ['persons', 'faces'], style: 'fill', span: 'confirmed', audio: false, keep: [3, 7, FACE_TRACK_ID_BASE + 2],
-      boxes: [{ timeS: 1.23, endS: 4.23, box: { x: 0.1, y: 0.2, width: 0.3, height: 0.3 } }],
+      boxes: [{ timeS: 1.23, endS: 4.23, track: true, box: { x: 0.1, y: 0.2, width: 0.3, height: 0.3 } }],
     });
     expect(redactionRequestSchema.parse(request)).toMatchObject(request);
     // The request is a copy: a box changed in the panel afterwards does not change a request sent.
@@ -51,10 +51,10 @@ describe('boxes drawn on the frame', () => {
     expect(boxBetween([0.3, 0.3], [0.6, 0.3])).toBeUndefined();
   });
 
-  it('is masked from the player time for 3 s, or to the end of the video', () => {
+  it('is followed and masked from the player time for 3 s, or to the end of the video', () => {
     const box = { x: 0, y: 0, width: 0.5, height: 0.5 };
-    expect(drawnBox(box, 2, 12)).toEqual({ timeS: 2, endS: 5, box });
-    expect(drawnBox(box, 10.5, 12)).toEqual({ timeS: 10.5, endS: 12, box });
+    expect(drawnBox(box, 2, 12)).toEqual({ timeS: 2, endS: 5, track: true, box });
+    expect(drawnBox(box, 10.5, 12)).toEqual({ timeS: 10.5, endS: 12, track: true, box });
   });
 });
 

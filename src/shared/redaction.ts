@@ -27,10 +27,19 @@ export const DEFAULT_FACE_FPS = 5;
 // The targets and face tracks' ids (FACE_TRACK_ID_BASE + n) are in redaction-tracks.ts, which the page loads at run time.
 export { FACE_TRACK_ID_BASE, REDACTION_TARGETS } from './redaction-tracks.js';
 
-/** A box a reviewer drew (frame-relative), hidden from `timeS` to `endS` (unset: for the hold time). */
+/**
+ * A box a reviewer drew (frame-relative) on the frame at `timeS`. With `track` (the default) it
+ * follows what it covers until that is lost, and stays masked to `endS` when one is given (or
+ * for the hold time after it was lost); without, it stays where it was drawn, to `endS` (unset:
+ * for the hold time).
+ */
+/** Drawn boxes one redaction follows at most: each costs a decode of its span. */
+export const MAX_TRACKED_BOXES = 50;
+
 export const addedBoxSchema = z.strictObject({
   timeS: z.number().nonnegative(),
   endS: z.number().nonnegative().optional(),
+  track: z.boolean().default(true),
   box: z.strictObject({ x: share, y: share, width: share.positive(), height: share.positive() }),
 });
 
@@ -40,7 +49,7 @@ export const redactionRequestSchema = z
      * persons: the job's person tracks; text: its text tracks (a text reader's job: number
      * plates, signs, screens); faces: faces the served face-detector finds in the video, at faceFps.
      */
-    targets: z.array(z.enum(REDACTION_TARGETS)).min(1).max(REDACTION_TARGETS.length),
+    targets: z.array(z.enum(REDACTION_TARGETS)).max(REDACTION_TARGETS.length),
     style: z.enum(REDACTION_STYLES).default('blur'),
     /** What the output holds: the whole video, or the confirmed segments' time ranges only. */
     span: z.enum(REDACTION_SPANS).default('all'),
@@ -48,7 +57,7 @@ export const redactionRequestSchema = z
     audio: z.boolean().default(true),
     /** Track ids the reviewer keeps unmasked (the subject of the review). */
     keep: z.array(z.number().int()).max(10_000).default([]),
-    /** Boxes drawn by hand, masked too. */
+    /** Boxes drawn by hand, masked too; at most MAX_TRACKED_BOXES of them tracked. */
     boxes: z.array(addedBoxSchema).max(1000).default([]),
     /** Each side of a box grows by this share of its size. */
     margin: z.number().min(0).max(1).default(0.15),
@@ -59,6 +68,10 @@ export const redactionRequestSchema = z
     faceFps: z.number().min(1).max(30).default(DEFAULT_FACE_FPS),
   })
   .superRefine((r, ctx) => {
+    if (r.targets.length === 0 && r.boxes.length === 0) ctx.addIssue({ code: 'custom', message: 'names no target and draws no box: there is nothing to redact', path: ['targets'] });
+    if (r.boxes.filter((b) => b.track).length > MAX_TRACKED_BOXES) {
+      ctx.addIssue({ code: 'custom', message: `tracks more than ${MAX_TRACKED_BOXES} boxes (each is followed by a decode of its own); set track: false on the others`, path: ['boxes'] });
+    }
     r.boxes.forEach((b, i) => {
       if (b.box.x + b.box.width > 1 || b.box.y + b.box.height > 1) ctx.addIssue({ code: 'custom', message: 'reaches outside the frame', path: ['boxes', i, 'box'] });
       if (b.endS !== undefined && b.endS < b.timeS) ctx.addIssue({ code: 'custom', message: "must not be before 'timeS'", path: ['boxes', i, 'endS'] });
@@ -114,7 +127,7 @@ export const redactionAuditSchema = z.object({
 export type RedactionAudit = z.infer<typeof redactionAuditSchema>;
 
 export const REDACTION_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
-export const REDACTION_STAGES = ['detect', 'encode'] as const;
+export const REDACTION_STAGES = ['detect', 'track', 'encode'] as const;
 
 export const redactionRecordSchema = z.object({
   redactionId: z.string(),
@@ -123,8 +136,8 @@ export const redactionRecordSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   /**
-   * Of the stage running: `detect` (faces: frames sampled, of those planned) then `encode`
-   * (frames masked and encoded); percent is of that stage. Absent stage: a record written
+   * Of the stage running: `detect` (faces: frames sampled, of those planned), `track` (drawn
+   * boxes followed, of those drawn), then `encode` (frames masked and encoded); percent is of that stage. Absent stage: a record written
    * before faces, which only encoded.
    */
   progress: z.object({ stage: z.enum(REDACTION_STAGES).optional(), framesDone: z.number().int(), framesTotal: z.number().int(), percent: z.number() }),

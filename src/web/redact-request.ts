@@ -38,7 +38,7 @@ export function redactionRequest(draft: RedactionDraft): RedactionBody {
     span: draft.span,
     audio: draft.audio,
     keep: [...draft.keep].sort((a, b) => a - b),
-    boxes: draft.boxes.map((b) => ({ timeS: b.timeS, endS: b.endS, box: { ...b.box } })),
+    boxes: draft.boxes.map((b) => ({ timeS: b.timeS, endS: b.endS, track: b.track, box: { ...b.box } })),
   };
 }
 
@@ -96,10 +96,10 @@ export function boxBetween([ax, ay]: Vec, [bx, by]: Vec): DrawnBox['box'] | unde
 /** How long a drawn box is masked unless the reviewer sets its end. */
 export const DEFAULT_BOX_SECONDS = 3;
 
-/** A box drawn at `timeS`, masked until a few seconds later (or the end of the video). */
+/** A box drawn at `timeS`, following what it covers and masked until a few seconds later (or the end of the video). */
 export function drawnBox(box: DrawnBox['box'], timeS: number, durationS: number): DrawnBox {
   const start = Math.round(Math.max(0, timeS) * 100) / 100;
-  return { timeS: start, endS: Math.round(Math.min(durationS, start + DEFAULT_BOX_SECONDS) * 100) / 100, box };
+  return { timeS: start, endS: Math.round(Math.min(durationS, start + DEFAULT_BOX_SECONDS) * 100) / 100, track: true, box };
 }
 
 /** Where a source moment is in the redacted video: the same time for a whole-video one, shifted to its place inside a confirmed span; undefined when the output left it out. */

@@ -16,7 +16,7 @@ import type { View } from './state.js';
 /** How often a running redaction's record is read. */
 const POLL_MS = 400;
 
-const STAGE_WORDS = { detect: 'Finding faces', encode: 'Masking and encoding' } as const;
+const STAGE_WORDS = { detect: 'Finding faces', track: 'Following drawn boxes', encode: 'Masking and encoding' } as const;
 
 /** The panel's controls as the draft has them (a new job's, or the settings restored from its last redaction). */
 export function showDraftInForm({ els }: Page, draft: RedactionDraft) {
@@ -112,7 +112,7 @@ function draftOf(settings: NonNullable<ServedRedaction['audit']>['settings'], dr
   return {
     ...draft,
     targets: new Set(settings.targets), style: settings.style, span: settings.span, audio: settings.audio, keep: new Set(settings.keep),
-    boxes: settings.boxes.map((b) => ({ timeS: b.timeS, endS: b.endS ?? b.timeS, box: { ...b.box } })),
+    boxes: settings.boxes.map((b) => ({ timeS: b.timeS, endS: b.endS ?? b.timeS, track: b.track, box: { ...b.box } })),
   };
 }
 

@@ -19,6 +19,7 @@ import { detectFaceTracks, faceSamplesPlanned, resolveFaceModel, type FaceTracks
 import { outputByteLimit, redactionTimeLimitMs, type RedactionLimits } from './limits.js';
 import { maskPlan, type RedactionTarget } from './plan.js';
 import { confirmedSpans } from './spans.js';
+import { addedBoxTargets } from './added-boxes.js';
 
 // Redactions of finished jobs: each runs in the background in the process that was asked,
 // from the job's kept video and the tracks in its result, into the job's own files:
@@ -37,31 +38,29 @@ interface CandidateTrack extends RedactionTarget {
 }
 
 const jobCandidate = (t: JobResult['tracks'][number]): CandidateTrack => ({ trackId: t.id, label: t.label, trajectory: t.trajectory, startS: t.startS, endS: t.endS, auditTrajectory: false });
+/** A drawn box's path, listed in the audit like a face track's (the job's result does not keep it). */
+const addedCandidate = (t: RedactionTarget): CandidateTrack => ({ ...t, startS: t.trajectory[0][0], endS: t.trajectory.at(-1)![0], auditTrajectory: true });
 const faceCandidates = (faces: Pick<FaceTracks, 'targets' | 'spans'>): CandidateTrack[] =>
   faces.targets.map((t, i) => ({ ...t, startS: faces.spans[i].startS, endS: faces.spans[i].endS, auditTrajectory: true }));
 
-/** The reviewer's boxes as targets of their own (negative ids), frame shares to pixels. */
-function addedBoxTargets(request: RedactionRequest, video: { width: number; height: number }): RedactionTarget[] {
-  const { width, height } = video;
-  return request.boxes.map((b, i): RedactionTarget => {
-    const point = (timeS: number) => [timeS, b.box.x * width, b.box.y * height, b.box.width * width, b.box.height * height, 1] as [number, number, number, number, number, number];
-    return { trackId: -(i + 1), label: 'added', trajectory: [point(b.timeS), point(b.endS ?? b.timeS)] };
-  });
-}
-
 /**
  * The tracks to mask (and those kept): the job's chosen tracks, the face tracks (ids from
- * FACE_TRACK_ID_BASE), and the reviewer's boxes.
+ * FACE_TRACK_ID_BASE), and the reviewer's boxes (`added`, from addedBoxTargets: ids -1, -2, ...).
  */
-export function redactionTargets(result: Pick<JobResult, 'tracks' | 'video'>, request: RedactionRequest, faces?: Pick<FaceTracks, 'targets' | 'spans'>): { targets: RedactionTarget[]; tracks: RedactionAudit['tracks'] } {
+export function redactionTargets(
+  result: Pick<JobResult, 'tracks'>,
+  request: Pick<RedactionRequest, 'targets' | 'keep'>,
+  faces?: Pick<FaceTracks, 'targets' | 'spans'>,
+  added: readonly RedactionTarget[] = [],
+): { targets: RedactionTarget[]; tracks: RedactionAudit['tracks'] } {
   const chosen = [
     ...result.tracks.filter((t) => request.targets.some((target) => targetHidesTrack(target, t))).map(jobCandidate),
     ...(faces ? faceCandidates(faces) : []),
   ];
   const kept = new Set(request.keep);
   return {
-    targets: [...chosen.filter((t) => !kept.has(t.trackId)).map(({ trackId, label, trajectory, minMarginPx }) => ({ trackId, label, trajectory, minMarginPx })), ...addedBoxTargets(request, result.video)],
-    tracks: chosen.map((t) => ({
+    targets: [...chosen.filter((t) => !kept.has(t.trackId)).map(({ trackId, label, trajectory, minMarginPx }) => ({ trackId, label, trajectory, minMarginPx })), ...added],
+    tracks: [...chosen, ...added.map(addedCandidate)].map((t) => ({
       trackId: t.trackId, label: t.label, startS: t.startS, endS: t.endS, kept: kept.has(t.trackId), ...(t.auditTrajectory ? { trajectory: [...t.trajectory] } : {}),
     })),
   };
@@ -78,7 +77,7 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const REDACTION_ID_RE = /^[0-9a-f-]{36}$/;
 
 /** A record's progress through one stage. */
-const stageProgress = (stage: 'detect' | 'encode', framesDone: number, framesTotal: number): RedactionRecord['progress'] => ({
+const stageProgress = (stage: RedactionRecord['progress']['stage'] & string, framesDone: number, framesTotal: number): RedactionRecord['progress'] => ({
   stage, framesDone, framesTotal, percent: percentDone(framesDone, framesTotal),
 });
 
@@ -120,7 +119,11 @@ export function createRedactions(jobs: JobQueue, repository: Pick<ModelRepositor
     const faces = faceModel
       ? await detectFaceTracks(faceModel, path, info, { fps: request.faceFps, signal, onProgress: (done) => report(stageProgress('detect', done, samplesPlanned)) })
       : undefined;
-    const { targets, tracks } = redactionTargets(result, request, faces);
+    const trackStart = performance.now();
+    if (request.boxes.some((b) => b.track)) report(stageProgress('track', 0, request.boxes.length));
+    const added = await addedBoxTargets(request, path, info, { signal, onBox: (done) => report(stageProgress('track', done, request.boxes.length)) });
+    const boxesTrackS = seconds(trackStart);
+    const { targets, tracks } = redactionTargets(result, request, faces, added);
     const masksAt = maskPlan(targets, request, info);
     const framesTotal = framesToEncode(result, spans);
     report(stageProgress('encode', 0, framesTotal));
@@ -136,7 +139,7 @@ export function createRedactions(jobs: JobQueue, repository: Pick<ModelRepositor
       frames: { decoded: frames.framesDecoded, encoded: frames.framesEncoded, masked: frames.framesMasked, masks: frames.masks, fps: frames.fps },
       spans: frames.spans,
       ...(faces ? { faces: { model: faces.model, samples: faces.samples, detections: faces.detections, fps: request.faceFps } } : {}),
-      timings: { detectS: round3(faces?.detectS ?? 0), trackS: round3(faces?.trackS ?? 0), encodeS },
+      timings: { detectS: round3(faces?.detectS ?? 0), trackS: round3((faces?.trackS ?? 0) + boxesTrackS), encodeS },
       output: { file: 'video.mp4', bytes: (await stat(out)).size, sha256: await sha256Of(out), audio: request.audio && info.hasAudio },
       ffmpeg: (await mediaToolVersions()).ffmpeg,
     };

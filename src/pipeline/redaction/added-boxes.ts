@@ -1,0 +1,109 @@
+import type { VideoInfo } from '../../media/ffmpeg.js';
+import { sampleFrames } from '../../media/ffmpeg.js';
+import { blendTemplate, findTemplate, greyFrame, templateAt, type Template } from '../../media/template-match.js';
+import type { TrajectoryPoint } from '../tracker.js';
+import type { RedactionRequest } from '../../shared/redaction.js';
+import type { RedactionTarget } from './plan.js';
+
+// The boxes a reviewer draws, as targets. A box with `track` (the default) follows what it
+// covers: from the frame it was drawn on, the video is decoded at TRACK_FPS, scaled so the box
+// is about TEMPLATE_SIDE pixels across, and the patch is found again on each frame near where
+// its motion says it will be (template-match.ts). It stops where the match is lost (the
+// thing left the frame or was hidden) or at the box's `endS`. Fail-safe as the mask plan is:
+// a box with an `endS` stays masked to it (held where it was last found), and one without is
+// held for the request's holdS after it was lost. The box keeps its drawn size: a tracked box
+// does not grow or shrink with what it covers (the margin absorbs a little).
+
+/** Frames per second a drawn box is followed at (at most the video's own rate). */
+export const TRACK_FPS = 10;
+/** The box's shorter side, in pixels of the scaled frames it is followed on. */
+const TEMPLATE_SIDE = 32;
+/** A box whose shorter side is under this many source pixels is too small to follow: it stays where it was drawn. */
+const MIN_TRACKED_SIDE = 8;
+/** Below this score the patch is lost. */
+const LOST_SCORE = 0.5;
+/** Above this score the template moves a little towards what it found. */
+const BLEND_SCORE = 0.75;
+const BLEND_SHARE = 0.15;
+
+type Box = { x: number; y: number; width: number; height: number };
+
+const point = (timeS: number, b: Box, score = 1): TrajectoryPoint => [timeS, b.x, b.y, b.width, b.height, score];
+
+/** The scale a box is followed at: its shorter side TEMPLATE_SIDE pixels (never above the source's size). */
+const trackingScale = (box: Box) => Math.min(1, TEMPLATE_SIDE / Math.min(box.width, box.height));
+
+/** Where the box searches on the next frame: its last place moved on by its last step, within a radius that covers its size and speed. */
+function nextSearch(path: readonly Box[], template: Template) {
+  const last = path.at(-1)!;
+  const before = path.at(-2) ?? last;
+  const step = { x: last.x - before.x, y: last.y - before.y };
+  const radius = Math.max(6, Math.ceil(Math.max(template.width, template.height) * 0.75), Math.ceil(2 * Math.hypot(step.x, step.y)));
+  return { near: { x: last.x + step.x, y: last.y + step.y }, radius };
+}
+
+/**
+ * The box's path through the video from its `timeS`: one point a sample while it is found,
+ * then (with an `endS`) its last place again at `endS`. Source pixels.
+ */
+export async function followBox(path: string, info: VideoInfo, box: Box, span: { timeS: number; endS?: number }, signal?: AbortSignal): Promise<TrajectoryPoint[]> {
+  const fixed = [point(span.timeS, box), point(span.endS ?? span.timeS, box)];
+  if (Math.min(box.width, box.height) < MIN_TRACKED_SIDE) return fixed;
+  const k = trackingScale(box);
+  const scale = { width: Math.max(16, Math.round(info.width * k)), height: Math.max(16, Math.round(info.height * k)), interpolation: 'linear' as const };
+  const [kx, ky] = [scale.width / info.width, scale.height / info.height];
+  const fps = Math.min(TRACK_FPS, info.fps > 0 ? info.fps : TRACK_FPS);
+  const endS = span.endS ?? info.durationS;
+  const trajectory: TrajectoryPoint[] = [];
+  const places: Box[] = [];
+  let template: Template | undefined;
+  for await (const frame of sampleFrames(path, info, { fps, startS: span.timeS, endS: endS + 1 / fps, frameAtTime: true, scale, signal })) {
+    const grey = greyFrame(frame.image);
+    if (!template) {
+      const at = { x: Math.round(box.x * kx), y: Math.round(box.y * ky), width: Math.max(2, Math.round(box.width * kx)), height: Math.max(2, Math.round(box.height * ky)) };
+      at.width = Math.min(at.width, grey.width - at.x);
+      at.height = Math.min(at.height, grey.height - at.y);
+      template = templateAt(grey, at.x, at.y, at.width, at.height);
+      if (template.norm < 1e-3 * template.centred.length) return fixed;
+      places.push(at);
+      trajectory.push(point(frame.timeS, box));
+      continue;
+    }
+    const { near, radius } = nextSearch(places, template);
+    const match = findTemplate(grey, template, near, radius);
+    if (match.score < LOST_SCORE) break;
+    places.push({ x: match.x, y: match.y, width: template.width, height: template.height });
+    trajectory.push(point(frame.timeS, { x: match.x / kx, y: match.y / ky, width: box.width, height: box.height }, match.score));
+    if (match.score >= BLEND_SCORE) template = blendTemplate(template, grey, match.x, match.y, BLEND_SHARE);
+    if (frame.timeS >= endS) break;
+  }
+  if (trajectory.length === 0) return fixed;
+  const last = trajectory.at(-1)!;
+  if (span.endS !== undefined && last[0] < span.endS) trajectory.push([span.endS, last[1], last[2], last[3], last[4], 0]);
+  return trajectory;
+}
+
+/**
+ * The reviewer's boxes as targets of their own (ids -1, -2, ...), frame shares to pixels;
+ * tracked ones followed through the video, one after the other. A followed box's place is
+ * known to a scaled pixel or so: its mask grows by at least two of them.
+ */
+export async function addedBoxTargets(
+  request: Pick<RedactionRequest, 'boxes'>,
+  videoPath: string,
+  info: VideoInfo,
+  o: { signal?: AbortSignal; onBox?: (done: number) => void } = {},
+): Promise<RedactionTarget[]> {
+  const targets: RedactionTarget[] = [];
+  for (const [i, b] of request.boxes.entries()) {
+    const box = { x: b.box.x * info.width, y: b.box.y * info.height, width: b.box.width * info.width, height: b.box.height * info.height };
+    if (!b.track) {
+      targets.push({ trackId: -(i + 1), label: 'added', trajectory: [point(b.timeS, box), point(b.endS ?? b.timeS, box)] });
+      continue;
+    }
+    const trajectory = await followBox(videoPath, info, box, b, o.signal);
+    targets.push({ trackId: -(i + 1), label: 'added', trajectory, minMarginPx: Math.ceil(2 / trackingScale(box)) });
+    o.onBox?.(i + 1);
+  }
+  return targets;
+}
