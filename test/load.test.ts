@@ -24,7 +24,11 @@ describe('load shedding over HTTP', () => {
       expect(full.length).toBeGreaterThan(0);
       expect(full[0].body.error.code).toBe('QUEUE_FULL');
       expect(full[0].headers.get('retry-after')).toBe('1');
-      expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(2);
+      // The rest succeed: every answer is a result or QUEUE_FULL, none an error. How many are
+      // admitted depends on when the first run takes its item off the queue (one, on a loaded machine).
+      const statuses = results.map((r) => r.status);
+      expect(statuses.every((s) => s === 200 || s === 503), JSON.stringify(statuses)).toBe(true);
+      expect(statuses.filter((s) => s === 200).length, JSON.stringify(statuses)).toBeGreaterThanOrEqual(1);
     } finally {
       await server.close();
     }
