@@ -240,6 +240,7 @@ const SCALER_FLAGS: Record<PreprocessSpec['interpolation'], string> = {
 export interface SampledFrame {
   index: number;
   timeS: number;
+  /** RGB; from sampleYuvFrames, planar YUV 4:2:0 in the same fields. */
   image: RgbImage;
   /** Set when ffmpeg scaled the frame (`scale`): the source size it was scaled from, for applyPreprocessing. */
   scaledFrom?: { width: number; height: number };
@@ -270,7 +271,14 @@ const seekArgs = (options: SampleOptions): string[] => {
   return options.startS > 0 ? ['-ss', String(options.startS)] : [];
 };
 
-function sampleArgs(path: string, info: Pick<VideoInfo, 'demuxer'>, options: SampleOptions): string[] {
+/** The raw pixel layouts frames come in: packed RGB (what models and pictures take) or planar YUV 4:2:0 (the encoder's own, half the bytes). */
+export type RawPixelFormat = 'rgb24' | 'yuv420p';
+
+/** Bytes of one raw frame: 3 a pixel, or a full-size luma plane and two chroma planes of half the size each way (rounded up). */
+export const rawFrameBytes = (width: number, height: number, format: RawPixelFormat) =>
+  format === 'rgb24' ? width * height * 3 : width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
+
+function sampleArgs(path: string, info: Pick<VideoInfo, 'demuxer'>, options: SampleOptions, pixelFormat: RawPixelFormat): string[] {
   // Keyframes at their own times: no fps grid. keyframeSeek decodes normally from its keyframe:
   // skipping the frames after it makes the decoder wait for the next keyframe to give one out.
   const keyframes = options.keyframeTimes !== undefined || options.keyframeSeek === true;
@@ -285,7 +293,7 @@ function sampleArgs(path: string, info: Pick<VideoInfo, 'demuxer'>, options: Sam
   // Keyframes pass through at their own timestamps; the exact grid is ffmpeg's fps filter.
   const { scale } = options;
   const filters = [...(keyframes ? [] : [`fps=${options.fps}${options.frameAtTime ? ':round=up' : ''}`]), ...(scale ? [`scale=${scale.width}:${scale.height}:flags=${SCALER_FLAGS[scale.interpolation]}`] : [])];
-  const output = ['-an', '-sn', '-dn', ...(keyframes ? ['-vsync', '0'] : []), ...frameFilterArgs(filters, options.cues !== undefined), '-f', 'rawvideo', '-pix_fmt', 'rgb24'];
+  const output = ['-an', '-sn', '-dn', ...(keyframes ? ['-vsync', '0'] : []), ...frameFilterArgs(filters, options.cues !== undefined), '-f', 'rawvideo', '-pix_fmt', pixelFormat];
   if (options.endS !== undefined) output.push('-t', String(Math.max(0, options.endS - options.startS)));
   if (options.maxFrames !== undefined) output.push('-frames:v', String(options.maxFrames));
   return ['-hide_banner', '-nostdin', '-nostats', ...logLevelArgs(options.cues !== undefined), ...input, ...output, 'pipe:1'];
@@ -334,10 +342,24 @@ export async function* sampleFrames(
   info: Pick<VideoInfo, 'width' | 'height' | 'demuxer'>,
   options: SampleOptions,
 ): AsyncGenerator<SampledFrame> {
-  const { width, height } = options.scale ?? info;
   const scaledFrom = options.scale ? { width: info.width, height: info.height } : undefined;
-  const frameBytes = width * height * 3;
-  const child = spawn(mediaTools().ffmpeg, sampleArgs(path, info, options), { stdio: ['ignore', 'pipe', 'pipe'] });
+  for await (const frame of rawFrames(path, info, options, 'rgb24')) yield { ...frame, ...(scaledFrom ? { scaledFrom } : {}) };
+}
+
+/** The same frames as sampleFrames, as planar YUV 4:2:0 (`image.data`: the Y plane, then U, then V). */
+export function sampleYuvFrames(path: string, info: Pick<VideoInfo, 'width' | 'height' | 'demuxer'>, options: SampleOptions): AsyncGenerator<SampledFrame> {
+  return rawFrames(path, info, options, 'yuv420p');
+}
+
+async function* rawFrames(
+  path: string,
+  info: Pick<VideoInfo, 'width' | 'height' | 'demuxer'>,
+  options: SampleOptions,
+  pixelFormat: RawPixelFormat,
+): AsyncGenerator<SampledFrame> {
+  const { width, height } = options.scale ?? info;
+  const frameBytes = rawFrameBytes(width, height, pixelFormat);
+  const child = spawn(mediaTools().ffmpeg, sampleArgs(path, info, options, pixelFormat), { stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr = stderrReader(options.cues);
   child.stderr.setEncoding('utf8').on('data', (text: string) => stderr.push(text));
   const exited = new Promise<{ code: number | null; error?: Error }>((resolve) => {
@@ -362,7 +384,7 @@ export async function* sampleFrames(
         offset += take;
         if (filled === frameBytes) {
           const timeS = options.keyframeTimes ? options.keyframeTimes[index] ?? options.keyframeTimes.at(-1)! : options.startS + index / options.fps;
-          yield { index, timeS, image: { data: frame, width, height }, ...(scaledFrom ? { scaledFrom } : {}) };
+          yield { index, timeS, image: { data: frame, width, height } };
           index++;
           frame = newFrame();
           filled = 0;

@@ -9,9 +9,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { rm, stat } from 'node:fs/promises';
 import { FramewatchError } from '../errors/index.js';
-import { inputArgs, reasonFrom, sampleFrames, type VideoInfo } from './ffmpeg.js';
+import { inputArgs, reasonFrom, sampleYuvFrames, type VideoInfo } from './ffmpeg.js';
 import { mediaTools } from './ffmpeg-tools.js';
-import { drawMasks, type MaskStyle } from './mask.js';
+import { drawMasksYuv420, type MaskStyle } from './mask.js';
 
 /** A part of the source the output holds: `frames` frames from `startS` (unset: to the end). */
 export interface SourceSpan {
@@ -71,7 +71,7 @@ function audioMapArgs(spans: readonly SourceSpan[], fps: number): string[] {
 }
 
 function encoderArgs(path: string, info: VideoInfo, fps: number, o: RedactOptions, out: string): string[] {
-  const frames = ['-pix_fmt', 'rgb24', '-s', `${info.width}x${info.height}`, '-r', String(fps), ...inputArgs('pipe:0', 'rawvideo', 'pipe')];
+  const frames = ['-pix_fmt', 'yuv420p', '-s', `${info.width}x${info.height}`, '-r', String(fps), ...inputArgs('pipe:0', 'rawvideo', 'pipe')];
   const sound = o.audio && info.hasAudio
     ? { input: inputArgs(path, info.demuxer), map: [...audioMapArgs(o.spans, fps), '-c:a', 'aac', '-b:a', '128k'] }
     : { input: [], map: ['-an'] };
@@ -135,9 +135,9 @@ export async function redactVideo(path: string, info: VideoInfo, masksAt: (timeS
   const encodeSpan = async (span: SourceSpan): Promise<boolean> => {
     const first = counts.framesDecoded;
     let reading = true;
-    for await (const frame of sampleFrames(path, info, { fps, startS: span.startS, maxFrames: span.frames, signal: o.signal })) {
+    for await (const frame of sampleYuvFrames(path, info, { fps, startS: span.startS, maxFrames: span.frames, signal: o.signal })) {
       const masks = masksAt(frame.timeS);
-      drawMasks(frame.image, masks, o.style);
+      drawMasksYuv420(frame.image, masks, o.style);
       counts.framesDecoded++;
       counts.framesMasked += masks.length > 0 ? 1 : 0;
       counts.masks += masks.length;
