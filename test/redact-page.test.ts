@@ -111,8 +111,11 @@ describe('the redaction panel', () => {
     const { settings, tracks } = record.audit;
     expect(settings).toMatchObject({ targets: ['persons', 'text'], style: 'fill', span: 'all', audio: true, keep: [kept] });
     expect(tracks.filter((t: any) => t.kept).map((t: any) => t.trackId)).toEqual([kept]);
-    expect(tracks.filter((t: any) => !t.kept).length).toBe(persons.length - 1);
+    expect(tracks.filter((t: any) => !t.kept && t.label !== 'added').length).toBe(persons.length - 1);
+    // The drawn box is followed (the page's boxes are tracked), and listed as a track of its own.
+    expect(tracks.filter((t: any) => t.label === 'added').map((t: any) => t.trackId)).toEqual([-1]);
     expect(settings.boxes).toHaveLength(1);
+    expect(settings.boxes[0].track).toBe(true);
     const [drawn] = settings.boxes;
     const seen = JSON.stringify(drawn);
     for (const [got, want] of [[drawn.box.x, 0.1], [drawn.box.y, 0.2], [drawn.box.width, 0.3], [drawn.box.height, 0.3]]) expect(Math.abs(got - want), seen).toBeLessThanOrEqual(0.02);
