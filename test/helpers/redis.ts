@@ -31,8 +31,11 @@ export async function startRedis(dir: string): Promise<TestRedis> {
   }
   const port = await freePort();
   let child: ChildProcess | undefined;
+  // Starting a running one does nothing: a second redis-server on the port would fail to bind
+  // and take the running one's place in `child`, and stop() would leave the running one behind.
   const start = () =>
     new Promise<void>((resolve, reject) => {
+      if (child && child.exitCode === null && child.signalCode === null) return resolve();
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout!.on('data', (d: Buffer) => {
