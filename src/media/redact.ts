@@ -119,11 +119,13 @@ function startEncoder(args: string[]) {
 
 /**
  * Writes the redacted video to `out`: the spans' frames one after the other, each frame at
- * source time t with `masksAt(t)`. Fails (and leaves nothing at `out`) when decoding or
+ * source time t with `masksAt(t)` (which may wait: the face pass runs ahead). Fails (and leaves nothing at `out`) when decoding or
  * encoding fails, on cancel, when the output reached `maxBytes`, or when the output's frames
  * are not the frames decoded.
  */
-export async function redactVideo(path: string, info: VideoInfo, masksAt: (timeS: number) => Array<{ x: number; y: number; width: number; height: number }>, o: RedactOptions, out: string): Promise<RedactedVideo> {
+type Masks = Array<{ x: number; y: number; width: number; height: number }>;
+
+export async function redactVideo(path: string, info: VideoInfo, masksAt: (timeS: number) => Masks | Promise<Masks>, o: RedactOptions, out: string): Promise<RedactedVideo> {
   const fps = redactionFps(info);
   const cancelled = () => new FramewatchError('CANCELLED', 'the redaction was cancelled');
   if (o.signal?.aborted) throw cancelled(); // an abort listener added now would never fire
@@ -136,7 +138,7 @@ export async function redactVideo(path: string, info: VideoInfo, masksAt: (timeS
     const first = counts.framesDecoded;
     let reading = true;
     for await (const frame of sampleYuvFrames(path, info, { fps, startS: span.startS, maxFrames: span.frames, signal: o.signal })) {
-      const masks = masksAt(frame.timeS);
+      const masks = await masksAt(frame.timeS);
       drawMasksYuv420(frame.image, masks, o.style);
       counts.framesDecoded++;
       counts.framesMasked += masks.length > 0 ? 1 : 0;

@@ -25,6 +25,8 @@ export interface InferFramesOptions {
   decodeThreads?: number;
   signal?: AbortSignal;
   onProgress?: (framesDone: number) => void;
+  /** Each frame's detections as soon as they are known, in time order (the redaction's face pass tracks them as they come). */
+  onFrame?: (frame: FrameDetections) => void;
   /** Motion gating: frames too like the last inferred one skip the model. */
   motion?: MotionOptions;
   /** A pipeline's later steps, run on each inferred frame's detections (text-reader: read each line). */
@@ -140,6 +142,7 @@ export async function inferFrames(
         const index = range.firstIndex + frame.index;
         const timeS = range.keyframeTimes ? Math.round(frame.timeS * 1000) / 1000 : frameTimeS(range, index);
         frames.push({ index, timeS, detections });
+        o.onFrame?.(frames.at(-1)!);
       }
       timings.postprocessMs += performance.now() - t3;
       metrics.videoFrames.inc(metricLabels, batch.length);

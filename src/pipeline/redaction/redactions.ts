@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { FramewatchError, isFramewatchError } from '../../errors/index.js';
@@ -15,7 +15,7 @@ import { targetHidesTrack } from '../../shared/redaction-tracks.js';
 import { redactionRecordSchema, type RedactionAudit, type RedactionRecord, type RedactionRequest } from '../../shared/redaction.js';
 import type { JobQueue } from '../jobs/queue.js';
 import { percentDone } from '../jobs/video-job.js';
-import { detectFaceTracks, faceSamplesPlanned, resolveFaceModel, type FaceTracks } from './faces.js';
+import { faceSamplesPlanned, followFaces, resolveFaceModel, type FaceTracks } from './faces.js';
 import { outputByteLimit, redactionTimeLimitMs, type RedactionLimits } from './limits.js';
 import { maskPlan, type RedactionTarget } from './plan.js';
 import { confirmedSpans } from './spans.js';
@@ -115,31 +115,48 @@ export function createRedactions(jobs: JobQueue, repository: Pick<ModelRepositor
     const path = jobs.videoPath(record.jobId);
     const info = await probeVideo(path);
     const report = progressSaver(record);
-    const samplesPlanned = faceSamplesPlanned(info.durationS, request.faceFps);
-    const faces = faceModel
-      ? await detectFaceTracks(faceModel, path, info, { fps: request.faceFps, signal, onProgress: (done) => report(stageProgress('detect', done, samplesPlanned)) })
-      : undefined;
     const trackStart = performance.now();
     if (request.boxes.some((b) => b.track)) report(stageProgress('track', 0, request.boxes.length));
     const added = await addedBoxTargets(request, path, info, { signal, onBox: (done) => report(stageProgress('track', done, request.boxes.length)) });
     const boxesTrackS = seconds(trackStart);
-    const { targets, tracks } = redactionTargets(result, request, faces, added);
-    const masksAt = maskPlan(targets, request, info);
+    // The face pass runs ahead of the encoder, which masks each frame once the pass is far enough past it.
+    const stopFaces = new AbortController();
+    const samplesPlanned = faceSamplesPlanned(info.durationS, request.faceFps);
+    const faces = faceModel
+      ? followFaces(faceModel, path, info, { fps: request.faceFps, leadS: request.leadS, signal: AbortSignal.any([signal, stopFaces.signal]), onProgress: (done) => report(stageProgress('detect', done, samplesPlanned)) })
+      : undefined;
+    let facesDone = faces === undefined;
+    faces?.done.then(() => (facesDone = true), () => undefined);
+    const fixed = redactionTargets(result, request, undefined, added).targets;
+    const fixedMasksAt = maskPlan(fixed, request, info);
+    const kept = new Set(request.keep);
+    const faceMasksAt = async (timeS: number) => maskPlan((await faces!.targetsAt(timeS)).filter((t) => !kept.has(t.trackId)), request, info)(timeS);
+    const masksAt = faces ? async (timeS: number) => [...fixedMasksAt(timeS), ...(await faceMasksAt(timeS))] : fixedMasksAt;
     const framesTotal = framesToEncode(result, spans);
-    report(stageProgress('encode', 0, framesTotal));
+    if (facesDone) report(stageProgress('encode', 0, framesTotal));
     const out = join(dir, 'video.mp4');
     const encodeStart = performance.now();
     const maxBytes = outputByteLimit(info, framesTotal, redactionFps(info), limits);
-    const encoding = { style: request.style, audio: request.audio, spans, maxBytes, signal, onProgress: (done: number) => report(stageProgress('encode', done, framesTotal)) };
-    const frames = await redactVideo(path, info, masksAt, encoding, out);
+    // While the face pass runs, the record shows its progress; the encoder's from then on.
+    const encoding = { style: request.style, audio: request.audio, spans, maxBytes, signal, onProgress: (done: number) => facesDone && report(stageProgress('encode', done, framesTotal)) };
+    const frames = await redactVideo(path, info, masksAt, encoding, out).catch((err) => {
+      stopFaces.abort();
+      throw err;
+    });
+    // A face pass that fails after the last frame was encoded (confirmed spans end early) leaves no video either.
+    const faceTracks = faces ? await faces.done.catch(async (err) => {
+      await rm(out, { force: true });
+      throw err;
+    }) : undefined;
+    const { tracks } = redactionTargets(result, request, faceTracks, added);
     const encodeS = seconds(encodeStart);
     const audit: RedactionAudit = {
       jobId: record.jobId, redactionId: record.redactionId, createdAt: record.createdAt, finishedAt: new Date().toISOString(),
       model: result.model, settings: request, tracks,
       frames: { decoded: frames.framesDecoded, encoded: frames.framesEncoded, masked: frames.framesMasked, masks: frames.masks, fps: frames.fps },
       spans: frames.spans,
-      ...(faces ? { faces: { model: faces.model, samples: faces.samples, detections: faces.detections, fps: request.faceFps } } : {}),
-      timings: { detectS: round3(faces?.detectS ?? 0), trackS: round3((faces?.trackS ?? 0) + boxesTrackS), encodeS },
+      ...(faceTracks ? { faces: { model: faceTracks.model, samples: faceTracks.samples, detections: faceTracks.detections, fps: request.faceFps } } : {}),
+      timings: { detectS: round3(faceTracks?.detectS ?? 0), trackS: round3((faceTracks?.trackS ?? 0) + boxesTrackS), encodeS },
       output: { file: 'video.mp4', bytes: (await stat(out)).size, sha256: await sha256Of(out), audio: request.audio && info.hasAudio },
       ffmpeg: (await mediaToolVersions()).ffmpeg,
     };
