@@ -2,11 +2,13 @@
 // server process: the moving-faces clip of test/redaction.test.ts (four faces, 80 to 20 px),
 // REDACT_SECONDS long (default 20) at 30 fps; a job on it (object-detector, its kept video),
 // then {"targets": ["faces"], "style": "blur"} timed from the POST to the succeeded record.
-// Reports x real time (video seconds / wall seconds) and the audit's stage split. Prints markdown.
+// Reports x real time (video seconds / wall seconds), the audit's stage split and the server's
+// CPU seconds (its ffmpeg children included, from /proc). Prints markdown.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { movingFacesVideo } from '../test/helpers/videos.js';
+import { cpuSeconds } from './bundled.js';
 import { startServer } from './processes.js';
 
 const SECONDS = Number(process.env.REDACT_SECONDS ?? 20);
@@ -39,22 +41,24 @@ try {
   const rows: string[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const load = loadavg()[0];
+    const cpu0 = cpuSeconds(server.child.pid!);
     const t0 = performance.now();
     const started = await json(`${server.url}/v1/jobs/${jobId}/redact`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ targets: ['faces'], style: 'blur', ...(FACE_FPS ? { faceFps: FACE_FPS } : {}) }),
     });
     const done = await until(() => json(`${server.url}${started.links.self}`), (r) => r.status !== 'running');
     const wallS = (performance.now() - t0) / 1000;
+    const cpuS = cpuSeconds(server.child.pid!) - cpu0;
     if (done.status !== 'succeeded') throw new Error(JSON.stringify(done));
     const { detectS, trackS, encodeS } = done.audit.timings;
     const faces = done.audit.tracks.filter((t: any) => t.label === 'face').length;
-    rows.push(`| ${round + 1} | ${done.audit.faces.fps} | ${wallS.toFixed(1)} | ${(SECONDS / wallS).toFixed(2)}x | ${detectS.toFixed(1)} | ${trackS.toFixed(3)} | ${encodeS.toFixed(1)} | ${faces} | ${load.toFixed(1)} |`);
+    rows.push(`| ${round + 1} | ${done.audit.faces.fps} | ${wallS.toFixed(1)} | ${(SECONDS / wallS).toFixed(2)}x | ${detectS.toFixed(1)} | ${trackS.toFixed(3)} | ${encodeS.toFixed(1)} | ${faces} | ${cpuS.toFixed(1)} | ${load.toFixed(1)} |`);
   }
   console.log([
     `${availableParallelism()} cores; a ${SECONDS} s 1280x720 30 fps clip (${SECONDS * 30} frames), faces 80/40/24/20 px; wall seconds from POST to succeeded:`,
     '',
-    '| round | faceFps | wall s | x real time | detect s | track s | encode s | face tracks | load avg (1 min) at start |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| round | faceFps | wall s | x real time | detect s | track s | encode s | face tracks | server CPU s (ffmpeg included) | load avg (1 min) at start |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n'));
 } finally {

@@ -10,7 +10,7 @@ import { maskPlan } from '../src/pipeline/redaction/plan.js';
 import { iou } from '../src/tasks/geometry.js';
 import { postFile, startTestServer } from './helpers/server.js';
 import { decodeAudio } from '../src/media/audio.js';
-import { knownTruthVideo, movingFacesVideo, twoEventsVideo, withTone, type FaceTruth } from './helpers/videos.js';
+import { knownTruthVideo, movingFacesVideo, plateOnCarVideo, twoEventsVideo, withTone, type FaceTruth } from './helpers/videos.js';
 
 // Redaction of a finished job (issue 25): the person tracks of the known-truth video
 // (messi5.jpg, 4-8 s) masked on every frame of a new H.264 file, with its audit; and faces,
@@ -177,6 +177,35 @@ describe('redacting the confirmed segments only', () => {
       expect(boxDiff(source, output, inInfo.width, box), `${t} s: ${seen}`).toBeGreaterThan(30);
       expect(boxDiff(source, output, inInfo.width, { x: 0, y: 0, width: inInfo.width, height: 60 }), `${t} s: ${seen}`).toBeLessThan(4);
     }
+  });
+});
+
+describe('number plates as a redaction target', () => {
+  it("hides a rendered plate on a moving car in every frame: the text reader's text tracks, target text", async () => {
+    const plateSource = join(dir, 'plate.mp4');
+    const truth = await plateOnCarVideo(plateSource);
+    const posted = await postFile(`${server.url}/v1/models/text-reader/predict?mode=async`, await readFile(plateSource), 'plate.mp4', 'video/mp4');
+    const job = await until(async () => (await api(`/v1/jobs/${posted.body.jobId}`)).json(), (j) => j.status !== 'queued' && j.status !== 'running', 'plate job');
+    expect(job.status, JSON.stringify(job)).toBe('succeeded');
+    const started = await (await post(`/v1/jobs/${job.jobId}/redact`, { targets: ['text'], style: 'fill' })).json();
+    const done = await until(async () => (await api(started.links.self)).json(), (r) => r.status !== 'running', 'plate redaction');
+    expect(done.status, JSON.stringify(done)).toBe('succeeded');
+    const out = join(dir, 'plate-redacted.mp4');
+    await writeFile(out, Buffer.from(await (await api(done.links.video)).arrayBuffer()));
+    const info = await probeVideo(plateSource);
+    const [a, b] = [sampleFrames(plateSource, info, { fps: info.fps, startS: 0 }), sampleFrames(out, info, { fps: info.fps, startS: 0 })];
+    const coverage: number[] = [];
+    for (let i = 0; ; i++) {
+      const [fa, fb] = [await a.next(), await b.next()];
+      if (fa.done || fb.done) break;
+      coverage.push(fillCoverage({ data: fa.value.image.data, width: info.width }, { data: fb.value.image.data, width: info.width }, truth[i].box));
+    }
+    const texts = done.audit.tracks.map((t: any) => [t.label, t.startS, t.endS]);
+    const seen = JSON.stringify({ frames: coverage.length, least: Math.min(...coverage), under90: coverage.filter((c) => c < 0.9).length, texts });
+    console.log(`plate redaction: ${seen}`);
+    expect(coverage.length).toBe(truth.length);
+    // Covered in every frame it is visible: at least 90% of the plate's lit pixels masked on each.
+    expect(coverage.filter((c) => c < 0.9).length, seen).toBe(0);
   });
 });
 

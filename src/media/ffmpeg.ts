@@ -218,14 +218,6 @@ export interface SampleOptions {
   keyframeSeek?: boolean;
   /** Also run the picture cue filters on every decoded frame (a branch of the same decode), into this log. */
   cues?: CueLog;
-  /**
-   * Each grid time gets the frame showing at that time (the last one at or before it: the fps
-   * filter's `round=up`). By default the fps filter keeps the last of the frames nearest to a
-   * grid time, up to half a grid interval after it (at 5 fps from 25, frame 5k + 2 for time
-   * k / 5): harmless for finding what is in a video, but a mask placed from it runs ahead of
-   * a moving face.
-   */
-  frameAtTime?: boolean;
   signal?: AbortSignal;
 }
 
@@ -290,9 +282,13 @@ function sampleArgs(path: string, info: Pick<VideoInfo, 'demuxer'>, options: Sam
     ...seekArgs(options),
     ...inputArgs(path, info.demuxer),
   ];
-  // Keyframes pass through at their own timestamps; the exact grid is ffmpeg's fps filter.
+  // Keyframes pass through at their own timestamps; the exact grid is ffmpeg's fps filter, each
+  // grid time given the frame showing at that time (the last one at or before it: `round=up`).
+  // The filter's default keeps the last of the frames nearest to a grid time, up to half an
+  // interval after it (at 2 fps from 25, 6 frames late): a track's box would then be placed
+  // where the object is 0.24 s later, and a redaction's mask would run ahead of a moving plate.
   const { scale } = options;
-  const filters = [...(keyframes ? [] : [`fps=${options.fps}${options.frameAtTime ? ':round=up' : ''}`]), ...(scale ? [`scale=${scale.width}:${scale.height}:flags=${SCALER_FLAGS[scale.interpolation]}`] : [])];
+  const filters = [...(keyframes ? [] : [`fps=${options.fps}:round=up`]), ...(scale ? [`scale=${scale.width}:${scale.height}:flags=${SCALER_FLAGS[scale.interpolation]}`] : [])];
   const output = ['-an', '-sn', '-dn', ...(keyframes ? ['-vsync', '0'] : []), ...frameFilterArgs(filters, options.cues !== undefined), '-f', 'rawvideo', '-pix_fmt', pixelFormat];
   if (options.endS !== undefined) output.push('-t', String(Math.max(0, options.endS - options.startS)));
   if (options.maxFrames !== undefined) output.push('-frames:v', String(options.maxFrames));

@@ -33,8 +33,6 @@ export interface InferFramesOptions {
   readers?: ReadyPipeline['steps'];
   /** Run the picture cue filters on every decoded frame of the range (exact sampling: the same decode). */
   cues?: boolean;
-  /** Sample the frame showing at each grid time (SampleOptions.frameAtTime): the redaction's face pass places masks from them. */
-  frameAtTime?: boolean;
 }
 
 /** Time of frame `index` on the grid, to the millisecond (as results report it). */
@@ -95,7 +93,7 @@ export async function inferFrames(
   const producer = (async () => {
     const startS = rangeStartS(range);
     const frames = sampleFrames(path, info, {
-      fps: range.fps, startS, endS: range.endS, maxFrames: range.frames, keyframeTimes: range.keyframeTimes, signal: stop.signal, threads: o.decodeThreads, scale, cues, frameAtTime: o.frameAtTime,
+      fps: range.fps, startS, endS: range.endS, maxFrames: range.frames, keyframeTimes: range.keyframeTimes, signal: stop.signal, threads: o.decodeThreads, scale, cues,
     });
     try {
       for (let t = performance.now(), next = await frames.next(); !next.done; t = performance.now(), next = await frames.next()) {

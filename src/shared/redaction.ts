@@ -119,7 +119,7 @@ export const redactionAuditSchema = z.object({
     detections: z.number().int(),
     fps: z.number(),
   }).optional(),
-  /** Wall seconds of each stage: face detection (decode + model), face tracking, masking and encoding. */
+  /** Wall seconds of each stage: face detection (decode + model), tracking (faces and drawn boxes), masking and encoding; the encode runs behind the face pass, so the two overlap. */
   timings: z.object({ detectS: z.number(), trackS: z.number(), encodeS: z.number() }).optional(),
   output: z.object({ file: z.string(), bytes: z.number().int(), sha256: z.string(), audio: z.boolean() }),
   ffmpeg: z.string(),

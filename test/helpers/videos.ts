@@ -203,3 +203,41 @@ export async function withTone(input: string, out: string, fromS: number, toS: n
   const tone = `aevalsrc='if(between(t,${fromS},${toS}),0.5*sin(2*PI*440*t),0)':s=48000:d=${seconds}`;
   await ffmpeg(['-i', input, '-f', 'lavfi', '-i', tone, '-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-c:a', 'aac', out]);
 }
+
+/** Where plateOnCarVideo's rendered plate is on one frame (source pixels). */
+export interface PlateTruth {
+  box: { x: number; y: number; width: number; height: number };
+}
+
+/**
+ * A known-truth clip for plate redaction: licenseplate_motion.jpg (the back of a real car)
+ * scaled to 420x337, with a rendered plate (white, black border, "FW 2026" in DejaVu Sans Bold,
+ * 170x44, composited by sharp over the photo's own plate) driving in a straight line across
+ * home.jpg stretched to 1280x720, over `seconds` at `fps` (libx264 crf 18). Returns each
+ * frame's true plate box (frame i is at i / fps).
+ */
+export async function plateOnCarVideo(out: string, o: { seconds?: number; fps?: number } = {}): Promise<PlateTruth[]> {
+  const { seconds = 4, fps = 25 } = o;
+  const { default: sharp } = await import('sharp');
+  const [width, height] = [1280, 720];
+  const plate = { width: 170, height: 44, left: 125, top: 205 };
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${plate.width}" height="${plate.height}"><rect x="1.5" y="1.5" width="${plate.width - 3}" height="${plate.height - 3}" fill="white" stroke="black" stroke-width="3"/><text x="${plate.width / 2}" y="33" font-family="DejaVu Sans" font-weight="bold" font-size="30" text-anchor="middle">FW 2026</text></svg>`;
+  const car = await sharp('test/fixtures/licenseplate_motion.jpg').resize(420, 337).composite([{ input: Buffer.from(svg), left: plate.left, top: plate.top }]).removeAlpha().png().toBuffer();
+  const backdrop = await sharp('test/fixtures/home.jpg').resize(width, height, { fit: 'fill' }).removeAlpha().raw().toBuffer();
+  const { spawn } = await import('node:child_process');
+  const encoder = spawn(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-pix_fmt', 'yuv420p', out], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => encoder.once('close', resolve));
+  const truth: PlateTruth[] = [];
+  const frames = Math.round(seconds * fps);
+  for (let i = 0; i < frames; i++) {
+    const share = frames > 1 ? i / (frames - 1) : 0;
+    const [left, top] = [Math.round(60 + 760 * share), Math.round(300 + 40 * share)];
+    const frame = await sharp(backdrop, { raw: { width, height, channels: 3 } }).composite([{ input: car, left, top }]).removeAlpha().raw().toBuffer();
+    truth.push({ box: { x: left + plate.left, y: top + plate.top, width: plate.width, height: plate.height } });
+    if (!encoder.stdin.write(frame)) await new Promise((resolve) => encoder.stdin.once('drain', resolve));
+  }
+  encoder.stdin.end();
+  if ((await exited) !== 0) throw new Error('ffmpeg could not encode the plate clip');
+  return truth;
+}

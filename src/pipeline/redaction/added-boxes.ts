@@ -57,7 +57,7 @@ export async function followBox(path: string, info: VideoInfo, box: Box, span: {
   const trajectory: TrajectoryPoint[] = [];
   const places: Box[] = [];
   let template: Template | undefined;
-  for await (const frame of sampleFrames(path, info, { fps, startS: span.timeS, endS: endS + 1 / fps, frameAtTime: true, scale, signal })) {
+  for await (const frame of sampleFrames(path, info, { fps, startS: span.timeS, endS: endS + 1 / fps, scale, signal })) {
     const grey = greyFrame(frame.image);
     if (!template) {
       const at = { x: Math.round(box.x * kx), y: Math.round(box.y * ky), width: Math.max(2, Math.round(box.width * kx)), height: Math.max(2, Math.round(box.height * ky)) };

@@ -71,7 +71,7 @@ export function followFaces(
     frontierS = frame.timeS;
     wakeReady();
   };
-  const done = inferFrames(model, path, info, { gridStartS: 0, fps: o.fps, firstIndex: 0 }, { signal: o.signal, onProgress: o.onProgress, onFrame, frameAtTime: true })
+  const done = inferFrames(model, path, info, { gridStartS: 0, fps: o.fps, firstIndex: 0 }, { signal: o.signal, onProgress: o.onProgress, onFrame })
     .then(({ frames }): FaceTracks => {
       const detectS = (performance.now() - t0 - trackMs) / 1000;
       const tracks = tracker.finish();

@@ -20,6 +20,12 @@ export interface RedactionTarget {
    * that is 2-4 source pixels, more than a 15% margin of a 20-px face.
    */
   minMarginPx?: number;
+  /**
+   * Each side grows by at least these shares of the box's width (x) and height (y), whatever
+   * the margin: a text line's box holds its characters only, and the plate, sign or screen
+   * around them is about twice as tall.
+   */
+  minMarginShare?: { x: number; y: number };
 }
 
 export interface MaskTiming {
@@ -52,9 +58,9 @@ export function boxAt(trajectory: readonly TrajectoryPoint[], timeS: number): Ma
   return { x: mix(1), y: mix(2), width: mix(3), height: mix(4) };
 }
 
-/** The box grown by the margin (at least `minPx`) on each side, as whole pixels inside the frame (empty: width 0). */
-export function dilate(box: MaskBox, margin: number, frame: { width: number; height: number }, minPx = 0): MaskBox {
-  const [gx, gy] = [Math.max(box.width * margin, minPx), Math.max(box.height * margin, minPx)];
+/** The box grown by the margin (at least `minPx`, and `minShare` of its size) on each side, as whole pixels inside the frame (empty: width 0). */
+export function dilate(box: MaskBox, margin: number, frame: { width: number; height: number }, minPx = 0, minShare = { x: 0, y: 0 }): MaskBox {
+  const [gx, gy] = [Math.max(box.width * Math.max(margin, minShare.x), minPx), Math.max(box.height * Math.max(margin, minShare.y), minPx)];
   const x0 = Math.max(0, Math.floor(box.x - gx));
   const y0 = Math.max(0, Math.floor(box.y - gy));
   const x1 = Math.min(frame.width, Math.ceil(box.x + box.width + gx));
@@ -100,6 +106,6 @@ export function maskPlan(targets: readonly RedactionTarget[], timing: MaskTiming
   return (timeS: number): MaskBox[] =>
     live
       .filter((t) => timeS >= t.trajectory[0][0] - timing.leadS && timeS <= t.trajectory.at(-1)![0] + timing.holdS)
-      .map((t) => dilate(unseenAwareBoxAt(t.trajectory, timeS), timing.margin, frame, t.minMarginPx))
+      .map((t) => dilate(unseenAwareBoxAt(t.trajectory, timeS), timing.margin, frame, t.minMarginPx, t.minMarginShare))
       .filter((b) => b.width > 0 && b.height > 0);
 }

@@ -37,7 +37,12 @@ interface CandidateTrack extends RedactionTarget {
   auditTrajectory: boolean;
 }
 
-const jobCandidate = (t: JobResult['tracks'][number]): CandidateTrack => ({ trackId: t.id, label: t.label, trajectory: t.trajectory, startS: t.startS, endS: t.endS, auditTrajectory: false });
+/** A text line's mask reaches half its height above and below it: a number plate's characters fill about half of it. */
+export const TEXT_MIN_MARGIN = { x: 0.15, y: 0.5 };
+
+const jobCandidate = (t: JobResult['tracks'][number]): CandidateTrack => ({
+  trackId: t.id, label: t.label, trajectory: t.trajectory, startS: t.startS, endS: t.endS, auditTrajectory: false, ...(targetHidesTrack('text', t) ? { minMarginShare: TEXT_MIN_MARGIN } : {}),
+});
 /** A drawn box's path, listed in the audit like a face track's (the job's result does not keep it). */
 const addedCandidate = (t: RedactionTarget): CandidateTrack => ({ ...t, startS: t.trajectory[0][0], endS: t.trajectory.at(-1)![0], auditTrajectory: true });
 const faceCandidates = (faces: Pick<FaceTracks, 'targets' | 'spans'>): CandidateTrack[] =>
@@ -59,7 +64,7 @@ export function redactionTargets(
   ];
   const kept = new Set(request.keep);
   return {
-    targets: [...chosen.filter((t) => !kept.has(t.trackId)).map(({ trackId, label, trajectory, minMarginPx }) => ({ trackId, label, trajectory, minMarginPx })), ...added],
+    targets: [...chosen.filter((t) => !kept.has(t.trackId)).map(({ trackId, label, trajectory, minMarginPx, minMarginShare }) => ({ trackId, label, trajectory, minMarginPx, minMarginShare })), ...added],
     tracks: [...chosen, ...added.map(addedCandidate)].map((t) => ({
       trackId: t.trackId, label: t.label, startS: t.startS, endS: t.endS, kept: kept.has(t.trackId), ...(t.auditTrajectory ? { trajectory: [...t.trajectory] } : {}),
     })),
