@@ -111,7 +111,9 @@ describe('the redaction panel', () => {
     const { settings, tracks } = record.audit;
     expect(settings).toMatchObject({ targets: ['persons', 'text'], style: 'fill', span: 'all', audio: true, keep: [kept] });
     expect(tracks.filter((t: any) => t.kept).map((t: any) => t.trackId)).toEqual([kept]);
-    expect(tracks.filter((t: any) => !t.kept && t.label !== 'added').length).toBe(persons.length - 1);
+    expect(tracks.filter((t: any) => !t.kept && t.label === 'person').length).toBe(persons.length - 1);
+    // persons and text on an object detector's job: the redaction found the text itself (ids from TEXT_TRACK_ID_BASE).
+    expect(record.audit.text?.model.name).toBe('text-detector');
     // The drawn box is followed (the page's boxes are tracked), and listed as a track of its own.
     expect(tracks.filter((t: any) => t.label === 'added').map((t: any) => t.trackId)).toEqual([-1]);
     expect(settings.boxes).toHaveLength(1);

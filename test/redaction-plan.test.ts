@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { maskPlan, unseenAwareBoxAt } from '../src/pipeline/redaction/plan.js';
-import { resolveFaceModel } from '../src/pipeline/redaction/faces.js';
+import { resolveFaceModel } from '../src/pipeline/redaction/detect-pass.js';
 import { createResolver } from '../src/registry/resolve.js';
 import type { TrajectoryPoint } from '../src/pipeline/tracker.js';
 import { confirmedRanges, frameSpans } from '../src/pipeline/redaction/spans.js';

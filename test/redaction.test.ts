@@ -4,8 +4,8 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/cli/serve.js';
 import { probeVideo, sampleFrames } from '../src/media/ffmpeg.js';
-import { FACE_MIN_MARGIN_PX } from '../src/pipeline/redaction/faces.js';
-import { FACE_TRACK_ID_BASE } from '../src/shared/redaction.js';
+import { FACE_MIN_MARGIN_PX } from '../src/pipeline/redaction/detect-pass.js';
+import { FACE_TRACK_ID_BASE, TEXT_TRACK_ID_BASE } from '../src/shared/redaction.js';
 import { maskPlan } from '../src/pipeline/redaction/plan.js';
 import { iou } from '../src/tasks/geometry.js';
 import { postFile, startTestServer } from './helpers/server.js';
@@ -181,16 +181,22 @@ describe('redacting the confirmed segments only', () => {
 });
 
 describe('number plates as a redaction target', () => {
-  it("hides a rendered plate on a moving car in every frame: the text reader's text tracks, target text", async () => {
-    const plateSource = join(dir, 'plate.mp4');
-    const truth = await plateOnCarVideo(plateSource);
-    const posted = await postFile(`${server.url}/v1/models/text-reader/predict?mode=async`, await readFile(plateSource), 'plate.mp4', 'video/mp4');
+  let plateSource: string;
+  let truth: Awaited<ReturnType<typeof plateOnCarVideo>>;
+  beforeAll(async () => {
+    plateSource = join(dir, 'plate.mp4');
+    truth = await plateOnCarVideo(plateSource);
+  });
+
+  /** A job of `model` on the plate clip, redacted with `targets: ["text"]` and a fill: the audit, and the plate's coverage on each frame. */
+  async function redactPlate(model: string) {
+    const posted = await postFile(`${server.url}/v1/models/${model}/predict?mode=async`, await readFile(plateSource), 'plate.mp4', 'video/mp4');
     const job = await until(async () => (await api(`/v1/jobs/${posted.body.jobId}`)).json(), (j) => j.status !== 'queued' && j.status !== 'running', 'plate job');
     expect(job.status, JSON.stringify(job)).toBe('succeeded');
     const started = await (await post(`/v1/jobs/${job.jobId}/redact`, { targets: ['text'], style: 'fill' })).json();
     const done = await until(async () => (await api(started.links.self)).json(), (r) => r.status !== 'running', 'plate redaction');
     expect(done.status, JSON.stringify(done)).toBe('succeeded');
-    const out = join(dir, 'plate-redacted.mp4');
+    const out = join(dir, `plate-${model}.mp4`);
     await writeFile(out, Buffer.from(await (await api(done.links.video)).arrayBuffer()));
     const info = await probeVideo(plateSource);
     const [a, b] = [sampleFrames(plateSource, info, { fps: info.fps, startS: 0 }), sampleFrames(out, info, { fps: info.fps, startS: 0 })];
@@ -200,12 +206,27 @@ describe('number plates as a redaction target', () => {
       if (fa.done || fb.done) break;
       coverage.push(fillCoverage({ data: fa.value.image.data, width: info.width }, { data: fb.value.image.data, width: info.width }, truth[i].box));
     }
-    const texts = done.audit.tracks.map((t: any) => [t.label, t.startS, t.endS]);
-    const seen = JSON.stringify({ frames: coverage.length, least: Math.min(...coverage), under90: coverage.filter((c) => c < 0.9).length, texts });
-    console.log(`plate redaction: ${seen}`);
+    const seen = JSON.stringify({ frames: coverage.length, least: Math.min(...coverage), under90: coverage.filter((c) => c < 0.9).length, tracks: done.audit.tracks.map((t: any) => [t.trackId, t.label, t.startS, t.endS]), text: done.audit.text });
+    console.log(`plate redaction (${model} job): ${seen}`);
     expect(coverage.length).toBe(truth.length);
+    return { audit: done.audit, coverage, seen };
+  }
+
+  it("hides a rendered plate on a moving car in every frame: the text reader's text tracks, target text", async () => {
+    const { audit, coverage, seen } = await redactPlate('text-reader');
     // Covered in every frame it is visible: at least 90% of the plate's lit pixels masked on each.
     expect(coverage.filter((c) => c < 0.9).length, seen).toBe(0);
+    // The job's own text tracks were masked: no text pass of the redaction's.
+    expect(audit.text, seen).toBeUndefined();
+  });
+
+  it("on an object detector's job (no text tracks), finds the plate with its own text-detector pass and hides it in every frame", async () => {
+    const { audit, coverage, seen } = await redactPlate('object-detector');
+    expect(coverage.filter((c) => c < 0.9).length, seen).toBe(0);
+    expect(audit.text, seen).toMatchObject({ model: { name: 'text-detector' }, fps: 2, samples: 8 });
+    const passTracks = audit.tracks.filter((t: any) => t.label === 'text');
+    expect(passTracks.length, seen).toBeGreaterThanOrEqual(1);
+    expect(passTracks.every((t: any) => t.trackId > TEXT_TRACK_ID_BASE && t.trajectory.length > 0), seen).toBe(true);
   });
 });
 

@@ -5,7 +5,7 @@ import { DEFAULT_MOTION_MAX_SKIP_S } from '../pipeline/motion.js';
 import { DEFAULT_VIDEO_FPS, SAMPLING_MODES, type VideoJobOptions } from '../shared/video.js';
 import { REDACTION_STYLES, REDACTION_TARGET_ALIASES, REDACTION_TARGETS, type RedactionTargetKind } from '../shared/redaction.js';
 import type { StillRedaction } from '../pipeline/redaction/stills.js';
-import { resolveFaceModel } from '../pipeline/redaction/faces.js';
+import { resolveFaceModel } from '../pipeline/redaction/detect-pass.js';
 import type { ModelRepository } from '../registry/index.js';
 import { MODEL_NAME_RE } from '../registry/manifest.js';
 

@@ -4,7 +4,8 @@
 
 /**
  * persons: the job's person tracks; text: its text tracks (a text reader's job: number
- * plates, signs, screens); faces: faces the served face-detector finds in the video.
+ * plates, signs, screens), or where the job has none, the lines the served text-detector
+ * finds in the video; faces: faces the served face-detector finds in the video.
  */
 export const REDACTION_TARGETS = ['persons', 'text', 'faces'] as const;
 export type RedactionTargetName = (typeof REDACTION_TARGETS)[number];
@@ -15,8 +16,11 @@ export type RedactionTargetName = (typeof REDACTION_TARGETS)[number];
  */
 export const FACE_TRACK_ID_BASE = 1_000_000_000;
 
+/** Text tracks of a redaction's own text pass (a job without text tracks): this plus the tracker's id. */
+export const TEXT_TRACK_ID_BASE = 2_000_000_000;
+
 /** A face track of a redaction's own detect pass (the job's tracks never reach its ids). */
-export const isFaceTrackId = (trackId: number) => trackId >= FACE_TRACK_ID_BASE;
+export const isFaceTrackId = (trackId: number) => trackId >= FACE_TRACK_ID_BASE && trackId < TEXT_TRACK_ID_BASE;
 
 /** Whether a target hides one of the job's tracks (faces hide none of them: they come from the detect pass). */
 export function targetHidesTrack(target: RedactionTargetName, track: { label: string; text?: string }): boolean {

@@ -24,8 +24,11 @@ const share = z.number().min(0).max(1);
  */
 export const DEFAULT_FACE_FPS = 5;
 
+/** Text is found by the redaction itself only where the job holds no text tracks (an object detector's job), at `textFps`: the job's own rate by default. */
+export const DEFAULT_TEXT_FPS = 2;
+
 // The targets and face tracks' ids (FACE_TRACK_ID_BASE + n) are in redaction-tracks.ts, which the page loads at run time.
-export { FACE_TRACK_ID_BASE, REDACTION_TARGETS } from './redaction-tracks.js';
+export { FACE_TRACK_ID_BASE, REDACTION_TARGETS, TEXT_TRACK_ID_BASE } from './redaction-tracks.js';
 
 /**
  * A box a reviewer drew (frame-relative) on the frame at `timeS`. With `track` (the default) it
@@ -66,6 +69,8 @@ export const redactionRequestSchema = z
     holdS: z.number().min(0).max(30).default(1),
     /** Frames per second sampled for face detection (target `faces`). */
     faceFps: z.number().min(1).max(30).default(DEFAULT_FACE_FPS),
+    /** Frames per second sampled for text detection (target `text`, on a job that holds no text tracks). */
+    textFps: z.number().min(1).max(30).default(DEFAULT_TEXT_FPS),
   })
   .superRefine((r, ctx) => {
     if (r.targets.length === 0 && r.boxes.length === 0) ctx.addIssue({ code: 'custom', message: 'names no target and draws no box: there is nothing to redact', path: ['targets'] });
@@ -76,20 +81,22 @@ export const redactionRequestSchema = z
       if (b.box.x + b.box.width > 1 || b.box.y + b.box.height > 1) ctx.addIssue({ code: 'custom', message: 'reaches outside the frame', path: ['boxes', i, 'box'] });
       if (b.endS !== undefined && b.endS < b.timeS) ctx.addIssue({ code: 'custom', message: "must not be before 'timeS'", path: ['boxes', i, 'endS'] });
     });
-    if (r.targets.includes('faces')) faceTimingIssues(r).forEach((issue) => ctx.addIssue(issue));
+    if (r.targets.includes('faces')) passTimingIssues(r, 'face', r.faceFps).forEach((issue) => ctx.addIssue(issue));
+    if (r.targets.includes('text')) passTimingIssues(r, 'text', r.textFps).forEach((issue) => ctx.addIssue(issue));
   });
 export type RedactionRequest = z.infer<typeof redactionRequestSchema>;
 
 /**
- * The fail-safe for faces: a face the detector misses on a sample or two must stay covered,
- * so the hold spans at least two sample intervals and the lead at least one (a face that
- * walks in is masked from the sample before the one that first found it).
+ * The fail-safe for a detect pass (faces; text, which may need one): a target the detector
+ * misses on a sample or two must stay covered, so the hold spans at least two sample
+ * intervals and the lead at least one (a face that walks in is masked from the sample before
+ * the one that first found it).
  */
-function faceTimingIssues(r: { leadS: number; holdS: number; faceFps: number }) {
-  const interval = 1 / r.faceFps;
+function passTimingIssues(r: { leadS: number; holdS: number }, kind: 'face' | 'text', fps: number) {
+  const interval = 1 / fps;
   const issues: Array<{ code: 'custom'; message: string; path: string[] }> = [];
-  if (r.holdS < 2 * interval) issues.push({ code: 'custom', message: `must be at least two face sample intervals (${round3(2 * interval)} s at faceFps ${r.faceFps})`, path: ['holdS'] });
-  if (r.leadS < interval) issues.push({ code: 'custom', message: `must be at least one face sample interval (${round3(interval)} s at faceFps ${r.faceFps})`, path: ['leadS'] });
+  if (r.holdS < 2 * interval) issues.push({ code: 'custom', message: `must be at least two ${kind} sample intervals (${round3(2 * interval)} s at ${kind}Fps ${fps})`, path: ['holdS'] });
+  if (r.leadS < interval) issues.push({ code: 'custom', message: `must be at least one ${kind} sample interval (${round3(interval)} s at ${kind}Fps ${fps})`, path: ['leadS'] });
   return issues;
 }
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -105,7 +112,7 @@ export const redactionAuditSchema = z.object({
   settings: redactionRequestSchema,
   tracks: z.array(z.object({
     trackId: z.number().int(), label: z.string(), startS: z.number(), endS: z.number(), kept: z.boolean(),
-    /** Face tracks only (the job's result keeps the others'): each sample's [timeS, x, y, width, height, score], so the masks can be checked later. */
+    /** The redaction's own tracks only (faces, text of a text pass, drawn boxes; the job's result keeps the others'): each sample's [timeS, x, y, width, height, score], so the masks can be checked later. */
     trajectory: z.array(z.tuple([z.number(), z.number(), z.number(), z.number(), z.number(), z.number()])).optional(),
   })),
   frames: z.object({ decoded: z.number().int(), encoded: z.number().int(), masked: z.number().int(), masks: z.number().int(), fps: z.number() }),
@@ -119,7 +126,14 @@ export const redactionAuditSchema = z.object({
     detections: z.number().int(),
     fps: z.number(),
   }).optional(),
-  /** Wall seconds of each stage: face detection (decode + model), tracking (faces and drawn boxes), masking and encoding; the encode runs behind the face pass, so the two overlap. */
+  /** Target `text` on a job without text tracks: the text model its own pass ran, and how (absent otherwise). */
+  text: z.object({
+    model: z.object({ name: z.string(), version: z.number().int() }),
+    samples: z.number().int(),
+    detections: z.number().int(),
+    fps: z.number(),
+  }).optional(),
+  /** Wall seconds of each stage: detection (the face and text passes: decode + model), tracking (their tracks and drawn boxes), masking and encoding; the encode runs behind the passes, so they overlap. */
   timings: z.object({ detectS: z.number(), trackS: z.number(), encodeS: z.number() }).optional(),
   output: z.object({ file: z.string(), bytes: z.number().int(), sha256: z.string(), audio: z.boolean() }),
   ffmpeg: z.string(),

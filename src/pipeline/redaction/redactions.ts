@@ -15,7 +15,7 @@ import { targetHidesTrack } from '../../shared/redaction-tracks.js';
 import { redactionRecordSchema, type RedactionAudit, type RedactionRecord, type RedactionRequest } from '../../shared/redaction.js';
 import type { JobQueue } from '../jobs/queue.js';
 import { percentDone } from '../jobs/video-job.js';
-import { faceSamplesPlanned, followFaces, resolveFaceModel, type FaceTracks } from './faces.js';
+import { FACE_PASS, followDetections, resolvePassModel, samplesPlanned, TEXT_MIN_MARGIN, TEXT_PASS, type PassKind, type PassTracks } from './detect-pass.js';
 import { outputByteLimit, redactionTimeLimitMs, type RedactionLimits } from './limits.js';
 import { maskPlan, type RedactionTarget } from './plan.js';
 import { confirmedSpans } from './spans.js';
@@ -37,30 +37,28 @@ interface CandidateTrack extends RedactionTarget {
   auditTrajectory: boolean;
 }
 
-/** A text line's mask reaches half its height above and below it: a number plate's characters fill about half of it. */
-export const TEXT_MIN_MARGIN = { x: 0.15, y: 0.5 };
-
 const jobCandidate = (t: JobResult['tracks'][number]): CandidateTrack => ({
   trackId: t.id, label: t.label, trajectory: t.trajectory, startS: t.startS, endS: t.endS, auditTrajectory: false, ...(targetHidesTrack('text', t) ? { minMarginShare: TEXT_MIN_MARGIN } : {}),
 });
 /** A drawn box's path, listed in the audit like a face track's (the job's result does not keep it). */
 const addedCandidate = (t: RedactionTarget): CandidateTrack => ({ ...t, startS: t.trajectory[0][0], endS: t.trajectory.at(-1)![0], auditTrajectory: true });
-const faceCandidates = (faces: Pick<FaceTracks, 'targets' | 'spans'>): CandidateTrack[] =>
-  faces.targets.map((t, i) => ({ ...t, startS: faces.spans[i].startS, endS: faces.spans[i].endS, auditTrajectory: true }));
+const passCandidates = (found: Pick<PassTracks, 'targets' | 'spans'>): CandidateTrack[] =>
+  found.targets.map((t, i) => ({ ...t, startS: found.spans[i].startS, endS: found.spans[i].endS, auditTrajectory: true }));
 
 /**
- * The tracks to mask (and those kept): the job's chosen tracks, the face tracks (ids from
- * FACE_TRACK_ID_BASE), and the reviewer's boxes (`added`, from addedBoxTargets: ids -1, -2, ...).
+ * The tracks to mask (and those kept): the job's chosen tracks, the tracks of the redaction's
+ * own passes (faces from FACE_TRACK_ID_BASE, text from TEXT_TRACK_ID_BASE), and the reviewer's
+ * boxes (`added`, from addedBoxTargets: ids -1, -2, ...).
  */
 export function redactionTargets(
   result: Pick<JobResult, 'tracks'>,
   request: Pick<RedactionRequest, 'targets' | 'keep'>,
-  faces?: Pick<FaceTracks, 'targets' | 'spans'>,
+  passes: ReadonlyArray<Pick<PassTracks, 'targets' | 'spans'>> = [],
   added: readonly RedactionTarget[] = [],
 ): { targets: RedactionTarget[]; tracks: RedactionAudit['tracks'] } {
   const chosen = [
     ...result.tracks.filter((t) => request.targets.some((target) => targetHidesTrack(target, t))).map(jobCandidate),
-    ...(faces ? faceCandidates(faces) : []),
+    ...passes.flatMap(passCandidates),
   ];
   const kept = new Set(request.keep);
   return {
@@ -98,6 +96,27 @@ function failureOf(err: unknown, timedOut: boolean, limitMs: number): { code: st
 
 const seconds = (from: number, to = performance.now()) => Math.round(to - from) / 1000;
 
+/** A detect pass a redaction runs: what it looks for, with which served model, at what rate. */
+interface PlannedPass {
+  kind: PassKind;
+  model: ReadyModel;
+  fps: number;
+}
+
+/**
+ * The passes a request needs: faces when asked; text when asked of a job that holds no text
+ * tracks (an object detector's job, or a text reader's that found none: masking nothing there
+ * is never assumed). A model that is not served throws the catalogue's 404/503.
+ */
+function plannedPasses(request: RedactionRequest, result: Pick<JobResult, 'tracks'>, repository: Pick<ModelRepository, 'resolve'>): PlannedPass[] {
+  const passes: PlannedPass[] = [];
+  if (request.targets.includes('faces')) passes.push({ kind: FACE_PASS, model: resolvePassModel(repository, FACE_PASS), fps: request.faceFps });
+  if (request.targets.includes('text') && !result.tracks.some((t) => targetHidesTrack('text', t))) {
+    passes.push({ kind: TEXT_PASS, model: resolvePassModel(repository, TEXT_PASS), fps: request.textFps });
+  }
+  return passes;
+}
+
 export function createRedactions(jobs: JobQueue, repository: Pick<ModelRepository, 'resolve'>, logger: Logger, limits: RedactionLimits) {
   const running = new Map<string, { stop: AbortController; done: Promise<void> }>();
   const dirOf = (jobId: string, redactionId: string) => {
@@ -115,7 +134,7 @@ export function createRedactions(jobs: JobQueue, repository: Pick<ModelRepositor
     };
   }
 
-  async function run(record: RedactionRecord, result: JobResult, request: RedactionRequest, faceModel: ReadyModel | undefined, spans: readonly SourceSpan[], signal: AbortSignal): Promise<void> {
+  async function run(record: RedactionRecord, result: JobResult, request: RedactionRequest, planned: readonly PlannedPass[], spans: readonly SourceSpan[], signal: AbortSignal): Promise<void> {
     const dir = dirOf(record.jobId, record.redactionId);
     const path = jobs.videoPath(record.jobId);
     const info = await probeVideo(path);
@@ -124,44 +143,58 @@ export function createRedactions(jobs: JobQueue, repository: Pick<ModelRepositor
     if (request.boxes.some((b) => b.track)) report(stageProgress('track', 0, request.boxes.length));
     const added = await addedBoxTargets(request, path, info, { signal, onBox: (done) => report(stageProgress('track', done, request.boxes.length)) });
     const boxesTrackS = seconds(trackStart);
-    // The face pass runs ahead of the encoder, which masks each frame once the pass is far enough past it.
-    const stopFaces = new AbortController();
-    const samplesPlanned = faceSamplesPlanned(info.durationS, request.faceFps);
-    const faces = faceModel
-      ? followFaces(faceModel, path, info, { fps: request.faceFps, leadS: request.leadS, signal: AbortSignal.any([signal, stopFaces.signal]), onProgress: (done) => report(stageProgress('detect', done, samplesPlanned)) })
-      : undefined;
-    let facesDone = faces === undefined;
-    faces?.done.then(() => (facesDone = true), () => undefined);
-    const fixed = redactionTargets(result, request, undefined, added).targets;
-    const fixedMasksAt = maskPlan(fixed, request, info);
+    // The detect passes run ahead of the encoder, which masks each frame once every pass is far enough past it.
+    const stopPasses = new AbortController();
+    const samplesTotal = planned.reduce((n, p) => n + samplesPlanned(info.durationS, p.fps), 0);
+    const samplesDone = planned.map(() => 0);
+    const passes = planned.map((p, i) => followDetections(p.kind, p.model, path, info, {
+      fps: p.fps, leadS: request.leadS, signal: AbortSignal.any([signal, stopPasses.signal]),
+      onProgress: (done) => {
+        samplesDone[i] = done;
+        report(stageProgress('detect', samplesDone.reduce((n, d) => n + d, 0), samplesTotal));
+      },
+    }));
+    let passesDone = passes.length === 0;
+    void Promise.allSettled(passes.map((p) => p.done)).then(() => (passesDone = true));
+    const fixedMasksAt = maskPlan(redactionTargets(result, request, [], added).targets, request, info);
     const kept = new Set(request.keep);
-    const faceMasksAt = async (timeS: number) => maskPlan((await faces!.targetsAt(timeS)).filter((t) => !kept.has(t.trackId)), request, info)(timeS);
-    const masksAt = faces ? async (timeS: number) => [...fixedMasksAt(timeS), ...(await faceMasksAt(timeS))] : fixedMasksAt;
+    const passMasksAt = async (timeS: number) => {
+      const found = (await Promise.all(passes.map((p) => p.targetsAt(timeS)))).flat();
+      return maskPlan(found.filter((t) => !kept.has(t.trackId)), request, info)(timeS);
+    };
+    const masksAt = passes.length ? async (timeS: number) => [...fixedMasksAt(timeS), ...(await passMasksAt(timeS))] : fixedMasksAt;
     const framesTotal = framesToEncode(result, spans);
-    if (facesDone) report(stageProgress('encode', 0, framesTotal));
+    if (passesDone) report(stageProgress('encode', 0, framesTotal));
     const out = join(dir, 'video.mp4');
     const encodeStart = performance.now();
     const maxBytes = outputByteLimit(info, framesTotal, redactionFps(info), limits);
-    // While the face pass runs, the record shows its progress; the encoder's from then on.
-    const encoding = { style: request.style, audio: request.audio, spans, maxBytes, signal, onProgress: (done: number) => facesDone && report(stageProgress('encode', done, framesTotal)) };
+    // While a pass runs, the record shows the passes' progress; the encoder's from then on.
+    const encoding = { style: request.style, audio: request.audio, spans, maxBytes, signal, onProgress: (done: number) => passesDone && report(stageProgress('encode', done, framesTotal)) };
     const frames = await redactVideo(path, info, masksAt, encoding, out).catch((err) => {
-      stopFaces.abort();
+      stopPasses.abort();
       throw err;
     });
-    // A face pass that fails after the last frame was encoded (confirmed spans end early) leaves no video either.
-    const faceTracks = faces ? await faces.done.catch(async (err) => {
+    // A pass that fails after the last frame was encoded (confirmed spans end early) leaves no video either.
+    const found = await Promise.all(passes.map((p) => p.done)).catch(async (err) => {
       await rm(out, { force: true });
       throw err;
-    }) : undefined;
-    const { tracks } = redactionTargets(result, request, faceTracks, added);
+    });
+    const { tracks } = redactionTargets(result, request, found, added);
+    const passAudit = (kind: PassKind) => {
+      const i = planned.findIndex((p) => p.kind === kind);
+      return i < 0 ? undefined : { model: found[i].model, samples: found[i].samples, detections: found[i].detections, fps: planned[i].fps };
+    };
+    const [faces, text] = [passAudit(FACE_PASS), passAudit(TEXT_PASS)];
     const encodeS = seconds(encodeStart);
     const audit: RedactionAudit = {
       jobId: record.jobId, redactionId: record.redactionId, createdAt: record.createdAt, finishedAt: new Date().toISOString(),
       model: result.model, settings: request, tracks,
       frames: { decoded: frames.framesDecoded, encoded: frames.framesEncoded, masked: frames.framesMasked, masks: frames.masks, fps: frames.fps },
       spans: frames.spans,
-      ...(faceTracks ? { faces: { model: faceTracks.model, samples: faceTracks.samples, detections: faceTracks.detections, fps: request.faceFps } } : {}),
-      timings: { detectS: round3(faceTracks?.detectS ?? 0), trackS: round3((faceTracks?.trackS ?? 0) + boxesTrackS), encodeS },
+      ...(faces ? { faces } : {}),
+      ...(text ? { text } : {}),
+      // The passes run side by side: detection took the longest one's time.
+      timings: { detectS: round3(Math.max(0, ...found.map((f) => f.detectS))), trackS: round3(found.reduce((n, f) => n + f.trackS, 0) + boxesTrackS), encodeS },
       output: { file: 'video.mp4', bytes: (await stat(out)).size, sha256: await sha256Of(out), audio: request.audio && info.hasAudio },
       ffmpeg: (await mediaToolVersions()).ffmpeg,
     };
@@ -179,20 +212,22 @@ export function createRedactions(jobs: JobQueue, repository: Pick<ModelRepositor
       await stat(jobs.videoPath(jobId)).catch(() => {
         throw new FramewatchError('NOT_FOUND', `job '${jobId}' has no kept video to redact (FRAMEWATCH_KEEP_VIDEOS is off)`);
       });
-      // Resolved before answering, so a face model that is not served is this request's 404/503.
-      const faceModel = request.targets.includes('faces') ? resolveFaceModel(repository) : undefined;
+      // Resolved before answering, so a pass's model that is not served is this request's 404/503.
+      const planned = plannedPasses(request, result, repository);
       const spans = request.span === 'confirmed'
         ? confirmedSpans(jobId, result, (await jobs.reviews.read(jobId)).decisions, redactionFps(result.video), result.video.durationS)
         : WHOLE_VIDEO;
       const now = new Date().toISOString();
-      const progress = faceModel ? stageProgress('detect', 0, faceSamplesPlanned(result.video.durationS, request.faceFps)) : stageProgress('encode', 0, framesToEncode(result, spans));
+      const progress = planned.length
+        ? stageProgress('detect', 0, planned.reduce((n, p) => n + samplesPlanned(result.video.durationS, p.fps), 0))
+        : stageProgress('encode', 0, framesToEncode(result, spans));
       const record: RedactionRecord = { redactionId: randomUUID(), jobId, status: 'running', createdAt: now, updatedAt: now, progress };
       await mkdir(dirOf(jobId, record.redactionId), { recursive: true });
       await save(record);
       const stop = new AbortController();
       const limitMs = redactionTimeLimitMs(result.video.durationS, limits);
       const deadline = AbortSignal.timeout(limitMs);
-      const done = run(record, result, request, faceModel, spans, AbortSignal.any([stop.signal, deadline]))
+      const done = run(record, result, request, planned, spans, AbortSignal.any([stop.signal, deadline]))
         .catch((err) => {
           const cancelled = stop.signal.aborted;
           const error = failureOf(err, deadline.aborted, limitMs);

@@ -4,7 +4,7 @@ import type { ReadyModel } from '../../registry/index.js';
 import type { JobResult } from '../../shared/job-result.js';
 import { redactionRequestSchema, type RedactionTargetKind } from '../../shared/redaction.js';
 import { predictImage } from '../predict-image.js';
-import { FACE_MIN_MARGIN_PX } from './faces.js';
+import { FACE_MIN_MARGIN_PX } from './detect-pass.js';
 import { DEFAULT_MASK_TIMING, dilate, maskPlan, type MaskBox } from './plan.js';
 import { redactionTargets } from './redactions.js';
 
