@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { FramewatchError, isFramewatchError } from '../../errors/index.js';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../logging/logger.js';
-import { mediaToolVersions, probeVideo } from '../../media/ffmpeg.js';
+import { mediaToolVersions, probeVideo, type VideoInfo } from '../../media/ffmpeg.js';
 import { redactionFps, redactVideo, WHOLE_VIDEO, type SourceSpan } from '../../media/redact.js';
 import { writeFileAtomic } from '../../registry/atomic.js';
 import type { ModelRepository, ReadyModel } from '../../registry/index.js';
@@ -104,6 +104,45 @@ interface PlannedPass {
 }
 
 /**
+ * Starts the planned passes side by side, ahead of the encoder: `masksAt` gives their masks at
+ * a time (kept tracks left out) once every pass is far enough past it. Progress is the
+ * passes' samples together.
+ */
+function startPasses(planned: readonly PlannedPass[], path: string, info: VideoInfo, request: RedactionRequest, signal: AbortSignal, onProgress: (done: number, total: number) => void) {
+  const stop = new AbortController();
+  const total = planned.reduce((n, p) => n + samplesPlanned(info.durationS, p.fps), 0);
+  const done = planned.map(() => 0);
+  const passes = planned.map((p, i) => followDetections(p.kind, p.model, path, info, {
+    fps: p.fps, leadS: request.leadS, signal: AbortSignal.any([signal, stop.signal]),
+    onProgress: (samples) => {
+      done[i] = samples;
+      onProgress(done.reduce((n, d) => n + d, 0), total);
+    },
+  }));
+  let finished = passes.length === 0;
+  void Promise.allSettled(passes.map((p) => p.done)).then(() => (finished = true));
+  const kept = new Set(request.keep);
+  return {
+    finished: () => finished,
+    stop: () => stop.abort(),
+    found: () => Promise.all(passes.map((p) => p.done)),
+    async masksAt(timeS: number) {
+      const targets = (await Promise.all(passes.map((p) => p.targetsAt(timeS)))).flat();
+      return maskPlan(targets.filter((t) => !kept.has(t.trackId)), request, info)(timeS);
+    },
+  };
+}
+
+/** The audit's record of each pass that ran (faces, text): its model, samples, detections and rate. */
+function passAudits(planned: readonly PlannedPass[], found: readonly PassTracks[]) {
+  const audit = (kind: PassKind) => {
+    const i = planned.findIndex((p) => p.kind === kind);
+    return i < 0 ? undefined : { model: found[i].model, samples: found[i].samples, detections: found[i].detections, fps: planned[i].fps };
+  };
+  return { faces: audit(FACE_PASS), text: audit(TEXT_PASS) };
+}
+
+/**
  * The passes a request needs: faces when asked; text when asked of a job that holds no text
  * tracks (an object detector's job, or a text reader's that found none: masking nothing there
  * is never assumed). A model that is not served throws the catalogue's 404/503.
@@ -143,48 +182,27 @@ export function createRedactions(jobs: JobQueue, repository: Pick<ModelRepositor
     if (request.boxes.some((b) => b.track)) report(stageProgress('track', 0, request.boxes.length));
     const added = await addedBoxTargets(request, path, info, { signal, onBox: (done) => report(stageProgress('track', done, request.boxes.length)) });
     const boxesTrackS = seconds(trackStart);
-    // The detect passes run ahead of the encoder, which masks each frame once every pass is far enough past it.
-    const stopPasses = new AbortController();
-    const samplesTotal = planned.reduce((n, p) => n + samplesPlanned(info.durationS, p.fps), 0);
-    const samplesDone = planned.map(() => 0);
-    const passes = planned.map((p, i) => followDetections(p.kind, p.model, path, info, {
-      fps: p.fps, leadS: request.leadS, signal: AbortSignal.any([signal, stopPasses.signal]),
-      onProgress: (done) => {
-        samplesDone[i] = done;
-        report(stageProgress('detect', samplesDone.reduce((n, d) => n + d, 0), samplesTotal));
-      },
-    }));
-    let passesDone = passes.length === 0;
-    void Promise.allSettled(passes.map((p) => p.done)).then(() => (passesDone = true));
+    const passes = startPasses(planned, path, info, request, signal, (done, total) => report(stageProgress('detect', done, total)));
     const fixedMasksAt = maskPlan(redactionTargets(result, request, [], added).targets, request, info);
-    const kept = new Set(request.keep);
-    const passMasksAt = async (timeS: number) => {
-      const found = (await Promise.all(passes.map((p) => p.targetsAt(timeS)))).flat();
-      return maskPlan(found.filter((t) => !kept.has(t.trackId)), request, info)(timeS);
-    };
-    const masksAt = passes.length ? async (timeS: number) => [...fixedMasksAt(timeS), ...(await passMasksAt(timeS))] : fixedMasksAt;
+    const masksAt = planned.length ? async (timeS: number) => [...fixedMasksAt(timeS), ...(await passes.masksAt(timeS))] : fixedMasksAt;
     const framesTotal = framesToEncode(result, spans);
-    if (passesDone) report(stageProgress('encode', 0, framesTotal));
+    if (passes.finished()) report(stageProgress('encode', 0, framesTotal));
     const out = join(dir, 'video.mp4');
     const encodeStart = performance.now();
     const maxBytes = outputByteLimit(info, framesTotal, redactionFps(info), limits);
     // While a pass runs, the record shows the passes' progress; the encoder's from then on.
-    const encoding = { style: request.style, audio: request.audio, spans, maxBytes, signal, onProgress: (done: number) => passesDone && report(stageProgress('encode', done, framesTotal)) };
+    const encoding = { style: request.style, audio: request.audio, spans, maxBytes, signal, onProgress: (done: number) => passes.finished() && report(stageProgress('encode', done, framesTotal)) };
     const frames = await redactVideo(path, info, masksAt, encoding, out).catch((err) => {
-      stopPasses.abort();
+      passes.stop();
       throw err;
     });
     // A pass that fails after the last frame was encoded (confirmed spans end early) leaves no video either.
-    const found = await Promise.all(passes.map((p) => p.done)).catch(async (err) => {
+    const found = await passes.found().catch(async (err) => {
       await rm(out, { force: true });
       throw err;
     });
     const { tracks } = redactionTargets(result, request, found, added);
-    const passAudit = (kind: PassKind) => {
-      const i = planned.findIndex((p) => p.kind === kind);
-      return i < 0 ? undefined : { model: found[i].model, samples: found[i].samples, detections: found[i].detections, fps: planned[i].fps };
-    };
-    const [faces, text] = [passAudit(FACE_PASS), passAudit(TEXT_PASS)];
+    const { faces, text } = passAudits(planned, found);
     const encodeS = seconds(encodeStart);
     const audit: RedactionAudit = {
       jobId: record.jobId, redactionId: record.redactionId, createdAt: record.createdAt, finishedAt: new Date().toISOString(),
