@@ -101,6 +101,14 @@ function passTimingIssues(r: { leadS: number; holdS: number }, kind: 'face' | 't
 }
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
+/** A redaction's own detect pass: its model, the frames it sampled and ran through it, what it found on them, and at what rate. */
+const detectPassAuditSchema = z.object({
+  model: z.object({ name: z.string(), version: z.number().int() }),
+  samples: z.number().int(),
+  detections: z.number().int(),
+  fps: z.number(),
+});
+
 /** What was hidden and how: kept with the output, so a redaction can be checked later. */
 export const redactionAuditSchema = z.object({
   jobId: z.string(),
@@ -119,20 +127,9 @@ export const redactionAuditSchema = z.object({
   /** The parts of the source in the output, in order: where each starts and ends in the source and starts in the output, and its frames (absent in audits written before spans). */
   spans: z.array(z.object({ sourceStartS: z.number(), sourceEndS: z.number(), outputStartS: z.number(), frames: z.number().int() })).optional(),
   /** Target `faces`: the face model that found them, and how (absent otherwise, and in audits written before faces). */
-  faces: z.object({
-    model: z.object({ name: z.string(), version: z.number().int() }),
-    /** Frames sampled and run through the model, and faces it found on them. */
-    samples: z.number().int(),
-    detections: z.number().int(),
-    fps: z.number(),
-  }).optional(),
+  faces: detectPassAuditSchema.optional(),
   /** Target `text` on a job without text tracks: the text model its own pass ran, and how (absent otherwise). */
-  text: z.object({
-    model: z.object({ name: z.string(), version: z.number().int() }),
-    samples: z.number().int(),
-    detections: z.number().int(),
-    fps: z.number(),
-  }).optional(),
+  text: detectPassAuditSchema.optional(),
   /** Wall seconds of each stage: detection (the face and text passes: decode + model), tracking (their tracks and drawn boxes), masking and encoding; the encode runs behind the passes, so they overlap. */
   timings: z.object({ detectS: z.number(), trackS: z.number(), encodeS: z.number() }).optional(),
   output: z.object({ file: z.string(), bytes: z.number().int(), sha256: z.string(), audio: z.boolean() }),
