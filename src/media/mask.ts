@@ -21,19 +21,15 @@ interface Plane {
   offset: number;
   width: number;
   channels: number;
-  /** The fill's value of each channel (black). */
-  black: readonly number[];
+  /** The fill's value (black), the same in every channel. */
+  black: number;
 }
 
 const at = (p: Plane, x: number, y: number) => p.offset + (y * p.width + x) * p.channels;
 
 /** Black over the region. */
 function fill(p: Plane, r: Region) {
-  if (p.channels === 1 || p.black.every((v) => v === p.black[0])) {
-    for (let y = r.y; y < r.y + r.height; y++) p.data.fill(p.black[0], at(p, r.x, y), at(p, r.x + r.width, y));
-    return;
-  }
-  for (let y = r.y; y < r.y + r.height; y++) for (let x = r.x; x < r.x + r.width; x++) p.data.set(p.black, at(p, x, y));
+  for (let y = r.y; y < r.y + r.height; y++) p.data.fill(p.black, at(p, r.x, y), at(p, r.x + r.width, y));
 }
 
 /** Each block of the region set to its mean value; blocks of at least 1/8 of the box's longer side. */
@@ -83,7 +79,7 @@ const DRAW: Record<MaskStyle, (p: Plane, r: Region) => void> = { blur, pixelate,
 
 /** Draws each region's mask into the RGB picture. */
 export function drawMasks(image: RgbImage, regions: readonly Region[], style: MaskStyle): void {
-  const plane: Plane = { data: image.data, offset: 0, width: image.width, channels: 3, black: [0, 0, 0] };
+  const plane: Plane = { data: image.data, offset: 0, width: image.width, channels: 3, black: 0 };
   for (const r of regions) if (r.width > 0 && r.height > 0) DRAW[style](plane, r);
 }
 
@@ -99,8 +95,8 @@ const halved = (r: Region): Region => {
  */
 export function drawMasksYuv420(frame: { data: Uint8Array; width: number; height: number }, regions: readonly Region[], style: MaskStyle): void {
   const [cw, ch] = [Math.ceil(frame.width / 2), Math.ceil(frame.height / 2)];
-  const luma: Plane = { data: frame.data, offset: 0, width: frame.width, channels: 1, black: [16] };
-  const u: Plane = { data: frame.data, offset: frame.width * frame.height, width: cw, channels: 1, black: [128] };
+  const luma: Plane = { data: frame.data, offset: 0, width: frame.width, channels: 1, black: 16 };
+  const u: Plane = { data: frame.data, offset: frame.width * frame.height, width: cw, channels: 1, black: 128 };
   const v: Plane = { ...u, offset: u.offset + cw * ch };
   for (const r of regions) {
     if (r.width <= 0 || r.height <= 0) continue;
