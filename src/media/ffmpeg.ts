@@ -264,10 +264,10 @@ const seekArgs = (options: SampleOptions): string[] => {
 };
 
 /** The raw pixel layouts frames come in: packed RGB (what models and pictures take) or planar YUV 4:2:0 (the encoder's own, half the bytes). */
-export type RawPixelFormat = 'rgb24' | 'yuv420p';
+type RawPixelFormat = 'rgb24' | 'yuv420p';
 
 /** Bytes of one raw frame: 3 a pixel, or a full-size luma plane and two chroma planes of half the size each way (rounded up). */
-export const rawFrameBytes = (width: number, height: number, format: RawPixelFormat) =>
+const rawFrameBytes = (width: number, height: number, format: RawPixelFormat) =>
   format === 'rgb24' ? width * height * 3 : width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
 
 function sampleArgs(path: string, info: Pick<VideoInfo, 'demuxer'>, options: SampleOptions, pixelFormat: RawPixelFormat): string[] {
@@ -333,13 +333,8 @@ function stderrReader(cues: CueLog | undefined) {
  * the pipe applies backpressure, so ffmpeg waits while the consumer is busy. ffmpeg is
  * killed when the signal aborts or the consumer stops early; it never outlives the generator.
  */
-export async function* sampleFrames(
-  path: string,
-  info: Pick<VideoInfo, 'width' | 'height' | 'demuxer'>,
-  options: SampleOptions,
-): AsyncGenerator<SampledFrame> {
-  const scaledFrom = options.scale ? { width: info.width, height: info.height } : undefined;
-  for await (const frame of rawFrames(path, info, options, 'rgb24')) yield { ...frame, ...(scaledFrom ? { scaledFrom } : {}) };
+export function sampleFrames(path: string, info: Pick<VideoInfo, 'width' | 'height' | 'demuxer'>, options: SampleOptions): AsyncGenerator<SampledFrame> {
+  return rawFrames(path, info, options, 'rgb24');
 }
 
 /** The same frames as sampleFrames, as planar YUV 4:2:0 (`image.data`: the Y plane, then U, then V). */
@@ -354,6 +349,7 @@ async function* rawFrames(
   pixelFormat: RawPixelFormat,
 ): AsyncGenerator<SampledFrame> {
   const { width, height } = options.scale ?? info;
+  const scaledFrom = options.scale ? { width: info.width, height: info.height } : undefined;
   const frameBytes = rawFrameBytes(width, height, pixelFormat);
   const child = spawn(mediaTools().ffmpeg, sampleArgs(path, info, options, pixelFormat), { stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr = stderrReader(options.cues);
@@ -380,7 +376,7 @@ async function* rawFrames(
         offset += take;
         if (filled === frameBytes) {
           const timeS = options.keyframeTimes ? options.keyframeTimes[index] ?? options.keyframeTimes.at(-1)! : options.startS + index / options.fps;
-          yield { index, timeS, image: { data: frame, width, height } };
+          yield { index, timeS, image: { data: frame, width, height }, ...(scaledFrom ? { scaledFrom } : {}) };
           index++;
           frame = newFrame();
           filled = 0;

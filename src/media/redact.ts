@@ -119,7 +119,7 @@ function startEncoder(args: string[]) {
 
 /**
  * Writes the redacted video to `out`: the spans' frames one after the other, each frame at
- * source time t with `masksAt(t)` (which may wait: the face pass runs ahead). Fails (and leaves nothing at `out`) when decoding or
+ * source time t with `masksAt(t)` (which may wait: the detect passes run ahead). Fails (and leaves nothing at `out`) when decoding or
  * encoding fails, on cancel, when the output reached `maxBytes`, or when the output's frames
  * are not the frames decoded.
  */

@@ -30,15 +30,15 @@ export const DEFAULT_TEXT_FPS = 2;
 // The targets and face tracks' ids (FACE_TRACK_ID_BASE + n) are in redaction-tracks.ts, which the page loads at run time.
 export { FACE_TRACK_ID_BASE, REDACTION_TARGETS, TEXT_TRACK_ID_BASE } from './redaction-tracks.js';
 
+/** Drawn boxes one redaction follows at most: each costs a decode of its span. */
+export const MAX_TRACKED_BOXES = 50;
+
 /**
  * A box a reviewer drew (frame-relative) on the frame at `timeS`. With `track` (the default) it
  * follows what it covers until that is lost, and stays masked to `endS` when one is given (or
  * for the hold time after it was lost); without, it stays where it was drawn, to `endS` (unset:
  * for the hold time).
  */
-/** Drawn boxes one redaction follows at most: each costs a decode of its span. */
-export const MAX_TRACKED_BOXES = 50;
-
 export const addedBoxSchema = z.strictObject({
   timeS: z.number().nonnegative(),
   endS: z.number().nonnegative().optional(),
@@ -147,7 +147,7 @@ export const redactionRecordSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   /**
-   * Of the stage running: `detect` (faces: frames sampled, of those planned), `track` (drawn
+   * Of the stage running: `detect` (the face and text passes: frames sampled, of those planned), `track` (drawn
    * boxes followed, of those drawn), then `encode` (frames masked and encoded); percent is of that stage. Absent stage: a record written
    * before faces, which only encoded.
    */

@@ -16,7 +16,7 @@ import type { View } from './state.js';
 /** How often a running redaction's record is read. */
 const POLL_MS = 400;
 
-const STAGE_WORDS = { detect: 'Finding faces', track: 'Following drawn boxes', encode: 'Masking and encoding' } as const;
+const STAGE_WORDS = { detect: 'Finding faces and text', track: 'Following drawn boxes', encode: 'Masking and encoding' } as const;
 
 /** The panel's controls as the draft has them (a new job's, or the settings restored from its last redaction). */
 export function showDraftInForm({ els }: Page, draft: RedactionDraft) {

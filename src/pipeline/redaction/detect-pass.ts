@@ -40,9 +40,6 @@ export const TEXT_MIN_MARGIN = { x: 0.15, y: 0.5 };
 export const FACE_PASS: PassKind = { model: 'face-detector', label: 'face', idBase: FACE_TRACK_ID_BASE, tracker: PASS_TRACKER, minMarginPx: FACE_MIN_MARGIN_PX };
 export const TEXT_PASS: PassKind = { model: 'text-detector', label: 'text', idBase: TEXT_TRACK_ID_BASE, tracker: PASS_TRACKER, minMarginShare: TEXT_MIN_MARGIN };
 
-/** The served model that finds faces; its newest READY version is used. */
-export const FACE_MODEL = FACE_PASS.model;
-
 export interface PassTracks {
   model: { name: string; version: number };
   targets: RedactionTarget[];
@@ -80,6 +77,8 @@ export function followDetections(
     ...(kind.minMarginPx !== undefined ? { minMarginPx: kind.minMarginPx } : {}), ...(kind.minMarginShare ? { minMarginShare: kind.minMarginShare } : {}),
   });
   let trackMs = 0;
+  // The targets as of the last frame tracked: the encoder asks on every frame, the tracker changes once a sample.
+  let targets: RedactionTarget[] | undefined;
   let frontierS = -Infinity;
   let finished = false;
   let failure: unknown;
@@ -92,6 +91,7 @@ export function followDetections(
     // Every detection is the kind's target, whatever the model calls it (BlazeFace's 'face', a text detector's 'text').
     tracker.update({ ...frame, detections: frame.detections.map((d) => ({ ...d, label: kind.label })) });
     trackMs += performance.now() - t;
+    targets = undefined;
     frontierS = frame.timeS;
     wakeReady();
   };
@@ -125,11 +125,10 @@ export function followDetections(
     async targetsAt(timeS: number): Promise<RedactionTarget[]> {
       if (!finished && frontierS < timeS + lookaheadS) await new Promise<void>((wake) => waiting.push({ untilS: timeS + lookaheadS, wake }));
       if (failure !== undefined) throw failure;
-      return tracker.finish().map(targetOf);
+      return (targets ??= tracker.finish().map(targetOf));
     },
   };
 }
-export type DetectPass = ReturnType<typeof followDetections>;
 
 /**
  * How far past a time a pass must be before the masks at that time are final: a track seen
@@ -137,7 +136,7 @@ export type DetectPass = ReturnType<typeof followDetections>;
  * gap), and one first seen up to `leadS` after it is masked from it, grown by its speed to its
  * next sample, up to a gap after that. One sample more for rounding.
  */
-export const passLookaheadS = (kind: PassKind, fps: number, leadS: number) => leadS + kind.tracker.maxGapS + 1 / fps;
+const passLookaheadS = (kind: PassKind, fps: number, leadS: number) => leadS + kind.tracker.maxGapS + 1 / fps;
 
 /** Frames a detect pass samples from a video of `durationS` at `fps` (the progress total). */
 export const samplesPlanned = (durationS: number, fps: number): number => Math.max(1, Math.ceil(durationS * fps));
