@@ -3,7 +3,7 @@ import { maskPlan, unseenAwareBoxAt } from '../src/pipeline/redaction/plan.js';
 import { resolveFaceModel } from '../src/pipeline/redaction/detect-pass.js';
 import { createResolver } from '../src/registry/resolve.js';
 import type { TrajectoryPoint } from '../src/pipeline/tracker.js';
-import { confirmedRanges, frameSpans } from '../src/pipeline/redaction/spans.js';
+import { confirmedRanges, frameSpans, redactionParts } from '../src/pipeline/redaction/spans.js';
 import { outputByteLimit, redactionTimeLimitMs } from '../src/pipeline/redaction/limits.js';
 import { loadConfig } from '../src/config/index.js';
 
@@ -47,6 +47,20 @@ describe('what a redaction outputs, and its bounds', () => {
     expect(frameSpans(confirmedRanges('j', segments, decisions), 10, 10)).toEqual([{ startS: 5, frames: 21 }]);
     expect(frameSpans([segments[0], segments[3]], 10, 9.2)).toEqual([{ startS: 1, frames: 11 }, { startS: 9, frames: 2 }]);
     expect(() => confirmedRanges('j', segments, { 3: { decision: 'dismissed', decidedAt: '' } })).toThrow(expect.objectContaining({ code: 'NO_CONFIRMED_SEGMENTS' }));
+  });
+
+  it('cuts the output into parts that hold its frames exactly, once each, in order (the shared mode\'s chunks)', () => {
+    // Two confirmed spans at 10 fps in parts of 15 frames: 21 frames are 15 + 6, 2 frames one part.
+    expect(redactionParts([{ startS: 5, frames: 21 }, { startS: 9, frames: 2 }], 10, 15, 0)).toEqual([
+      { spanIndex: 0, span: { startS: 5, frames: 15 } }, { spanIndex: 0, span: { startS: 6.5, frames: 6 } }, { spanIndex: 1, span: { startS: 9, frames: 2 } },
+    ]);
+    // The whole video, about 121 frames: 8 parts, the last from frame 105 to the end whatever the true count.
+    const whole = redactionParts([{ startS: 0 }], 10, 15, 121);
+    expect(whole).toHaveLength(8);
+    expect(whole.at(-1)).toEqual({ spanIndex: 0, span: { startS: 10.5 } });
+    expect(whole.slice(0, -1).every((p, k) => p.span.startS === (k * 15) / 10 && p.span.frames === 15)).toBe(true);
+    // A remainder under half a part joins the last part instead of making a part of its own (never an empty one).
+    expect(redactionParts([{ startS: 0 }], 10, 15, 31)).toEqual([{ spanIndex: 0, span: { startS: 0, frames: 15 } }, { spanIndex: 0, span: { startS: 1.5 } }]);
   });
 
   it('bounds the output by bits per pixel of its frames under the absolute cap, and the time by 10x the duration plus 60 s', () => {

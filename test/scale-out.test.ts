@@ -1,7 +1,7 @@
 // Shared mode for real: redis-server, one API process and two worker processes, each its own
 // `framewatch serve`, sharing one data directory as pods share a ReadWriteMany volume.
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,11 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnServer, type ServerProcess } from './helpers/processes.js';
 import { freePort, startRedis, type TestRedis } from './helpers/redis.js';
 import { startTestServer } from './helpers/server.js';
-import { knownTruthVideo } from './helpers/videos.js';
+import { knownTruthVideo, patternVideo, withTone } from './helpers/videos.js';
+import { probeVideo, sampleFrames } from '../src/media/ffmpeg.js';
 
 let dir: string;
 let redis: TestRedis;
 let video: Buffer;
+/** testsrc (its frame number drawn on every frame) at 10 fps for 12 s, with a tone from 2 to 4 s. */
+let patterned: Buffer;
 let api: ServerProcess;
 const workers: ServerProcess[] = [];
 let env: Record<string, string>;
@@ -29,8 +32,8 @@ const startWorker = async () => {
 };
 const alive = () => workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
 
-async function submit(query = QUERY): Promise<string> {
-  const res = await fetch(`${api.url}/v1/models/object-detector/predict?${query}`, { method: 'POST', body: video as BodyInit, headers: { 'content-type': 'video/mp4' } });
+async function submit(query = QUERY, upload = video): Promise<string> {
+  const res = await fetch(`${api.url}/v1/models/object-detector/predict?${query}`, { method: 'POST', body: upload as BodyInit, headers: { 'content-type': 'video/mp4' } });
   const body = (await res.json()) as any;
   expect(res.status, JSON.stringify(body)).toBe(202);
   return body.jobId;
@@ -50,6 +53,17 @@ async function waitFor(id: string, done: (j: any) => boolean, timeoutMs = 90_000
   }
 }
 
+/** Starts a redaction of a finished job and waits for its end. */
+async function redact(jobId: string, request: unknown): Promise<any> {
+  const started = await (await fetch(`${api.url}/v1/jobs/${jobId}/redact`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) })).json();
+  expect(started.status, JSON.stringify(started)).toBe('running');
+  for (const end = Date.now() + 90_000; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
+    const r = await (await fetch(`${api.url}${started.links.self}`)).json();
+    if (r.status !== 'running') return r;
+  }
+  throw new Error('redaction stuck');
+}
+
 const final = (j: any) => ['succeeded', 'failed', 'cancelled'].includes(j.status);
 /** What must not change when a worker dies: every frame's detections, the tracks, the segments. */
 const essence = (j: any) => ({
@@ -67,6 +81,9 @@ beforeAll(async () => {
   await cp('models/object-detector', join(dir, 'models', 'object-detector'), { recursive: true });
   await knownTruthVideo(join(dir, 'truth.mp4'));
   video = await readFile(join(dir, 'truth.mp4'));
+  await patternVideo(join(dir, 'pattern.mp4'), 12);
+  await withTone(join(dir, 'pattern.mp4'), join(dir, 'patterned.mp4'), 2, 4, 12);
+  patterned = await readFile(join(dir, 'patterned.mp4'));
   redis = await startRedis(dir);
   env = {
     FRAMEWATCH_REDIS_URL: redis.url,
@@ -119,6 +136,77 @@ describe('shared mode: one API, two workers, one Redis', () => {
     const metrics = (await Promise.all(alive().map(async (w) => (await fetch(`${w.url}/metrics`)).text()))).join('\n');
     expect(metrics).toMatch(/framewatch_jobs\{queue="chunks",state="completed"\} \d+/);
     expect(metrics).toMatch(/framewatch_chunk_duration_seconds_count\{model="object-detector"\} [1-9]/);
+  });
+
+  it('a redaction runs in parts on both workers, joined into one video that holds every source frame in order, and its audio', async () => {
+    const id = await submit(`mode=async&fps=2`, patterned);
+    expect((await waitFor(id, final)).status).toBe('succeeded');
+    const done = await redact(id, { targets: ['persons'] });
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    const audit = await (await fetch(`${api.url}${done.links.audit}`)).json();
+    // 12 s at 10 fps in 1.5 s parts: 8 parts of 15 frames, spread over both workers.
+    expect(audit.parts.map((p: any) => p.frames)).toEqual(Array(8).fill(15));
+    expect(new Set(audit.parts.map((p: any) => String(p.worker).split(':').pop()))).toEqual(new Set(alive().map((w) => String(w.child.pid))));
+    const out = join(dir, 'patterned-redacted.mp4');
+    await writeFile(out, Buffer.from(await (await fetch(`${api.url}${done.links.video}`)).arrayBuffer()));
+    const [source, redacted] = [await probeVideo(join(dir, 'patterned.mp4')), await probeVideo(out)];
+    expect(audit.frames).toMatchObject({ decoded: 120, encoded: 120, masked: 0 });
+    expect(redacted.hasAudio).toBe(true);
+    expect(Math.abs(redacted.durationS - source.durationS)).toBeLessThanOrEqual(1 / source.fps);
+    // testsrc draws its frame number: each output frame is the source frame of the same index (one frame off would differ by far more).
+    const frames = async (path: string) => {
+      const all: Uint8Array[] = [];
+      for await (const f of sampleFrames(path, source, { fps: source.fps, startS: 0 })) all.push(f.image.data);
+      return all;
+    };
+    const [a, b] = [await frames(join(dir, 'patterned.mp4')), await frames(out)];
+    expect(b).toHaveLength(a.length);
+    const diff = (x: Uint8Array, y: Uint8Array) => x.reduce((n, v, i) => n + Math.abs(v - y[i]), 0) / x.length;
+    const same = a.map((f, i) => diff(f, b[i]));
+    const shifted = a.slice(1).map((f, i) => diff(f, b[i]));
+    expect(Math.max(...same)).toBeLessThan(2);
+    expect(Math.min(...shifted)).toBeGreaterThan(2 * Math.max(...same));
+    expect(await readdir(join(dir, 'data', 'jobs', id, 'files', 'redactions', done.redactionId))).toEqual(expect.not.arrayContaining(['parts', 'plan.json', 'video.partial.mp4']));
+  });
+
+  it('a redaction in parts masks what one encoder would: the people at 6 s are hidden, the empty frame at 1 s is the source\'s', async () => {
+    const done = await redact(reference.jobId, { targets: ['persons'], style: 'fill' });
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    const out = join(dir, 'truth-redacted.mp4');
+    await writeFile(out, Buffer.from(await (await fetch(`${api.url}${done.links.video}`)).arrayBuffer()));
+    const info = await probeVideo(join(dir, 'truth.mp4'));
+    const person = reference.result.tracks.find((t: any) => t.label === 'person');
+    const at6 = person.trajectory.reduce((x: number[], y: number[]) => (Math.abs(y[0] - 6) < Math.abs(x[0] - 6) ? y : x));
+    const frameAt = async (path: string, t: number) => (await sampleFrames(path, info, { fps: 10, startS: t, maxFrames: 1 }).next()).value!.image.data;
+    const inBox = async (path: string) => {
+      const f = await frameAt(path, 6);
+      const [x, y] = [Math.round(at6[1] + at6[3] / 2), Math.round(at6[2] + at6[4] / 2)];
+      return f.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3);
+    };
+    expect([...(await inBox(out))].every((v) => v < 24)).toBe(true); // a solid fill is black
+    expect([...(await inBox(join(dir, 'truth.mp4')))].some((v) => v > 24)).toBe(true);
+    const [src1, out1] = [await frameAt(join(dir, 'truth.mp4'), 1), await frameAt(out, 1)];
+    expect(src1.reduce((n: number, v: number, i: number) => n + Math.abs(v - out1[i]), 0) / src1.length).toBeLessThan(4);
+  });
+
+  it('DELETE cancels a redaction mid-encode on every worker: cancelled, no video, its parts removed, no ffmpeg left', async () => {
+    const started = await (await fetch(`${api.url}/v1/jobs/${reference.jobId}/redact`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ targets: ['persons'] }) })).json();
+    const self = `${api.url}${started.links.self}`;
+    const deadline = Date.now() + 30_000;
+    let seen = started;
+    while (!(seen.progress.stage === 'encode' && seen.progress.framesDone > 0) && seen.status === 'running' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      seen = await (await fetch(self)).json();
+    }
+    expect(seen.status).toBe('running');
+    const cancelled = await (await fetch(self, { method: 'DELETE' })).json();
+    expect(cancelled.status).toBe('cancelled');
+    const folder = join(dir, 'data', 'jobs', reference.jobId, 'files', 'redactions', started.redactionId);
+    for (const end = Date.now() + 20_000; (await readdir(folder)).some((f) => f !== 'record.json') && Date.now() < end;) await new Promise((r) => setTimeout(r, 100));
+    expect(await readdir(folder)).toEqual(['record.json']);
+    expect((await fetch(`${self}/video.mp4`)).status).toBe(409);
+    expect(await ffmpegOn(folder)).toBe(false);
+    expect((await (await fetch(self)).json()).status).toBe('cancelled');
   });
 
   it('DELETE cancels a running job on every worker: its ffmpeg stops and its upload goes', async () => {

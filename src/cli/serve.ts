@@ -71,7 +71,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     (err) => logger.error('ffmpeg is not runnable: video requests will fail', { source: tools.source, error: String(err) }),
   );
   let draining = false;
-  const redactions = createRedactions(jobs, repository, logger, config);
+  // In the shared mode, redactions run in parts on the workers, as video jobs' chunks do.
+  const redactions = createRedactions(jobs, repository, logger, config, config.redisUrl ? {
+    redisUrl: config.redisUrl, work: config.role !== 'api', chunkSeconds: config.chunkSeconds, chunkConcurrency: config.chunkConcurrency,
+    lockMs: config.queueLockMs, stalledIntervalMs: config.queueStalledIntervalMs, maxStalled: config.queueMaxStalled, ttlHours: config.jobTtlHours, modelsReady,
+  } : undefined);
   const app = createApp({ config, repository, jobs, profiles: createProfileStore(config.dataDir), redactions, logger, version: FRAMEWATCH_VERSION, draining: () => draining });
   const server = createServer(app);
   server.requestTimeout = config.httpTimeoutMs;

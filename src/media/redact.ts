@@ -7,7 +7,8 @@
 // bounded: ffmpeg stops writing at `maxBytes` (-fs) and an output that reached it fails.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { rm, stat } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { FramewatchError } from '../errors/index.js';
 import { inputArgs, reasonFrom, sampleYuvFrames, type VideoInfo } from './ffmpeg.js';
 import { mediaTools } from './ffmpeg-tools.js';
@@ -70,14 +71,23 @@ function audioMapArgs(spans: readonly SourceSpan[], fps: number): string[] {
   return ['-filter_complex', graph, '-map', '[audio]'];
 }
 
-function encoderArgs(path: string, info: VideoInfo, fps: number, o: RedactOptions, out: string): string[] {
-  const frames = ['-pix_fmt', 'yuv420p', '-s', `${info.width}x${info.height}`, '-r', String(fps), ...inputArgs('pipe:0', 'rawvideo', 'pipe')];
-  const sound = o.audio && info.hasAudio
+/** The upload as the output's second input (its first audio stream, cut to the spans, as AAC), or no audio. */
+function soundArgs(path: string, info: VideoInfo, o: Pick<RedactOptions, 'audio' | 'spans'>, fps: number) {
+  return o.audio && info.hasAudio
     ? { input: inputArgs(path, info.demuxer), map: [...audioMapArgs(o.spans, fps), '-c:a', 'aac', '-b:a', '128k'] }
     : { input: [], map: ['-an'] };
-  const video = ['-map', '0:v:0', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p', '-sn', '-dn', '-movflags', '+faststart'];
-  // `file:`: the output path is never read as another protocol's URL.
-  return ['-hide_banner', '-loglevel', 'error', '-y', ...frames, ...sound.input, ...video, ...sound.map, '-fs', String(o.maxBytes), '-f', 'mp4', `file:${out}`];
+}
+
+/** The output's end of an ffmpeg command: bounded at `maxBytes`; `file:`, so the path is never read as another protocol's URL. */
+const outputArgs = (maxBytes: number, out: string) => ['-sn', '-dn', '-movflags', '+faststart', '-fs', String(maxBytes), '-f', 'mp4', `file:${out}`];
+
+/** x264 settings every redacted picture is encoded with (the parts of a chunked redaction too, so they join without re-encoding). */
+const H264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p'];
+
+function encoderArgs(path: string, info: VideoInfo, fps: number, o: RedactOptions, out: string): string[] {
+  const frames = ['-pix_fmt', 'yuv420p', '-s', `${info.width}x${info.height}`, '-r', String(fps), ...inputArgs('pipe:0', 'rawvideo', 'pipe')];
+  const sound = soundArgs(path, info, o, fps);
+  return ['-hide_banner', '-loglevel', 'error', '-y', ...frames, ...sound.input, '-map', '0:v:0', ...H264, ...sound.map, ...outputArgs(o.maxBytes, out)];
 }
 
 /** Frames in the encoded file's video stream, as ffprobe counts its packets. */
@@ -117,6 +127,18 @@ function startEncoder(args: string[]) {
   };
 }
 
+const cancelled = () => new FramewatchError('CANCELLED', 'the redaction was cancelled');
+
+/** Throws unless ffmpeg's output at `out` is whole: not cancelled, under its size limit, encoded, and holding `frames` frames. */
+async function checkOutput(out: string, e: { code: number | null; stderr: string; source: string; maxBytes: number; frames: number; signal?: AbortSignal }): Promise<void> {
+  if (e.signal?.aborted) throw cancelled();
+  const bytes = (await stat(out).catch(() => undefined))?.size ?? 0;
+  if (bytes >= e.maxBytes) throw new FramewatchError('REDACTION_TOO_LARGE', `the redacted video reached its size limit of ${e.maxBytes} bytes`, { maxBytes: e.maxBytes, frames: e.frames });
+  if (e.code !== 0) throw new FramewatchError('INVALID_MEDIA', 'ffmpeg could not encode the redacted video', { reason: reasonFrom(e.stderr || `exit code ${e.code}`, e.source) });
+  const inFile = await countFrames(out);
+  if (inFile !== e.frames) throw new FramewatchError('INTERNAL', 'the redacted video does not hold every decoded frame', { framesDecoded: e.frames, framesInFile: inFile });
+}
+
 /**
  * Writes the redacted video to `out`: the spans' frames one after the other, each frame at
  * source time t with `masksAt(t)` (which may wait: the detect passes run ahead). Fails (and leaves nothing at `out`) when decoding or
@@ -127,7 +149,6 @@ type Masks = Array<{ x: number; y: number; width: number; height: number }>;
 
 export async function redactVideo(path: string, info: VideoInfo, masksAt: (timeS: number) => Masks | Promise<Masks>, o: RedactOptions, out: string): Promise<RedactedVideo> {
   const fps = redactionFps(info);
-  const cancelled = () => new FramewatchError('CANCELLED', 'the redaction was cancelled');
   if (o.signal?.aborted) throw cancelled(); // an abort listener added now would never fire
   const encoder = startEncoder(encoderArgs(path, info, fps, o, out));
   o.signal?.addEventListener('abort', encoder.kill, { once: true });
@@ -155,12 +176,7 @@ export async function redactVideo(path: string, info: VideoInfo, masksAt: (timeS
   try {
     for (const span of o.spans) if (!(await encodeSpan(span))) break;
     const code = await encoder.finish();
-    if (o.signal?.aborted) throw cancelled();
-    const bytes = (await stat(out).catch(() => undefined))?.size ?? 0;
-    if (bytes >= o.maxBytes) throw new FramewatchError('REDACTION_TOO_LARGE', `the redacted video reached its size limit of ${o.maxBytes} bytes`, { maxBytes: o.maxBytes, framesEncoded: counts.framesEncoded });
-    if (code !== 0) throw new FramewatchError('INVALID_MEDIA', 'ffmpeg could not encode the redacted video', { reason: reasonFrom(encoder.stderr() || `exit code ${code}`, path) });
-    const inFile = await countFrames(out);
-    if (inFile !== counts.framesDecoded) throw new FramewatchError('INTERNAL', 'the redacted video does not hold every decoded frame', { framesDecoded: counts.framesDecoded, framesInFile: inFile });
+    await checkOutput(out, { code, stderr: encoder.stderr(), source: path, maxBytes: o.maxBytes, frames: counts.framesDecoded, signal: o.signal });
     return { ...counts, spans };
   } catch (err) {
     encoder.kill();
@@ -169,5 +185,35 @@ export async function redactVideo(path: string, info: VideoInfo, masksAt: (timeS
     throw err;
   } finally {
     o.signal?.removeEventListener('abort', encoder.kill);
+  }
+}
+
+/**
+ * Joins the parts of a chunked redaction (`names`, in order, in `dir`: each a redactVideo
+ * output without audio, of consecutive frames) into `out` without re-encoding them, with the
+ * upload's audio cut to `o.spans` as one output would have. The list ffmpeg reads is written
+ * here, of our own files only (`-safe`: plain relative names). Checked like one output:
+ * `frames` frames, under `maxBytes`; a failed join leaves nothing at `out`.
+ */
+export async function joinRedactedParts(dir: string, names: readonly string[], path: string, info: VideoInfo, o: Pick<RedactOptions, 'audio' | 'spans' | 'maxBytes' | 'signal'> & { frames: number }, out: string): Promise<void> {
+  if (o.signal?.aborted) throw cancelled();
+  const list = join(dir, 'parts.txt');
+  await writeFile(list, names.map((n) => `file '${n}'\n`).join(''));
+  const sound = soundArgs(path, info, o, redactionFps(info));
+  const args = ['-hide_banner', '-loglevel', 'error', '-y', '-safe', '1', ...inputArgs(list, 'concat'), ...sound.input, '-map', '0:v:0', '-c:v', 'copy', ...sound.map, ...outputArgs(o.maxBytes, out)];
+  const child = spawn(mediaTools().ffmpeg, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr = `${stderr}${t}`.slice(-4000)));
+  const kill = () => child.kill('SIGKILL');
+  o.signal?.addEventListener('abort', kill, { once: true });
+  try {
+    const [code] = (await once(child, 'close')) as [number | null];
+    await checkOutput(out, { code, stderr, source: path, maxBytes: o.maxBytes, frames: o.frames, signal: o.signal });
+  } catch (err) {
+    await rm(out, { force: true });
+    throw err;
+  } finally {
+    o.signal?.removeEventListener('abort', kill);
+    await rm(list, { force: true });
   }
 }

@@ -133,6 +133,8 @@ export const redactionAuditSchema = z.object({
   /** Wall seconds of each stage: detection (the face and text passes: decode + model), tracking (their tracks and drawn boxes), masking and encoding; the encode runs behind the passes, so they overlap. */
   timings: z.object({ detectS: z.number(), trackS: z.number(), encodeS: z.number() }).optional(),
   output: z.object({ file: z.string(), bytes: z.number().int(), sha256: z.string(), audio: z.boolean() }),
+  /** Shared mode: the parts the video was encoded in, in order, and the worker that encoded each (absent in the embedded mode: one encoder). */
+  parts: z.array(z.object({ index: z.number().int(), worker: z.string(), frames: z.number().int(), encodeS: z.number() })).optional(),
   ffmpeg: z.string(),
 });
 export type RedactionAudit = z.infer<typeof redactionAuditSchema>;

@@ -42,3 +42,28 @@ export function frameSpans(ranges: readonly Range[], fps: number, durationS: num
 export function confirmedSpans(jobId: string, result: Pick<JobResult, 'segments'>, decisions: Readonly<Record<string, SegmentDecision>>, fps: number, durationS: number): Array<Required<SourceSpan>> {
   return frameSpans(confirmedRanges(jobId, result.segments, decisions), fps, durationS);
 }
+
+/** One part of a chunked redaction: a run of the output's frames, from one of its spans. */
+export interface RedactionPart {
+  /** Which of the spans it is cut from. */
+  spanIndex: number;
+  span: SourceSpan;
+}
+
+/**
+ * The spans cut into parts of `partFrames` frames at `fps`, in output order, so the parts
+ * joined are the spans' frames exactly. A span without a frame count (the whole video) is cut
+ * by its estimated `openFrames`, and its last part runs to the end: half a part to a part and a
+ * half, so a duration that is a frame off never makes an empty part.
+ */
+export function redactionParts(spans: readonly SourceSpan[], fps: number, partFrames: number, openFrames: number): RedactionPart[] {
+  return spans.flatMap((span, spanIndex) => {
+    const frames = span.frames ?? openFrames;
+    const count = span.frames === undefined ? Math.max(1, Math.round(frames / partFrames)) : Math.max(1, Math.ceil(frames / partFrames));
+    return Array.from({ length: count }, (_, k) => {
+      const last = k === count - 1;
+      const length = last ? (span.frames === undefined ? undefined : frames - k * partFrames) : partFrames;
+      return { spanIndex, span: { startS: span.startS + (k * partFrames) / fps, ...(length === undefined ? {} : { frames: length }) } };
+    });
+  });
+}

@@ -6,7 +6,7 @@ import { redactionRequestSchema, type RedactionTargetKind } from '../../shared/r
 import { predictImage } from '../predict-image.js';
 import { FACE_MIN_MARGIN_PX } from './detect-pass.js';
 import { DEFAULT_MASK_TIMING, dilate, maskPlan, type MaskBox } from './plan.js';
-import { redactionTargets } from './redactions.js';
+import { redactionTargets } from './audit.js';
 
 // Redacted stills: a job's pictures (segment thumbnails, frame pictures, dataset images)
 // with the same targets masked as a redaction of its video would mask at that picture's
