@@ -75,6 +75,8 @@ const uploads = () => readdir(join(dir, 'data', 'tmp')).catch(() => []);
 const ffmpegOn = async (path: string) => (await promisify(execFile)('ps', ['-eo', 'args'])).stdout.split('\n').some((l) => l.includes('ffmpeg') && l.includes(path));
 
 let reference: any;
+/** The people of the reference job filled, by the workers in parts. */
+let fillRedaction: any;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'framewatch-scale-'));
@@ -170,7 +172,7 @@ describe('shared mode: one API, two workers, one Redis', () => {
   });
 
   it('a redaction in parts masks what one encoder would: the people at 6 s are hidden, the empty frame at 1 s is the source\'s', async () => {
-    const done = await redact(reference.jobId, { targets: ['persons'], style: 'fill' });
+    const done = (fillRedaction = await redact(reference.jobId, { targets: ['persons'], style: 'fill' }));
     expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
     const out = join(dir, 'truth-redacted.mp4');
     await writeFile(out, Buffer.from(await (await fetch(`${api.url}${done.links.video}`)).arrayBuffer()));
@@ -187,6 +189,27 @@ describe('shared mode: one API, two workers, one Redis', () => {
     expect([...(await inBox(join(dir, 'truth.mp4')))].some((v) => v > 24)).toBe(true);
     const [src1, out1] = [await frameAt(join(dir, 'truth.mp4'), 1), await frameAt(out, 1)];
     expect(src1.reduce((n: number, v: number, i: number) => n + Math.abs(v - out1[i]), 0) / src1.length).toBeLessThan(4);
+  });
+
+  it('SIGKILL of a worker while it encodes a redaction\'s parts: its part is handed on, and the video is the same bytes', async () => {
+    const started = await (await fetch(`${api.url}/v1/jobs/${reference.jobId}/redact`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ targets: ['persons'], style: 'fill' }) })).json();
+    const self = `${api.url}${started.links.self}`;
+    let seen = started;
+    for (const end = Date.now() + 30_000; !(seen.progress.stage === 'encode' && seen.progress.framesDone > 0) && seen.status === 'running' && Date.now() < end;) {
+      await new Promise((r) => setTimeout(r, 50));
+      seen = await (await fetch(self)).json();
+    }
+    expect(seen.status).toBe('running');
+    await alive()[0].kill('SIGKILL');
+    const replacement = startWorker();
+    for (const end = Date.now() + 90_000; seen.status === 'running' && Date.now() < end;) {
+      await new Promise((r) => setTimeout(r, 200));
+      seen = await (await fetch(self)).json();
+    }
+    await replacement;
+    expect(seen.status, JSON.stringify(seen.error)).toBe('succeeded');
+    expect(seen.audit.frames.decoded).toBe(fillRedaction.audit.frames.decoded);
+    expect(seen.audit.output.sha256).toBe(fillRedaction.audit.output.sha256);
   });
 
   it('DELETE cancels a redaction mid-encode on every worker: cancelled, no video, its parts removed, no ffmpeg left', async () => {
