@@ -1,5 +1,5 @@
 import type { VideoInfo } from '../../media/ffmpeg.js';
-import { sampleFrames } from '../../media/ffmpeg.js';
+import { sampleFrames, type SampledFrame } from '../../media/ffmpeg.js';
 import { blendTemplate, findTemplate, greyFrame, templateAt, type Template } from '../../media/template-match.js';
 import type { TrajectoryPoint } from '../tracker.js';
 import type { RedactionRequest } from '../../shared/redaction.js';
@@ -9,7 +9,8 @@ import type { RedactionTarget } from './plan.js';
 // covers: from the frame it was drawn on, the video is decoded at TRACK_FPS, scaled so the box
 // is about TEMPLATE_SIDE pixels across, and the patch is found again on each frame near where
 // its motion says it will be (template-match.ts). It stops where the match is lost (the
-// thing left the frame or was hidden) or at the box's `endS`. Fail-safe as the mask plan is:
+// thing left the frame or was hidden) or at the box's `endS`, and backwards from it the same
+// way, to where the thing came into view. Fail-safe as the mask plan is:
 // a box with an `endS` stays masked to it (held where it was last found), and one without is
 // held for the request's holdS after it was lost. The box keeps its drawn size: a tracked box
 // does not grow or shrink with what it covers (the margin absorbs a little).
@@ -42,9 +43,50 @@ function nextSearch(path: readonly Box[], template: Template) {
   return { near: { x: last.x + step.x, y: last.y + step.y }, radius };
 }
 
+/** Seconds of scaled frames held at once while a box is followed backwards. */
+const BACK_WINDOW_S = 5;
+
 /**
- * The box's path through the video from its `timeS`: one point a sample while it is found,
- * then (with an `endS`) its last place again at `endS`. Source pixels.
+ * The frames from `fromS` up to (not including) `toS`, newest first: decoded forwards in
+ * windows of BACK_WINDOW_S, from the last window back, so memory holds one window.
+ */
+async function* framesBackwards(path: string, info: VideoInfo, o: { fromS: number; toS: number; fps: number; scale: { width: number; height: number; interpolation: 'linear' }; signal?: AbortSignal }): AsyncGenerator<SampledFrame> {
+  for (let end = o.toS; end > o.fromS + 1e-6; end -= BACK_WINDOW_S) {
+    const window: SampledFrame[] = [];
+    for await (const f of sampleFrames(path, info, { fps: o.fps, startS: Math.max(o.fromS, end - BACK_WINDOW_S), endS: end, scale: o.scale, signal: o.signal })) {
+      if (f.timeS < end - 1e-6) window.push(f);
+    }
+    yield* window.reverse();
+  }
+}
+
+/**
+ * Follows a template through `frames` (scaled) from where it was cut (`at`): one point a
+ * frame while it is found (source pixels, the drawn box's size), until it is lost or `stop`
+ * says so. The template drifts slowly with what it finds.
+ */
+async function followThrough(frames: AsyncIterable<SampledFrame>, start: Template, at: Box, o: { kx: number; ky: number; box: Box; stop: (timeS: number) => boolean }): Promise<TrajectoryPoint[]> {
+  const trajectory: TrajectoryPoint[] = [];
+  const places = [at];
+  let template = start;
+  for await (const frame of frames) {
+    const grey = greyFrame(frame.image);
+    const { near, radius } = nextSearch(places, template);
+    const match = findTemplate(grey, template, near, radius);
+    if (match.score < LOST_SCORE) break;
+    places.push({ x: match.x, y: match.y, width: template.width, height: template.height });
+    trajectory.push(point(frame.timeS, { x: match.x / o.kx, y: match.y / o.ky, width: o.box.width, height: o.box.height }, match.score));
+    if (match.score >= BLEND_SCORE) template = blendTemplate(template, grey, match.x, match.y, BLEND_SHARE);
+    if (o.stop(frame.timeS)) break;
+  }
+  return trajectory;
+}
+
+/**
+ * The box's path through the video: from the frame it was drawn on forwards, while it is
+ * found (to `endS` at most), and backwards from it to where what it covers came into view
+ * (the reviewer draws a box where they notice a thing, often after it appeared). With an
+ * `endS`, its last place again at `endS`. Source pixels.
  */
 export async function followBox(path: string, info: VideoInfo, box: Box, span: { timeS: number; endS?: number }, signal?: AbortSignal): Promise<TrajectoryPoint[]> {
   const fixed = [point(span.timeS, box), point(span.endS ?? span.timeS, box)];
@@ -54,30 +96,22 @@ export async function followBox(path: string, info: VideoInfo, box: Box, span: {
   const [kx, ky] = [scale.width / info.width, scale.height / info.height];
   const fps = Math.min(TRACK_FPS, info.fps > 0 ? info.fps : TRACK_FPS);
   const endS = span.endS ?? info.durationS;
-  const trajectory: TrajectoryPoint[] = [];
-  const places: Box[] = [];
-  let template: Template | undefined;
-  for await (const frame of sampleFrames(path, info, { fps, startS: span.timeS, endS: endS + 1 / fps, scale, signal })) {
-    const grey = greyFrame(frame.image);
-    if (!template) {
-      const at = { x: Math.round(box.x * kx), y: Math.round(box.y * ky), width: Math.max(2, Math.round(box.width * kx)), height: Math.max(2, Math.round(box.height * ky)) };
-      at.width = Math.min(at.width, grey.width - at.x);
-      at.height = Math.min(at.height, grey.height - at.y);
-      template = templateAt(grey, at.x, at.y, at.width, at.height);
-      if (template.norm < 1e-3 * template.centred.length) return fixed;
-      places.push(at);
-      trajectory.push(point(frame.timeS, box));
-      continue;
-    }
-    const { near, radius } = nextSearch(places, template);
-    const match = findTemplate(grey, template, near, radius);
-    if (match.score < LOST_SCORE) break;
-    places.push({ x: match.x, y: match.y, width: template.width, height: template.height });
-    trajectory.push(point(frame.timeS, { x: match.x / kx, y: match.y / ky, width: box.width, height: box.height }, match.score));
-    if (match.score >= BLEND_SCORE) template = blendTemplate(template, grey, match.x, match.y, BLEND_SHARE);
-    if (frame.timeS >= endS) break;
+  const forwards = sampleFrames(path, info, { fps, startS: span.timeS, endS: endS + 1 / fps, scale, signal });
+  const drawnOn = (await forwards.next()).value as SampledFrame | undefined;
+  if (!drawnOn) return fixed;
+  const grey = greyFrame(drawnOn.image);
+  const at = { x: Math.round(box.x * kx), y: Math.round(box.y * ky), width: Math.max(2, Math.round(box.width * kx)), height: Math.max(2, Math.round(box.height * ky)) };
+  at.width = Math.min(at.width, grey.width - at.x);
+  at.height = Math.min(at.height, grey.height - at.y);
+  const template = templateAt(grey, at.x, at.y, at.width, at.height);
+  if (template.norm < 1e-3 * template.centred.length) {
+    await forwards.return(undefined);
+    return fixed;
   }
-  if (trajectory.length === 0) return fixed;
+  const follow = (frames: AsyncIterable<SampledFrame>, stop: (timeS: number) => boolean) => followThrough(frames, template, at, { kx, ky, box, stop });
+  const ahead = drawnOn.timeS >= endS ? (await forwards.return(undefined), []) : await follow(forwards, (t) => t >= endS);
+  const behind = await follow(framesBackwards(path, info, { fromS: 0, toS: drawnOn.timeS, fps, scale, signal }), () => false);
+  const trajectory = [...behind.reverse(), point(drawnOn.timeS, box), ...ahead];
   const last = trajectory.at(-1)!;
   if (span.endS !== undefined && last[0] < span.endS) trajectory.push([span.endS, last[1], last[2], last[3], last[4], 0]);
   return trajectory;
