@@ -109,6 +109,46 @@ describe('redacting a finished job', () => {
     const noJob = await api('/v1/jobs/00000000-0000-0000-0000-000000000000/redactions');
     expect([noJob.status, (await noJob.json()).error.code]).toEqual([404, 'JOB_NOT_FOUND']);
   });
+
+  it('pictures with redaction=<id> are masked as that redaction masked its video: a kept person bare, a drawn box filled, in its style', async () => {
+    const result = (await (await api(`/v1/jobs/${jobId}`)).json()).result;
+    const person = result.tracks.find((t: { label: string }) => t.label === 'person');
+    const drawn = { x: 0.1, y: 0.1, width: 0.2, height: 0.2 };
+    const started = await (await post(`/v1/jobs/${jobId}/redact`, { targets: ['persons'], keep: [person.id], style: 'fill', boxes: [{ timeS: 1, endS: 2, track: false, box: drawn }] })).json();
+    const done = await until(async () => (await api(started.links.self)).json(), (r) => r.status !== 'running', 'redaction');
+    expect(done.status).toBe('succeeded');
+    const { default: sharp } = await import('sharp');
+    const picture = async (path: string) => {
+      const res = await api(path);
+      expect([res.status, res.headers.get('content-type')], path).toEqual([200, 'image/jpeg']);
+      return sharp(Buffer.from(await res.arrayBuffer())).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    };
+    const pixel = (p: { data: Buffer; info: { width: number; height: number } }, x: number, y: number) => {
+      const i = (Math.round(y * p.info.height) * p.info.width + Math.round(x * p.info.width)) * 3;
+      return [...p.data.subarray(i, i + 3)];
+    };
+    // At 1.5 s the drawn box is filled black; the plain picture there is not black.
+    const boxCentre = [drawn.x + drawn.width / 2, drawn.y + drawn.height / 2] as const;
+    expect(pixel(await picture(`/v1/jobs/${jobId}/frames/1500.jpg?redaction=${done.redactionId}`), ...boxCentre).every((v) => v < 24)).toBe(true);
+    expect(pixel(await picture(`/v1/jobs/${jobId}/frames/1500.jpg`), ...boxCentre).some((v) => v > 24)).toBe(true);
+    // At 6 s the kept person is bare under redaction=<id>, and filled by redact=persons, which keeps no one.
+    const at6 = person.trajectory.reduce((a: number[], b: number[]) => (Math.abs(b[0] - 6) < Math.abs(a[0] - 6) ? b : a));
+    const centre = [(at6[1] + at6[3] / 2) / result.video.width, (at6[2] + at6[4] / 2) / result.video.height] as const;
+    const [plain, asRedacted, allPersons] = [await picture(`/v1/jobs/${jobId}/frames/6000.jpg`), await picture(`/v1/jobs/${jobId}/frames/6000.jpg?redaction=${done.redactionId}`), await picture(`/v1/jobs/${jobId}/frames/6000.jpg?redact=persons&redactStyle=fill`)];
+    const near = (a: number[], b: number[]) => a.every((v, i) => Math.abs(v - b[i]) <= 12);
+    expect(near(pixel(asRedacted, ...centre), pixel(plain, ...centre))).toBe(true);
+    expect(pixel(allPersons, ...centre).every((v) => v < 24)).toBe(true);
+    await picture(`/v1/jobs/${jobId}/segments/0/thumbnail.jpg?redaction=${done.redactionId}`);
+    // Refused: an unknown redaction (404), one mixed with redact= (400), one that did not succeed (409).
+    const unknown = await api(`/v1/jobs/${jobId}/frames/6000.jpg?redaction=00000000-0000-0000-0000-000000000000`);
+    expect([unknown.status, (await unknown.json()).error.code]).toEqual([404, 'REDACTION_NOT_FOUND']);
+    const mixed = await api(`/v1/jobs/${jobId}/frames/6000.jpg?redaction=${done.redactionId}&redact=persons`);
+    expect([mixed.status, (await mixed.json()).error.details.issues[0].path]).toEqual([400, 'redaction']);
+    const cancelled = await (await post(`/v1/jobs/${jobId}/redact`, { targets: ['persons'] })).json();
+    await api(cancelled.links.self, { method: 'DELETE' });
+    const notDone = await api(`/v1/jobs/${jobId}/segments/0/thumbnail.jpg?redaction=${cancelled.redactionId}`);
+    expect([notDone.status, (await notDone.json()).error.code]).toEqual([409, 'JOB_NOT_FINISHED']);
+  });
 });
 
 /** When the sound first gets loud (a sample over 0.1), in seconds from the file's start. */

@@ -5,7 +5,7 @@ import { succeededWhere, type JobRecord, type JobResult } from '../pipeline/inde
 import type { Detection } from '../shared/job-result.js';
 import { decodeOneFrame, probeVideo, type VideoInfo } from '../media/ffmpeg.js';
 import { reviewReport, type ReviewReport, type ReviewState } from '../review/index.js';
-import { redactStill, type StillRedaction } from '../pipeline/redaction/stills.js';
+import { redactStill, type KindsRedaction } from '../pipeline/redaction/stills.js';
 
 /**
  * A dataset for the next model version, from reviewers' decisions: the best frame of every
@@ -140,7 +140,7 @@ export async function writeDataset(
   model: { project: string; labels: readonly string[] },
   pack: Pack,
   createdAt = new Date().toISOString(),
-  redact?: StillRedaction,
+  redact?: KindsRedaction,
 ): Promise<{ name: string; images: number; jobs: number; skipped: number }> {
   const name = datasetName(model.project, filter, createdAt.slice(0, 10));
   const records = succeededWhere(await source.list(), filter);

@@ -4,7 +4,7 @@ import { FramewatchError } from '../errors/index.js';
 import { DEFAULT_MOTION_MAX_SKIP_S } from '../pipeline/motion.js';
 import { DEFAULT_VIDEO_FPS, SAMPLING_MODES, type VideoJobOptions } from '../shared/video.js';
 import { REDACTION_STYLES, REDACTION_TARGET_ALIASES, REDACTION_TARGETS, type RedactionTargetKind } from '../shared/redaction.js';
-import type { StillRedaction } from '../pipeline/redaction/stills.js';
+import type { KindsRedaction } from '../pipeline/redaction/stills.js';
 import { resolveFaceModel } from '../pipeline/redaction/detect-pass.js';
 import type { ModelRepository } from '../registry/index.js';
 import { MODEL_NAME_RE } from '../registry/manifest.js';
@@ -41,8 +41,18 @@ export const redactQueryFields = {
   redactStyle: z.enum(REDACTION_STYLES).optional(),
 };
 
+/**
+ * A job picture's query: `redact=` and `redactStyle=` as above, or `redaction=<id>`: masked as
+ * that succeeded redaction of the job masked its video (its kept tracks, boxes, timing and
+ * style). One or the other, so a picture never mixes two redactions.
+ */
+export const pictureQuerySchema = z.object({ ...redactQueryFields, redaction: z.string().regex(/^[0-9a-f-]{36}$/, 'a redaction id').optional() }).superRefine((q, ctx) => {
+  if (q.redaction && (q.redact || q.redactStyle)) ctx.addIssue({ code: 'custom', message: "a picture follows one redaction's masks, or redact='s kinds, not both", path: ['redaction'] });
+  if (q.redactStyle && !q.redact && !q.redaction) ctx.addIssue({ code: 'custom', message: "needs 'redact' (the kinds to hide: persons, text or plates, faces)", path: ['redactStyle'] });
+});
+
 /** The parsed fields as what the stills take (undefined: nothing to hide); a style without targets is refused, so no one mistakes an unredacted picture for a redacted one. */
-export function stillRedaction(q: { redact?: RedactionTargetKind[]; redactStyle?: StillRedaction['style'] }): Omit<StillRedaction, 'faceModel'> | undefined {
+export function stillRedaction(q: { redact?: RedactionTargetKind[]; redactStyle?: KindsRedaction['style'] }): Omit<KindsRedaction, 'faceModel'> | undefined {
   if (!q.redact) {
     if (q.redactStyle) throw new FramewatchError('INVALID_INPUT', "'redactStyle' needs 'redact' (the kinds to hide: persons, text or plates, faces)", { issues: [{ path: 'redactStyle', message: "needs 'redact'" }] });
     return undefined;
@@ -51,7 +61,7 @@ export function stillRedaction(q: { redact?: RedactionTargetKind[]; redactStyle?
 }
 
 /** The redaction with its face model resolved when faces are asked: 404 MODEL_NOT_FOUND / 503 MODEL_NOT_READY when it is not served, as the redact route answers. */
-export const withFaceModel = (asked: Omit<StillRedaction, 'faceModel'> | undefined, repository: Pick<ModelRepository, 'resolve'>): StillRedaction | undefined =>
+export const withFaceModel = (asked: Omit<KindsRedaction, 'faceModel'> | undefined, repository: Pick<ModelRepository, 'resolve'>): KindsRedaction | undefined =>
   asked && { ...asked, ...(asked.targets.includes('faces') ? { faceModel: resolveFaceModel(repository) } : {}) };
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');

@@ -9,7 +9,8 @@ import { foldTerms, textMatches } from '../shared/text-match.js';
 import { CUE_KINDS, type CueKind } from '../shared/profile.js';
 import { segmentsWebVtt } from '../shared/webvtt.js';
 import { cueSpans } from '../pipeline/rules/cue-spans.js';
-import { parseInput, redactQueryFields, stillRedaction, withFaceModel } from './params.js';
+import { parseInput, pictureQuerySchema, stillRedaction, withFaceModel } from './params.js';
+import type { StillRedaction } from '../pipeline/redaction/stills.js';
 import type { JobQueue, JobResult } from '../pipeline/index.js';
 import type { JobView, ServedResult } from '../shared/job-result.js';
 import type { AppDeps } from './deps.js';
@@ -45,8 +46,11 @@ function searchResult(jobId: string, result: JobResult | undefined, q: { text?: 
   return found ? { segments, ...(q.cue ? { cue: q.cue, cueSpans: cueSpansFound } : {}) } : undefined;
 }
 
-/** A picture's `redact=` and `redactStyle=` (other query fields are left alone, as before). */
-const pictureQuery = z.object(redactQueryFields);
+/** What a job picture hides: `redact=`'s kinds (their face model resolved), or what a redaction of the job masked (`redaction=`); undefined: nothing. */
+async function pictureRedaction(query: unknown, jobId: string, { repository, redactions }: Pick<AppDeps, 'repository' | 'redactions'>): Promise<StillRedaction | undefined> {
+  const q = parseInput(pictureQuerySchema, query);
+  return q.redaction ? redactions.asRedacted(jobId, q.redaction) : withFaceModel(stillRedaction(q), repository);
+}
 
 /** Sends a cut picture, from its cached file or its bytes. */
 function sendPicture(res: import('express').Response, cut: CutPicture) {
@@ -77,7 +81,8 @@ export async function succeededResult(jobs: JobQueue, jobId: string, needs: stri
   return { record, result };
 }
 
-export function createJobRoutes({ jobs, config, repository }: AppDeps): Router {
+export function createJobRoutes(deps: AppDeps): Router {
+  const { jobs, config, repository } = deps;
   const router = Router();
   // Job results are predictions: the same token as predict guards them.
   router.use('/v1/jobs', requireToken(config.apiToken, 'predict'));
@@ -110,10 +115,11 @@ export function createJobRoutes({ jobs, config, repository }: AppDeps): Router {
 
   // Any moment of a finished job's kept video as a thumbnail (a re-review's best frames): cut once, then cached.
   router.get('/v1/jobs/:id/frames/:ms.jpg', async (req, res) => {
-    const asked = stillRedaction(parseInput(pictureQuery, req.query));
+    parseInput(pictureQuerySchema, req.query); // a bad query is a 400 before the job is looked up
     const { record, result } = await succeededResult(jobs, req.params.id, 'it has no frames to show yet');
     const ms = /^\d{1,9}$/.test(String(req.params.ms)) ? Number(req.params.ms) : NaN;
-    sendPicture(res, await frameThumbnail(record.jobId, jobs.videoPath(record.jobId), jobs.filesDir(record.jobId), result, ms, withFaceModel(asked, repository)));
+    const redact = await pictureRedaction(req.query, record.jobId, deps);
+    sendPicture(res, await frameThumbnail(record.jobId, jobs.videoPath(record.jobId), jobs.filesDir(record.jobId), result, ms, redact));
   });
 
   // Text search over finished jobs: the segments whose text contains one of the terms.
@@ -136,11 +142,13 @@ export function createJobRoutes({ jobs, config, repository }: AppDeps): Router {
   });
 
   router.get('/v1/jobs/:id/segments/:n/thumbnail.jpg', async (req, res) => {
-    const asked = stillRedaction(parseInput(pictureQuery, req.query));
+    const asked = parseInput(pictureQuerySchema, req.query);
     const record = await requireJob(jobs, req.params.id);
     // Masks need the job's tracks: a redacted thumbnail is only of a succeeded job (one with thumbnails is).
-    const result = asked ? (await succeededResult(jobs, record.jobId, 'it has no thumbnails yet')).result : undefined;
-    sendPicture(res, await segmentThumbnail(record.jobId, resolve(jobs.filesDir(record.jobId)), Number(req.params.n), result, withFaceModel(asked, repository)));
+    const redacted = asked.redact || asked.redaction;
+    const result = redacted ? (await succeededResult(jobs, record.jobId, 'it has no thumbnails yet')).result : undefined;
+    const redact = redacted ? await pictureRedaction(req.query, record.jobId, deps) : undefined;
+    sendPicture(res, await segmentThumbnail(record.jobId, resolve(jobs.filesDir(record.jobId)), Number(req.params.n), result, redact));
   });
   return router;
 }

@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../../registry/atomic.js';
 import { outputByteLimit, type RedactionLimits } from './limits.js';
 import { passAudits, startPasses } from './passes.js';
 import { maskPlan } from './plan.js';
-import { failureOf, framesToEncode, stageProgress, type RedactionFiles, type RedactionRunner, type RedactionWork } from './records.js';
+import { failureOf, framesToEncode, stageProgress, TARGETS_FILE, type RedactionFiles, type RedactionRunner, type RedactionWork } from './records.js';
 
 // The embedded mode's redactions: each runs in the background of this process. Drawn boxes
 // are followed first; then the detect passes run and the encoder runs behind them, masking
@@ -60,10 +60,11 @@ export function createLocalRunner(jobs: Pick<JobQueue, 'videoPath'>, files: Reda
       await rm(out, { force: true });
       throw err;
     });
-    const { tracks } = redactionTargets(result, request, found, added);
+    const { targets, tracks } = redactionTargets(result, request, found, added);
     const passed = passAudits(planned, found);
     const plan = { tracks, faces: passed.faces, text: passed.text, detectS: passed.detectS, trackS: passed.trackS + boxesTrackS };
     const audit = await auditOf(record, result, request, plan, frames, seconds(encodeStart), { path: out, audio: request.audio && info.hasAudio });
+    await writeFileAtomic(join(dir, TARGETS_FILE), JSON.stringify({ targets }));
     await writeFileAtomic(join(dir, 'audit.json'), JSON.stringify(audit, null, 2));
     Object.assign(record, { status: 'succeeded', audit, progress: stageProgress('encode', frames.framesDecoded, frames.framesDecoded) });
   }

@@ -1,4 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { z } from 'zod';
 import { join } from 'node:path';
 import { FramewatchError, isFramewatchError } from '../../errors/index.js';
 import { redactionFps, type SourceSpan } from '../../media/redact.js';
@@ -8,12 +9,23 @@ import { redactionRecordSchema, type RedactionRecord, type RedactionRequest } fr
 import type { JobQueue } from '../jobs/queue.js';
 import { percentDone } from '../jobs/video-job.js';
 import type { PlannedPass } from './passes.js';
+import type { RedactionTarget } from './plan.js';
 
 // Where a redaction's record and files live: redactions/<id>/{record.json, video.mp4,
 // audit.json} in its job's files (the shared volume in the shared mode), and the record's
 // progress and failure as the runners write them.
 
 const REDACTION_ID_RE = /^[0-9a-f-]{36}$/;
+
+/** One masked target as a redaction keeps it (targets.json, and the shared mode's plan.json). */
+export const redactionTargetSchema = z.object({
+  trackId: z.number().int(), label: z.string(),
+  trajectory: z.array(z.tuple([z.number(), z.number(), z.number(), z.number(), z.number(), z.number()])),
+  minMarginPx: z.number().optional(), minMarginShare: z.object({ x: z.number(), y: z.number() }).optional(),
+});
+/** targets.json beside a succeeded redaction's video: every target it masked, so its pictures can be masked the same way. */
+const targetsFileSchema = z.object({ targets: z.array(redactionTargetSchema) });
+export const TARGETS_FILE = 'targets.json';
 
 export function redactionFiles(jobs: Pick<JobQueue, 'filesDir'>) {
   const dirOf = (jobId: string, redactionId: string) => {
@@ -27,6 +39,11 @@ export function redactionFiles(jobs: Pick<JobQueue, 'filesDir'>) {
     async read(jobId: string, redactionId: string): Promise<RedactionRecord | undefined> {
       const text = await readFile(join(dirOf(jobId, redactionId), 'record.json'), 'utf8').catch(() => undefined);
       return text ? redactionRecordSchema.parse(JSON.parse(text)) : undefined;
+    },
+    /** The targets a succeeded redaction masked (undefined for one made before they were kept). */
+    async targets(jobId: string, redactionId: string): Promise<RedactionTarget[] | undefined> {
+      const text = await readFile(join(dirOf(jobId, redactionId), TARGETS_FILE), 'utf8').catch(() => undefined);
+      return text ? targetsFileSchema.parse(JSON.parse(text)).targets : undefined;
     },
     /** The ids of the job's redactions. */
     async ids(jobId: string): Promise<string[]> {

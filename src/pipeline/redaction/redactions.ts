@@ -13,6 +13,7 @@ import { passSamples, plannedPasses } from './passes.js';
 import { framesToEncode, redactionFiles, stageProgress } from './records.js';
 import { createSharedRunner, type SharedRedactionOptions } from './shared-run.js';
 import { confirmedSpans } from './spans.js';
+import type { AsRedacted } from './stills.js';
 
 // Redactions of finished jobs: each runs in the background from the job's kept video and the
 // tracks in its result, into the job's own files (records.ts): in this process in the
@@ -76,6 +77,15 @@ export function createRedactions(jobs: JobQueue, repository: Pick<ModelRepositor
       const record = await this.get(jobId, redactionId);
       if (record.status === 'running') await runner.cancel(record);
       return this.get(jobId, redactionId);
+    },
+    /** What a succeeded redaction masked, for the job's pictures (`redaction=<id>`): 409 while it runs or if it did not succeed. */
+    async asRedacted(jobId: string, redactionId: string): Promise<AsRedacted> {
+      const record = await this.get(jobId, redactionId);
+      if (record.status !== 'succeeded' || !record.audit) throw new FramewatchError('JOB_NOT_FINISHED', `redaction '${redactionId}' is ${record.status}: it has no masks to show`);
+      const masked = await files.targets(jobId, redactionId);
+      if (!masked) throw new FramewatchError('REDACTION_NOT_FOUND', `redaction '${redactionId}' was made before its targets were kept; redact again to mask pictures as it does`);
+      const { leadS, holdS, margin, style } = record.audit.settings;
+      return { redactionId, masked, timing: { leadS, holdS, margin }, style };
     },
     /** Where a finished redaction's files are. */
     fileOf: (jobId: string, redactionId: string, name: 'video.mp4' | 'audit.json') => join(files.dirOf(jobId, redactionId), name),

@@ -18,8 +18,8 @@ import { addedBoxTargets } from './added-boxes.js';
 import { auditOf, redactionTargets, type AuditPlan } from './audit.js';
 import { outputByteLimit, type RedactionLimits } from './limits.js';
 import { passAudits, plannedPasses, startPasses } from './passes.js';
-import { maskPlan, type RedactionTarget } from './plan.js';
-import { failureOf, framesToEncode, stageProgress, type RedactionFiles, type RedactionRunner } from './records.js';
+import { maskPlan } from './plan.js';
+import { failureOf, framesToEncode, redactionTargetSchema, stageProgress, TARGETS_FILE, type RedactionFiles, type RedactionRunner } from './records.js';
 import { redactionParts } from './spans.js';
 
 // The shared mode's redactions, on BullMQ like video jobs, so that any worker takes a part:
@@ -70,14 +70,9 @@ const partResultSchema = z.object({
   worker: z.string(), encodeS: z.number(), skipped: z.boolean(),
 });
 type PartResult = z.infer<typeof partResultSchema>;
-const targetSchema = z.object({
-  trackId: z.number().int(), label: z.string(),
-  trajectory: z.array(z.tuple([z.number(), z.number(), z.number(), z.number(), z.number(), z.number()])),
-  minMarginPx: z.number().optional(), minMarginShare: z.object({ x: z.number(), y: z.number() }).optional(),
-});
 /** plan.json: the targets every part masks, and what the audit will say of them. */
 const planFileSchema = z.object({
-  targets: z.array(targetSchema),
+  targets: z.array(redactionTargetSchema),
   audit: z.object({ tracks: redactionAuditSchema.shape.tracks, faces: redactionAuditSchema.shape.faces, text: redactionAuditSchema.shape.text, detectS: z.number(), trackS: z.number() }),
 });
 
@@ -244,7 +239,7 @@ export function createSharedRunner(
     await mkdir(dir, { recursive: true });
     const partial = join(dir, `${p.index}.partial.mp4`);
     const frames = p.span.frames ?? Math.round(info.durationS * fps);
-    const encoded = await redactVideo(path, info, maskPlan(targets as RedactionTarget[], p.request, info), {
+    const encoded = await redactVideo(path, info, maskPlan(targets, p.request, info), {
       style: p.request.style, audio: false, spans: [p.span], maxBytes: outputByteLimit(info, frames, fps, limits), signal,
       onProgress: (done) => void commands.hset(progressKey(p), `part:${p.index}`, done).catch(() => undefined),
     }, partial);
@@ -273,6 +268,7 @@ export function createSharedRunner(
       return;
     }
     await rename(partial, join(dir, 'video.mp4'));
+    await rename(planPath(a), join(dir, TARGETS_FILE)); // the targets stay, for the redaction's pictures
     await saveFinal(a, { status: 'succeeded', audit, progress: stageProgress('encode', frames.framesDecoded, frames.framesDecoded) });
   }
 
