@@ -151,6 +151,20 @@ describe('the redaction panel', () => {
     expect(meanIn(redacted, inside)).toBeLessThan(10);
     expect(Math.abs(meanIn(redacted, below) - meanIn(source, below))).toBeLessThan(8);
 
+    // "As redacted": the cards' pictures become the thumbnails masked as this redaction masked the video, and plain again when unticked.
+    const firstCard = () => page.evaluate(() => {
+      const img = document.querySelector('#cards .card img') as HTMLImageElement;
+      return { src: img.src, loaded: img.complete && img.naturalWidth > 0 };
+    });
+    const plainCard = await firstCard();
+    await page.check('#redact-pictures');
+    await expect.poll(async () => (await firstCard()).src).toContain(`redaction=${record.redactionId}`);
+    await expect.poll(async () => (await firstCard()).loaded).toBe(true);
+    const [plainPicture, redactedPicture] = await Promise.all([plainCard.src, (await firstCard()).src].map(async (src) => Buffer.from(await (await fetch(src)).arrayBuffer())));
+    expect(redactedPicture.equals(plainPicture)).toBe(false);
+    await page.uncheck('#redact-pictures');
+    await expect.poll(async () => (await firstCard()).src).toBe(plainCard.src);
+
     // A reload finds the redaction again: its preview, and its settings (the kept track unticked).
     await page.reload();
     await page.locator('#redact-result:not([hidden])').waitFor({ timeout: 30_000 });

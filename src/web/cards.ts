@@ -30,7 +30,7 @@ export function decisionOf(v: View, n: number) {
 }
 
 /** The card's picture: the thumbnail, or, for a re-review's segment of a job whose video was not kept, a placeholder naming the best frame's time. */
-function picture({ api }: Page, s: ShownSegment): HTMLElement {
+function picture(page: Page, s: ShownSegment): HTMLElement {
   const words = `Best frame at ${clock(s.bestFrame.timeS)}`;
   if (!s.thumbnail) {
     const none = document.createElement('div');
@@ -41,9 +41,25 @@ function picture({ api }: Page, s: ShownSegment): HTMLElement {
   const img = document.createElement('img');
   // A blob (token set) is let go once the image has it.
   img.onload = () => img.src.startsWith('blob:') && URL.revokeObjectURL(img.src);
-  void api.protectedUrl(s.thumbnail).then((url) => url && (img.src = url));
   img.alt = words;
+  loadPicture(page, img, pictureUrl(page.state.view, s.thumbnail));
   return img;
+}
+
+/** Where a card's picture comes from: its thumbnail, masked as a redaction masked the video when the reviewer asks (`redaction=`). */
+const pictureUrl = (v: View | undefined, thumbnail: string) =>
+  v?.picturesRedactedBy ? `${thumbnail}${thumbnail.includes('?') ? '&' : '?'}redaction=${encodeURIComponent(v.picturesRedactedBy)}` : thumbnail;
+
+function loadPicture({ api }: Page, img: HTMLImageElement, url: string) {
+  void api.protectedUrl(url).then((src) => src && (img.src = src));
+}
+
+/** The cards' pictures again, plain or redacted as the view asks (the reviewer ticked or unticked "as redacted"). */
+export function refreshCardPictures(page: Page, v: View) {
+  for (const img of queryElements('#cards .card img', HTMLImageElement)) {
+    const s = v.segments[Number(img.closest<HTMLElement>('.card')?.dataset.segment)];
+    if (s?.thumbnail) loadPicture(page, img, pictureUrl(v, s.thumbnail));
+  }
 }
 
 /** A re-review's segment names the job's segments its decision goes to; none: nothing to decide. */

@@ -89,6 +89,7 @@ export function findPageElements() {
     redactSeek: element('redact-seek', HTMLSelectElement),
     redactVideoLink: element('redact-video-link', HTMLAnchorElement),
     redactAuditLink: element('redact-audit-link', HTMLAnchorElement),
+    redactPictures: element('redact-pictures', HTMLInputElement),
     imageResult: element('image-result', HTMLElement),
     imageCanvas: element('image-canvas', HTMLCanvasElement),
     detections: queryElement('#detections tbody', HTMLTableSectionElement),

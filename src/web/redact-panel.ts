@@ -7,7 +7,7 @@ import type { Page } from './page.js';
 import { bindBoxDrawing } from './redact-draw.js';
 import { renderRedactionBoxes, renderRedactionTracks } from './redact-lists.js';
 import type { RedactionDraft } from './redact-request.js';
-import { cancelRedaction, resumeLastRedaction, showDraftInForm, showRunning, startRedaction } from './redact-run.js';
+import { cancelRedaction, resumeLastRedaction, showDraftInForm, showPicturesRedacted, showRunning, startRedaction } from './redact-run.js';
 import type { View } from './state.js';
 
 /** Opens the panel for a new job on screen: its tracks listed, nothing drawn, and its last redaction found again. */
@@ -18,6 +18,7 @@ export async function openRedactPanel(page: Page, v: View) {
   els.redactResult.hidden = true;
   els.redactPhase.textContent = '';
   els.redactPreview.removeAttribute('src');
+  els.redactPictures.checked = false;
   // A redaction followed for the job before stops being followed; its buttons are this job's again.
   showRunning(page, false);
   showDraftInForm(page, v.redaction);
@@ -55,5 +56,9 @@ export function bindRedactPanel(page: Page) {
   };
   els.startRedaction.onclick = () => void startRedaction(page);
   els.cancelRedaction.onclick = () => void cancelRedaction(page);
+  els.redactPictures.onchange = () => {
+    const v = page.state.view;
+    if (v) showPicturesRedacted(page, v, els.redactPictures.checked);
+  };
   bindBoxDrawing(page);
 }

@@ -1,11 +1,13 @@
 // Running a redaction: Redact POSTs the panel's request, then the record is polled, its stage
 // and percent shown, with Cancel (DELETE). A failure goes to the page's error banner with the
 // API's code. Once it has succeeded: a preview of the redacted video, a choice of segment to
-// jump to, download links for the video and its audit, and the face tracks it found join the
+// jump to, download links for the video and its audit, the segments' pictures as it masked
+// them on request (`redaction=`), and the face tracks it found join the
 // list (to untick one for the next redaction). After a reload the job's newest redaction is
 // found again (GET /v1/jobs/:id/redactions) and its settings restored.
 import type { ErrorCode } from '../shared/error-catalogue.js';
 import type { ServedRedaction } from './api.js';
+import { refreshCardPictures } from './cards.js';
 import { clock } from './clock.js';
 import { showApiError, showError } from './error-banner.js';
 import type { Page } from './page.js';
@@ -55,10 +57,18 @@ async function showRedacted(page: Page, v: View, r: ServedRedaction) {
   els.redactAuditLink.href = auditUrl ?? r.links.audit;
   els.redactAuditLink.download = `framewatch-${v.jobId}-redaction-audit.json`;
   els.redactResult.hidden = false;
+  // Pictures shown as redacted follow the newest redaction.
+  if (els.redactPictures.checked) showPicturesRedacted(page, v, true);
   if (audit.faces) {
     v.redaction.faceTracks = auditFaceTracks(audit, v.result.video.durationS);
     renderRedactionTracks(page, v);
   }
+}
+
+/** The cards' pictures masked as the redaction on screen masked its video (`redaction=`), or plain again. */
+export function showPicturesRedacted(page: Page, v: View, redacted: boolean) {
+  v.picturesRedactedBy = redacted ? v.redactionId : undefined;
+  refreshCardPictures(page, v);
 }
 
 /** Follows a redaction until it ends: its stage and percent while it runs, then its result or its error. */

@@ -25,6 +25,8 @@ export interface View {
   redaction: RedactionDraft;
   /** The redaction being followed (polled until it ends, then previewed). */
   redactionId?: string;
+  /** The succeeded redaction the cards' pictures are masked as, when the reviewer asks for them redacted. */
+  picturesRedactedBy?: string;
   /** The segment the keys act on. */
   active: number;
   /** The segment playing until its end, if any. */
