@@ -6,7 +6,9 @@ import { createLogger } from '../src/logging/logger.js';
 import { probeVideo } from '../src/media/ffmpeg.js';
 import { planChunks, predictVideo, type VideoPrediction } from '../src/pipeline/index.js';
 import { createRepository, type ModelRepository } from '../src/registry/index.js';
-import { longEventsVideo } from './helpers/videos.js';
+import { longEventsVideo, movingFacesVideo } from './helpers/videos.js';
+import { FACE_PASS, followDetections, passRanges, trackDetections } from '../src/pipeline/redaction/detect-pass.js';
+import { inferFrames } from '../src/pipeline/infer-frames.js';
 import { mixAtSnr, muxClip, noise, speechTrack } from './helpers/audio-clips.js';
 
 let dir: string;
@@ -16,7 +18,7 @@ let path: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'framewatch-chunks-'));
   path = join(dir, 'long.mp4');
-  repository = createRepository({ root: 'models', device: 'cpu', logger: createLogger('silent'), only: (n) => n === 'object-detector' || n === 'voice-detector' });
+  repository = createRepository({ root: 'models', device: 'cpu', logger: createLogger('silent'), only: (n) => n === 'object-detector' || n === 'voice-detector' || n === 'face-detector' });
   await Promise.all([longEventsVideo(path), repository.loadAll()]);
 });
 afterAll(async () => {
@@ -93,5 +95,24 @@ describe('chunked audio equals one pass', () => {
     expect(Math.abs(chunked.audio!.speechRatio! - whole.audio!.speechRatio!)).toBeLessThanOrEqual(0.01);
     expect(chunked.audio!.loud.map((e) => e.timeS)).toEqual(whole.audio!.loud.map((e) => e.timeS));
     expect(chunked.segments.map((s) => [s.startS, s.endS])).toEqual(chunked.audio!.speech.map((s) => [s.startS, s.endS]));
+  });
+});
+
+describe("a redaction's detect pass in parts equals one pass (the shared mode's detect parts)", () => {
+  it('the moving faces found in 1 s parts and joined in time order are the tracks one pass finds, sample for sample', async () => {
+    const faces = join(dir, 'faces.mp4');
+    await movingFacesVideo(faces, { seconds: 3 });
+    const info = await probeVideo(faces);
+    const model = repository.resolve('face-detector');
+    const whole = await followDetections(FACE_PASS, model, faces, info, { fps: 5 }).done;
+    const ranges = passRanges(info.durationS, 5, 1);
+    expect(ranges.map((r) => r.firstIndex)).toEqual([0, 5, 10]);
+    const parts = await Promise.all(ranges.map((range) => inferFrames(model, faces, info, range, {})));
+    const joined = trackDetections(FACE_PASS, model, parts.flatMap((p) => p.frames), 0);
+    expect(joined.samples).toBe(whole.samples);
+    expect(joined.detections).toBe(whole.detections);
+    expect(whole.targets.length).toBeGreaterThanOrEqual(4);
+    expect(joined.targets).toEqual(whole.targets);
+    expect(joined.spans).toEqual(whole.spans);
   });
 });

@@ -22,11 +22,13 @@ const workers: ServerProcess[] = [];
 let env: Record<string, string>;
 
 const ADMIN = 'scale-out-admin-token-0123';
+/** Each process serves the object detector and the face detector (for redactions' face passes): both loaded before it is used. */
+const BOTH_MODELS = { readyModels: 2 };
 // fps 4 over the 12 s clip in 1.5 s chunks: 48 frames in 8 chunks.
 const QUERY = 'mode=async&fps=4&frames=true';
 
 const startWorker = async () => {
-  const w = await spawnServer({ ...env, FRAMEWATCH_ROLE: 'worker', FRAMEWATCH_THREADS: '1' });
+  const w = await spawnServer({ ...env, FRAMEWATCH_ROLE: 'worker', FRAMEWATCH_THREADS: '1' }, BOTH_MODELS);
   workers.push(w);
   return w;
 };
@@ -81,6 +83,7 @@ let fillRedaction: any;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'framewatch-scale-'));
   await cp('models/object-detector', join(dir, 'models', 'object-detector'), { recursive: true });
+  await cp('models/face-detector', join(dir, 'models', 'face-detector'), { recursive: true });
   await knownTruthVideo(join(dir, 'truth.mp4'));
   video = await readFile(join(dir, 'truth.mp4'));
   await patternVideo(join(dir, 'pattern.mp4'), 12);
@@ -98,7 +101,7 @@ beforeAll(async () => {
     FRAMEWATCH_DRAIN_TIMEOUT_MS: '5000',
     FRAMEWATCH_ADMIN_TOKEN: ADMIN,
   };
-  [api] = await Promise.all([spawnServer({ ...env, FRAMEWATCH_ROLE: 'api' }), startWorker(), startWorker()]);
+  [api] = await Promise.all([spawnServer({ ...env, FRAMEWATCH_ROLE: 'api' }, BOTH_MODELS), startWorker(), startWorker()]);
 }, 180_000);
 
 afterAll(async () => {
@@ -189,6 +192,26 @@ describe('shared mode: one API, two workers, one Redis', () => {
     expect([...(await inBox(join(dir, 'truth.mp4')))].some((v) => v > 24)).toBe(true);
     const [src1, out1] = [await frameAt(join(dir, 'truth.mp4'), 1), await frameAt(out, 1)];
     expect(src1.reduce((n: number, v: number, i: number) => n + Math.abs(v - out1[i]), 0) / src1.length).toBeLessThan(4);
+  });
+
+  it('a redaction\'s face pass runs in detect parts on the workers, joined and tracked as one pass: messi5\'s face is hidden', async () => {
+    const done = await redact(reference.jobId, { targets: ['faces'], style: 'fill' });
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    // 12 s at 5 fps: 60 samples, in 8 parts of 7 or 8 (1.5 s) on the workers.
+    expect(done.audit.faces).toMatchObject({ model: { name: 'face-detector' }, samples: 60, fps: 5 });
+    const faces = done.audit.tracks.filter((t: any) => t.label === 'face');
+    expect(faces.length).toBeGreaterThan(0);
+    // messi5.jpg shows from 4 to 8 s: its face is found there, and filled black in the output.
+    const face = faces.reduce((a: any, b: any) => (b.trajectory.length > a.trajectory.length ? b : a));
+    expect(face.startS).toBeGreaterThanOrEqual(3.9);
+    expect(face.endS).toBeLessThanOrEqual(8.1);
+    const at = face.trajectory[Math.floor(face.trajectory.length / 2)];
+    const out = join(dir, 'faces-redacted.mp4');
+    await writeFile(out, Buffer.from(await (await fetch(`${api.url}${done.links.video}`)).arrayBuffer()));
+    const info = await probeVideo(out);
+    const frame = (await sampleFrames(out, info, { fps: 10, startS: at[0], maxFrames: 1 }).next()).value!.image.data;
+    const i = (Math.round(at[2] + at[4] / 2) * info.width + Math.round(at[1] + at[3] / 2)) * 3;
+    expect([...frame.subarray(i, i + 3)].every((v) => v < 24)).toBe(true);
   });
 
   it('SIGKILL of a worker while it encodes a redaction\'s parts: its part is handed on, and the video is the same bytes', async () => {
@@ -285,7 +308,7 @@ describe('shared mode: one API, two workers, one Redis', () => {
     // Every process restarts: Redis from its append-only file, the API, a worker.
     await redis.start();
     await api.kill('SIGKILL');
-    api = await spawnServer({ ...env, FRAMEWATCH_ROLE: 'api' });
+    api = await spawnServer({ ...env, FRAMEWATCH_ROLE: 'api' }, BOTH_MODELS);
     await startWorker();
     const done = await waitFor(accepted, final);
     expect(done.status).toBe('succeeded');

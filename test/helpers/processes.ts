@@ -11,7 +11,7 @@ export interface ServerProcess {
 }
 
 /** Starts one and resolves once it listens and its models are ready. */
-export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
+export async function spawnServer(env: Record<string, string>, o: { readyModels?: number } = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['dist/src/cli/main.js', 'serve'], {
     env: { ...process.env, FRAMEWATCH_PORT: '0', FRAMEWATCH_HOST: '127.0.0.1', FRAMEWATCH_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -41,7 +41,7 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
     url = logs.find((l) => l.msg === 'listening')?.url as string | undefined;
     await new Promise((r) => setTimeout(r, 50));
   }
-  while (!logs.some((l) => l.msg === 'model version ready')) {
+  while (logs.filter((l) => l.msg === 'model version ready').length < (o.readyModels ?? 1)) {
     if (Date.now() > deadline) throw new Error('no model became ready within 60 s');
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -3,6 +3,7 @@ import type { VideoInfo } from '../../media/ffmpeg.js';
 import type { ModelRepository, ReadyModel } from '../../registry/index.js';
 import { FACE_TRACK_ID_BASE, TEXT_TRACK_ID_BASE } from '../../shared/redaction.js';
 import { inferFrames } from '../infer-frames.js';
+import type { FrameRange } from '../../shared/video.js';
 import { createTracker, DEFAULT_TRACKER, type FrameDetections, type Track, type TrackerOptions } from '../tracker.js';
 import type { RedactionTarget } from './plan.js';
 
@@ -55,6 +56,60 @@ export interface PassTracks {
 export const resolvePassModel = (repository: Pick<ModelRepository, 'resolve'>, kind: PassKind): ReadyModel => repository.resolve(kind.model);
 export const resolveFaceModel = (repository: Pick<ModelRepository, 'resolve'>): ReadyModel => resolvePassModel(repository, FACE_PASS);
 
+/** Tracks a kind's detections frame by frame, in time order (ids from kind.idBase + 1): every detection is the kind's target, whatever the model calls it. */
+function passTracker(kind: PassKind) {
+  const tracker = createTracker(kind.tracker);
+  const targetOf = (t: Track): RedactionTarget => ({
+    trackId: kind.idBase + t.id, label: kind.label, trajectory: t.trajectory,
+    ...(kind.minMarginPx !== undefined ? { minMarginPx: kind.minMarginPx } : {}), ...(kind.minMarginShare ? { minMarginShare: kind.minMarginShare } : {}),
+  });
+  let trackMs = 0;
+  return {
+    update(frame: FrameDetections) {
+      const t = performance.now();
+      tracker.update({ ...frame, detections: frame.detections.map((d) => ({ ...d, label: kind.label })) });
+      trackMs += performance.now() - t;
+    },
+    targets: () => tracker.finish().map(targetOf),
+    trackMs: () => trackMs,
+    /** The finished pass over `frames` (those it was updated with). */
+    finish(model: { name: string; version: number }, frames: readonly FrameDetections[], detectS: number): PassTracks {
+      const tracks = tracker.finish();
+      return {
+        model: { name: model.name, version: model.version },
+        targets: tracks.map(targetOf),
+        spans: tracks.map((t) => ({ trackId: kind.idBase + t.id, startS: t.startS, endS: t.endS })),
+        samples: frames.length,
+        detections: frames.reduce((n, f) => n + f.detections.length, 0),
+        detectS,
+        trackS: trackMs / 1000,
+      };
+    },
+  };
+}
+
+/**
+ * A pass's tracks from detections found apart, in time order (the shared mode's detect parts,
+ * joined): the tracks one pass over the same samples finds, since the tracker sees the same
+ * frames in the same order.
+ */
+export function trackDetections(kind: PassKind, model: { name: string; version: number }, frames: readonly FrameDetections[], detectS: number): PassTracks {
+  const tracker = passTracker(kind);
+  for (const frame of frames) tracker.update(frame);
+  return tracker.finish(model, frames, detectS);
+}
+
+/** The sampling ranges of a pass over a video of `durationS`, in parts of `partS` seconds: the samples of one pass, cut where ranges decoded apart give the same frames (FrameRange). */
+export function passRanges(durationS: number, fps: number, partS: number): FrameRange[] {
+  const total = samplesPlanned(durationS, fps);
+  const perPart = Math.max(1, Math.round(partS * fps));
+  const ranges: FrameRange[] = [];
+  for (let first = 0; first < total; first += perPart) {
+    ranges.push(first + perPart >= total ? { gridStartS: 0, fps, firstIndex: first } : { gridStartS: 0, fps, firstIndex: first, frames: perPart, endS: (first + perPart) / fps });
+  }
+  return ranges;
+}
+
 /**
  * Finds and tracks a kind's targets in a video, sampled at `fps` from its start (ids from
  * kind.idBase + 1): `done` is the finished pass; before it, `targetsAt(timeS)` waits until the
@@ -71,12 +126,7 @@ export function followDetections(
   o: { fps: number; signal?: AbortSignal; onProgress?: (samplesDone: number) => void; leadS?: number },
 ) {
   const t0 = performance.now();
-  const tracker = createTracker(kind.tracker);
-  const targetOf = (t: Track): RedactionTarget => ({
-    trackId: kind.idBase + t.id, label: kind.label, trajectory: t.trajectory,
-    ...(kind.minMarginPx !== undefined ? { minMarginPx: kind.minMarginPx } : {}), ...(kind.minMarginShare ? { minMarginShare: kind.minMarginShare } : {}),
-  });
-  let trackMs = 0;
+  const tracker = passTracker(kind);
   // The targets as of the last frame tracked: the encoder asks on every frame, the tracker changes once a sample.
   let targets: RedactionTarget[] | undefined;
   let frontierS = -Infinity;
@@ -87,28 +137,13 @@ export function followDetections(
     for (const w of waiting.filter((w) => finished || failure !== undefined || frontierS >= w.untilS)) [waiting.splice(waiting.indexOf(w), 1), w.wake()];
   };
   const onFrame = (frame: FrameDetections) => {
-    const t = performance.now();
-    // Every detection is the kind's target, whatever the model calls it (BlazeFace's 'face', a text detector's 'text').
-    tracker.update({ ...frame, detections: frame.detections.map((d) => ({ ...d, label: kind.label })) });
-    trackMs += performance.now() - t;
+    tracker.update(frame);
     targets = undefined;
     frontierS = frame.timeS;
     wakeReady();
   };
   const done = inferFrames(model, path, info, { gridStartS: 0, fps: o.fps, firstIndex: 0 }, { signal: o.signal, onProgress: o.onProgress, onFrame })
-    .then(({ frames }): PassTracks => {
-      const detectS = (performance.now() - t0 - trackMs) / 1000;
-      const tracks = tracker.finish();
-      return {
-        model: { name: model.name, version: model.version },
-        targets: tracks.map(targetOf),
-        spans: tracks.map((t) => ({ trackId: kind.idBase + t.id, startS: t.startS, endS: t.endS })),
-        samples: frames.length,
-        detections: frames.reduce((n, f) => n + f.detections.length, 0),
-        detectS,
-        trackS: trackMs / 1000,
-      };
-    })
+    .then(({ frames }): PassTracks => tracker.finish(model, frames, (performance.now() - t0 - tracker.trackMs()) / 1000))
     .catch((err) => {
       failure = err;
       throw err;
@@ -125,7 +160,7 @@ export function followDetections(
     async targetsAt(timeS: number): Promise<RedactionTarget[]> {
       if (!finished && frontierS < timeS + lookaheadS) await new Promise<void>((wake) => waiting.push({ untilS: timeS + lookaheadS, wake }));
       if (failure !== undefined) throw failure;
-      return (targets ??= tracker.finish().map(targetOf));
+      return (targets ??= tracker.targets());
     },
   };
 }

@@ -10,21 +10,28 @@ import { probeVideo } from '../../media/ffmpeg.js';
 import { joinRedactedParts, redactionFps, redactVideo, type RedactedVideo } from '../../media/redact.js';
 import { writeFileAtomic } from '../../registry/atomic.js';
 import type { ModelRepository } from '../../registry/index.js';
+import { frameDetectionsSchema } from '../../shared/job-result.js';
 import { redactionAuditSchema, redactionRequestSchema, type RedactionRecord } from '../../shared/redaction.js';
+import { frameRangeSchema } from '../../shared/video.js';
 import type { JobQueue } from '../jobs/queue.js';
 import { REDACTION_PART_QUEUE, REDACTION_QUEUE, redisKeys } from '../jobs/redis/keys.js';
 import { WORKER_ID } from '../jobs/spec.js';
 import { addedBoxTargets } from './added-boxes.js';
 import { auditOf, redactionTargets, type AuditPlan } from './audit.js';
 import { outputByteLimit, type RedactionLimits } from './limits.js';
-import { passAudits, plannedPasses, startPasses } from './passes.js';
+import { passAudits, plannedPasses, type PlannedPass } from './passes.js';
+import { passRanges, trackDetections, type PassTracks } from './detect-pass.js';
+import { inferFrames } from '../infer-frames.js';
 import { maskPlan } from './plan.js';
 import { failureOf, framesToEncode, redactionTargetSchema, stageProgress, TARGETS_FILE, type RedactionFiles, type RedactionRunner } from './records.js';
 import { redactionParts } from './spans.js';
 
 // The shared mode's redactions, on BullMQ like video jobs, so that any worker takes a part:
-//   plan (framewatch-redactions): drawn boxes followed and the detect passes run over the whole
-//     video; every target written to plan.json; then a flow is added:
+//   detect (framewatch-redaction-parts, any worker): each detect pass's samples in parts of
+//     FRAMEWATCH_CHUNK_SECONDS, each part's detections returned;
+//   plan (framewatch-redactions, once every detect part returned): each pass's detections
+//     joined in time order and tracked (the tracks one pass finds), the drawn boxes followed,
+//     every target written to plan.json; then a flow is added:
 //   parts (framewatch-redaction-parts): each encodes its run of frames with those targets'
 //     masks, into parts/<n>.mp4 (no audio), on any worker;
 //   assemble (framewatch-redactions, once every part returned): the parts joined without
@@ -65,6 +72,12 @@ const workSchema = z.object({
 type Work = z.infer<typeof workSchema>;
 const partSchema = workSchema.extend({ index: z.number().int().nonnegative(), spanIndex: z.number().int().nonnegative(), span: spanSchema });
 const assemblySchema = workSchema.extend({ encodeStartedAt: z.number() });
+const detectSchema = workSchema.extend({ index: z.number().int().nonnegative(), model: z.string(), range: frameRangeSchema });
+const detectResultSchema = z.object({
+  model: z.object({ name: z.string(), version: z.number().int() }), firstIndex: z.number().int(), frames: z.array(frameDetectionsSchema),
+  detectS: z.number(), worker: z.string(), skipped: z.boolean(),
+});
+type DetectResult = z.infer<typeof detectResultSchema>;
 const partResultSchema = z.object({
   index: z.number().int(), spanIndex: z.number().int(), frames: z.number().int(), framesMasked: z.number().int(), masks: z.number().int(),
   worker: z.string(), encodeS: z.number(), skipped: z.boolean(),
@@ -84,6 +97,19 @@ const CLOSE_STEP_MS = 5_000;
 const PROGRESS_INTERVAL_MS = 500;
 
 const skippedPart = (p: z.infer<typeof partSchema>): PartResult => ({ index: p.index, spanIndex: p.spanIndex, frames: 0, framesMasked: 0, masks: 0, worker: WORKER_ID, encodeS: 0, skipped: true });
+const skippedDetect = (d: z.infer<typeof detectSchema>): DetectResult => ({ model: { name: d.model, version: 0 }, firstIndex: d.range.firstIndex, frames: [], detectS: 0, worker: WORKER_ID, skipped: true });
+
+/** Each planned pass's tracks from its detect parts' detections, joined in time order (the parts ran apart, on any worker). */
+function passesFrom(planned: readonly PlannedPass[], parts: readonly DetectResult[]): PassTracks[] {
+  return planned.map((p) => {
+    const mine = parts.filter((d) => d.model.name === p.kind.model).sort((a, b) => a.firstIndex - b.firstIndex);
+    const versions = new Set(mine.map((d) => d.model.version));
+    if (versions.size > 1) throw new FramewatchError('MODEL_NOT_READY', `the ${p.kind.model} parts ran on different versions (${[...versions].join(', ')}); redact again once one version serves`);
+    // The parts ran side by side: the pass took about the longest part's time, times the parts per worker; the sum is its work.
+    const detectS = mine.reduce((n, d) => n + d.detectS, 0);
+    return trackDetections(p.kind, mine[0]?.model ?? p.model, mine.flatMap((d) => d.frames), detectS);
+  });
+}
 
 /** The parts' frames as one redacted video: counts summed, and each span's frames and place in the output. */
 function joinedFrames(parts: readonly PartResult[], spans: Work['spans'], fps: number): RedactedVideo {
@@ -203,15 +229,27 @@ export function createSharedRunner(
     return { result, path, info: await probeVideo(path) };
   };
 
-  /** Follows the drawn boxes and runs the detect passes; writes the targets; hands the parts to the workers. */
-  async function plan(w: Work, signal: AbortSignal): Promise<void> {
+  /** Runs one detect part: a pass's model over its range of samples. */
+  async function detectPart(d: z.infer<typeof detectSchema>, signal: AbortSignal): Promise<DetectResult> {
+    const started = performance.now();
+    const { path, info } = await sourceOf(d);
+    const model = repository.resolve(d.model);
+    const { frames } = await inferFrames(model, path, info, d.range, {
+      signal, onProgress: (done) => void commands.hset(progressKey(d), `detect:${d.index}`, done).catch(() => undefined),
+    });
+    await commands.hset(progressKey(d), `detect:${d.index}`, frames.length).catch(() => undefined);
+    return { model: { name: model.name, version: model.version }, firstIndex: d.range.firstIndex, frames, detectS: (performance.now() - started) / 1000, worker: WORKER_ID, skipped: false };
+  }
+
+  /** Tracks the detect parts' detections, follows the drawn boxes; writes the targets; hands the encode parts to the workers. */
+  async function plan(w: Work, detected: readonly DetectResult[], signal: AbortSignal): Promise<void> {
     const { result, path, info } = await sourceOf(w);
     const report = progressWriter(w);
     const trackStart = performance.now();
     const added = await addedBoxTargets(w.request, path, info, { signal, onBox: (done) => report(stageProgress('track', done, w.request.boxes.length)) });
     const boxesTrackS = (performance.now() - trackStart) / 1000;
     const planned = plannedPasses(w.request, result, repository);
-    const found = await startPasses(planned, path, info, w.request, signal, (done, total) => report(stageProgress('detect', done, total))).found();
+    const found = passesFrom(planned, detected);
     const { targets, tracks } = redactionTargets(result, w.request, found, added);
     const passed = passAudits(planned, found);
     const audit: AuditPlan = { tracks, faces: passed.faces, text: passed.text, detectS: passed.detectS, trackS: passed.trackS + boxesTrackS };
@@ -288,7 +326,9 @@ export function createSharedRunner(
         return;
       }
       const w = workSchema.parse(job.data);
-      if (!(await isFinal(w))) await guarded(w, (signal) => plan(w, signal), () => undefined);
+      const detected = Object.values(await job.getChildrenValues()).map((v) => detectResultSchema.parse(v));
+      if (detected.some((d) => d.skipped) || (await isFinal(w))) return;
+      await guarded(w, (signal) => plan(w, detected, signal), () => undefined);
     }, { connection: connect(true), concurrency: 1, ...settings });
     // A plan or an assembly that fails ends the redaction failed (neither is retried).
     stages.on('failed', (job, err) => {
@@ -296,16 +336,21 @@ export function createSharedRunner(
       if (w.success) void failRedaction(w.data, failureOf(err, false, w.data.limitMs));
     });
     const partWorker = new Worker(REDACTION_PART_QUEUE, async (job: Job) => {
+      if (job.name === 'detect') {
+        const d = detectSchema.parse(job.data);
+        if (await isFinal(d)) return skippedDetect(d);
+        return guarded(d, (signal) => detectPart(d, signal), () => skippedDetect(d));
+      }
       const p = partSchema.parse(job.data);
       if (await isFinal(p)) return skippedPart(p);
       return guarded(p, (signal) => encodePart(p, signal), () => skippedPart(p));
     }, { connection: connect(true), concurrency: options.chunkConcurrency, ...settings });
-    // A part out of attempts fails its assembly with it (failParentOnFailure): the redaction fails.
+    // A part out of attempts fails its parent with it (failParentOnFailure): the redaction fails.
     partWorker.on('failed', async (job, err) => {
-      const p = partSchema.safeParse(job?.data);
-      if (!p.success || (await job!.getState().catch(() => 'unknown')) !== 'failed') return;
-      await failRedaction(p.data, { code: 'INTERRUPTED', message: `part ${p.data.index} of the redaction could not be encoded: ${err.message}` });
-      await Promise.all([rm(partsDir(p.data), { recursive: true, force: true }), rm(planPath(p.data), { force: true })]);
+      const w = workSchema.safeParse(job?.data);
+      if (!w.success || (await job!.getState().catch(() => 'unknown')) !== 'failed') return;
+      const what = job!.name === 'detect' ? 'a detect part of the redaction could not be run' : 'a part of the redaction could not be encoded';
+      await failRedaction(w.data, { code: 'INTERRUPTED', message: `${what}: ${err.message}` });
     });
     workers.push(stages, partWorker);
     for (const w of workers) w.on('error', () => undefined);
@@ -313,10 +358,17 @@ export function createSharedRunner(
   }
 
   return {
-    async launch({ record, request, spans, limitMs }) {
+    async launch({ record, result, request, spans, planned, limitMs }) {
       const work: Work = { jobId: record.jobId, redactionId: record.redactionId, request, spans: [...spans], limitMs, deadlineAt: Date.parse(record.createdAt) + limitMs };
+      const detect = planned.flatMap((p) => passRanges(result.video.durationS, p.fps, options.chunkSeconds).map((range) => ({ model: p.kind.model, range })));
       try {
-        await stagesQueue.add('plan', work, { jobId: `${record.redactionId}-plan`, ...keep });
+        await flow.add({
+          name: 'plan', queueName: REDACTION_QUEUE, data: work, opts: { jobId: `${record.redactionId}-plan`, ...keep },
+          children: detect.map((d, index) => ({
+            name: 'detect', queueName: REDACTION_PART_QUEUE, data: { ...work, index, ...d },
+            opts: { jobId: `${record.redactionId}-detect-${index}`, failParentOnFailure: true, ...keep, ...PART_ATTEMPTS },
+          })),
+        });
       } catch {
         throw new FramewatchError('QUEUE_UNAVAILABLE', 'the redaction queue (Redis) is unreachable; retry shortly', { retryAfterS: 5 });
       }
@@ -324,10 +376,13 @@ export function createSharedRunner(
     async live(record) {
       if (record.status !== 'running') return record;
       const fields = await commands.hgetall(progressKey(record)).catch(() => ({}) as Record<string, string>);
-      if (!fields.stage) return record;
-      const encoded = Object.entries(fields).filter(([k]) => k.startsWith('part:')).reduce((n, [, v]) => n + Number(v), 0);
-      const framesDone = fields.stage === 'encode' ? encoded : Number(fields.framesDone);
-      return { ...record, progress: stageProgress(fields.stage as 'detect' | 'track' | 'encode', framesDone, Number(fields.framesTotal)) };
+      if (Object.keys(fields).length === 0) return record;
+      // The detect parts add their samples; the plan then sets the stage (track, encode) and its total; the encode parts add their frames.
+      const stage = (fields.stage ?? record.progress.stage ?? 'encode') as 'detect' | 'track' | 'encode';
+      const total = fields.stage ? Number(fields.framesTotal) : record.progress.framesTotal;
+      const sum = (prefix: string) => Object.entries(fields).filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + Number(v), 0);
+      const framesDone = stage === 'encode' ? sum('part:') : stage === 'detect' ? sum('detect:') : Number(fields.framesDone);
+      return { ...record, progress: stageProgress(stage, framesDone, total) };
     },
     async cancel(record) {
       if (!(await claimFinal(record, 'cancelled'))) return;
