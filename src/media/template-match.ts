@@ -62,6 +62,25 @@ function centre(values: Float32Array, width: number, height: number): Template {
   return { width, height, centred: values, norm: Math.sqrt(sq) };
 }
 
+/** The template resampled (bilinear) to width x height: the same patch, seen nearer or farther. */
+export function resampleTemplate(t: Template, width: number, height: number): Template {
+  const values = new Float32Array(width * height);
+  const [sx, sy] = [t.width / width, t.height / height];
+  for (let y = 0; y < height; y++) {
+    const fy = Math.min(t.height - 1, Math.max(0, (y + 0.5) * sy - 0.5));
+    const [y0, wy] = [Math.floor(fy), fy - Math.floor(fy)];
+    const y1 = Math.min(t.height - 1, y0 + 1);
+    for (let x = 0; x < width; x++) {
+      const fx = Math.min(t.width - 1, Math.max(0, (x + 0.5) * sx - 0.5));
+      const [x0, wx] = [Math.floor(fx), fx - Math.floor(fx)];
+      const x1 = Math.min(t.width - 1, x0 + 1);
+      const at = (xx: number, yy: number) => t.centred[yy * t.width + xx];
+      values[y * width + x] = (1 - wy) * ((1 - wx) * at(x0, y0) + wx * at(x1, y0)) + wy * ((1 - wx) * at(x0, y1) + wx * at(x1, y1));
+    }
+  }
+  return centre(values, width, height);
+}
+
 /** The template moved `share` of the way to the patch at (x, y): it follows slow changes of look without losing what it was. */
 export function blendTemplate(template: Template, frame: GreyFrame, x: number, y: number, share: number): Template {
   const now = templateAt(frame, x, y, template.width, template.height);

@@ -133,6 +133,8 @@ const FACE_CROP = { left: 191, top: 66, width: 100, height: 100 };
 /** One face of movingFacesVideo: its width, where its crop's top-left goes from and to, and when it is hidden. */
 export interface MovingFace {
   faceWidth: number;
+  /** The face's width at the clip's end, grown (or shrunk) evenly from faceWidth: a face coming nearer. Unset: faceWidth throughout. */
+  toFaceWidth?: number;
   from: { x: number; y: number };
   to: { x: number; y: number };
   /** Seconds [start, end) the face is covered by a patch of background (an occlusion). */
@@ -166,11 +168,15 @@ export async function movingFacesVideo(out: string, o: { seconds?: number; fps?:
   const { default: sharp } = await import('sharp');
   const [width, height] = [1280, 720];
   const backdrop = await sharp(background).resize(width, height, { fit: 'fill' }).removeAlpha().raw().toBuffer();
-  const crops = await Promise.all(faces.map(async (f) => {
-    const k = f.faceWidth / MESSI_FACE.width;
+  // The crop at each face width a frame needs, made once per whole-pixel side.
+  const cropCache = new Map<number, Promise<Buffer>>();
+  const cropAt = (faceWidth: number) => {
+    const k = faceWidth / MESSI_FACE.width;
     const side = Math.round(FACE_CROP.width * k);
-    return { k, input: await sharp('test/fixtures/messi5.jpg').extract(FACE_CROP).resize(side, side).removeAlpha().png().toBuffer() };
-  }));
+    if (!cropCache.has(side)) cropCache.set(side, sharp('test/fixtures/messi5.jpg').extract(FACE_CROP).resize(side, side).removeAlpha().png().toBuffer());
+    // k as the crop was drawn (its whole-pixel side), so the true box matches the pixels.
+    return { k: side / FACE_CROP.width, input: cropCache.get(side)! };
+  };
   const { spawn } = await import('node:child_process');
   const encoder = spawn(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0',
     '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-pix_fmt', 'yuv420p', out], { stdio: ['pipe', 'ignore', 'inherit'] });
@@ -180,14 +186,16 @@ export async function movingFacesVideo(out: string, o: { seconds?: number; fps?:
   for (let i = 0; i < frames; i++) {
     const t = i / fps;
     const share = frames > 1 ? i / (frames - 1) : 0;
-    const placed = faces.map((f, face) => {
+    const placed = await Promise.all(faces.map(async (f, face) => {
       const left = Math.round(f.from.x + (f.to.x - f.from.x) * share);
       const top = Math.round(f.from.y + (f.to.y - f.from.y) * share);
-      const { k } = crops[face];
+      const faceWidth = f.faceWidth + ((f.toFaceWidth ?? f.faceWidth) - f.faceWidth) * share;
+      const crop = cropAt(faceWidth);
+      const { k } = crop;
       const visible = !f.hidden || t < f.hidden[0] || t >= f.hidden[1];
       const box = { x: left + (MESSI_FACE.x - FACE_CROP.left) * k, y: top + (MESSI_FACE.y - FACE_CROP.top) * k, width: MESSI_FACE.width * k, height: MESSI_FACE.height * k };
-      return { layer: { input: crops[face].input, left, top }, truth: { face, faceWidth: f.faceWidth, box, visible } };
-    });
+      return { layer: { input: await crop.input, left, top }, truth: { face, faceWidth: f.faceWidth, box, visible } };
+    }));
     const layers = placed.filter((p) => p.truth.visible).map((p) => p.layer);
     const frame = await sharp(backdrop, { raw: { width, height, channels: 3 } }).composite(layers).removeAlpha().raw().toBuffer();
     truth.push(placed.map((p) => p.truth));

@@ -1,6 +1,6 @@
 import type { VideoInfo } from '../../media/ffmpeg.js';
 import { sampleFrames, type SampledFrame } from '../../media/ffmpeg.js';
-import { blendTemplate, findTemplate, greyFrame, templateAt, type Template } from '../../media/template-match.js';
+import { blendTemplate, findTemplate, greyFrame, resampleTemplate, templateAt, type GreyFrame, type Match, type Template } from '../../media/template-match.js';
 import type { TrajectoryPoint } from '../tracker.js';
 import type { RedactionRequest } from '../../shared/redaction.js';
 import type { RedactionTarget } from './plan.js';
@@ -12,8 +12,9 @@ import type { RedactionTarget } from './plan.js';
 // thing left the frame or was hidden) or at the box's `endS`, and backwards from it the same
 // way, to where the thing came into view. Fail-safe as the mask plan is:
 // a box with an `endS` stays masked to it (held where it was last found), and one without is
-// held for the request's holdS after it was lost. The box keeps its drawn size: a tracked box
-// does not grow or shrink with what it covers (the margin absorbs a little).
+// held for the request's holdS after it was lost. The box grows and shrinks with what it covers:
+// each frame the patch is also tried a step smaller and larger, and taken where it matches
+// clearly better.
 
 /** Frames per second a drawn box is followed at (at most the video's own rate). */
 export const TRACK_FPS = 10;
@@ -26,6 +27,12 @@ const LOST_SCORE = 0.5;
 /** Above this score the template moves a little towards what it found. */
 const BLEND_SCORE = 0.75;
 const BLEND_SHARE = 0.15;
+/** Each frame the patch is also tried this much smaller and larger (what it covers comes nearer or goes away). */
+const SCALE_STEP = 1.06;
+/** A resized patch is taken only when it matches this much better than the patch as it is (against drifting on noise). */
+const SCALE_GAIN = 0.02;
+/** The patch never shrinks below this many scaled pixels a side. */
+const MIN_TEMPLATE_SIDE = 8;
 
 type Box = { x: number; y: number; width: number; height: number };
 
@@ -72,14 +79,35 @@ async function followThrough(frames: AsyncIterable<SampledFrame>, start: Templat
   for await (const frame of frames) {
     const grey = greyFrame(frame.image);
     const { near, radius } = nextSearch(places, template);
-    const match = findTemplate(grey, template, near, radius);
+    const found = rescaled(grey, template, findTemplate(grey, template, near, radius));
+    const { match } = found;
     if (match.score < LOST_SCORE) break;
+    template = found.template;
     places.push({ x: match.x, y: match.y, width: template.width, height: template.height });
-    trajectory.push(point(frame.timeS, { x: match.x / o.kx, y: match.y / o.ky, width: o.box.width, height: o.box.height }, match.score));
+    // The drawn box grown or shrunk as the patch was: its size in source pixels, by the patch's size against the first.
+    const [gx, gy] = [template.width / start.width, template.height / start.height];
+    trajectory.push(point(frame.timeS, { x: match.x / o.kx, y: match.y / o.ky, width: o.box.width * gx, height: o.box.height * gy }, match.score));
     if (match.score >= BLEND_SCORE) template = blendTemplate(template, grey, match.x, match.y, BLEND_SHARE);
     if (o.stop(frame.timeS)) break;
   }
   return trajectory;
+}
+
+/**
+ * The patch as it is, or a step smaller or larger where that matches clearly better around the
+ * same centre (a thing coming nearer or going away): the template and where it matched.
+ */
+function rescaled(grey: GreyFrame, template: Template, match: Match): { template: Template; match: Match } {
+  let best = { template, match };
+  for (const step of [1 / SCALE_STEP, SCALE_STEP]) {
+    const [width, height] = [Math.round(template.width * step), Math.round(template.height * step)];
+    if (Math.min(width, height) < MIN_TEMPLATE_SIDE || width > grey.width || height > grey.height || (width === template.width && height === template.height)) continue;
+    const resized = resampleTemplate(template, width, height);
+    const centred = { x: match.x + (template.width - width) / 2, y: match.y + (template.height - height) / 2 };
+    const m = findTemplate(grey, resized, centred, 2);
+    if (m.score > best.match.score + SCALE_GAIN) best = { template: resized, match: m };
+  }
+  return best;
 }
 
 /**
