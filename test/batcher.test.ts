@@ -153,6 +153,16 @@ describe('dynamic batcher (real ONNX Runtime session)', () => {
     expect(peak).toBe(2);
   });
 
+  it('a session released while runs are on their way answers those runs first, then releases (no worker lost mid-run)', async () => {
+    const session = await createSession(modelFile(), { device: 'cpu', threads: 1 });
+    // Sent together, with no wait: onnxruntime-node starts a run on a later tick, so a release
+    // handled beside it used to free the native session under it (the worker died, or the process aborted).
+    const runs = [inputs.small, inputs.other, inputs.small].map((input) => runSingle(session, input).then((out) => out['sigmoid_0.tmp_0'].dims));
+    await session.release();
+    expect(await Promise.all(runs)).toEqual([[1, 1, 64, 64], [1, 1, 64, 96], [1, 1, 64, 64]]);
+    await expect(runSingle(session, inputs.small)).rejects.toThrow(/inference worker exited/);
+  });
+
   it('a session pool opens its second session only once a run finds the first busy, then runs on both', async () => {
     const first = await createSession(modelFile(), { device: 'cpu', threads: 1 });
     let onFirst = 0;

@@ -59,19 +59,31 @@ open().then(
   (err: Error) => send({ type: 'failed', message: err.message }),
 );
 
-// The main thread sends work only after 'ready', so a session is there for every message.
-port.on('message', async (msg: ToWorker) => {
+/** Answers one message: a run (an error once the session is released), or the release. */
+async function handle(msg: ToWorker): Promise<void> {
   if (msg.type === 'release') {
     try {
       await session?.release();
     } finally {
+      session = undefined;
       send({ type: 'released' });
     }
     return;
   }
   try {
-    await run(session!, msg.id, msg.feeds);
+    if (!session) throw new Error('the session was released');
+    await run(session, msg.id, msg.feeds);
   } catch (err) {
     send({ type: 'error', id: msg.id, message: (err as Error).message });
   }
+}
+
+// The main thread sends work only after 'ready', so a session is there for every message.
+// Messages are answered one after the other: onnxruntime-node's run starts on a later tick
+// (setImmediate), so a release handled beside it would free the native session under a run
+// about to start, which aborts the whole process (a Napi::Error thrown where nothing catches
+// it). One at a time, a release waits for every run sent before it.
+let queue = Promise.resolve();
+port.on('message', (msg: ToWorker) => {
+  queue = queue.then(() => handle(msg));
 });
