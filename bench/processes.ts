@@ -41,3 +41,15 @@ export async function startServer(env: Record<string, string>, cwd = '.'): Promi
   };
   return { child, url, stop };
 }
+
+/** A throwaway redis-server on a free loopback port (no persistence), for the shared mode. */
+export async function startRedis(dir: string): Promise<{ url: string; stop(): void }> {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  process.once('exit', () => child.kill('SIGKILL'));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready to accept connections') && resolve());
+    child.once('exit', () => reject(new Error('redis-server did not start (apt-get install redis-server)')));
+  });
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+}

@@ -3,28 +3,17 @@
 // worker processes, side by side in one run. Each worker has FRAMEWATCH_THREADS=1, so two fit
 // on a 2-core machine; the embedded server and the single shared worker are also compared at
 // the default threads. Wall time is from the upload to the job's `succeeded`.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ffmpegPath } from '../src/media/ffmpeg.js';
-import { freePort, startServer } from './processes.js';
+import { startRedis, startServer } from './processes.js';
 
 const CLIP_SECONDS = 120;
 const FPS = 2;
 const CHUNK_SECONDS = 15;
-
-async function startRedis(dir: string): Promise<{ url: string; stop(): void }> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  process.once('exit', () => child.kill('SIGKILL'));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready to accept connections') && resolve());
-    child.once('exit', () => reject(new Error('redis-server did not start (apt-get install redis-server)')));
-  });
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
-}
 
 /** A 120 s 640x480 25 fps clip from the fixtures (people in half of it). */
 async function buildClip(path: string): Promise<void> {
