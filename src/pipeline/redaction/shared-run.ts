@@ -154,10 +154,13 @@ export function createSharedRunner(
   const planPath = (w: Work) => join(dirOf(w), 'plan.json');
   const progressKey = (w: Pick<Work, 'jobId' | 'redactionId'>) => redisKeys.redactionProgress(w.jobId, w.redactionId);
 
-  /** Claims the redaction's final status; true for the one claim that wins (or a retry of the winner's). */
-  const claimFinal = async (w: Pick<Work, 'jobId' | 'redactionId'>, status: RedactionRecord['status']): Promise<boolean> => {
+  /**
+   * Claims the redaction's final status; true for the one claim that wins, and with `again`
+   * for a retry of the winner's too (an assembly run again after its worker died mid-way).
+   */
+  const claimFinal = async (w: Pick<Work, 'jobId' | 'redactionId'>, status: RedactionRecord['status'], again = false): Promise<boolean> => {
     const key = redisKeys.redactionFinal(w.jobId, w.redactionId);
-    return (await commands.set(key, status, 'EX', ttlS, 'NX')) === 'OK' || (await commands.get(key)) === status;
+    return (await commands.set(key, status, 'EX', ttlS, 'NX')) === 'OK' || (again && (await commands.get(key)) === status);
   };
   const isFinal = async (w: Pick<Work, 'jobId' | 'redactionId'>) => (await commands.exists(redisKeys.redactionFinal(w.jobId, w.redactionId))) === 1;
   /** Writes the final record (only the claim's winner calls it). */
@@ -301,7 +304,7 @@ export function createSharedRunner(
     const workers = parts.map((p) => ({ index: p.index, worker: p.worker, frames: p.frames, encodeS: Math.round(p.encodeS * 1000) / 1000 }));
     const audit = await auditOf(record, result, a.request, planned, frames, (Date.now() - a.encodeStartedAt) / 1000, { path: partial, audio: a.request.audio && info.hasAudio }, workers);
     await writeFileAtomic(join(dir, 'audit.json'), JSON.stringify(audit, null, 2));
-    if (!(await claimFinal(a, 'succeeded'))) {
+    if (!(await claimFinal(a, 'succeeded', true))) {
       await Promise.all([rm(partial, { force: true }), rm(join(dir, 'audit.json'), { force: true })]);
       return;
     }
@@ -391,9 +394,10 @@ export function createSharedRunner(
       await commands.publish(redisKeys.redactionCancel, record.redactionId);
     },
     async close() {
-      const closed = (drain: boolean) => Promise.race([Promise.all(workers.map((w) => w.close(!drain))), new Promise((r) => setTimeout(r, CLOSE_STEP_MS))]);
-      await closed(true);
-      await Promise.race([Promise.all([flow.close(), stagesQueue.close()]), new Promise((r) => setTimeout(r, CLOSE_STEP_MS))]);
+      // A running stage finishes, or is handed back once its lock lapses; each step is bounded, then the connections end.
+      const bounded = (work: Promise<unknown>) => Promise.race([work, new Promise((r) => setTimeout(r, CLOSE_STEP_MS))]);
+      await bounded(Promise.all(workers.map((w) => w.close())));
+      await bounded(Promise.all([flow.close(), stagesQueue.close()]));
       for (const connection of connections) connection.disconnect();
     },
   };
