@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logging/logger.js';
 import { probeVideo } from '../src/media/ffmpeg.js';
 import { planChunks, predictVideo, type VideoPrediction } from '../src/pipeline/index.js';
+import { pictureChunks } from '../src/pipeline/predict-video.js';
 import { createRepository, type ModelRepository } from '../src/registry/index.js';
 import { longEventsVideo, movingFacesVideo } from './helpers/videos.js';
-import { FACE_PASS, followDetections, passRanges, trackDetections } from '../src/pipeline/redaction/detect-pass.js';
+import { FACE_PASS, followDetections, trackDetections } from '../src/pipeline/redaction/detect-pass.js';
 import { inferFrames } from '../src/pipeline/infer-frames.js';
 import { mixAtSnr, muxClip, noise, speechTrack } from './helpers/audio-clips.js';
 
@@ -105,7 +106,7 @@ describe("a redaction's detect pass in parts equals one pass (the shared mode's 
     const info = await probeVideo(faces);
     const model = repository.resolve('face-detector');
     const whole = await followDetections(FACE_PASS, model, faces, info, { fps: 5 }).done;
-    const ranges = passRanges(info.durationS, 5, 1);
+    const ranges = pictureChunks(info, { fps: 5, startS: 0 }, 1);
     expect(ranges.map((r) => r.firstIndex)).toEqual([0, 5, 10]);
     const parts = await Promise.all(ranges.map((range) => inferFrames(model, faces, info, range, {})));
     const joined = trackDetections(FACE_PASS, model, parts.flatMap((p) => p.frames), 0);

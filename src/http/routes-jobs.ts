@@ -47,8 +47,7 @@ function searchResult(jobId: string, result: JobResult | undefined, q: { text?: 
 }
 
 /** What a job picture hides: `redact=`'s kinds (their face model resolved), or what a redaction of the job masked (`redaction=`); undefined: nothing. */
-async function pictureRedaction(query: unknown, jobId: string, { repository, redactions }: Pick<AppDeps, 'repository' | 'redactions'>): Promise<StillRedaction | undefined> {
-  const q = parseInput(pictureQuerySchema, query);
+async function pictureRedaction(q: z.infer<typeof pictureQuerySchema>, jobId: string, { repository, redactions }: Pick<AppDeps, 'repository' | 'redactions'>): Promise<StillRedaction | undefined> {
   return q.redaction ? redactions.asRedacted(jobId, q.redaction) : withFaceModel(stillRedaction(q), repository);
 }
 
@@ -115,10 +114,10 @@ export function createJobRoutes(deps: AppDeps): Router {
 
   // Any moment of a finished job's kept video as a thumbnail (a re-review's best frames): cut once, then cached.
   router.get('/v1/jobs/:id/frames/:ms.jpg', async (req, res) => {
-    parseInput(pictureQuerySchema, req.query); // a bad query is a 400 before the job is looked up
+    const asked = parseInput(pictureQuerySchema, req.query); // a bad query is a 400 before the job is looked up
     const { record, result } = await succeededResult(jobs, req.params.id, 'it has no frames to show yet');
     const ms = /^\d{1,9}$/.test(String(req.params.ms)) ? Number(req.params.ms) : NaN;
-    const redact = await pictureRedaction(req.query, record.jobId, deps);
+    const redact = await pictureRedaction(asked, record.jobId, deps);
     sendPicture(res, await frameThumbnail(record.jobId, jobs.videoPath(record.jobId), jobs.filesDir(record.jobId), result, ms, redact));
   });
 
@@ -147,7 +146,7 @@ export function createJobRoutes(deps: AppDeps): Router {
     // Masks need the job's tracks: a redacted thumbnail is only of a succeeded job (one with thumbnails is).
     const redacted = asked.redact || asked.redaction;
     const result = redacted ? (await succeededResult(jobs, record.jobId, 'it has no thumbnails yet')).result : undefined;
-    const redact = redacted ? await pictureRedaction(req.query, record.jobId, deps) : undefined;
+    const redact = redacted ? await pictureRedaction(asked, record.jobId, deps) : undefined;
     sendPicture(res, await segmentThumbnail(record.jobId, resolve(jobs.filesDir(record.jobId)), Number(req.params.n), result, redact));
   });
   return router;

@@ -35,7 +35,7 @@ export type VideoOptions = VideoJobOptions & {
 };
 
 /** Frames the sampler will deliver for these options (for progress). */
-export function expectedFrames(info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'endS' | 'maxFrames' | 'sampling'>): number {
+export function expectedFrames(info: Pick<VideoInfo, 'durationS'>, o: Pick<VideoOptions, 'fps' | 'startS' | 'endS' | 'maxFrames' | 'sampling'>): number {
   if (o.sampling?.keyframeTimes) return o.sampling.keyframeTimes.length;
   const end = Math.min(o.endS ?? info.durationS, info.durationS);
   const n = Math.max(0, Math.ceil((end - o.startS) * o.fps - 1e-9));
@@ -77,7 +77,12 @@ function withAudioParts(ranges: FrameRange[], o: Pick<VideoOptions, 'startS' | '
   }));
 }
 
-function pictureChunks(info: VideoInfo, o: Pick<VideoOptions, 'fps' | 'startS' | 'endS' | 'maxFrames' | 'sampling'>, chunkSeconds?: number): FrameRange[] {
+/**
+ * The sampling grid (or the keyframes) cut into chunks of `chunkSeconds`, without the audio
+ * parts: frames decoded apart, chunk by chunk, are the frames of one decode (a redaction's
+ * detect parts use it too).
+ */
+export function pictureChunks(info: Pick<VideoInfo, 'durationS'>, o: Pick<VideoOptions, 'fps' | 'startS' | 'endS' | 'maxFrames' | 'sampling'>, chunkSeconds?: number): FrameRange[] {
   if (o.sampling?.keyframeTimes) return keyframeChunks(o.sampling.keyframeTimes, o, chunkSeconds);
   const total = expectedFrames(info, o);
   const perChunk = chunkSeconds ? Math.max(1, Math.round(chunkSeconds * o.fps)) : Infinity;

@@ -72,6 +72,9 @@ export const videoSegmentSchema = z.object({
 });
 export type VideoSegment = z.infer<typeof videoSegmentSchema>;
 
+/** One sample of a track's path: `[timeS, x, y, width, height, score]` (source pixels, the box's top-left corner). */
+export const trajectoryPointSchema = z.tuple([z.number(), z.number(), z.number(), z.number(), z.number(), z.number()]);
+
 /**
  * One object followed across sampled frames. `trajectory` is every sample the track matched,
  * in time order, as `[timeS, x, y, width, height, score]`: the detection's box in source pixels
@@ -88,7 +91,7 @@ export const trackSummarySchema = z.object({
   /** The colour its samples showed most often (absent for text, and in results stored before colours). */
   colour: z.enum(COLOURS).optional(),
   // Results stored before trajectories were kept still read (as tracks without a path), so old jobs keep their review.
-  trajectory: z.array(z.tuple([z.number(), z.number(), z.number(), z.number(), z.number(), z.number()])).default([]),
+  trajectory: z.array(trajectoryPointSchema).default([]),
 });
 export type TrackSummary = z.infer<typeof trackSummarySchema>;
 

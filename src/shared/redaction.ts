@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { trajectoryPointSchema } from './job-result.js';
 import { REDACTION_TARGETS } from './redaction-tracks.js';
 
 // The redaction contract: what a reviewer asks to hide in a finished job's video, and what
@@ -121,7 +122,7 @@ export const redactionAuditSchema = z.object({
   tracks: z.array(z.object({
     trackId: z.number().int(), label: z.string(), startS: z.number(), endS: z.number(), kept: z.boolean(),
     /** The redaction's own tracks only (faces, text of a text pass, drawn boxes; the job's result keeps the others'): each sample's [timeS, x, y, width, height, score], so the masks can be checked later. */
-    trajectory: z.array(z.tuple([z.number(), z.number(), z.number(), z.number(), z.number(), z.number()])).optional(),
+    trajectory: z.array(trajectoryPointSchema).optional(),
   })),
   frames: z.object({ decoded: z.number().int(), encoded: z.number().int(), masked: z.number().int(), masks: z.number().int(), fps: z.number() }),
   /** The parts of the source in the output, in order: where each starts and ends in the source and starts in the output, and its frames (absent in audits written before spans). */

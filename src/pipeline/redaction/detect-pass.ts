@@ -3,7 +3,6 @@ import type { VideoInfo } from '../../media/ffmpeg.js';
 import type { ModelRepository, ReadyModel } from '../../registry/index.js';
 import { FACE_TRACK_ID_BASE, TEXT_TRACK_ID_BASE } from '../../shared/redaction.js';
 import { inferFrames } from '../infer-frames.js';
-import type { FrameRange } from '../../shared/video.js';
 import { createTracker, DEFAULT_TRACKER, type FrameDetections, type Track, type TrackerOptions } from '../tracker.js';
 import type { RedactionTarget } from './plan.js';
 
@@ -97,17 +96,6 @@ export function trackDetections(kind: PassKind, model: { name: string; version: 
   const tracker = passTracker(kind);
   for (const frame of frames) tracker.update(frame);
   return tracker.finish(model, frames, detectS);
-}
-
-/** The sampling ranges of a pass over a video of `durationS`, in parts of `partS` seconds: the samples of one pass, cut where ranges decoded apart give the same frames (FrameRange). */
-export function passRanges(durationS: number, fps: number, partS: number): FrameRange[] {
-  const total = samplesPlanned(durationS, fps);
-  const perPart = Math.max(1, Math.round(partS * fps));
-  const ranges: FrameRange[] = [];
-  for (let first = 0; first < total; first += perPart) {
-    ranges.push(first + perPart >= total ? { gridStartS: 0, fps, firstIndex: first } : { gridStartS: 0, fps, firstIndex: first, frames: perPart, endS: (first + perPart) / fps });
-  }
-  return ranges;
 }
 
 /**

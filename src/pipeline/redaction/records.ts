@@ -5,6 +5,7 @@ import { FramewatchError, isFramewatchError } from '../../errors/index.js';
 import { redactionFps, type SourceSpan } from '../../media/redact.js';
 import { writeFileAtomic } from '../../registry/atomic.js';
 import type { JobResult } from '../../shared/job-result.js';
+import { trajectoryPointSchema } from '../../shared/job-result.js';
 import { redactionRecordSchema, type RedactionRecord, type RedactionRequest } from '../../shared/redaction.js';
 import type { JobQueue } from '../jobs/queue.js';
 import { percentDone } from '../jobs/video-job.js';
@@ -20,7 +21,7 @@ const REDACTION_ID_RE = /^[0-9a-f-]{36}$/;
 /** One masked target as a redaction keeps it (targets.json, and the shared mode's plan.json). */
 export const redactionTargetSchema = z.object({
   trackId: z.number().int(), label: z.string(),
-  trajectory: z.array(z.tuple([z.number(), z.number(), z.number(), z.number(), z.number(), z.number()])),
+  trajectory: z.array(trajectoryPointSchema),
   minMarginPx: z.number().optional(), minMarginShare: z.object({ x: z.number(), y: z.number() }).optional(),
 });
 /** targets.json beside a succeeded redaction's video: every target it masked, so its pictures can be masked the same way. */

@@ -20,7 +20,8 @@ import { addedBoxTargets } from './added-boxes.js';
 import { auditOf, redactionTargets, type AuditPlan } from './audit.js';
 import { outputByteLimit, type RedactionLimits } from './limits.js';
 import { passAudits, plannedPasses, type PlannedPass } from './passes.js';
-import { passRanges, trackDetections, type PassTracks } from './detect-pass.js';
+import { trackDetections, type PassTracks } from './detect-pass.js';
+import { pictureChunks } from '../predict-video.js';
 import { inferFrames } from '../infer-frames.js';
 import { maskPlan } from './plan.js';
 import { failureOf, framesToEncode, redactionTargetSchema, stageProgress, TARGETS_FILE, type RedactionFiles, type RedactionRunner } from './records.js';
@@ -363,7 +364,7 @@ export function createSharedRunner(
   return {
     async launch({ record, result, request, spans, planned, limitMs }) {
       const work: Work = { jobId: record.jobId, redactionId: record.redactionId, request, spans: [...spans], limitMs, deadlineAt: Date.parse(record.createdAt) + limitMs };
-      const detect = planned.flatMap((p) => passRanges(result.video.durationS, p.fps, options.chunkSeconds).map((range) => ({ model: p.kind.model, range })));
+      const detect = planned.flatMap((p) => pictureChunks(result.video, { fps: p.fps, startS: 0 }, options.chunkSeconds).map((range) => ({ model: p.kind.model, range })));
       try {
         await flow.add({
           name: 'plan', queueName: REDACTION_QUEUE, data: work, opts: { jobId: `${record.redactionId}-plan`, ...keep },
